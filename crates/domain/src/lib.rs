@@ -1,0 +1,21 @@
+//! The business types and rules of Entreposto, shared by every dialect and backend.
+//!
+//! Nothing here does IO or knows about HTTP, SQL or any vendor's JSON: a dialect parses
+//! its wire format into these types (and gets a [`FieldError`] naming the offending
+//! field when the input breaks a rule), the store persists them, and a dialect renders
+//! them back. Money is integer centavos ([`Cents`]), time is UTC microseconds
+//! ([`Timestamp`]).
+
+pub mod document;
+pub mod error;
+pub mod money;
+pub mod order;
+pub mod tenant;
+pub mod time;
+
+pub use document::{Document, DocumentKind};
+pub use error::FieldError;
+pub use money::Cents;
+pub use order::*;
+pub use tenant::*;
+pub use time::Timestamp;

@@ -1,0 +1,368 @@
+//! Orders as marketplaces deliver them, with the rules every dialect relies on.
+//!
+//! An order belongs to one seller and is identified in the marketplace by
+//! (`channel`, `marketplace_order_id`); pushing the same pair again updates it. The
+//! model carries what every vendor API shows of an order (Omnik's order, marketplace
+//! and customer data; 00K's customer, address, products, freight and payments;
+//! Koncili's payment installments and totals), so later dialects read it without a
+//! schema change: the nested parts are stored as one JSON document next to the
+//! columns that queries filter on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Cents, Document, DocumentKind, FieldError, Timestamp};
+
+/// Where an order is in its life. Vendors spell these differently; each dialect maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    #[default]
+    New,
+    AwaitingPayment,
+    Approved,
+    Invoiced,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::New,
+        OrderStatus::AwaitingPayment,
+        OrderStatus::Approved,
+        OrderStatus::Invoiced,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::New => "new",
+            OrderStatus::AwaitingPayment => "awaiting_payment",
+            OrderStatus::Approved => "approved",
+            OrderStatus::Invoiced => "invoiced",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<OrderStatus, FieldError> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "",
+                    format!(
+                        "unknown status '{s}': expected one of {}",
+                        OrderStatus::ALL.map(|s| s.as_str()).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phone {
+    /// `mobile`, `home`, `work`, as the marketplace labels it.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub ddi: String,
+    pub ddd: String,
+    pub number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub name: String,
+    pub document: Document,
+    pub gender: Option<String>,
+    pub email: Option<String>,
+    pub birth_date: Option<String>,
+    pub corporate_name: Option<String>,
+    pub trade_name: Option<String>,
+    pub corporate_document: Option<String>,
+    pub corporate_phone: Option<String>,
+    pub state_inscription: Option<String>,
+    #[serde(default)]
+    pub phones: Vec<Phone>,
+}
+
+impl Customer {
+    /// `individual` for a CPF, `company` for a CNPJ: the distinction vendors show.
+    pub fn customer_type(&self) -> &'static str {
+        match self.document.kind {
+            DocumentKind::Cpf => "individual",
+            DocumentKind::Cnpj => "company",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub recipient: Option<String>,
+    /// Eight digits, no punctuation.
+    pub zipcode: String,
+    pub address: String,
+    pub number: Option<String>,
+    pub complement: Option<String>,
+    pub neighborhood: Option<String>,
+    pub city: String,
+    /// Federative unit acronym (`SP`).
+    pub state: String,
+    pub country: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: Cents,
+    pub marketplace_item_id: Option<String>,
+    pub freight: Option<Cents>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// `credit_card`, `boleto`, `pix`, ... as the marketplace names it.
+    pub method: String,
+    pub installments: i64,
+    pub value: Cents,
+    pub paid_at: Option<Timestamp>,
+    pub gateway: Option<String>,
+    pub transaction_id: Option<String>,
+}
+
+/// Everything about an order that the marketplace sends; what the store persists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderData {
+    pub operator_id: String,
+    pub seller_id: String,
+    /// Marketplace name as shown to the seller (`Lojas Americanas`).
+    pub channel: String,
+    pub marketplace_order_id: String,
+    pub site_id: Option<String>,
+    pub warehouse: Option<String>,
+    pub status: OrderStatus,
+    pub placed_at: Timestamp,
+    pub approved_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+    pub customer: Customer,
+    pub shipping_address: Option<Address>,
+    pub items: Vec<OrderItem>,
+    pub freight: Cents,
+    pub discount: Cents,
+    pub payments: Vec<Payment>,
+}
+
+/// A stored order: its data plus the hub's id and bookkeeping times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// The hub's order id: sequential, shown as a number by vendors that show numbers.
+    pub id: i64,
+    pub data: OrderData,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Whether an upsert made a new order or updated the one with the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+}
+
+const UFS: [&str; 27] = [
+    "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR",
+    "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
+];
+
+/// Normalises a CEP (`01310-100` -> `01310100`), refusing anything but eight digits.
+pub fn parse_zipcode(raw: &str) -> Result<String, FieldError> {
+    let z: String = raw.chars().filter(|c| *c != '-' && *c != '.').collect();
+    if z.len() != 8 || !z.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldError::new(
+            "",
+            format!("'{raw}' is not a CEP (8 digits)"),
+        ));
+    }
+    Ok(z)
+}
+
+/// Checks a federative-unit acronym.
+pub fn parse_uf(raw: &str) -> Result<String, FieldError> {
+    let s = raw.trim().to_ascii_uppercase();
+    if UFS.contains(&s.as_str()) {
+        Ok(s)
+    } else {
+        Err(FieldError::new(
+            "",
+            format!("'{raw}' is not a Brazilian state acronym"),
+        ))
+    }
+}
+
+fn required(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if value.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl OrderData {
+    /// The rules an order must satisfy before it is stored, whatever dialect sent it.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        required("channel", &self.channel, 100)?;
+        required("marketplaceOrderId", &self.marketplace_order_id, 100)?;
+        required("customer.name", &self.customer.name, 200)?;
+        if self.items.is_empty() {
+            return Err(FieldError::new("items", "must have at least one item"));
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            let f = |name: &str| format!("items[{i}].{name}");
+            required(&f("sku"), &item.sku, 100)?;
+            required(&f("name"), &item.name, 500)?;
+            if item.quantity <= 0 || item.quantity > 1_000_000 {
+                return Err(FieldError::new(
+                    f("quantity"),
+                    "must be between 1 and 1000000",
+                ));
+            }
+            if item.unit_price.0 < 0 {
+                return Err(FieldError::new(f("unitPrice"), "must not be negative"));
+            }
+        }
+        if self.freight.0 < 0 {
+            return Err(FieldError::new("freight", "must not be negative"));
+        }
+        if self.discount.0 < 0 {
+            return Err(FieldError::new("discount", "must not be negative"));
+        }
+        for (i, p) in self.payments.iter().enumerate() {
+            required(&format!("payments[{i}].method"), &p.method, 50)?;
+            if p.installments < 1 || p.installments > 99 {
+                return Err(FieldError::new(
+                    format!("payments[{i}].installments"),
+                    "must be between 1 and 99",
+                ));
+            }
+            if p.value.0 < 0 {
+                return Err(FieldError::new(
+                    format!("payments[{i}].value"),
+                    "must not be negative",
+                ));
+            }
+        }
+        if let Some(a) = self.approved_at {
+            if a < self.placed_at {
+                return Err(FieldError::new("approvedAt", "is before placedAt"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn items_total(&self) -> Cents {
+        self.items
+            .iter()
+            .map(|i| {
+                i.unit_price
+                    .checked_mul(i.quantity)
+                    .unwrap_or(Cents(i64::MAX))
+            })
+            .sum()
+    }
+
+    /// What the customer pays: items plus freight minus discount.
+    pub fn total(&self) -> Cents {
+        self.items_total() + self.freight - self.discount
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> OrderData {
+        OrderData {
+            operator_id: "op".into(),
+            seller_id: "s".into(),
+            channel: "Lojas Americanas".into(),
+            marketplace_order_id: "02-1000000004".into(),
+            site_id: Some("LASA".into()),
+            warehouse: Some("98".into()),
+            status: OrderStatus::New,
+            placed_at: Timestamp::parse("2023-06-06T21:41:57-03:00").unwrap(),
+            approved_at: None,
+            cancelled_at: None,
+            customer: Customer {
+                name: "João da Silva".into(),
+                document: Document::parse("52998224725", None).unwrap(),
+                gender: None,
+                email: None,
+                birth_date: None,
+                corporate_name: None,
+                trade_name: None,
+                corporate_document: None,
+                corporate_phone: None,
+                state_inscription: None,
+                phones: vec![],
+            },
+            shipping_address: None,
+            items: vec![OrderItem {
+                sku: "99jjs8".into(),
+                name: "Produto".into(),
+                quantity: 2,
+                unit_price: Cents(49999),
+                marketplace_item_id: None,
+                freight: None,
+            }],
+            freight: Cents(1500),
+            discount: Cents(100),
+            payments: vec![],
+        }
+    }
+
+    #[test]
+    fn totals() {
+        let o = sample();
+        assert_eq!(o.items_total(), Cents(99998));
+        assert_eq!(o.total(), Cents(99998 + 1500 - 100));
+        assert!(o.validate().is_ok());
+    }
+
+    #[test]
+    fn rules_name_the_field() {
+        let mut o = sample();
+        o.items[0].quantity = 0;
+        assert_eq!(o.validate().unwrap_err().field, "items[0].quantity");
+        let mut o = sample();
+        o.items.clear();
+        assert_eq!(o.validate().unwrap_err().field, "items");
+        let mut o = sample();
+        o.approved_at = Some(Timestamp(0));
+        assert_eq!(o.validate().unwrap_err().field, "approvedAt");
+    }
+
+    #[test]
+    fn zip_and_uf() {
+        assert_eq!(parse_zipcode("01310-100").unwrap(), "01310100");
+        assert!(parse_zipcode("1310100").is_err());
+        assert_eq!(parse_uf("sp").unwrap(), "SP");
+        assert!(parse_uf("XX").is_err());
+        assert!(OrderStatus::parse("shipped").is_ok());
+        assert!(OrderStatus::parse("lost").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! The embedded SQLite backend, Entreposto's default.
+//!
+//! SQLite allows one writer at a time, so all writes go through one thread that owns
+//! the write connection and commits in groups: it takes every write waiting in its
+//! queue, runs each in its own savepoint inside one `BEGIN IMMEDIATE` transaction, and
+//! answers them all after the single `COMMIT`. A caller is answered only after its
+//! write is committed, so an acknowledged write survives a crash of the process; at the
+//! default `synchronous=NORMAL` (WAL) the last commits before a power loss may be lost,
+//! `synchronous=FULL` (see [`Durability`]) makes every group fsync before it answers.
+//! Reads run on a small pool of threads, each with its own connection, in parallel with
+//! the writer (WAL readers never block it).
+
+use std::path::{Path, PathBuf};
+use std::thread;
+
+use async_trait::async_trait;
+use crossbeam_channel::{Receiver, Sender};
+use entreposto_domain::*;
+use entreposto_store::{Result, Store, StoreError};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use tokio::sync::oneshot;
+
+mod orders;
+mod tenants;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
+
+/// How hard a commit tries to reach the disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=NORMAL`: survives process crashes; a power loss may lose the most
+    /// recent commits (the WAL is fsynced at checkpoints).
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit group is fsynced before it is acknowledged.
+    Full,
+}
+
+impl Durability {
+    pub fn parse(s: &str) -> Option<Durability> {
+        match s.to_ascii_lowercase().as_str() {
+            "normal" => Some(Durability::Normal),
+            "full" => Some(Durability::Full),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub durability: Durability,
+    pub readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Normal,
+            readers: thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .max(2),
+        }
+    }
+}
+
+/// What a write job hands back: did its work succeed (keep its savepoint), and the
+/// callback that answers the caller once the group's commit is known.
+type Finish = Box<dyn FnOnce(std::result::Result<(), StoreError>) + Send>;
+/// Called with `None` when the group's transaction could not even begin.
+type WriteJob = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// Most jobs one transaction takes; bounds the latency a large group adds.
+const MAX_GROUP: usize = 256;
+
+pub struct SqliteStore {
+    writer: Sender<WriteJob>,
+    readers: Sender<ReadJob>,
+    path: PathBuf,
+}
+
+pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match &e {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        rusqlite::Error::SqliteFailure(f, msg) => match f.code {
+            ErrorCode::ConstraintViolation => {
+                StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint violated".into()))
+            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
+            _ => StoreError::Other(e.to_string()),
+        },
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+fn open_conn(path: &Path, durability: Durability, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    let sync = match durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000;
+         PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;
+         PRAGMA mmap_size=1073741824;"
+    ))?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only=1;")?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let done: Option<i64> = conn
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if done.is_some() {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, Timestamp::now().micros()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and applies migrations.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let mut wconn = open_conn(&path, options.durability, false).map_err(map_err)?;
+        migrate(&mut wconn).map_err(map_err)?;
+
+        let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
+        thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(wconn, wrx))
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+
+        let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
+        for i in 0..options.readers.max(1) {
+            let conn = open_conn(&path, options.durability, true).map_err(map_err)?;
+            let rx = rrx.clone();
+            thread::Builder::new()
+                .name(format!("sqlite-reader-{i}"))
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job(&conn);
+                    }
+                })
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+        }
+        Ok(SqliteStore {
+            writer: wtx,
+            readers: rtx,
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a reader connection.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.readers
+            .send(Box::new(move |conn| {
+                let _ = tx.send(f(conn));
+            }))
+            .map_err(|_| StoreError::Other("reader pool stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Other("reader dropped the request".into()))?
+    }
+
+    /// Runs `f` inside the writer's current transaction (in its own savepoint) and
+    /// answers once that transaction has committed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let outcome = match conn {
+                Some(conn) => f(conn),
+                None => Err(StoreError::Other("transaction did not begin".into())),
+            };
+            let ok = outcome.is_ok();
+            let finish: Finish = Box::new(move |commit| {
+                let _ = tx.send(commit.and(outcome));
+            });
+            (ok, finish)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Other("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Other("writer dropped the request".into()))?
+    }
+}
+
+fn writer_loop(conn: Connection, rx: Receiver<WriteJob>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let err = map_err(e);
+            for job in group {
+                let (_, finish) = job(None);
+                finish(Err(err.clone()));
+            }
+            continue;
+        }
+        let mut finishes = Vec::with_capacity(group.len());
+        for job in group {
+            let _ = conn.execute_batch("SAVEPOINT job");
+            let (ok, finish) = job(Some(&conn));
+            if !ok {
+                let _ = conn.execute_batch("ROLLBACK TO job");
+            }
+            let _ = conn.execute_batch("RELEASE job");
+            finishes.push(finish);
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(map_err);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for finish in finishes {
+            finish(match &commit {
+                Ok(()) => Ok(()),
+                Err(e) => Err(e.clone()),
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
+            .await
+    }
+}

@@ -1,0 +1,200 @@
+//! Orders on SQLite: upsert by marketplace key, scoped reads, bulk import.
+
+use async_trait::async_trait;
+use entreposto_domain::*;
+use entreposto_store::{OrderStore, Result, StoreError};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::{map_err, SqliteStore};
+
+const ORDER_COLS: &str = "id, created_at, updated_at, body";
+
+fn order_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, i64, i64, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn decode(row: (i64, i64, i64, String)) -> Result<Order> {
+    let (id, created, updated, body) = row;
+    let data: OrderData = serde_json::from_str(&body)
+        .map_err(|e| StoreError::Other(format!("order {id}: corrupt body: {e}")))?;
+    Ok(Order {
+        id,
+        data,
+        created_at: Timestamp(created),
+        updated_at: Timestamp(updated),
+    })
+}
+
+fn encode(data: &OrderData) -> Result<String> {
+    serde_json::to_string(data).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+fn insert(c: &Connection, data: &OrderData, body: &str, now: Timestamp) -> Result<i64> {
+    c.prepare_cached(
+        "INSERT INTO orders (operator_id, seller_id, channel, marketplace_order_id, status,
+         placed_at, total, created_at, updated_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            data.operator_id,
+            data.seller_id,
+            data.channel,
+            data.marketplace_order_id,
+            data.status.as_str(),
+            data.placed_at.0,
+            data.total().0,
+            now.0,
+            body
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(c.last_insert_rowid())
+}
+
+#[async_trait]
+impl OrderStore for SqliteStore {
+    async fn upsert_order(&self, data: &OrderData, now: Timestamp) -> Result<(Order, Upserted)> {
+        let data = data.clone();
+        // Encoding outside the writer keeps the single writer thread on SQL only.
+        let body = encode(&data)?;
+        self.write(move |c| {
+            let existing: Option<(i64, i64)> = c
+                .prepare_cached(
+                    "SELECT id, created_at FROM orders
+                     WHERE seller_id = ?1 AND channel = ?2 AND marketplace_order_id = ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![data.seller_id, data.channel, data.marketplace_order_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                })
+                .map_err(map_err)?;
+            match existing {
+                Some((id, created)) => {
+                    c.prepare_cached(
+                        "UPDATE orders SET status = ?2, placed_at = ?3, total = ?4,
+                         updated_at = ?5, body = ?6 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            id,
+                            data.status.as_str(),
+                            data.placed_at.0,
+                            data.total().0,
+                            now.0,
+                            body
+                        ])
+                    })
+                    .map_err(map_err)?;
+                    Ok((
+                        Order {
+                            id,
+                            data,
+                            created_at: Timestamp(created),
+                            updated_at: now,
+                        },
+                        Upserted::Updated,
+                    ))
+                }
+                None => {
+                    let id = insert(c, &data, &body, now)?;
+                    Ok((
+                        Order {
+                            id,
+                            data,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                        Upserted::Created,
+                    ))
+                }
+            }
+        })
+        .await
+    }
+
+    async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order> {
+        let scope = scope.clone();
+        let row = self
+            .read(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {ORDER_COLS} FROM orders WHERE id = ?1 AND operator_id = ?2
+                     AND (?3 IS NULL OR seller_id = ?3)"
+                ))
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![id, scope.operator_id, scope.seller_id],
+                        order_from_row,
+                    )
+                })
+                .map_err(map_err)
+            })
+            .await?;
+        decode(row)
+    }
+
+    async fn find_orders_by_marketplace_id(
+        &self,
+        scope: &Scope,
+        marketplace_order_id: &str,
+    ) -> Result<Vec<Order>> {
+        let scope = scope.clone();
+        let code = marketplace_order_id.to_string();
+        let rows = self
+            .read(move |c| {
+                let mut s = c
+                    .prepare_cached(&format!(
+                        "SELECT {ORDER_COLS} FROM orders WHERE operator_id = ?1
+                         AND marketplace_order_id = ?2 AND (?3 IS NULL OR seller_id = ?3)
+                         ORDER BY id"
+                    ))
+                    .map_err(map_err)?;
+                let rows = s
+                    .query_map(
+                        params![scope.operator_id, code, scope.seller_id],
+                        order_from_row,
+                    )
+                    .map_err(map_err)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+            })
+            .await?;
+        rows.into_iter().map(decode).collect()
+    }
+
+    async fn count_orders(&self, scope: &Scope) -> Result<u64> {
+        let scope = scope.clone();
+        self.read(move |c| {
+            let n: i64 = match &scope.seller_id {
+                Some(seller) => {
+                    c.prepare_cached(
+                        "SELECT COUNT(*) FROM orders WHERE seller_id = ?1 AND operator_id = ?2",
+                    )
+                    .and_then(|mut s| s.query_row(params![seller, scope.operator_id], |r| r.get(0)))
+                }
+                None => c
+                    .prepare_cached("SELECT COUNT(*) FROM orders WHERE operator_id = ?1")
+                    .and_then(|mut s| s.query_row(params![scope.operator_id], |r| r.get(0))),
+            }
+            .map_err(map_err)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn import_orders(&self, orders: &[OrderData], now: Timestamp) -> Result<u64> {
+        let encoded = orders
+            .iter()
+            .map(|o| encode(o).map(|b| (o.clone(), b)))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(move |c| {
+            for (data, body) in &encoded {
+                insert(c, data, body, now)?;
+            }
+            Ok(encoded.len() as u64)
+        })
+        .await
+    }
+}

@@ -1,0 +1,216 @@
+//! Operators, sellers and credentials on SQLite.
+
+use async_trait::async_trait;
+use entreposto_domain::*;
+use entreposto_store::{Result, StoreError, TenantStore};
+use rusqlite::{params, Row};
+
+use crate::{map_err, SqliteStore};
+
+fn seller_from_row(r: &Row<'_>) -> rusqlite::Result<Seller> {
+    let doc: Option<String> = r.get(3)?;
+    let kind: Option<String> = r.get(4)?;
+    Ok(Seller {
+        id: r.get(0)?,
+        operator_id: r.get(1)?,
+        name: r.get(2)?,
+        document: match (doc, kind) {
+            (Some(number), Some(kind)) => Some(Document {
+                kind: DocumentKind::parse(&kind).unwrap_or(DocumentKind::Cnpj),
+                number,
+            }),
+            _ => None,
+        },
+        created_at: Timestamp(r.get(5)?),
+    })
+}
+
+const SELLER_COLS: &str = "id, operator_id, name, document, document_type, created_at";
+
+#[async_trait]
+impl TenantStore for SqliteStore {
+    async fn create_operator(&self, op: &Operator) -> Result<()> {
+        let op = op.clone();
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO operators (id, name, created_at) VALUES (?1, ?2, ?3)")
+                .and_then(|mut s| s.execute(params![op.id, op.name, op.created_at.0]))
+                .map(|_| ())
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn get_operator(&self, id: &str) -> Result<Operator> {
+        let id = id.to_string();
+        self.read(move |c| {
+            c.prepare_cached("SELECT id, name, created_at FROM operators WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([id], |r| {
+                        Ok(Operator {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            created_at: Timestamp(r.get(2)?),
+                        })
+                    })
+                })
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn create_seller(&self, seller: &Seller) -> Result<()> {
+        let s = seller.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO sellers (id, operator_id, name, document, document_type, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    s.id,
+                    s.operator_id,
+                    s.name,
+                    s.document.as_ref().map(|d| d.number.clone()),
+                    s.document.as_ref().map(|d| d.kind.as_str()),
+                    s.created_at.0
+                ])
+            })
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn get_seller(&self, operator_id: &str, id: &str) -> Result<Seller> {
+        let (op, id) = (operator_id.to_string(), id.to_string());
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {SELLER_COLS} FROM sellers WHERE id = ?1 AND operator_id = ?2"
+            ))
+            .and_then(|mut s| s.query_row(params![id, op], seller_from_row))
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn find_seller(&self, id: &str) -> Result<Seller> {
+        let id = id.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {SELLER_COLS} FROM sellers WHERE id = ?1"))
+                .and_then(|mut s| s.query_row(params![id], seller_from_row))
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn list_sellers(&self, operator_id: &str) -> Result<Vec<Seller>> {
+        let op = operator_id.to_string();
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(&format!(
+                    "SELECT {SELLER_COLS} FROM sellers WHERE operator_id = ?1 ORDER BY id"
+                ))
+                .map_err(map_err)?;
+            let rows = s.query_map([op], seller_from_row).map_err(map_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn create_credential(&self, cred: &Credential) -> Result<()> {
+        let k = cred.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
+                 user_email, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    k.id,
+                    k.operator_id,
+                    k.seller_id,
+                    k.dialect.as_str(),
+                    &k.secret_hash[..],
+                    k.user_email,
+                    k.created_at.0,
+                    k.revoked_at.map(|t| t.0)
+                ])
+            })
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn get_credential(&self, id: &str) -> Result<Credential> {
+        let id = id.to_string();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,
+                 revoked_at FROM credentials WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([id], |r| {
+                    let dialect: String = r.get(3)?;
+                    let hash: Vec<u8> = r.get(4)?;
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        dialect,
+                        hash,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })
+            })
+            .map_err(map_err)
+            .and_then(
+                |(id, operator_id, seller_id, dialect, hash, user_email, created, revoked): (
+                    String,
+                    String,
+                    Option<String>,
+                    String,
+                    Vec<u8>,
+                    Option<String>,
+                    i64,
+                    Option<i64>,
+                )| {
+                    Ok(Credential {
+                        id,
+                        operator_id,
+                        seller_id,
+                        dialect: Dialect::parse(&dialect)
+                            .ok_or_else(|| StoreError::Other(format!("bad dialect {dialect}")))?,
+                        secret_hash: hash
+                            .try_into()
+                            .map_err(|_| StoreError::Other("bad secret hash".into()))?,
+                        user_email,
+                        created_at: Timestamp(created),
+                        revoked_at: revoked.map(Timestamp),
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn revoke_credential(&self, id: &str, at: Timestamp) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE credentials SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![id, at.0]))
+                .map_err(map_err)?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+}
