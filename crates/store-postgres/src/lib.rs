@@ -1,1 +1,145 @@
+//! The PostgreSQL backend, chosen by a `postgres://` database URL.
+//!
+//! Same schema and migration versions as SQLite (types adapted: `BIGINT` times,
+//! `BYTEA` hashes, an identity column for order ids). A pool of connections serves
+//! reads and writes; PostgreSQL does its own concurrency control, so there is no
+//! writer thread here. The schema is whatever `search_path` selects, which is how the
+//! tests give every case a fresh schema in one database (`?options=-csearch_path%3D...`).
 
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use entreposto_domain::Timestamp;
+use entreposto_store::{Result, Store, StoreError};
+use tokio_postgres::{error::SqlState, NoTls};
+
+mod orders;
+mod tenants;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
+    match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::FOREIGN_KEY_VIOLATION => {
+            StoreError::Conflict(
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+            )
+        }
+        Some(c)
+            if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::TOO_MANY_CONNECTIONS =>
+        {
+            StoreError::Busy
+        }
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => map_err(e),
+        deadpool_postgres::PoolError::Timeout(_) => StoreError::Busy,
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+impl PgStore {
+    /// Connects with `url` and applies pending migrations.
+    pub async fn connect(url: &str, max_connections: usize) -> Result<PgStore> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::Other(format!("bad database URL: {e}"))
+        })?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub(crate) async fn conn(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        // Serialise concurrent starts against the same database.
+        tx.execute("SELECT pg_advisory_xact_lock(7401002)", &[])
+            .await
+            .map_err(map_err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(map_err)?;
+        for (version, sql) in MIGRATIONS {
+            let done = tx
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[version],
+                )
+                .await
+                .map_err(map_err)?;
+            if done.is_some() {
+                continue;
+            }
+            tx.batch_execute(sql).await.map_err(map_err)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[version, &Timestamp::now().micros()],
+            )
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+/// Creates a new empty schema in the database at `url` and returns a URL whose
+/// connections use it. Tests use this to isolate every case.
+pub async fn fresh_schema_url(url: &str) -> Result<String> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| StoreError::Other(format!("bad database URL: {e}")))?;
+    let (client, conn) = config.connect(NoTls).await.map_err(map_err)?;
+    let handle = tokio::spawn(conn);
+    let schema = format!(
+        "entreposto_test_{}",
+        entreposto_store::new_id().to_lowercase()
+    );
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .map_err(map_err)?;
+    drop(client);
+    let _ = handle.await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}options=-csearch_path%3D{schema}"))
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let c = self.conn().await?;
+        c.simple_query("SELECT 1").await.map_err(map_err)?;
+        Ok(())
+    }
+}
