@@ -1,0 +1,220 @@
+//! Credentials: issuing them, and checking what a request presents.
+//!
+//! A secret looks like `ep_<credential id>_<32 random alphanumerics>`. Carrying the id
+//! lets us fetch the one candidate credential by primary key and compare SHA-256
+//! digests in constant time, instead of looking the secret itself up in an index. Only
+//! the digest is stored; the secret is shown once, when issued. Secrets have ~190 bits
+//! of entropy, so a fast hash is enough (no password-style stretching needed).
+//!
+//! Verified credentials are cached for a second: a revocation made by the admin
+//! command while the server runs takes effect within that second.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use entreposto_domain::{Credential, Dialect, Scope, Timestamp};
+use entreposto_store::{new_id, Store, StoreError};
+use rand::distributions::{Alphanumeric, DistString};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::ApiError;
+
+pub fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Extracts the credential id from a secret of our format.
+pub fn credential_id_of(secret: &str) -> Option<&str> {
+    let rest = secret.strip_prefix("ep_")?;
+    let (id, random) = rest.split_once('_')?;
+    (id.len() == 26 && random.len() == 32).then_some(id)
+}
+
+/// The result of issuing a credential: shown once to the operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedCredential {
+    pub id: String,
+    pub dialect: Dialect,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller: Option<String>,
+    pub operator: String,
+    /// Exactly the headers a client must send, secret included.
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// Creates and stores a credential for `seller` (or for the operator when `None`).
+/// `user_email` is SkyHub's `X-User-Email`; a default is derived when absent.
+pub async fn issue_credential(
+    store: &dyn Store,
+    operator_id: &str,
+    seller_id: Option<&str>,
+    dialect: Dialect,
+    user_email: Option<String>,
+) -> Result<IssuedCredential, StoreError> {
+    store.get_operator(operator_id).await?;
+    if let Some(s) = seller_id {
+        store.get_seller(operator_id, s).await?;
+    }
+    let id = new_id();
+    let secret = format!(
+        "ep_{id}_{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
+    );
+    let user_email = match dialect {
+        Dialect::Skyhub => Some(user_email.unwrap_or_else(|| {
+            format!(
+                "{}@sellers.entreposto.local",
+                seller_id.unwrap_or(operator_id).to_lowercase()
+            )
+        })),
+        _ => None,
+    };
+    let credential = Credential {
+        id: id.clone(),
+        operator_id: operator_id.to_string(),
+        seller_id: seller_id.map(str::to_string),
+        dialect,
+        secret_hash: hash_secret(&secret),
+        user_email: user_email.clone(),
+        created_at: Timestamp::now(),
+        revoked_at: None,
+    };
+    store.create_credential(&credential).await?;
+    let mut headers = std::collections::BTreeMap::new();
+    match dialect {
+        Dialect::Skyhub => {
+            headers.insert("X-User-Email".into(), user_email.unwrap_or_default());
+            headers.insert("X-Api-Key".into(), secret);
+            headers.insert("X-Accountmanager-Key".into(), "entreposto".into());
+        }
+        Dialect::Omnik => {
+            headers.insert("token".into(), secret);
+            headers.insert("application_id".into(), id.clone());
+        }
+        Dialect::Zerok => {
+            headers.insert("Authorization".into(), secret);
+        }
+        Dialect::Koncili => {
+            headers.insert("gumgaToken".into(), secret);
+        }
+        Dialect::Native => {
+            headers.insert("Authorization".into(), format!("Bearer {secret}"));
+        }
+    }
+    Ok(IssuedCredential {
+        id,
+        dialect,
+        seller: seller_id.map(str::to_string),
+        operator: operator_id.to_string(),
+        headers,
+    })
+}
+
+/// Who is calling: a verified, unrevoked credential of the expected dialect.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub credential: Arc<Credential>,
+}
+
+impl Principal {
+    /// The data this principal sees by default: its seller, or its whole operator.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            operator_id: self.credential.operator_id.clone(),
+            seller_id: self.credential.seller_id.clone(),
+        }
+    }
+}
+
+/// Short-lived cache of credentials by id, so each request does not cost a query.
+pub struct CredentialCache {
+    store: Arc<dyn Store>,
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Arc<Credential>)>>,
+}
+
+impl CredentialCache {
+    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> CredentialCache {
+        CredentialCache {
+            store,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn load(&self, id: &str) -> Result<Arc<Credential>, ApiError> {
+        if let Some((at, c)) = self.entries.lock().map_err(|_| ApiError::Internal)?.get(id) {
+            if at.elapsed() < self.ttl {
+                return Ok(c.clone());
+            }
+        }
+        let cred = match self.store.get_credential(id).await {
+            Ok(c) => Arc::new(c),
+            Err(StoreError::NotFound) => return Err(bad_credentials()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut entries = self.entries.lock().map_err(|_| ApiError::Internal)?;
+        if entries.len() > 100_000 {
+            entries.clear();
+        }
+        entries.insert(id.to_string(), (Instant::now(), cred.clone()));
+        Ok(cred)
+    }
+
+    /// Checks `secret` for `dialect`. Every failure gives the same answer, so a caller
+    /// cannot tell a revoked credential from a wrong one.
+    pub async fn verify(&self, secret: &str, dialect: Dialect) -> Result<Principal, ApiError> {
+        let id = credential_id_of(secret.trim()).ok_or_else(bad_credentials)?;
+        let cred = self.load(id).await?;
+        let matches: bool = hash_secret(secret.trim()).ct_eq(&cred.secret_hash).into();
+        if !matches || cred.dialect != dialect || cred.revoked_at.is_some() {
+            return Err(bad_credentials());
+        }
+        Ok(Principal { credential: cred })
+    }
+}
+
+pub fn bad_credentials() -> ApiError {
+    ApiError::Unauthorized("invalid or revoked credentials".into())
+}
+
+pub fn missing(header: &str) -> ApiError {
+    ApiError::Unauthorized(format!("missing {header} header"))
+}
+
+/// A header's value as text, names matched case-insensitively (http does that).
+pub fn header<'a>(parts: &'a axum::http::request::Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The token of an `Authorization` header, with or without a `Bearer ` prefix.
+pub fn authorization_token(parts: &axum::http::request::Parts) -> Option<&str> {
+    let v = header(parts, "authorization")?;
+    let t = match v.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => v,
+    };
+    (!t.is_empty()).then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_format() {
+        let id = new_id();
+        let s = format!("ep_{id}_{}", "a".repeat(32));
+        assert_eq!(credential_id_of(&s), Some(id.as_str()));
+        assert_eq!(credential_id_of("ep_short_x"), None);
+        assert_eq!(credential_id_of("garbage"), None);
+    }
+}

@@ -1,0 +1,50 @@
+//! Koncili order extract, mounted under `/koncili` (every path below `/externalapi`).
+//!
+//! Auth is `gumgaToken`, or `Authorization` as the newer API sends it. Errors are read
+//! by clients as `{"response": "..."}`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::Router;
+use entreposto_domain::Dialect;
+
+use crate::auth::{authorization_token, header, missing, Principal};
+use crate::envelope::{Envelope, Failure};
+use crate::{ApiError, AppState};
+
+pub struct Koncili;
+
+impl Envelope for Koncili {
+    fn body(err: &ApiError) -> serde_json::Value {
+        serde_json::json!({"response": err.message()})
+    }
+}
+
+/// A verified Koncili token.
+pub struct KonciliAuth(pub Principal);
+
+impl FromRequestParts<AppState> for KonciliAuth {
+    type Rejection = Failure<Koncili>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = header(parts, "gumgatoken")
+            .or_else(|| authorization_token(parts))
+            .ok_or_else(|| missing("gumgaToken"))?;
+        Ok(KonciliAuth(
+            state.credentials.verify(token, Dialect::Koncili).await?,
+        ))
+    }
+}
+
+async fn unknown(_: KonciliAuth) -> Failure<Koncili> {
+    Failure::new(ApiError::NotFound("resource not found".into()))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .fallback(unknown)
+        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Koncili>)
+}

@@ -1,0 +1,61 @@
+//! SkyHub (B2W / Americanas hub), mounted under `/skyhub`.
+//!
+//! Auth is `X-User-Email` + `X-Api-Key` + `X-Accountmanager-Key`. The account-manager
+//! key identifies the integrating platform, not the seller (one official SDK sends a
+//! fixed value), so any non-empty value is accepted and logged. Errors are
+//! `{"error": "...", "errors": {"detail": "..."}}`: the documented `errors.detail`
+//! plus the top-level `error` older clients look for.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::Router;
+use entreposto_domain::Dialect;
+
+use crate::auth::{bad_credentials, header, missing, Principal};
+use crate::envelope::{Envelope, Failure};
+use crate::{ApiError, AppState};
+
+pub struct Skyhub;
+
+impl Envelope for Skyhub {
+    fn body(err: &ApiError) -> serde_json::Value {
+        let m = err.message();
+        serde_json::json!({"error": m, "errors": {"detail": m}})
+    }
+}
+
+/// A verified SkyHub credential.
+pub struct SkyhubAuth(pub Principal);
+
+impl FromRequestParts<AppState> for SkyhubAuth {
+    type Rejection = Failure<Skyhub>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let email = header(parts, "x-user-email").ok_or_else(|| missing("X-User-Email"))?;
+        let key = header(parts, "x-api-key").ok_or_else(|| missing("X-Api-Key"))?;
+        let account =
+            header(parts, "x-accountmanager-key").ok_or_else(|| missing("X-Accountmanager-Key"))?;
+        let p = state.credentials.verify(key, Dialect::Skyhub).await?;
+        let expected = p.credential.user_email.as_deref().unwrap_or_default();
+        if !expected.eq_ignore_ascii_case(email) {
+            return Err(bad_credentials().into());
+        }
+        tracing::debug!(credential = %p.credential.id, account_manager_key = account, "skyhub call");
+        Ok(SkyhubAuth(p))
+    }
+}
+
+/// Unknown SkyHub paths: authenticate first (a bad credential is a 401 everywhere),
+/// then 404 in SkyHub's envelope.
+async fn unknown(_: SkyhubAuth) -> Failure<Skyhub> {
+    Failure::new(ApiError::NotFound("resource not found".into()))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .fallback(unknown)
+        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Skyhub>)
+}

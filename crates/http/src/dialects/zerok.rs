@@ -1,0 +1,83 @@
+//! 00K API v2.0, mounted under `/00k`.
+//!
+//! Auth is the store's key in `Authorization`, no `Bearer` prefix (one is tolerated).
+//! Errors follow the document's table: `{"code", "httpCode", "type", "description",
+//! "errors"}` with code 1.2 for a missing or malformed header, 1.3 for an unknown
+//! store, 2.0 for nothing found, 2.1 for validation, 3.0 for internal errors. The
+//! document answers 1.2 with HTTP 400; we answer both auth failures with 401 so every
+//! dialect's clients see the same status for bad credentials (the body's `code` still
+//! tells them apart). Validation errors are 400 as documented.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Router;
+use entreposto_domain::Dialect;
+
+use crate::auth::{authorization_token, Principal};
+use crate::envelope::{Envelope, Failure};
+use crate::{ApiError, AppState};
+
+pub struct Zerok;
+
+const MISSING_AUTH: &str = "missing Authorization header";
+
+impl Envelope for Zerok {
+    fn status(err: &ApiError) -> StatusCode {
+        match err {
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            e => e.status(),
+        }
+    }
+
+    fn body(err: &ApiError) -> serde_json::Value {
+        let (code, kind) = match err {
+            ApiError::Unauthorized(m) if m == MISSING_AUTH => {
+                ("1.2", "Invalid authorization header")
+            }
+            ApiError::Unauthorized(_) | ApiError::Forbidden(_) => ("1.3", "The store is invalid"),
+            ApiError::NotFound(_) => ("2.0", "Item not Found"),
+            ApiError::Invalid(_) | ApiError::PayloadTooLarge | ApiError::Conflict(_) => {
+                ("2.1", "Validation Error")
+            }
+            ApiError::MethodNotAllowed => ("2.1", "Validation Error"),
+            ApiError::Busy | ApiError::Internal => ("3.0", "Data consistency error"),
+        };
+        let errors: Vec<String> = err.field().map(|_| err.message()).into_iter().collect();
+        serde_json::json!({
+            "code": code,
+            "httpCode": Self::status(err).as_u16(),
+            "type": kind,
+            "description": err.message(),
+            "errors": errors,
+        })
+    }
+}
+
+/// A verified 00K store key.
+pub struct ZerokAuth(pub Principal);
+
+impl FromRequestParts<AppState> for ZerokAuth {
+    type Rejection = Failure<Zerok>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = authorization_token(parts)
+            .ok_or_else(|| ApiError::Unauthorized(MISSING_AUTH.into()))?;
+        Ok(ZerokAuth(
+            state.credentials.verify(token, Dialect::Zerok).await?,
+        ))
+    }
+}
+
+async fn unknown(_: ZerokAuth) -> Failure<Zerok> {
+    Failure::new(ApiError::NotFound("resource not found".into()))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .fallback(unknown)
+        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Zerok>)
+}

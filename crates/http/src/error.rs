@@ -1,0 +1,116 @@
+//! The one error type handlers return, independent of any vendor's wire format.
+//!
+//! Each dialect renders it through its [`crate::envelope::Envelope`]; this module only
+//! decides the HTTP status and keeps internal details out of responses (they are
+//! logged instead).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use entreposto_domain::FieldError;
+use entreposto_store::StoreError;
+
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// Missing or wrong credentials.
+    Unauthorized(String),
+    /// Valid credentials that may not do this (e.g. a seller header outside the operator).
+    Forbidden(String),
+    NotFound(String),
+    /// Input that breaks a rule; names the field.
+    Invalid(FieldError),
+    /// Well-formed input that conflicts with the current state (closing twice).
+    Conflict(String),
+    PayloadTooLarge,
+    MethodNotAllowed,
+    /// The database is saturated: retry later.
+    Busy,
+    /// A bug or an outage; details are logged, never sent.
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(FieldError::new(field, message))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short machine-friendly kind, for envelopes that carry one.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Invalid(_) => "invalid_field",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Busy => "busy",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    /// The human message, naming the field for validation errors.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m) => m.clone(),
+            ApiError::Invalid(f) => f.to_string(),
+            ApiError::PayloadTooLarge => format!(
+                "request body is larger than {} bytes",
+                crate::MAX_BODY_BYTES
+            ),
+            ApiError::MethodNotAllowed => "method not allowed on this route".into(),
+            ApiError::Busy => "the server is busy, retry shortly".into(),
+            ApiError::Internal => "internal error".into(),
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Invalid(f) => Some(&f.field),
+            _ => None,
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Busy => ApiError::Busy,
+            StoreError::Other(m) => {
+                tracing::error!(error = %m, "storage failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+/// Outside any dialect (unknown top-level routes) errors use the native envelope.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        crate::envelope::render::<crate::native::Native>(&self)
+    }
+}

@@ -1,0 +1,164 @@
+//! The native API (`/api/v1`): how the operator's marketplace pushes data in and
+//! administers the hub. Operator Bearer tokens only; described by an OpenAPI document
+//! at `/api/v1/openapi.json`.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use entreposto_domain::{Dialect, Timestamp, Upserted};
+use entreposto_store::StoreError;
+use utoipa::OpenApi;
+
+use crate::auth::{authorization_token, missing, Principal};
+use crate::body::JsonBody;
+use crate::envelope::{Envelope, Failure};
+use crate::{ApiError, AppState};
+
+pub mod dto;
+
+use dto::{OrderIn, OrderOut};
+
+/// The native error envelope: `{"error": {"code", "message", "field"}}`.
+pub struct Native;
+
+impl Envelope for Native {
+    fn body(err: &ApiError) -> serde_json::Value {
+        let mut e = serde_json::json!({"code": err.kind(), "message": err.message()});
+        if let Some(f) = err.field() {
+            e["field"] = f.into();
+        }
+        serde_json::json!({ "error": e })
+    }
+}
+
+type Result<T> = std::result::Result<T, Failure<Native>>;
+
+/// An operator's native credential (`Authorization: Bearer ...`).
+pub struct OperatorAuth(pub Principal);
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = Failure<Native>;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = authorization_token(parts).ok_or_else(|| missing("Authorization"))?;
+        let p = state.credentials.verify(token, Dialect::Native).await?;
+        if p.credential.seller_id.is_some() {
+            return Err(
+                ApiError::Forbidden("the native API needs an operator token".into()).into(),
+            );
+        }
+        Ok(OperatorAuth(p))
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/orders", post(push_order))
+        .route("/orders/{id}", get(get_order))
+        .fallback(crate::envelope::not_found::<Native>)
+        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Native>)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Entreposto native API",
+        description = "The operator's API: push marketplace orders, administer the hub."
+    ),
+    paths(push_order, get_order),
+    components(schemas(dto::OrderIn, dto::OrderOut, dto::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+pub struct NativeApi;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "operator_token",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(NativeApi::openapi())
+}
+
+/// Creates an order, or updates the seller's order with the same channel and
+/// marketplace order id.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders",
+    request_body = OrderIn,
+    responses(
+        (status = 201, description = "Order created", body = OrderOut),
+        (status = 200, description = "Existing order updated", body = OrderOut),
+        (status = 401, description = "Missing or invalid operator token", body = dto::ErrorBody),
+        (status = 413, description = "Body larger than 1 MiB", body = dto::ErrorBody),
+        (status = 422, description = "Invalid field, named in `error.field`", body = dto::ErrorBody),
+    )
+)]
+async fn push_order(
+    OperatorAuth(p): OperatorAuth,
+    State(state): State<AppState>,
+    JsonBody(body, ..): JsonBody<OrderIn, Native>,
+) -> Result<(StatusCode, Json<OrderOut>)> {
+    let operator_id = &p.credential.operator_id;
+    let seller = match state.store.get_seller(operator_id, &body.seller).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => {
+            return Err(
+                ApiError::invalid("seller", format!("unknown seller '{}'", body.seller)).into(),
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let data = body.into_domain(operator_id, &seller.id)?;
+    data.validate()?;
+    let (order, how) = state.store.upsert_order(&data, Timestamp::now()).await?;
+    let status = match how {
+        Upserted::Created => StatusCode::CREATED,
+        Upserted::Updated => StatusCode::OK,
+    };
+    Ok((status, Json(OrderOut::from(&order))))
+}
+
+/// Reads one order of the operator's sellers by its hub id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    params(("id" = String, Path, description = "The hub's order id")),
+    responses(
+        (status = 200, description = "The order", body = OrderOut),
+        (status = 404, description = "No such order for this operator", body = dto::ErrorBody),
+    )
+)]
+async fn get_order(
+    OperatorAuth(p): OperatorAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderOut>> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no order '{id}'")))?;
+    let order = state
+        .store
+        .get_order(&p.scope(), id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(format!("no order '{id}'")),
+            e => e.into(),
+        })?;
+    Ok(Json(OrderOut::from(&order)))
+}

@@ -1,0 +1,66 @@
+//! Configuration: compiled-in defaults, then a TOML file, then `ENTREPOSTO_*`
+//! environment variables, then command-line flags, each overriding the one before.
+//!
+//! The file is `--config PATH` or `ENTREPOSTO_CONFIG`, else `entreposto.toml` in the
+//! working directory when it exists. Keys are the field names below
+//! (`database_url = "postgres://..."`), environment variables the same in upper case
+//! with the prefix (`ENTREPOSTO_DATABASE_URL`).
+
+use std::path::PathBuf;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address `serve` listens on.
+    pub listen: String,
+    /// `postgres://...` for PostgreSQL; a file path (optionally `sqlite://path`) for SQLite.
+    pub database_url: String,
+    /// SQLite durability: `normal` (survives process crashes) or `full` (also power loss).
+    pub sqlite_synchronous: String,
+    /// SQLite reader threads; the number of cores when absent.
+    pub sqlite_readers: Option<usize>,
+    /// Connections in the PostgreSQL pool.
+    pub pg_max_connections: usize,
+    /// `text` or `json` log lines on stderr.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info` or `entreposto=debug,info`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "entreposto.db".into(),
+            sqlite_synchronous: "normal".into(),
+            sqlite_readers: None,
+            pg_max_connections: 16,
+            log_format: "text".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
+        let file = file
+            .or_else(|| std::env::var_os("ENTREPOSTO_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let p = PathBuf::from("entreposto.toml");
+                p.exists().then_some(p)
+            });
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                anyhow::bail!("config file {} does not exist", f.display());
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("ENTREPOSTO_").ignore(&["config", "test_postgres_url"]));
+        Ok(fig.extract()?)
+    }
+}

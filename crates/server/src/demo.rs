@@ -1,0 +1,402 @@
+//! `entreposto demo`: a realistic operator, sellers with credentials for every
+//! dialect, and orders with Brazilian data (valid CPFs and CNPJs, real CEPs and area
+//! codes), printed as JSON so the credentials can be used at once.
+//!
+//! Orders are generated deterministically and loaded in transactions of 10,000 while
+//! the next batch is generated, so a million orders take seconds, not hours.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use entreposto_domain::document::{cnpj_with_check_digits, cpf_with_check_digits};
+use entreposto_domain::*;
+use entreposto_http::auth::issue_credential;
+use entreposto_store::{new_id, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const FIRST: &[&str] = &[
+    "João",
+    "Maria",
+    "José",
+    "Ana",
+    "Francisco",
+    "Antônia",
+    "Carlos",
+    "Adriana",
+    "Paulo",
+    "Juliana",
+    "Pedro",
+    "Márcia",
+    "Lucas",
+    "Fernanda",
+    "Luiz",
+    "Patrícia",
+    "Marcos",
+    "Aline",
+    "Gabriel",
+    "Camila",
+    "Rafael",
+    "Bruna",
+    "Thiago",
+    "Letícia",
+];
+const LAST: &[&str] = &[
+    "da Silva",
+    "dos Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Costa",
+    "Ribeiro",
+    "Martins",
+    "Carvalho",
+    "Almeida",
+    "Lopes",
+    "Soares",
+    "Fernandes",
+    "Vieira",
+    "Barbosa",
+];
+/// (CEP, street, neighbourhood, city, UF, DDD): real addresses' CEPs and area codes.
+const PLACES: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "01310100",
+        "Avenida Paulista",
+        "Bela Vista",
+        "São Paulo",
+        "SP",
+        "11",
+    ),
+    (
+        "20040020",
+        "Avenida Rio Branco",
+        "Centro",
+        "Rio de Janeiro",
+        "RJ",
+        "21",
+    ),
+    (
+        "30130010",
+        "Avenida Afonso Pena",
+        "Centro",
+        "Belo Horizonte",
+        "MG",
+        "31",
+    ),
+    (
+        "40020000",
+        "Avenida Sete de Setembro",
+        "Centro",
+        "Salvador",
+        "BA",
+        "71",
+    ),
+    (
+        "80020310",
+        "Rua XV de Novembro",
+        "Centro",
+        "Curitiba",
+        "PR",
+        "41",
+    ),
+    (
+        "90010150",
+        "Rua dos Andradas",
+        "Centro Histórico",
+        "Porto Alegre",
+        "RS",
+        "51",
+    ),
+    (
+        "50030230",
+        "Avenida Guararapes",
+        "Santo Antônio",
+        "Recife",
+        "PE",
+        "81",
+    ),
+    (
+        "60060440",
+        "Avenida Santos Dumont",
+        "Aldeota",
+        "Fortaleza",
+        "CE",
+        "85",
+    ),
+    (
+        "70040010",
+        "Setor Bancário Sul",
+        "Asa Sul",
+        "Brasília",
+        "DF",
+        "61",
+    ),
+    (
+        "69005070",
+        "Avenida Eduardo Ribeiro",
+        "Centro",
+        "Manaus",
+        "AM",
+        "92",
+    ),
+    (
+        "88010400",
+        "Rua Felipe Schmidt",
+        "Centro",
+        "Florianópolis",
+        "SC",
+        "48",
+    ),
+    (
+        "74015010",
+        "Avenida Goiás",
+        "Setor Central",
+        "Goiânia",
+        "GO",
+        "62",
+    ),
+];
+/// (channel, site id, warehouse, order code prefix)
+const CHANNELS: &[(&str, &str, &str, &str)] = &[
+    ("Lojas Americanas", "LASA", "98", "02"),
+    ("Shoptime", "SHOP", "98", "03"),
+    ("Submarino", "SUBA", "98", "01"),
+    ("Mercado Livre", "MLB", "1", "20"),
+    ("Magalu", "MGLU", "1", "15"),
+];
+const PRODUCTS: &[(&str, &str, i64)] = &[
+    ("99jjs8", "Fone de Ouvido Bluetooth", 19990),
+    ("TV50-4K", "Smart TV 50\" 4K", 249900),
+    ("CAF-110", "Cafeteira Elétrica 110V", 15990),
+    ("LIV-0042", "Livro Dom Casmurro", 2990),
+    ("TEN-39", "Tênis de Corrida 39", 29999),
+    ("PAN-5PC", "Jogo de Panelas 5 peças", 34990),
+    ("CEL-128", "Smartphone 128GB", 149900),
+    ("MOC-20L", "Mochila Escolar 20L", 8990),
+];
+const METHODS: &[&str] = &["credit_card", "boleto", "pix", "debit_card"];
+
+pub async fn run(store: Arc<dyn Store>, orders: u64, sellers: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let now = Timestamp::now();
+    let operator = Operator {
+        id: new_id(),
+        name: "Marketplace Brasil (demo)".into(),
+        created_at: now,
+    };
+    store.create_operator(&operator).await?;
+    let native = issue_credential(&*store, &operator.id, None, Dialect::Native, None).await?;
+    let operator_omnik =
+        issue_credential(&*store, &operator.id, None, Dialect::Omnik, None).await?;
+
+    let mut rng = StdRng::seed_from_u64(0x5EED);
+    let mut seller_rows = Vec::new();
+    let mut seller_json = Vec::new();
+    let names = [
+        "Casa & Cia Utilidades",
+        "Eletro Norte Comércio",
+        "Livraria Paulista",
+        "Esporte Total",
+        "Mundo Tech",
+    ];
+    for i in 0..sellers.max(1) {
+        let base: [u32; 12] = std::array::from_fn(|k| {
+            if k >= 8 {
+                [0, 0, 0, 1][k - 8]
+            } else {
+                rng.gen_range(0..10)
+            }
+        });
+        let doc = Document::parse(&cnpj_with_check_digits(&base), Some(DocumentKind::Cnpj))
+            .map_err(|e| anyhow::anyhow!("generated CNPJ: {e}"))?;
+        let seller = Seller {
+            id: new_id(),
+            operator_id: operator.id.clone(),
+            name: format!("{} {}", names[i % names.len()], i / names.len() + 1),
+            document: Some(doc),
+            created_at: now,
+        };
+        store.create_seller(&seller).await?;
+        let mut creds = serde_json::Map::new();
+        for d in [
+            Dialect::Skyhub,
+            Dialect::Omnik,
+            Dialect::Zerok,
+            Dialect::Koncili,
+        ] {
+            let c = issue_credential(&*store, &operator.id, Some(&seller.id), d, None).await?;
+            creds.insert(
+                d.as_str().into(),
+                serde_json::json!({"id": c.id, "headers": c.headers}),
+            );
+        }
+        seller_json.push(serde_json::json!({
+            "id": seller.id, "name": seller.name,
+            "document": seller.document.as_ref().map(|d| d.number.clone()),
+            "credentials": creds,
+        }));
+        seller_rows.push(seller);
+    }
+
+    const BATCH: u64 = 10_000;
+    let mut pending: Option<tokio::task::JoinHandle<entreposto_store::Result<u64>>> = None;
+    let mut made = 0u64;
+    let mut loaded = 0u64;
+    while made < orders {
+        let n = BATCH.min(orders - made);
+        let batch: Vec<OrderData> = (made..made + n)
+            .map(|seq| {
+                make_order(
+                    &mut rng,
+                    &seller_rows[(seq % seller_rows.len() as u64) as usize],
+                    seq,
+                    now,
+                )
+            })
+            .collect();
+        made += n;
+        if let Some(p) = pending.take() {
+            loaded += p.await??;
+            if loaded.is_multiple_of(100_000) {
+                tracing::info!(loaded, "demo orders loaded");
+            }
+        }
+        let s = store.clone();
+        pending = Some(tokio::spawn(async move {
+            s.import_orders(&batch, Timestamp::now()).await
+        }));
+    }
+    if let Some(p) = pending {
+        loaded += p.await??;
+    }
+
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "operator": {
+                "id": operator.id, "name": operator.name,
+                "token": native.headers["Authorization"].trim_start_matches("Bearer "),
+                "credentials": {"omnik": {"id": operator_omnik.id, "headers": operator_omnik.headers}},
+            },
+            "sellers": seller_json,
+            "orders": loaded,
+            "elapsedSeconds": started.elapsed().as_secs_f64(),
+        }))?
+    );
+    Ok(())
+}
+
+fn pick<'a, T>(rng: &mut StdRng, xs: &'a [T]) -> &'a T {
+    &xs[rng.gen_range(0..xs.len())]
+}
+
+fn make_order(rng: &mut StdRng, seller: &Seller, seq: u64, now: Timestamp) -> OrderData {
+    let (channel, site, warehouse, prefix) = *pick(rng, CHANNELS);
+    let (cep, street, hood, city, uf, ddd) = *pick(rng, PLACES);
+    let name = format!("{} {}", pick(rng, FIRST), pick(rng, LAST));
+    let base: [u32; 9] = std::array::from_fn(|_| rng.gen_range(0..10));
+    let cpf = cpf_with_check_digits(&base);
+    let document = Document::parse(&cpf, Some(DocumentKind::Cpf)).unwrap_or(Document {
+        kind: DocumentKind::Cpf,
+        number: "52998224725".into(),
+    });
+    let n_items = rng.gen_range(1..=3);
+    let items: Vec<OrderItem> = (0..n_items)
+        .map(|_| {
+            let (sku, pname, price) = *pick(rng, PRODUCTS);
+            OrderItem {
+                sku: sku.into(),
+                name: pname.into(),
+                quantity: rng.gen_range(1..=2),
+                unit_price: Cents(price),
+                marketplace_item_id: None,
+                freight: None,
+            }
+        })
+        .collect();
+    let freight = Cents(rng.gen_range(0..5000));
+    // Orders placed over the last ~two years, newest last.
+    let placed_at = Timestamp(now.0 - rng.gen_range(0..63_072_000_000_000i64));
+    let status = *pick(
+        rng,
+        &[
+            OrderStatus::Approved,
+            OrderStatus::Invoiced,
+            OrderStatus::Shipped,
+            OrderStatus::Delivered,
+            OrderStatus::Delivered,
+            OrderStatus::Cancelled,
+        ],
+    );
+    let mut data = OrderData {
+        operator_id: seller.operator_id.clone(),
+        seller_id: seller.id.clone(),
+        channel: channel.into(),
+        marketplace_order_id: format!("{prefix}-{}", 1_000_000_000 + seq),
+        site_id: Some(site.into()),
+        warehouse: Some(warehouse.into()),
+        status,
+        placed_at,
+        approved_at: Some(Timestamp(
+            placed_at.0 + rng.gen_range(60_000_000..7_200_000_000),
+        )),
+        cancelled_at: None,
+        customer: Customer {
+            email: Some(format!(
+                "{}.{}@example.com.br",
+                name.split(' ').next().unwrap_or("cliente").to_lowercase(),
+                seq
+            )),
+            name: name.clone(),
+            document,
+            gender: Some(pick(rng, &["male", "female"]).to_string()),
+            birth_date: None,
+            corporate_name: None,
+            trade_name: None,
+            corporate_document: None,
+            corporate_phone: None,
+            state_inscription: None,
+            phones: vec![Phone {
+                kind: Some("mobile".into()),
+                ddi: "55".into(),
+                ddd: ddd.into(),
+                number: format!("9{:08}", rng.gen_range(0..100_000_000)),
+            }],
+        },
+        shipping_address: Some(Address {
+            kind: Some("residential".into()),
+            recipient: Some(name),
+            zipcode: cep.into(),
+            address: street.into(),
+            number: Some(rng.gen_range(1..3000).to_string()),
+            complement: None,
+            neighborhood: Some(hood.into()),
+            city: city.into(),
+            state: uf.into(),
+            country: "BR".into(),
+            reference: None,
+        }),
+        items,
+        freight,
+        discount: Cents::ZERO,
+        payments: vec![],
+    };
+    if status == OrderStatus::Cancelled {
+        data.cancelled_at = Some(Timestamp(placed_at.0 + 86_400_000_000));
+    }
+    data.payments.push(Payment {
+        method: pick(rng, METHODS).to_string(),
+        installments: rng.gen_range(1..=10),
+        value: data.total(),
+        paid_at: data.approved_at,
+        gateway: None,
+        transaction_id: None,
+    });
+    data
+}

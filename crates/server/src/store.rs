@@ -1,0 +1,41 @@
+//! Choosing and opening the storage backend from the database URL.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use entreposto_store::Store;
+use entreposto_store_postgres::PgStore;
+use entreposto_store_sqlite::{Durability, SqliteOptions, SqliteStore};
+
+use crate::config::Config;
+
+/// `postgres://` or `postgresql://` URLs open PostgreSQL; anything else is a SQLite
+/// file path, with an optional `sqlite://` or `sqlite:` prefix.
+pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PgStore::connect(url, config.pg_max_connections)
+            .await
+            .context("opening PostgreSQL")?;
+        return Ok(Arc::new(store));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let mut options = SqliteOptions {
+        durability: Durability::parse(&config.sqlite_synchronous).with_context(|| {
+            format!(
+                "sqlite_synchronous must be normal or full, not '{}'",
+                config.sqlite_synchronous
+            )
+        })?,
+        ..SqliteOptions::default()
+    };
+    if let Some(n) = config.sqlite_readers {
+        options.readers = n;
+    }
+    let store =
+        SqliteStore::open(path, options).with_context(|| format!("opening SQLite file {path}"))?;
+    Ok(Arc::new(store))
+}
