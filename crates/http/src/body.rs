@@ -8,14 +8,15 @@
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::envelope::{Envelope, Failure};
 use crate::ApiError;
 
-/// A JSON body of type `T`, failures rendered in dialect `D`'s envelope.
+/// A JSON object body of type `T`, failures rendered in dialect `D`'s envelope.
+/// Top-level arrays and scalars are refused here (serde would otherwise read a struct
+/// from an array positionally).
 pub struct JsonBody<T, D>(pub T, pub PhantomData<D>);
 
 impl<T, D, S> FromRequest<S> for JsonBody<T, D>
@@ -26,18 +27,47 @@ where
 {
     type Rejection = Failure<D>;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Failure::new(ApiError::PayloadTooLarge)
-            } else {
-                Failure::new(ApiError::invalid("body", "could not read the request body"))
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_limited(req).await.map_err(Failure::new)?;
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | None => {}
+            Some(_) => {
+                return Err(Failure::new(ApiError::invalid(
+                    "body",
+                    "expected a JSON object",
+                )));
             }
-        })?;
+        }
         parse_json(&bytes)
             .map(|v| JsonBody(v, PhantomData))
             .map_err(Failure::new)
     }
+}
+
+/// Past the limit we keep reading (and discarding) up to this much, so the client,
+/// which is still sending, can read our 413 instead of seeing a reset connection.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reads the body up to [`crate::MAX_BODY_BYTES`].
+pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
+    use futures::StreamExt;
+    let mut stream = req.into_body().into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::invalid("body", "could not read the request body"))?;
+        seen += chunk.len();
+        if seen <= crate::MAX_BODY_BYTES {
+            buf.extend_from_slice(&chunk);
+        } else if seen > DRAIN_BYTES {
+            break;
+        }
+    }
+    if seen > crate::MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok(buf.freeze())
 }
 
 /// Parses `bytes` as `T`, turning serde's error into a field-named [`ApiError`].
@@ -108,6 +138,5 @@ mod tests {
         assert_eq!(field_of(r#"{}"#), "items");
         assert_eq!(field_of(r#"{"items": [}"#), "body");
         assert_eq!(field_of(""), "body");
-        assert_eq!(field_of("[]"), "body");
     }
 }

@@ -12,11 +12,8 @@ use entreposto_domain::{Dialect, Document, Operator, Seller, Timestamp};
 use entreposto_http::auth::issue_credential;
 use entreposto_store::new_id;
 
-mod config;
-mod demo;
-mod store;
-
-use config::Config;
+use entreposto::config::Config;
+use entreposto::{demo, store};
 
 #[derive(Parser)]
 #[command(
@@ -122,6 +119,7 @@ fn init_tracing(config: &Config) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();

@@ -1,0 +1,353 @@
+//! The real `entreposto` binary: the admin command-line contract, durability across a
+//! SIGKILL, and graceful shutdown on SIGTERM, on both backends.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{fresh_database, order_body, Backend, TempDir};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
+
+fn cli(db: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--database-url", db])
+        .env("ENTREPOSTO_LOG_LEVEL", "warn")
+        .output()
+        .expect("run entreposto");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        v,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Starts `entreposto serve` on a free port and returns it with its base URL.
+fn serve(db: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db])
+        .env("ENTREPOSTO_LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    let _ = tx.send(addr);
+                    sent = true;
+                }
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not start");
+    (child, format!("http://{addr}"))
+}
+
+async fn setup(backend: Backend) -> Option<(TempDir, String)> {
+    let dir = TempDir::new();
+    let db = fresh_database(backend, &dir).await?;
+    Some((dir, db))
+}
+
+macro_rules! both {
+    ($($name:ident),*) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if std::env::var("ENTREPOSTO_TEST_POSTGRES_URL").is_err() {
+                    eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+                    return;
+                }
+                super::$name(crate::common::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+both!(
+    admin_commands_follow_the_contract,
+    acknowledged_orders_survive_sigkill,
+    sigterm_drains_and_exits
+);
+
+async fn admin_commands_follow_the_contract(backend: Backend) {
+    let Some((_dir, db)) = setup(backend).await else {
+        return;
+    };
+    let (ok, op, err) = cli(&db, &["operator", "create", "--name", "Marketplace Brasil"]);
+    assert!(ok, "{err}");
+    let op_id = op["id"].as_str().expect("id").to_string();
+    assert!(op["token"].as_str().unwrap().starts_with("ep_"));
+
+    let (ok, seller, err) = cli(
+        &db,
+        &[
+            "seller",
+            "create",
+            "--operator",
+            &op_id,
+            "--name",
+            "Loja A",
+            "--document",
+            "11.222.333/0001-81",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(seller["document"], "11222333000181");
+    let seller_id = seller["id"].as_str().unwrap().to_string();
+
+    let (ok, _, err) = cli(
+        &db,
+        &[
+            "seller",
+            "create",
+            "--operator",
+            &op_id,
+            "--name",
+            "Loja B",
+            "--document",
+            "11222333000182",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("document"), "{err}");
+
+    let expected: [(&str, &[&str]); 4] = [
+        (
+            "skyhub",
+            &["X-User-Email", "X-Api-Key", "X-Accountmanager-Key"],
+        ),
+        ("omnik", &["token", "application_id"]),
+        ("zerok", &["Authorization"]),
+        ("koncili", &["gumgaToken"]),
+    ];
+    let mut ids = Vec::new();
+    for (dialect, headers) in expected {
+        let (ok, c, err) = cli(
+            &db,
+            &[
+                "credential",
+                "create",
+                "--seller",
+                &seller_id,
+                "--dialect",
+                dialect,
+            ],
+        );
+        assert!(ok, "{dialect}: {err}");
+        assert_eq!(c["dialect"], dialect);
+        let got: Vec<&str> = c["headers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = headers.to_vec();
+        want.sort();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        assert_eq!(got_sorted, want, "{dialect}");
+        ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    let (ok, c, err) = cli(
+        &db,
+        &[
+            "credential",
+            "create",
+            "--operator",
+            &op_id,
+            "--dialect",
+            "omnik",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(c["seller"].is_null());
+    let (ok, _, _) = cli(
+        &db,
+        &[
+            "credential",
+            "create",
+            "--seller",
+            &seller_id,
+            "--dialect",
+            "martian",
+        ],
+    );
+    assert!(!ok);
+    let (ok, _, _) = cli(&db, &["credential", "create", "--dialect", "omnik"]);
+    assert!(!ok, "an owner is required");
+
+    let (ok, r, err) = cli(&db, &["credential", "revoke", &ids[0]]);
+    assert!(ok, "{err}");
+    assert_eq!(r["revoked"], true);
+    let (ok, _, _) = cli(&db, &["credential", "revoke", "01ARZ3NDEKTSV4RRFFQ69G5FAV"]);
+    assert!(!ok);
+
+    // Admin commands work while the server runs, and the server sees their effect.
+    let (mut child, base) = serve(&db);
+    let (ok, op2, err) = cli(&db, &["operator", "create", "--name", "Segundo"]);
+    assert!(ok, "{err}");
+    let (ok, s2, _) = cli(
+        &db,
+        &[
+            "seller",
+            "create",
+            "--operator",
+            op2["id"].as_str().unwrap(),
+            "--name",
+            "Loja C",
+        ],
+    );
+    assert!(ok);
+    let client = reqwest::Client::new();
+    let token = format!("Bearer {}", op2["token"].as_str().unwrap());
+    let r = client
+        .post(format!("{base}/api/v1/orders"))
+        .header("authorization", &token)
+        .json(&order_body(s2["id"].as_str().unwrap(), "CLI-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+async fn acknowledged_orders_survive_sigkill(backend: Backend) {
+    let Some((_dir, db)) = setup(backend).await else {
+        return;
+    };
+    let (_, op, _) = cli(&db, &["operator", "create", "--name", "Durável"]);
+    let (_, seller, _) = cli(
+        &db,
+        &[
+            "seller",
+            "create",
+            "--operator",
+            op["id"].as_str().unwrap(),
+            "--name",
+            "Loja",
+        ],
+    );
+    let token = format!("Bearer {}", op["token"].as_str().unwrap());
+    let seller_id = seller["id"].as_str().unwrap().to_string();
+
+    let (mut child, base) = serve(&db);
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let stop_at = Instant::now() + Duration::from_millis(1500);
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let (acked, base, token, seller_id) = (
+            acked.clone(),
+            base.clone(),
+            token.clone(),
+            seller_id.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                if Instant::now() > stop_at + Duration::from_secs(2) {
+                    break;
+                }
+                let code = format!("KILL-{worker}-{n}");
+                let res = client
+                    .post(format!("{base}/api/v1/orders"))
+                    .header("authorization", &token)
+                    .json(&order_body(&seller_id, &code))
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status().is_success() => {
+                        let v: Value = r.json().await.unwrap_or(Value::Null);
+                        if let Some(id) = v["id"].as_str() {
+                            acked.lock().unwrap().push((id.to_string(), code));
+                        }
+                    }
+                    Ok(r) => panic!("unexpected status {}", r.status()),
+                    Err(_) => break, // the server is gone
+                }
+            }
+        }));
+    }
+    // Kill the server mid-stream, without warning.
+    tokio::time::sleep_until(stop_at.into()).await;
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 50,
+        "only {} orders were acknowledged",
+        acked.len()
+    );
+
+    let (mut child, base) = serve(&db);
+    let client = reqwest::Client::new();
+    for (id, code) in &acked {
+        let r = client
+            .get(format!("{base}/api/v1/orders/{id}"))
+            .header("authorization", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "acknowledged order {id} ({code}) was lost"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["marketplaceOrderId"], code.as_str());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!("{} acknowledged orders all survived SIGKILL", acked.len());
+}
+
+async fn sigterm_drains_and_exits(backend: Backend) {
+    let Some((_dir, db)) = setup(backend).await else {
+        return;
+    };
+    let (mut child, base) = serve(&db);
+    let r = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(code) = child.try_wait().unwrap() {
+            assert!(code.success(), "exit status {code:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,249 @@
+//! Test harness: the real application on `127.0.0.1:0` over a real database.
+//!
+//! Every suite runs each case twice through [`on_both_backends!`]: on a fresh SQLite
+//! file, and on a fresh PostgreSQL schema when `ENTREPOSTO_TEST_POSTGRES_URL` is set
+//! (otherwise the PostgreSQL variant says it is skipped).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use entreposto::config::Config;
+use entreposto_domain::{Dialect, Operator, Seller, Timestamp};
+use entreposto_http::auth::{issue_credential, IssuedCredential};
+use entreposto_store::{new_id, Store};
+use reqwest::Method;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let p = std::env::temp_dir().join(format!("entreposto-test-{}", new_id()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The database URL for a fresh database of `backend`, or `None` when PostgreSQL is
+/// not configured.
+pub async fn fresh_database(backend: Backend, dir: &TempDir) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(dir.0.join("entreposto.db").display().to_string()),
+        Backend::Postgres => {
+            let url = std::env::var("ENTREPOSTO_TEST_POSTGRES_URL").ok()?;
+            Some(
+                entreposto_store_postgres::fresh_schema_url(&url)
+                    .await
+                    .expect("fresh schema"),
+            )
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    pub dir: TempDir,
+}
+
+/// A response: status and parsed JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let dir = TempDir::new();
+        let database_url = fresh_database(backend, &dir).await?;
+        let config = Config {
+            database_url: database_url.clone(),
+            pg_max_connections: 4,
+            ..Config::default()
+        };
+        let store = entreposto::store::open(&config).await.expect("open store");
+        let app = entreposto_http::router(entreposto_http::AppState::new(store.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            store,
+            client: reqwest::Client::new(),
+            database_url,
+            dir,
+        })
+    }
+
+    pub async fn operator(&self) -> (Operator, String) {
+        let op = Operator {
+            id: new_id(),
+            name: "Marketplace Teste".into(),
+            created_at: Timestamp::now(),
+        };
+        self.store.create_operator(&op).await.expect("operator");
+        let c = issue_credential(&*self.store, &op.id, None, Dialect::Native, None)
+            .await
+            .expect("native credential");
+        let token = c.headers["Authorization"].clone();
+        (op, token)
+    }
+
+    pub async fn seller(&self, operator: &Operator, name: &str) -> Seller {
+        let s = Seller {
+            id: new_id(),
+            operator_id: operator.id.clone(),
+            name: name.into(),
+            document: None,
+            created_at: Timestamp::now(),
+        };
+        self.store.create_seller(&s).await.expect("seller");
+        s
+    }
+
+    pub async fn credential(
+        &self,
+        operator: &Operator,
+        seller: Option<&Seller>,
+        dialect: Dialect,
+    ) -> IssuedCredential {
+        issue_credential(
+            &*self.store,
+            &operator.id,
+            seller.map(|s| s.id.as_str()),
+            dialect,
+            None,
+        )
+        .await
+        .expect("credential")
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            content_type,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, headers: &BTreeMap<String, String>) -> Reply {
+        self.call(Method::GET, path, headers, None).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        body: &Value,
+    ) -> Reply {
+        self.call(
+            Method::POST,
+            path,
+            headers,
+            Some(serde_json::to_vec(body).expect("json")),
+        )
+        .await
+    }
+}
+
+pub fn bearer(token: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("Authorization".to_string(), token.to_string())])
+}
+
+/// The order body of the foundation issue, for `seller`.
+pub fn order_body(seller: &str, code: &str) -> Value {
+    serde_json::json!({
+        "seller": seller, "channel": "Lojas Americanas",
+        "marketplaceOrderId": code, "siteId": "LASA", "warehouse": "98",
+        "placedAt": "2023-06-06T21:41:57-03:00",
+        "customer": {"name": "João da Silva", "document": "52998224725",
+            "documentType": "CPF", "email": "joao@example.com",
+            "phones": [{"type": "mobile", "ddi": "55", "ddd": "11", "number": "912345678"}]},
+        "shippingAddress": {"zipcode": "01310100", "address": "Av. Paulista",
+            "number": "1000", "complement": "ap 12", "neighborhood": "Bela Vista",
+            "city": "São Paulo", "state": "SP", "country": "BR"},
+        "items": [{"sku": "99jjs8", "name": "Produto", "quantity": 1, "unitPrice": 499.99}],
+        "freight": 15.00,
+        "payments": [{"method": "credit_card", "installments": 3, "value": 514.99}]
+    })
+}
+
+/// Runs each named `async fn(TestApp)` of the enclosing file on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
+                        .await
+                        .expect("sqlite app");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            }
+        )*
+    };
+}
