@@ -13,6 +13,11 @@ use entreposto_http::auth::issue_credential;
 use entreposto_store::new_id;
 
 use entreposto::config::Config;
+
+/// mimalloc: request handling allocates many small, short-lived buffers; glibc's
+/// allocator showed up at ~12% of CPU under load, mimalloc cuts most of that.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use entreposto::{demo, store};
 
 #[derive(Parser)]

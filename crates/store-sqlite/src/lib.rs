@@ -21,7 +21,12 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 mod orders;
+mod snapshot;
 mod tenants;
+
+use snapshot::SnapshotPool;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
 
@@ -74,6 +79,7 @@ type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 const MAX_GROUP: usize = 256;
 
 pub struct SqliteStore {
+    snapshots: Arc<SnapshotPool>,
     writer: Sender<WriteJob>,
     readers: Sender<ReadJob>,
     path: PathBuf,
@@ -116,6 +122,27 @@ fn open_conn(path: &Path, durability: Durability, read_only: bool) -> rusqlite::
     Ok(conn)
 }
 
+/// Process-wide SQLite settings, applied once before the first connection opens.
+///
+/// Memory-usage statistics make every allocation inside SQLite take one global mutex;
+/// with several threads reading at once that lock, not the queries, becomes the
+/// bottleneck. We never read those statistics, so they are turned off.
+fn configure_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config may only be called before sqlite3_initialize or after
+        // sqlite3_shutdown; the Once runs before this process opens any connection
+        // (all connections are opened through SqliteStore). If the library was already
+        // initialised the call fails harmlessly with SQLITE_MISUSE.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            );
+        }
+    });
+}
+
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
@@ -145,14 +172,17 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies migrations.
     pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
+        configure_library();
         let path = path.as_ref().to_path_buf();
         let mut wconn = open_conn(&path, options.durability, false).map_err(map_err)?;
         migrate(&mut wconn).map_err(map_err)?;
 
         let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
+        let generation = Arc::new(AtomicU64::new(0));
+        let writer_generation = generation.clone();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(wconn, wrx))
+            .spawn(move || writer_loop(wconn, wrx, &writer_generation))
             .map_err(|e| StoreError::Other(e.to_string()))?;
 
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
@@ -169,6 +199,7 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Other(e.to_string()))?;
         }
         Ok(SqliteStore {
+            snapshots: SnapshotPool::new(path.clone(), options.durability, generation),
             writer: wtx,
             readers: rtx,
             path,
@@ -179,7 +210,18 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `f` on a reader connection.
+    /// Runs `f` right here, on the calling thread, on a pooled read connection whose
+    /// snapshot is reused while current (see [`snapshot`]).
+    ///
+    /// For primary-key lookups that take microseconds, handing the work to a reader
+    /// thread and waking the caller again costs more than the query (two context
+    /// switches on a two-core machine). Only bounded, indexed point reads may use this:
+    /// it briefly occupies an async worker thread.
+    pub(crate) fn read_now<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.snapshots.with(f)
+    }
+
+    /// Runs `f` on a reader thread: for scans and anything that may take a while.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -222,7 +264,7 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, rx: Receiver<WriteJob>) {
+fn writer_loop(conn: Connection, rx: Receiver<WriteJob>, generation: &AtomicU64) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -253,6 +295,8 @@ fn writer_loop(conn: Connection, rx: Receiver<WriteJob>) {
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
+        // Before anyone hears of this commit, make pooled snapshots stale.
+        generation.fetch_add(1, Ordering::Release);
         for finish in finishes {
             finish(match &commit {
                 Ok(()) => Ok(()),

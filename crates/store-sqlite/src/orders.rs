@@ -118,21 +118,19 @@ impl OrderStore for SqliteStore {
 
     async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order> {
         let scope = scope.clone();
-        let row = self
-            .read(move |c| {
-                c.prepare_cached(&format!(
-                    "SELECT {ORDER_COLS} FROM orders WHERE id = ?1 AND operator_id = ?2
+        let row = self.read_now(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {ORDER_COLS} FROM orders WHERE id = ?1 AND operator_id = ?2
                      AND (?3 IS NULL OR seller_id = ?3)"
-                ))
-                .and_then(|mut s| {
-                    s.query_row(
-                        params![id, scope.operator_id, scope.seller_id],
-                        order_from_row,
-                    )
-                })
-                .map_err(map_err)
+            ))
+            .and_then(|mut s| {
+                s.query_row(
+                    params![id, scope.operator_id, scope.seller_id],
+                    order_from_row,
+                )
             })
-            .await?;
+            .map_err(map_err)
+        })?;
         decode(row)
     }
 
@@ -143,24 +141,22 @@ impl OrderStore for SqliteStore {
     ) -> Result<Vec<Order>> {
         let scope = scope.clone();
         let code = marketplace_order_id.to_string();
-        let rows = self
-            .read(move |c| {
-                let mut s = c
-                    .prepare_cached(&format!(
-                        "SELECT {ORDER_COLS} FROM orders WHERE operator_id = ?1
+        let rows = self.read_now(|c| {
+            let mut s = c
+                .prepare_cached(&format!(
+                    "SELECT {ORDER_COLS} FROM orders WHERE operator_id = ?1
                          AND marketplace_order_id = ?2 AND (?3 IS NULL OR seller_id = ?3)
                          ORDER BY id"
-                    ))
-                    .map_err(map_err)?;
-                let rows = s
-                    .query_map(
-                        params![scope.operator_id, code, scope.seller_id],
-                        order_from_row,
-                    )
-                    .map_err(map_err)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
-            })
-            .await?;
+                ))
+                .map_err(map_err)?;
+            let rows = s
+                .query_map(
+                    params![scope.operator_id, code, scope.seller_id],
+                    order_from_row,
+                )
+                .map_err(map_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })?;
         rows.into_iter().map(decode).collect()
     }
 

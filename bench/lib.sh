@@ -1,0 +1,55 @@
+# Shared helpers for the benchmark scripts: build, start/stop the server, run wrk,
+# read resident memory. Source it; it expects `set -euo pipefail` in the caller.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/target/release/entreposto"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+
+need_wrk() {
+  command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+}
+
+build_release() {
+  (cd "$ROOT" && cargo build --release -p entreposto >&2)
+}
+
+# start_server DB PORT: runs `entreposto serve` in the background, sets SERVER_PID.
+start_server() {
+  local db="$1" port="$2"
+  ENTREPOSTO_LOG_LEVEL=warn "$BIN" serve --listen "127.0.0.1:$port" --database-url "$db" &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server did not start" >&2
+  return 1
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+}
+
+rss_mib() {
+  awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"
+}
+
+# run_wrk NAME URL [LUA]: prints requests/s; saves wrk's full output to $OUT/NAME.txt.
+run_wrk() {
+  local name="$1" url="$2" lua="${3:-}"
+  local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency)
+  [ -n "$lua" ] && args+=(-s "$lua")
+  wrk "${args[@]}" "$url" > "$OUT/$name.txt"
+  if grep -q "Non-2xx" "$OUT/$name.txt"; then
+    echo "warning: $name had non-2xx responses: $(grep Non-2xx "$OUT/$name.txt")" >&2
+  fi
+  awk '/Requests\/sec/ {print $2}' "$OUT/$name.txt"
+}
+
+# p99 latency of a saved wrk run.
+p99() {
+  awk '$1 == "99%" {print $2}' "$OUT/$1.txt"
+}
