@@ -11,6 +11,7 @@ pub mod error;
 pub mod money;
 pub mod order;
 pub mod tenant;
+pub mod ticket;
 pub mod time;
 
 pub use document::{Document, DocumentKind};
@@ -18,4 +19,5 @@ pub use error::FieldError;
 pub use money::Cents;
 pub use order::*;
 pub use tenant::*;
+pub use ticket::*;
 pub use time::Timestamp;

@@ -100,6 +100,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Busy => ApiError::Busy,
+            StoreError::Rule(f) => ApiError::Invalid(f),
             StoreError::Other(m) => {
                 tracing::error!(error = %m, "storage failure");
                 ApiError::Internal

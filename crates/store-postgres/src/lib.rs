@@ -14,8 +14,12 @@ use tokio_postgres::{error::SqlState, NoTls};
 
 mod orders;
 mod tenants;
+mod tickets;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_foundation.sql")),
+    (2, include_str!("../migrations/0002_tickets.sql")),
+];
 
 pub struct PgStore {
     pool: Pool,

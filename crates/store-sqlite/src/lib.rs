@@ -23,12 +23,16 @@ use tokio::sync::oneshot;
 mod orders;
 mod snapshot;
 mod tenants;
+mod tickets;
 
 use snapshot::SnapshotPool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_foundation.sql")),
+    (2, include_str!("../migrations/0002_tickets.sql")),
+];
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,7 +7,7 @@
 
 use entreposto_domain::*;
 
-use crate::{new_id, Store, StoreError};
+use crate::{new_id, ImportTicket, NewTicket, Store, StoreError, TicketFilter};
 
 /// Expands to one `#[tokio::test]` per contract case. `$open` is an async expression
 /// yielding `Option<impl Deref<Target = impl Store>>`.
@@ -19,6 +19,11 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, orders_are_scoped_to_their_seller);
         $crate::contract_tests!(@case $open, bulk_import_and_counts);
         $crate::contract_tests!(@case $open, concurrent_upserts_all_land);
+        $crate::contract_tests!(@case $open, subjects);
+        $crate::contract_tests!(@case $open, ticket_life);
+        $crate::contract_tests!(@case $open, tickets_are_scoped);
+        $crate::contract_tests!(@case $open, ticket_listing_pages_by_keyset);
+        $crate::contract_tests!(@case $open, ticket_import);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,4 +325,503 @@ pub async fn concurrent_upserts_all_land(store: &dyn Store) {
     }
     assert_eq!(created, 100);
     assert_eq!(store.count_orders(&scope).await.unwrap(), 100);
+}
+
+pub fn subject(operator: &Operator, name: &str, sla_hours: i64) -> Subject {
+    Subject {
+        id: new_id(),
+        operator_id: operator.id.clone(),
+        name: name.into(),
+        sla_hours,
+        for_return: name.contains("Devolução"),
+        created_at: Timestamp(1),
+        updated_at: Timestamp(1),
+    }
+}
+
+pub fn message(conversation: Conversation, party: Party, content: &str) -> NewMessage {
+    NewMessage::new(
+        conversation,
+        Author {
+            party,
+            name: Some(format!("{} name", party.as_str())),
+            email: Some("someone@example.com".into()),
+            code: None,
+        },
+        content,
+    )
+}
+
+pub async fn subjects(store: &dyn Store) {
+    let w = world(store).await;
+    let a = subject(&w.operator, "Produto não chegou", 48);
+    let b = subject(&w.operator, "Devolução", 72);
+    store.create_subject(&a).await.unwrap();
+    store.create_subject(&b).await.unwrap();
+    let list = store.list_subjects(&w.operator.id).await.unwrap();
+    assert_eq!(list, vec![b.clone(), a.clone()]);
+    assert_eq!(store.find_subject(&w.operator.id, &a.id).await.unwrap(), a);
+    assert_eq!(
+        store
+            .find_subject(&w.operator.id, "Devolução")
+            .await
+            .unwrap(),
+        b
+    );
+    let other = world(store).await;
+    assert!(matches!(
+        store.find_subject(&other.operator.id, &a.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let dup = subject(&w.operator, "Produto não chegou", 24);
+    assert!(matches!(
+        store.create_subject(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn order_and_subject(
+    store: &dyn Store,
+    w: &World,
+    seller: &Seller,
+    code: &str,
+) -> (Order, Subject) {
+    let (order, _) = store
+        .upsert_order(&sample_order(seller, code), Timestamp::now())
+        .await
+        .unwrap();
+    let s = match store
+        .find_subject(&w.operator.id, "Produto não chegou")
+        .await
+    {
+        Ok(s) => s,
+        Err(_) => {
+            let s = subject(&w.operator, "Produto não chegou", 48);
+            store.create_subject(&s).await.unwrap();
+            s
+        }
+    };
+    (order, s)
+}
+
+fn new_ticket(order: &Order, subject: &Subject, messages: Vec<NewMessage>) -> NewTicket {
+    NewTicket {
+        order_id: order.id,
+        subject: subject.clone(),
+        responsible: Party::Seller,
+        opened_by: Party::Marketplace,
+        mediation: false,
+        messages,
+    }
+}
+
+pub async fn ticket_life(store: &dyn Store) {
+    let w = world(store).await;
+    let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let (order, subj) = order_and_subject(store, &w, &w.seller_a, "02-1000000004").await;
+    let t0 = Timestamp(1_700_000_000_000_000);
+    let t = store
+        .open_ticket(&scope, &new_ticket(&order, &subj, vec![]), t0)
+        .await
+        .unwrap();
+    assert_eq!(t.code, "Lojas Americanas-201000000004001");
+    assert!(t.is_instance());
+    assert_eq!(t.warehouse.as_deref(), Some("98"));
+    assert_eq!(t.sla_hours, 48);
+    assert_eq!(t.read_state, ReadState::Unread);
+    let second = store
+        .open_ticket(&scope, &new_ticket(&order, &subj, vec![]), t0)
+        .await
+        .unwrap();
+    assert_eq!(second.code, "Lojas Americanas-201000000004002");
+
+    let t1 = Timestamp(t0.0 + 1_000_000);
+    store
+        .set_read_state(&scope, t.id, ReadState::Read, t1)
+        .await
+        .unwrap();
+    let (t_after, m1) = store
+        .add_message(
+            &scope,
+            t.id,
+            &message(
+                Conversation::CustomerSeller,
+                Party::Customer,
+                "Produto não chegou!",
+            ),
+            Timestamp(t1.0 + 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t_after.read_state, ReadState::Unread);
+    assert_eq!(t_after.message_count, 1);
+    assert_eq!(t_after.updated_at, Timestamp(t1.0 + 1));
+    assert!(m1.replied_at.is_none());
+
+    let t2 = Timestamp(t1.0 + 5_000_000);
+    store
+        .set_read_state(&scope, t.id, ReadState::Read, t2)
+        .await
+        .unwrap();
+    let (after_reply, _) = store
+        .add_message(
+            &scope,
+            t.id,
+            &message(Conversation::CustomerSeller, Party::Seller, "Já enviamos."),
+            t2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after_reply.read_state, ReadState::Read);
+    let msgs = store.list_messages(&scope, t.id).await.unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(
+        msgs[0].replied_at,
+        Some(t2),
+        "the seller's reply answers the customer"
+    );
+    assert_eq!(msgs[1].author.party, Party::Seller);
+    assert!(msgs[0].customer_can_view);
+
+    // A seller cannot write in the customer-marketplace conversation.
+    let wrong = store
+        .add_message(
+            &scope,
+            t.id,
+            &message(Conversation::CustomerMarketplace, Party::Seller, "x"),
+            t2,
+        )
+        .await;
+    assert!(
+        matches!(wrong, Err(StoreError::Rule(ref f)) if f.field == "part"),
+        "{wrong:?}"
+    );
+    assert_eq!(
+        store.list_messages(&scope, t.id).await.unwrap().len(),
+        2,
+        "a refused message writes nothing"
+    );
+
+    let med = store
+        .request_mediation(&scope, t.id, Timestamp(t2.0 + 1))
+        .await
+        .unwrap();
+    assert!(med.mediation);
+    let by_code = store.get_ticket_by_code(&scope, &t.code).await.unwrap();
+    assert_eq!(by_code.id, t.id);
+    assert!(by_code.mediation);
+
+    let closed = store
+        .close_ticket(
+            &scope,
+            t.id,
+            Some(&message(
+                Conversation::MarketplaceSeller,
+                Party::Marketplace,
+                "Encerrado",
+            )),
+            Timestamp(t2.0 + 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.closed_at, Some(Timestamp(t2.0 + 2)));
+    assert_eq!(closed.message_count, 3);
+    assert!(matches!(
+        store
+            .close_ticket(&scope, t.id, None, Timestamp(t2.0 + 3))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .add_message(
+                &scope,
+                t.id,
+                &message(Conversation::CustomerSeller, Party::Customer, "oi"),
+                Timestamp(t2.0 + 4)
+            )
+            .await,
+        Err(StoreError::Rule(_))
+    ));
+    let reread = store.get_ticket(&scope, t.id).await.unwrap();
+    assert_eq!(reread, closed);
+}
+
+pub async fn tickets_are_scoped(store: &dyn Store) {
+    let w = world(store).await;
+    let other = world(store).await;
+    let scope_a = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let scope_b = Scope::seller(&w.operator.id, &w.seller_b.id);
+    let (order, subj) = order_and_subject(store, &w, &w.seller_a, "SC-1").await;
+    // Seller B cannot open a ticket on A's order.
+    assert!(matches!(
+        store
+            .open_ticket(
+                &scope_b,
+                &new_ticket(&order, &subj, vec![]),
+                Timestamp::now()
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let t = store
+        .open_ticket(
+            &scope_a,
+            &new_ticket(
+                &order,
+                &subj,
+                vec![message(Conversation::CustomerSeller, Party::Customer, "oi")],
+            ),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let forged = Scope::seller(&other.operator.id, &w.seller_a.id);
+    for scope in [&scope_b, &Scope::operator(&other.operator.id), &forged] {
+        assert!(matches!(
+            store.get_ticket(scope, t.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store.get_ticket_by_code(scope, &t.code).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(store.list_messages(scope, t.id).await.unwrap().is_empty());
+        assert!(matches!(
+            store
+                .add_message(
+                    scope,
+                    t.id,
+                    &message(Conversation::CustomerSeller, Party::Seller, "x"),
+                    Timestamp::now()
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store
+                .set_read_state(scope, t.id, ReadState::Archived, Timestamp::now())
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store
+                .close_ticket(scope, t.id, None, Timestamp::now())
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        let all = TicketFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        assert!(store.list_tickets(scope, &all).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        store
+            .get_ticket(&Scope::operator(&w.operator.id), t.id)
+            .await
+            .unwrap()
+            .id,
+        t.id
+    );
+    assert_eq!(
+        store.get_ticket(&scope_a, t.id).await.unwrap().read_state,
+        ReadState::Unread
+    );
+}
+
+pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {
+    let w = world(store).await;
+    let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let base = 1_700_000_000_000_000i64;
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let (order, subj) = order_and_subject(store, &w, &w.seller_a, &format!("LST-{i}")).await;
+        // Tickets 0..5 stay instances; the rest get a message. Two share each time.
+        let msgs = if i < 5 {
+            vec![]
+        } else {
+            vec![message(Conversation::CustomerSeller, Party::Customer, "oi")]
+        };
+        let mut nt = new_ticket(&order, &subj, msgs);
+        nt.mediation = i % 3 == 0;
+        let t = store
+            .open_ticket(&scope, &nt, Timestamp(base + (i / 2) * 1_000_000))
+            .await
+            .unwrap();
+        ids.push(t.id);
+    }
+    store
+        .set_read_state(
+            &scope,
+            ids[24],
+            ReadState::Archived,
+            Timestamp(base + 100_000_000),
+        )
+        .await
+        .unwrap();
+    let with_messages = TicketFilter {
+        instances: Some(false),
+        limit: 7,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut filter = with_messages.clone();
+    loop {
+        let page = store.list_tickets(&scope, &filter).await.unwrap();
+        for pair in page.windows(2) {
+            assert!((pair[0].updated_at, pair[0].id) > (pair[1].updated_at, pair[1].id));
+        }
+        seen.extend(page.iter().map(|t| t.id));
+        match page.last() {
+            Some(last) if page.len() == 7 => filter.after = Some((last.updated_at, last.id)),
+            _ => break,
+        }
+    }
+    assert_eq!(seen.len(), 20, "every ticket with messages exactly once");
+    assert_eq!(seen[0], ids[24], "the newest update first");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 20);
+
+    let instances = store
+        .list_tickets(
+            &scope,
+            &TicketFilter {
+                instances: Some(true),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(instances.len(), 5);
+    let archived = store
+        .list_tickets(
+            &scope,
+            &TicketFilter {
+                read_state: Some(ReadState::Archived),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        archived.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![ids[24]]
+    );
+    let mediated = store
+        .list_tickets(
+            &scope,
+            &TicketFilter {
+                mediation: Some(true),
+                instances: Some(false),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(mediated.len(), (5..25).filter(|i| i % 3 == 0).count());
+    let window = TicketFilter {
+        updated_from: Some(Timestamp(base + 10_000_000)),
+        updated_to: Some(Timestamp(base + 11_000_000)),
+        limit: 50,
+        ..Default::default()
+    };
+    let in_window = store.list_tickets(&scope, &window).await.unwrap();
+    assert_eq!(
+        in_window.len(),
+        2,
+        "tickets 20 and 21 were updated in that second"
+    );
+    let by_order = store.get_ticket(&scope, ids[3]).await.unwrap().order_id;
+    let of_order = store
+        .list_tickets(
+            &scope,
+            &TicketFilter {
+                order_id: Some(by_order),
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        of_order.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![ids[3]]
+    );
+}
+
+pub async fn ticket_import(store: &dyn Store) {
+    let w = world(store).await;
+    let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let (order, subj) = order_and_subject(store, &w, &w.seller_a, "IMP-1").await;
+    let now = Timestamp(1_700_000_000_000_000);
+    let ticket = Ticket {
+        id: 0,
+        operator_id: w.operator.id.clone(),
+        seller_id: w.seller_a.id.clone(),
+        order_id: 0,
+        code: ticket_code(&order.data.channel, "IMP-1", 1),
+        subject_id: Some(subj.id.clone()),
+        subject: subj.name.clone(),
+        sla_hours: subj.sla_hours,
+        for_return: false,
+        responsible: Party::Seller,
+        opened_by: Party::Customer,
+        read_state: ReadState::Unread,
+        mediation: false,
+        message_count: 1,
+        last_message_at: Some(now),
+        closed_at: None,
+        channel: order.data.channel.clone(),
+        marketplace_order_id: "IMP-1".into(),
+        warehouse: Some("98".into()),
+        created_at: now,
+        updated_at: now,
+    };
+    let msg = TicketMessage {
+        id: 0,
+        ticket_id: 0,
+        conversation: Conversation::CustomerSeller,
+        author: Author {
+            party: Party::Customer,
+            name: Some("João".into()),
+            email: None,
+            code: None,
+        },
+        content: "Cadê meu pedido?".into(),
+        customer_can_view: true,
+        created_at: now,
+        replied_at: None,
+    };
+    let n = store
+        .import_tickets(&[ImportTicket {
+            ticket: ticket.clone(),
+            messages: vec![msg],
+        }])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let t = store
+        .get_ticket_by_code(&scope, &ticket.code)
+        .await
+        .unwrap();
+    assert_eq!(t.order_id, order.id);
+    assert_eq!(
+        store.list_messages(&scope, t.id).await.unwrap()[0].content,
+        "Cadê meu pedido?"
+    );
+    let mut orphan = ticket.clone();
+    orphan.marketplace_order_id = "NOPE".into();
+    assert!(store
+        .import_tickets(&[ImportTicket {
+            ticket: orphan,
+            messages: vec![]
+        }])
+        .await
+        .is_err());
 }

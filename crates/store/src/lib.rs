@@ -8,7 +8,8 @@
 
 use async_trait::async_trait;
 use entreposto_domain::{
-    Credential, Operator, Order, OrderData, Scope, Seller, Timestamp, Upserted,
+    Credential, FieldError, NewMessage, Operator, Order, OrderData, Party, ReadState, Scope,
+    Seller, Subject, Ticket, TicketMessage, Timestamp, Upserted,
 };
 
 pub mod contract;
@@ -24,6 +25,9 @@ pub enum StoreError {
     /// The database is overloaded or locked; the caller may retry.
     #[error("database busy")]
     Busy,
+    /// A business rule refused the change (a message on a closed ticket).
+    #[error("{0}")]
+    Rule(FieldError),
     #[error("storage error: {0}")]
     Other(String),
 }
@@ -69,8 +73,96 @@ pub trait OrderStore: Send + Sync {
     async fn import_orders(&self, orders: &[OrderData], now: Timestamp) -> Result<u64>;
 }
 
+/// A ticket about to be opened on an order.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub order_id: i64,
+    pub subject: Subject,
+    pub responsible: Party,
+    pub opened_by: Party,
+    pub mediation: bool,
+    /// First messages, in order; none makes the ticket an instance.
+    pub messages: Vec<NewMessage>,
+}
+
+/// Which tickets a listing returns. Listings are newest update first (`updated_at`
+/// descending, then id descending) and paged by keyset: `after` is the
+/// (`updated_at`, `id`) of the last ticket of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    /// `Some(true)`: only instances (no message yet); `Some(false)`: only tickets with
+    /// messages; `None`: both.
+    pub instances: Option<bool>,
+    pub read_state: Option<ReadState>,
+    pub mediation: Option<bool>,
+    /// `updated_at` in [from, to).
+    pub updated_from: Option<Timestamp>,
+    pub updated_to: Option<Timestamp>,
+    pub order_id: Option<i64>,
+    pub after: Option<(Timestamp, i64)>,
+    pub limit: u32,
+}
+
+/// A ticket with its messages, for bulk loads (demo data, migrations). The order is
+/// found by the ticket's seller, channel and marketplace order id.
+#[derive(Debug, Clone)]
+pub struct ImportTicket {
+    pub ticket: Ticket,
+    pub messages: Vec<TicketMessage>,
+}
+
 #[async_trait]
-pub trait Store: TenantStore + OrderStore + Send + Sync + 'static {
+pub trait TicketStore: Send + Sync {
+    async fn create_subject(&self, subject: &Subject) -> Result<()>;
+    async fn list_subjects(&self, operator_id: &str) -> Result<Vec<Subject>>;
+    /// The operator's subject with this id, or else with this exact name.
+    async fn find_subject(&self, operator_id: &str, id_or_name: &str) -> Result<Subject>;
+    /// Opens a ticket on an order visible in `scope`; its code follows SkyHub's shape.
+    async fn open_ticket(
+        &self,
+        scope: &Scope,
+        ticket: &NewTicket,
+        now: Timestamp,
+    ) -> Result<Ticket>;
+    async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket>;
+    async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket>;
+    /// Messages of a ticket in `scope`, oldest first.
+    async fn list_messages(&self, scope: &Scope, ticket_id: i64) -> Result<Vec<TicketMessage>>;
+    /// Adds a message under the ticket rules (read state, replies, `updated_at`).
+    async fn add_message(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> Result<(Ticket, TicketMessage)>;
+    async fn set_read_state(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        state: ReadState,
+        now: Timestamp,
+    ) -> Result<Ticket>;
+    async fn request_mediation(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        now: Timestamp,
+    ) -> Result<Ticket>;
+    /// Closes a ticket, after adding `final_message` if given; `Conflict` if closed.
+    async fn close_ticket(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        final_message: Option<&NewMessage>,
+        now: Timestamp,
+    ) -> Result<Ticket>;
+    async fn list_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+    async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait Store: TenantStore + OrderStore + TicketStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip proving the database answers.

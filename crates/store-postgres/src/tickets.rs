@@ -1,0 +1,557 @@
+//! Customer-service tickets on PostgreSQL.
+//!
+//! Changes to a ticket run in a transaction that locks its row (`SELECT .. FOR
+//! UPDATE`), applies the domain rule, and saves; concurrent changes to one ticket queue.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use entreposto_domain::*;
+use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use crate::{map_err, PgStore};
+
+const TICKET_COLS: &str = "id, operator_id, seller_id, order_id, code, subject_id, subject, \
+    sla_hours, for_return, responsible, opened_by, read_state, mediation, message_count, \
+    last_message_at, closed_at, channel, marketplace_order_id, warehouse, created_at, updated_at";
+
+const MESSAGE_COLS: &str = "m.id, m.ticket_id, m.conversation, m.author_party, m.author_name, \
+    m.author_email, m.author_code, m.content, m.customer_can_view, m.created_at, m.replied_at";
+
+const SUBJECT_COLS: &str = "id, operator_id, name, sla_hours, for_return, created_at, updated_at";
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(format!("unknown {what} in database"))
+}
+
+fn party(r: &Row, idx: usize) -> Result<Party> {
+    Party::parse(r.get(idx)).ok_or_else(|| corrupt("party"))
+}
+
+fn ticket_from_row(r: &Row) -> Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0),
+        operator_id: r.get(1),
+        seller_id: r.get(2),
+        order_id: r.get(3),
+        code: r.get(4),
+        subject_id: r.get(5),
+        subject: r.get(6),
+        sla_hours: r.get(7),
+        for_return: r.get(8),
+        responsible: party(r, 9)?,
+        opened_by: party(r, 10)?,
+        read_state: ReadState::parse(r.get(11)).ok_or_else(|| corrupt("read state"))?,
+        mediation: r.get(12),
+        message_count: r.get(13),
+        last_message_at: r.get::<_, Option<i64>>(14).map(Timestamp),
+        closed_at: r.get::<_, Option<i64>>(15).map(Timestamp),
+        channel: r.get(16),
+        marketplace_order_id: r.get(17),
+        warehouse: r.get(18),
+        created_at: Timestamp(r.get(19)),
+        updated_at: Timestamp(r.get(20)),
+    })
+}
+
+fn message_from_row(r: &Row) -> Result<TicketMessage> {
+    Ok(TicketMessage {
+        id: r.get(0),
+        ticket_id: r.get(1),
+        conversation: Conversation::parse(r.get(2)).ok_or_else(|| corrupt("conversation"))?,
+        author: Author {
+            party: party(r, 3)?,
+            name: r.get(4),
+            email: r.get(5),
+            code: r.get(6),
+        },
+        content: r.get(7),
+        customer_can_view: r.get(8),
+        created_at: Timestamp(r.get(9)),
+        replied_at: r.get::<_, Option<i64>>(10).map(Timestamp),
+    })
+}
+
+fn subject_from_row(r: &Row) -> Subject {
+    Subject {
+        id: r.get(0),
+        operator_id: r.get(1),
+        name: r.get(2),
+        sla_hours: r.get(3),
+        for_return: r.get(4),
+        created_at: Timestamp(r.get(5)),
+        updated_at: Timestamp(r.get(6)),
+    }
+}
+
+/// Parameters of a dynamically built query.
+#[derive(Default)]
+struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
+
+impl Params {
+    fn push(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
+        self.0.push(Box::new(v));
+        format!("${}", self.0.len())
+    }
+
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+
+    fn scope(&mut self, scope: &Scope, alias: &str) -> String {
+        let mut s = format!(
+            " AND {alias}operator_id = {}",
+            self.push(scope.operator_id.clone())
+        );
+        if let Some(seller) = &scope.seller_id {
+            s.push_str(&format!(
+                " AND {alias}seller_id = {}",
+                self.push(seller.clone())
+            ));
+        }
+        s
+    }
+}
+
+async fn load_ticket(c: &impl GenericClient, scope: &Scope, id: i64, lock: bool) -> Result<Ticket> {
+    let mut p = Params::default();
+    let idp = p.push(id);
+    let sql = format!(
+        "SELECT {TICKET_COLS} FROM tickets WHERE id = {idp}{}{}",
+        p.scope(scope, ""),
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = c
+        .query_opt(&sql, &p.refs())
+        .await
+        .map_err(map_err)?
+        .ok_or(StoreError::NotFound)?;
+    ticket_from_row(&row)
+}
+
+async fn save_ticket(c: &impl GenericClient, t: &Ticket) -> Result<()> {
+    c.execute(
+        "UPDATE tickets SET read_state = $2, mediation = $3, message_count = $4,
+         last_message_at = $5, closed_at = $6, updated_at = $7 WHERE id = $1",
+        &[
+            &t.id,
+            &t.read_state.as_str(),
+            &t.mediation,
+            &t.message_count,
+            &t.last_message_at.map(|x| x.0),
+            &t.closed_at.map(|x| x.0),
+            &t.updated_at.0,
+        ],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_ticket(c: &impl GenericClient, t: &Ticket, order_sql: &str) -> Result<i64> {
+    let sql = format!(
+        "INSERT INTO tickets (operator_id, seller_id, order_id, code, subject_id, subject,
+         sla_hours, for_return, responsible, opened_by, read_state, mediation, message_count,
+         last_message_at, closed_at, channel, marketplace_order_id, warehouse, created_at, updated_at)
+         VALUES ($1, $2, {order_sql}, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         RETURNING id"
+    );
+    let row = c
+        .query_opt(
+            &sql,
+            &[
+                &t.operator_id,
+                &t.seller_id,
+                &t.order_id,
+                &t.code,
+                &t.subject_id,
+                &t.subject,
+                &t.sla_hours,
+                &t.for_return,
+                &t.responsible.as_str(),
+                &t.opened_by.as_str(),
+                &t.read_state.as_str(),
+                &t.mediation,
+                &t.message_count,
+                &t.last_message_at.map(|x| x.0),
+                &t.closed_at.map(|x| x.0),
+                &t.channel,
+                &t.marketplace_order_id,
+                &t.warehouse,
+                &t.created_at.0,
+                &t.updated_at.0,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+    row.map(|r| r.get(0)).ok_or(StoreError::NotFound)
+}
+
+async fn insert_message(
+    c: &impl GenericClient,
+    ticket_id: i64,
+    m: &NewMessage,
+    at: Timestamp,
+    replied_at: Option<Timestamp>,
+) -> Result<TicketMessage> {
+    let row = c
+        .query_one(
+            "INSERT INTO ticket_messages (ticket_id, conversation, author_party, author_name,
+             author_email, author_code, content, customer_can_view, created_at, replied_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            &[
+                &ticket_id,
+                &m.conversation.as_str(),
+                &m.author.party.as_str(),
+                &m.author.name,
+                &m.author.email,
+                &m.author.code,
+                &m.content,
+                &m.customer_can_view,
+                &at.0,
+                &replied_at.map(|x| x.0),
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+    Ok(TicketMessage {
+        id: row.get(0),
+        ticket_id,
+        conversation: m.conversation,
+        author: m.author.clone(),
+        content: m.content.clone(),
+        customer_can_view: m.customer_can_view,
+        created_at: at,
+        replied_at,
+    })
+}
+
+async fn receive(
+    c: &impl GenericClient,
+    t: &mut Ticket,
+    m: &NewMessage,
+    now: Timestamp,
+) -> Result<TicketMessage> {
+    t.receive(m, now).map_err(StoreError::Rule)?;
+    let at = m.at.unwrap_or(now);
+    c.execute(
+        "UPDATE ticket_messages SET replied_at = $4 WHERE ticket_id = $1 AND conversation = $2
+         AND author_party <> $3 AND replied_at IS NULL",
+        &[
+            &t.id,
+            &m.conversation.as_str(),
+            &m.author.party.as_str(),
+            &at.0,
+        ],
+    )
+    .await
+    .map_err(map_err)?;
+    insert_message(c, t.id, m, at, None).await
+}
+
+enum Change {
+    Read(ReadState),
+    Mediation,
+    Close(Option<NewMessage>),
+}
+
+impl PgStore {
+    async fn change_ticket(
+        &self,
+        scope: &Scope,
+        id: i64,
+        change: Change,
+        now: Timestamp,
+    ) -> Result<Ticket> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let mut t = load_ticket(&tx, scope, id, true).await?;
+        match change {
+            Change::Read(state) => t.set_read_state(state, now),
+            Change::Mediation => t.request_mediation(now),
+            Change::Close(m) => {
+                if !t.is_open() {
+                    return Err(StoreError::Conflict("the ticket is already closed".into()));
+                }
+                if let Some(m) = &m {
+                    receive(&tx, &mut t, m, now).await?;
+                }
+                t.close(now).map_err(StoreError::Rule)?;
+            }
+        }
+        save_ticket(&tx, &t).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(t)
+    }
+}
+
+#[async_trait]
+impl TicketStore for PgStore {
+    async fn create_subject(&self, s: &Subject) -> Result<()> {
+        let c = self.conn().await?;
+        c.execute(
+            &format!("INSERT INTO subjects ({SUBJECT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &[
+                &s.id,
+                &s.operator_id,
+                &s.name,
+                &s.sla_hours,
+                &s.for_return,
+                &s.created_at.0,
+                &s.updated_at.0,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_subjects(&self, operator_id: &str) -> Result<Vec<Subject>> {
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {SUBJECT_COLS} FROM subjects WHERE operator_id = $1 ORDER BY name"
+                ),
+                &[&operator_id],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(subject_from_row).collect())
+    }
+
+    async fn find_subject(&self, operator_id: &str, id_or_name: &str) -> Result<Subject> {
+        let c = self.conn().await?;
+        c.query_opt(
+            &format!(
+                "SELECT {SUBJECT_COLS} FROM subjects WHERE operator_id = $1 AND (id = $2 OR name = $2)
+                 ORDER BY id = $2 DESC LIMIT 1"
+            ),
+            &[&operator_id, &id_or_name],
+        )
+        .await
+        .map_err(map_err)?
+        .map(|r| subject_from_row(&r))
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn open_ticket(&self, scope: &Scope, nt: &NewTicket, now: Timestamp) -> Result<Ticket> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let mut p = Params::default();
+        let idp = p.push(nt.order_id);
+        // Locking the order serialises ticket numbering per order.
+        let sql = format!(
+            "SELECT operator_id, seller_id, channel, marketplace_order_id, body FROM orders
+             WHERE id = {idp}{} FOR UPDATE",
+            p.scope(scope, "")
+        );
+        let row = tx
+            .query_opt(&sql, &p.refs())
+            .await
+            .map_err(map_err)?
+            .ok_or(StoreError::NotFound)?;
+        let (channel, code, body): (String, String, String) = (row.get(2), row.get(3), row.get(4));
+        let warehouse = serde_json::from_str::<OrderData>(&body)
+            .ok()
+            .and_then(|o| o.warehouse);
+        let seq: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM tickets WHERE order_id = $1",
+                &[&nt.order_id],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        let mut t = Ticket {
+            id: 0,
+            operator_id: row.get(0),
+            seller_id: row.get(1),
+            order_id: nt.order_id,
+            code: ticket_code(&channel, &code, seq + 1),
+            subject_id: Some(nt.subject.id.clone()),
+            subject: nt.subject.name.clone(),
+            sla_hours: nt.subject.sla_hours,
+            for_return: nt.subject.for_return,
+            responsible: nt.responsible,
+            opened_by: nt.opened_by,
+            read_state: if nt.opened_by == Party::Seller {
+                ReadState::Read
+            } else {
+                ReadState::Unread
+            },
+            mediation: nt.mediation,
+            message_count: 0,
+            last_message_at: None,
+            closed_at: None,
+            channel,
+            marketplace_order_id: code,
+            warehouse,
+            created_at: now,
+            updated_at: now,
+        };
+        t.id = insert_ticket(&tx, &t, "$3").await?;
+        for m in &nt.messages {
+            receive(&tx, &mut t, m, now).await?;
+        }
+        save_ticket(&tx, &t).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(t)
+    }
+
+    async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket> {
+        let c = self.conn().await?;
+        load_ticket(&c, scope, id, false).await
+    }
+
+    async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket> {
+        let c = self.conn().await?;
+        let mut p = Params::default();
+        let cp = p.push(code.to_string());
+        let sql = format!(
+            "SELECT {TICKET_COLS} FROM tickets WHERE code = {cp}{} ORDER BY id LIMIT 1",
+            p.scope(scope, "")
+        );
+        let row = c
+            .query_opt(&sql, &p.refs())
+            .await
+            .map_err(map_err)?
+            .ok_or(StoreError::NotFound)?;
+        ticket_from_row(&row)
+    }
+
+    async fn list_messages(&self, scope: &Scope, ticket_id: i64) -> Result<Vec<TicketMessage>> {
+        let c = self.conn().await?;
+        let mut p = Params::default();
+        let idp = p.push(ticket_id);
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+             WHERE m.ticket_id = {idp}{} ORDER BY m.id",
+            p.scope(scope, "t.")
+        );
+        let rows = c.query(&sql, &p.refs()).await.map_err(map_err)?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn add_message(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> Result<(Ticket, TicketMessage)> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let mut t = load_ticket(&tx, scope, ticket_id, true).await?;
+        let stored = receive(&tx, &mut t, message, now).await?;
+        save_ticket(&tx, &t).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok((t, stored))
+    }
+
+    async fn set_read_state(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        state: ReadState,
+        now: Timestamp,
+    ) -> Result<Ticket> {
+        self.change_ticket(scope, ticket_id, Change::Read(state), now)
+            .await
+    }
+
+    async fn request_mediation(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        now: Timestamp,
+    ) -> Result<Ticket> {
+        self.change_ticket(scope, ticket_id, Change::Mediation, now)
+            .await
+    }
+
+    async fn close_ticket(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        final_message: Option<&NewMessage>,
+        now: Timestamp,
+    ) -> Result<Ticket> {
+        self.change_ticket(scope, ticket_id, Change::Close(final_message.cloned()), now)
+            .await
+    }
+
+    async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {
+        let c = self.conn().await?;
+        let mut p = Params::default();
+        let mut sql = format!(
+            "SELECT {TICKET_COLS} FROM tickets WHERE TRUE{}",
+            p.scope(scope, "")
+        );
+        match f.instances {
+            Some(true) => sql.push_str(" AND message_count = 0"),
+            Some(false) => sql.push_str(" AND message_count > 0"),
+            None => {}
+        }
+        if let Some(s) = f.read_state {
+            sql.push_str(&format!(" AND read_state = {}", p.push(s.as_str())));
+        }
+        if let Some(m) = f.mediation {
+            sql.push_str(&format!(" AND mediation = {}", p.push(m)));
+        }
+        if let Some(t) = f.updated_from {
+            sql.push_str(&format!(" AND updated_at >= {}", p.push(t.0)));
+        }
+        if let Some(t) = f.updated_to {
+            sql.push_str(&format!(" AND updated_at < {}", p.push(t.0)));
+        }
+        if let Some(o) = f.order_id {
+            sql.push_str(&format!(" AND order_id = {}", p.push(o)));
+        }
+        if let Some((u, id)) = f.after {
+            sql.push_str(&format!(
+                " AND (updated_at, id) < ({}, {})",
+                p.push(u.0),
+                p.push(id)
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY updated_at DESC, id DESC LIMIT {}",
+            p.push(f.limit as i64)
+        ));
+        let rows = c.query(&sql, &p.refs()).await.map_err(map_err)?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let order_sql = "(SELECT id FROM orders WHERE seller_id = $2 AND channel = $16 AND marketplace_order_id = $17 AND $3::int8 IS NOT NULL)";
+        for it in tickets {
+            let id = insert_ticket(&tx, &it.ticket, order_sql)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Other(m) if m.contains("null value") => {
+                        StoreError::Conflict(format!("no order for ticket {}", it.ticket.code))
+                    }
+                    e => e,
+                })?;
+            for m in &it.messages {
+                let nm = NewMessage {
+                    conversation: m.conversation,
+                    author: m.author.clone(),
+                    content: m.content.clone(),
+                    customer_can_view: m.customer_can_view,
+                    at: Some(m.created_at),
+                };
+                insert_message(&tx, id, &nm, m.created_at, m.replied_at).await?;
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(tickets.len() as u64)
+    }
+}

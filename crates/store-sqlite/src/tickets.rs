@@ -1,0 +1,554 @@
+//! Customer-service tickets on SQLite.
+//!
+//! Changes to a ticket run in the writer thread as load, apply the domain rule,
+//! save: the single writer makes that read-modify-write atomic without row locks.
+
+use async_trait::async_trait;
+use entreposto_domain::*;
+use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
+use rusqlite::types::{Type, Value};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use crate::{map_err, SqliteStore};
+
+pub(crate) const TICKET_COLS: &str =
+    "id, operator_id, seller_id, order_id, code, subject_id, subject, \
+    sla_hours, for_return, responsible, opened_by, read_state, mediation, message_count, \
+    last_message_at, closed_at, channel, marketplace_order_id, warehouse, created_at, updated_at";
+
+const MESSAGE_COLS: &str = "id, ticket_id, conversation, author_party, author_name, author_email, \
+    author_code, content, customer_can_view, created_at, replied_at";
+
+fn bad(idx: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, format!("unknown {what}").into())
+}
+
+fn party(r: &Row<'_>, idx: usize) -> rusqlite::Result<Party> {
+    let s: String = r.get(idx)?;
+    Party::parse(&s).ok_or_else(|| bad(idx, "party"))
+}
+
+pub(crate) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+    let state: String = r.get(11)?;
+    Ok(Ticket {
+        id: r.get(0)?,
+        operator_id: r.get(1)?,
+        seller_id: r.get(2)?,
+        order_id: r.get(3)?,
+        code: r.get(4)?,
+        subject_id: r.get(5)?,
+        subject: r.get(6)?,
+        sla_hours: r.get(7)?,
+        for_return: r.get(8)?,
+        responsible: party(r, 9)?,
+        opened_by: party(r, 10)?,
+        read_state: ReadState::parse(&state).ok_or_else(|| bad(11, "read state"))?,
+        mediation: r.get(12)?,
+        message_count: r.get(13)?,
+        last_message_at: r.get::<_, Option<i64>>(14)?.map(Timestamp),
+        closed_at: r.get::<_, Option<i64>>(15)?.map(Timestamp),
+        channel: r.get(16)?,
+        marketplace_order_id: r.get(17)?,
+        warehouse: r.get(18)?,
+        created_at: Timestamp(r.get(19)?),
+        updated_at: Timestamp(r.get(20)?),
+    })
+}
+
+fn message_from_row(r: &Row<'_>) -> rusqlite::Result<TicketMessage> {
+    let conv: String = r.get(2)?;
+    Ok(TicketMessage {
+        id: r.get(0)?,
+        ticket_id: r.get(1)?,
+        conversation: Conversation::parse(&conv).ok_or_else(|| bad(2, "conversation"))?,
+        author: Author {
+            party: party(r, 3)?,
+            name: r.get(4)?,
+            email: r.get(5)?,
+            code: r.get(6)?,
+        },
+        content: r.get(7)?,
+        customer_can_view: r.get(8)?,
+        created_at: Timestamp(r.get(9)?),
+        replied_at: r.get::<_, Option<i64>>(10)?.map(Timestamp),
+    })
+}
+
+/// `AND operator_id = ? [AND seller_id = ?]` with its parameters, for table alias `t`.
+fn scope_sql(scope: &Scope, alias: &str, params: &mut Vec<Value>) -> String {
+    params.push(Value::Text(scope.operator_id.clone()));
+    let mut s = format!(" AND {alias}operator_id = ?{}", params.len());
+    if let Some(seller) = &scope.seller_id {
+        params.push(Value::Text(seller.clone()));
+        s.push_str(&format!(" AND {alias}seller_id = ?{}", params.len()));
+    }
+    s
+}
+
+fn load_ticket(c: &Connection, scope: &Scope, id: i64) -> Result<Ticket> {
+    let mut p = vec![Value::Integer(id)];
+    let sql = format!(
+        "SELECT {TICKET_COLS} FROM tickets WHERE id = ?1{}",
+        scope_sql(scope, "", &mut p)
+    );
+    c.prepare_cached(&sql)
+        .and_then(|mut s| s.query_row(params_from_iter(p), ticket_from_row))
+        .map_err(map_err)
+}
+
+/// Writes back the parts of a ticket that change after it is opened.
+fn save_ticket(c: &Connection, t: &Ticket) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE tickets SET read_state = ?2, mediation = ?3, message_count = ?4,
+         last_message_at = ?5, closed_at = ?6, updated_at = ?7 WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t.id,
+            t.read_state.as_str(),
+            t.mediation,
+            t.message_count,
+            t.last_message_at.map(|x| x.0),
+            t.closed_at.map(|x| x.0),
+            t.updated_at.0
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+fn insert_ticket(c: &Connection, t: &Ticket) -> Result<i64> {
+    c.prepare_cached(
+        "INSERT INTO tickets (operator_id, seller_id, order_id, code, subject_id, subject,
+         sla_hours, for_return, responsible, opened_by, read_state, mediation, message_count,
+         last_message_at, closed_at, channel, marketplace_order_id, warehouse, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t.operator_id,
+            t.seller_id,
+            t.order_id,
+            t.code,
+            t.subject_id,
+            t.subject,
+            t.sla_hours,
+            t.for_return,
+            t.responsible.as_str(),
+            t.opened_by.as_str(),
+            t.read_state.as_str(),
+            t.mediation,
+            t.message_count,
+            t.last_message_at.map(|x| x.0),
+            t.closed_at.map(|x| x.0),
+            t.channel,
+            t.marketplace_order_id,
+            t.warehouse,
+            t.created_at.0,
+            t.updated_at.0
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(c.last_insert_rowid())
+}
+
+fn insert_message(
+    c: &Connection,
+    ticket_id: i64,
+    m: &NewMessage,
+    at: Timestamp,
+    replied_at: Option<Timestamp>,
+) -> Result<TicketMessage> {
+    c.prepare_cached(
+        "INSERT INTO ticket_messages (ticket_id, conversation, author_party, author_name,
+         author_email, author_code, content, customer_can_view, created_at, replied_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            ticket_id,
+            m.conversation.as_str(),
+            m.author.party.as_str(),
+            m.author.name,
+            m.author.email,
+            m.author.code,
+            m.content,
+            m.customer_can_view,
+            at.0,
+            replied_at.map(|x| x.0)
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(TicketMessage {
+        id: c.last_insert_rowid(),
+        ticket_id,
+        conversation: m.conversation,
+        author: m.author.clone(),
+        content: m.content.clone(),
+        customer_can_view: m.customer_can_view,
+        created_at: at,
+        replied_at,
+    })
+}
+
+/// Applies and stores one message: the ticket rule, then the replies it answers.
+fn receive(
+    c: &Connection,
+    t: &mut Ticket,
+    m: &NewMessage,
+    now: Timestamp,
+) -> Result<TicketMessage> {
+    t.receive(m, now).map_err(StoreError::Rule)?;
+    let at = m.at.unwrap_or(now);
+    c.prepare_cached(
+        "UPDATE ticket_messages SET replied_at = ?4 WHERE ticket_id = ?1 AND conversation = ?2
+         AND author_party <> ?3 AND replied_at IS NULL",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t.id,
+            m.conversation.as_str(),
+            m.author.party.as_str(),
+            at.0
+        ])
+    })
+    .map_err(map_err)?;
+    insert_message(c, t.id, m, at, None)
+}
+
+fn subject_from_row(r: &Row<'_>) -> rusqlite::Result<Subject> {
+    Ok(Subject {
+        id: r.get(0)?,
+        operator_id: r.get(1)?,
+        name: r.get(2)?,
+        sla_hours: r.get(3)?,
+        for_return: r.get(4)?,
+        created_at: Timestamp(r.get(5)?),
+        updated_at: Timestamp(r.get(6)?),
+    })
+}
+
+const SUBJECT_COLS: &str = "id, operator_id, name, sla_hours, for_return, created_at, updated_at";
+
+impl SqliteStore {
+    /// Runs a load-apply-save change on one ticket in the writer.
+    async fn change_ticket(
+        &self,
+        scope: &Scope,
+        id: i64,
+        apply: impl FnOnce(&Connection, &mut Ticket) -> Result<()> + Send + 'static,
+    ) -> Result<Ticket> {
+        let scope = scope.clone();
+        self.write(move |c| {
+            let mut t = load_ticket(c, &scope, id)?;
+            apply(c, &mut t)?;
+            save_ticket(c, &t)?;
+            Ok(t)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl TicketStore for SqliteStore {
+    async fn create_subject(&self, s: &Subject) -> Result<()> {
+        let s = s.clone();
+        self.write(move |c| {
+            c.prepare_cached(&format!(
+                "INSERT INTO subjects ({SUBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))
+            .and_then(|mut st| {
+                st.execute(params![
+                    s.id,
+                    s.operator_id,
+                    s.name,
+                    s.sla_hours,
+                    s.for_return,
+                    s.created_at.0,
+                    s.updated_at.0
+                ])
+            })
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn list_subjects(&self, operator_id: &str) -> Result<Vec<Subject>> {
+        self.read_now(|c| {
+            let mut s = c
+                .prepare_cached(&format!(
+                    "SELECT {SUBJECT_COLS} FROM subjects WHERE operator_id = ?1 ORDER BY name"
+                ))
+                .map_err(map_err)?;
+            let rows = s
+                .query_map([operator_id], subject_from_row)
+                .map_err(map_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })
+    }
+
+    async fn find_subject(&self, operator_id: &str, id_or_name: &str) -> Result<Subject> {
+        self.read_now(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {SUBJECT_COLS} FROM subjects WHERE operator_id = ?1 AND (id = ?2 OR name = ?2)
+                 ORDER BY id = ?2 DESC LIMIT 1"
+            ))
+            .and_then(|mut s| s.query_row(params![operator_id, id_or_name], subject_from_row))
+            .map_err(map_err)
+        })
+    }
+
+    async fn open_ticket(&self, scope: &Scope, nt: &NewTicket, now: Timestamp) -> Result<Ticket> {
+        let (scope, nt) = (scope.clone(), nt.clone());
+        self.write(move |c| {
+            let mut p = vec![Value::Integer(nt.order_id)];
+            let sql = format!(
+                "SELECT operator_id, seller_id, channel, marketplace_order_id, body FROM orders
+                 WHERE id = ?1{}",
+                scope_sql(&scope, "", &mut p)
+            );
+            let (operator_id, seller_id, channel, code, body): (
+                String,
+                String,
+                String,
+                String,
+                String,
+            ) = c
+                .prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_row(params_from_iter(p), |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                })
+                .map_err(map_err)?;
+            let warehouse = serde_json::from_str::<OrderData>(&body)
+                .ok()
+                .and_then(|o| o.warehouse);
+            let seq: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM tickets WHERE order_id = ?1")
+                .and_then(|mut s| s.query_row([nt.order_id], |r| r.get(0)))
+                .map_err(map_err)?;
+            let mut t = Ticket {
+                id: 0,
+                operator_id,
+                seller_id,
+                order_id: nt.order_id,
+                code: ticket_code(&channel, &code, seq + 1),
+                subject_id: Some(nt.subject.id.clone()),
+                subject: nt.subject.name.clone(),
+                sla_hours: nt.subject.sla_hours,
+                for_return: nt.subject.for_return,
+                responsible: nt.responsible,
+                opened_by: nt.opened_by,
+                read_state: if nt.opened_by == Party::Seller {
+                    ReadState::Read
+                } else {
+                    ReadState::Unread
+                },
+                mediation: nt.mediation,
+                message_count: 0,
+                last_message_at: None,
+                closed_at: None,
+                channel,
+                marketplace_order_id: code,
+                warehouse,
+                created_at: now,
+                updated_at: now,
+            };
+            t.id = insert_ticket(c, &t)?;
+            for m in &nt.messages {
+                receive(c, &mut t, m, now)?;
+            }
+            save_ticket(c, &t)?;
+            Ok(t)
+        })
+        .await
+    }
+
+    async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket> {
+        self.read_now(|c| load_ticket(c, scope, id))
+    }
+
+    async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket> {
+        self.read_now(|c| {
+            let mut p = vec![Value::Text(code.to_string())];
+            let sql = format!(
+                "SELECT {TICKET_COLS} FROM tickets WHERE code = ?1{} ORDER BY id LIMIT 1",
+                scope_sql(scope, "", &mut p)
+            );
+            c.prepare_cached(&sql)
+                .and_then(|mut s| s.query_row(params_from_iter(p), ticket_from_row))
+                .map_err(map_err)
+        })
+    }
+
+    async fn list_messages(&self, scope: &Scope, ticket_id: i64) -> Result<Vec<TicketMessage>> {
+        self.read_now(|c| {
+            let mut p = vec![Value::Integer(ticket_id)];
+            let cols = MESSAGE_COLS
+                .split(", ")
+                .map(|col| format!("m.{col}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {cols} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+                 WHERE m.ticket_id = ?1{} ORDER BY m.id",
+                scope_sql(scope, "t.", &mut p)
+            );
+            let mut s = c.prepare_cached(&sql).map_err(map_err)?;
+            let rows = s
+                .query_map(params_from_iter(p), message_from_row)
+                .map_err(map_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })
+    }
+
+    async fn add_message(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> Result<(Ticket, TicketMessage)> {
+        let (scope, m) = (scope.clone(), message.clone());
+        self.write(move |c| {
+            let mut t = load_ticket(c, &scope, ticket_id)?;
+            let stored = receive(c, &mut t, &m, now)?;
+            save_ticket(c, &t)?;
+            Ok((t, stored))
+        })
+        .await
+    }
+
+    async fn set_read_state(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        state: ReadState,
+        now: Timestamp,
+    ) -> Result<Ticket> {
+        self.change_ticket(scope, ticket_id, move |_, t| {
+            t.set_read_state(state, now);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn request_mediation(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        now: Timestamp,
+    ) -> Result<Ticket> {
+        self.change_ticket(scope, ticket_id, move |_, t| {
+            t.request_mediation(now);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn close_ticket(
+        &self,
+        scope: &Scope,
+        ticket_id: i64,
+        final_message: Option<&NewMessage>,
+        now: Timestamp,
+    ) -> Result<Ticket> {
+        let m = final_message.cloned();
+        self.change_ticket(scope, ticket_id, move |c, t| {
+            if !t.is_open() {
+                return Err(StoreError::Conflict("the ticket is already closed".into()));
+            }
+            if let Some(m) = &m {
+                receive(c, t, m, now)?;
+            }
+            t.close(now).map_err(StoreError::Rule)
+        })
+        .await
+    }
+
+    async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {
+        let (scope, f) = (scope.clone(), f.clone());
+        self.read(move |c| {
+            let mut p = Vec::new();
+            let mut sql = format!(
+                "SELECT {TICKET_COLS} FROM tickets WHERE 1 = 1{}",
+                scope_sql(&scope, "", &mut p)
+            );
+            let mut push = |clause: &str, v: Value, sql: &mut String| {
+                p.push(v);
+                sql.push_str(&clause.replace('?', &format!("?{}", p.len())));
+            };
+            match f.instances {
+                Some(true) => sql.push_str(" AND message_count = 0"),
+                Some(false) => sql.push_str(" AND message_count > 0"),
+                None => {}
+            }
+            if let Some(s) = f.read_state {
+                push(
+                    " AND read_state = ?",
+                    Value::Text(s.as_str().into()),
+                    &mut sql,
+                );
+            }
+            if let Some(m) = f.mediation {
+                push(" AND mediation = ?", Value::Integer(m as i64), &mut sql);
+            }
+            if let Some(t) = f.updated_from {
+                push(" AND updated_at >= ?", Value::Integer(t.0), &mut sql);
+            }
+            if let Some(t) = f.updated_to {
+                push(" AND updated_at < ?", Value::Integer(t.0), &mut sql);
+            }
+            if let Some(o) = f.order_id {
+                push(" AND order_id = ?", Value::Integer(o), &mut sql);
+            }
+            if let Some((u, id)) = f.after {
+                push(" AND (updated_at < ?", Value::Integer(u.0), &mut sql);
+                push(" OR (updated_at = ?", Value::Integer(u.0), &mut sql);
+                push(" AND id < ?))", Value::Integer(id), &mut sql);
+            }
+            push(
+                " ORDER BY updated_at DESC, id DESC LIMIT ?",
+                Value::Integer(f.limit as i64),
+                &mut sql,
+            );
+            let mut s = c.prepare_cached(&sql).map_err(map_err)?;
+            let rows = s
+                .query_map(params_from_iter(p), ticket_from_row)
+                .map_err(map_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64> {
+        let tickets = tickets.to_vec();
+        self.write(move |c| {
+            for it in &tickets {
+                let mut t = it.ticket.clone();
+                t.order_id = c
+                    .prepare_cached(
+                        "SELECT id FROM orders WHERE seller_id = ?1 AND channel = ?2 AND marketplace_order_id = ?3",
+                    )
+                    .and_then(|mut s| s.query_row(params![t.seller_id, t.channel, t.marketplace_order_id], |r| r.get(0)).optional())
+                    .map_err(map_err)?
+                    .ok_or_else(|| StoreError::Conflict(format!("no order {} for ticket {}", t.marketplace_order_id, t.code)))?;
+                let id = insert_ticket(c, &t)?;
+                for m in &it.messages {
+                    let nm = NewMessage {
+                        conversation: m.conversation,
+                        author: m.author.clone(),
+                        content: m.content.clone(),
+                        customer_can_view: m.customer_can_view,
+                        at: Some(m.created_at),
+                    };
+                    insert_message(c, id, &nm, m.created_at, m.replied_at)?;
+                }
+            }
+            Ok(tickets.len() as u64)
+        })
+        .await
+    }
+}
