@@ -11,7 +11,7 @@ use std::time::Instant;
 use entreposto_domain::document::{cnpj_with_check_digits, cpf_with_check_digits};
 use entreposto_domain::*;
 use entreposto_http::auth::issue_credential;
-use entreposto_store::{new_id, Store};
+use entreposto_store::{new_id, ImportTicket, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -182,7 +182,37 @@ const PRODUCTS: &[(&str, &str, i64)] = &[
 ];
 const METHODS: &[&str] = &["credit_card", "boleto", "pix", "debit_card"];
 
-pub async fn run(store: Arc<dyn Store>, orders: u64, sellers: usize) -> anyhow::Result<()> {
+const SUBJECTS: &[(&str, i64, bool)] = &[
+    ("Produto não chegou", 48, false),
+    ("Produto com defeito", 72, false),
+    ("Devolução", 168, true),
+    ("Troca", 168, true),
+    ("Cancelamento", 24, false),
+    ("Dúvida sobre o produto", 24, false),
+    ("Nota fiscal", 48, false),
+];
+const CUSTOMER_LINES: &[&str] = &[
+    "Bom dia! Meu pedido ainda não chegou, o prazo já venceu.",
+    "O produto veio com defeito, não liga.",
+    "Gostaria de devolver o produto, não serviu.",
+    "Podem me enviar a nota fiscal, por favor?",
+    "Recebi um item diferente do que comprei.",
+    "Quero cancelar a compra.",
+];
+const SELLER_LINES: &[&str] = &[
+    "Olá! Verificamos com a transportadora e o pedido sai para entrega amanhã.",
+    "Sentimos muito! Já abrimos a troca, o código de postagem segue por e-mail.",
+    "Segue a nota fiscal em anexo.",
+    "Pedido cancelado, o estorno aparece na próxima fatura.",
+];
+
+pub async fn run(
+    store: Arc<dyn Store>,
+    orders: u64,
+    sellers: usize,
+    tickets: Option<u64>,
+) -> anyhow::Result<()> {
+    let tickets = tickets.unwrap_or(orders / 4).min(orders);
     let started = Instant::now();
     let now = Timestamp::now();
     let operator = Operator {
@@ -194,6 +224,21 @@ pub async fn run(store: Arc<dyn Store>, orders: u64, sellers: usize) -> anyhow::
     let native = issue_credential(&*store, &operator.id, None, Dialect::Native, None).await?;
     let operator_omnik =
         issue_credential(&*store, &operator.id, None, Dialect::Omnik, None).await?;
+
+    let mut subjects = Vec::new();
+    for (name, sla, for_return) in SUBJECTS {
+        let subject = Subject {
+            id: new_id(),
+            operator_id: operator.id.clone(),
+            name: name.to_string(),
+            sla_hours: *sla,
+            for_return: *for_return,
+            created_at: now,
+            updated_at: now,
+        };
+        store.create_subject(&subject).await?;
+        subjects.push(subject);
+    }
 
     let mut rng = StdRng::seed_from_u64(0x5EED);
     let mut seller_rows = Vec::new();
@@ -245,9 +290,10 @@ pub async fn run(store: Arc<dyn Store>, orders: u64, sellers: usize) -> anyhow::
     }
 
     const BATCH: u64 = 10_000;
-    let mut pending: Option<tokio::task::JoinHandle<entreposto_store::Result<u64>>> = None;
+    type Loaded = entreposto_store::Result<(u64, u64)>;
+    let mut pending: Option<tokio::task::JoinHandle<Loaded>> = None;
     let mut made = 0u64;
-    let mut loaded = 0u64;
+    let (mut loaded, mut loaded_tickets) = (0u64, 0u64);
     while made < orders {
         let n = BATCH.min(orders - made);
         let batch: Vec<OrderData> = (made..made + n)
@@ -260,20 +306,44 @@ pub async fn run(store: Arc<dyn Store>, orders: u64, sellers: usize) -> anyhow::
                 )
             })
             .collect();
+        let ticket_batch: Vec<ImportTicket> = batch
+            .iter()
+            .zip(made..)
+            .filter(|(_, seq)| *seq < tickets)
+            .map(|(o, seq)| {
+                make_ticket(
+                    &mut rng,
+                    o,
+                    &subjects[(seq % subjects.len() as u64) as usize],
+                    seq,
+                    now,
+                )
+            })
+            .collect();
         made += n;
         if let Some(p) = pending.take() {
-            loaded += p.await??;
+            let (o, t) = p.await??;
+            loaded += o;
+            loaded_tickets += t;
             if loaded.is_multiple_of(100_000) {
-                tracing::info!(loaded, "demo orders loaded");
+                tracing::info!(loaded, loaded_tickets, "demo orders loaded");
             }
         }
         let s = store.clone();
         pending = Some(tokio::spawn(async move {
-            s.import_orders(&batch, Timestamp::now()).await
+            let o = s.import_orders(&batch, Timestamp::now()).await?;
+            let t = if ticket_batch.is_empty() {
+                0
+            } else {
+                s.import_tickets(&ticket_batch).await?
+            };
+            Ok((o, t))
         }));
     }
     if let Some(p) = pending {
-        loaded += p.await??;
+        let (o, t) = p.await??;
+        loaded += o;
+        loaded_tickets += t;
     }
 
     println!(
@@ -286,6 +356,8 @@ pub async fn run(store: Arc<dyn Store>, orders: u64, sellers: usize) -> anyhow::
             },
             "sellers": seller_json,
             "orders": loaded,
+            "tickets": loaded_tickets,
+            "subjects": subjects.iter().map(|s| serde_json::json!({"id": s.id, "subject": s.name, "sla": s.sla_hours})).collect::<Vec<_>>(),
             "elapsedSeconds": started.elapsed().as_secs_f64(),
         }))?
     );
@@ -350,7 +422,7 @@ fn make_order(rng: &mut StdRng, seller: &Seller, seq: u64, now: Timestamp) -> Or
         customer: Customer {
             email: Some(format!(
                 "{}.{}@example.com.br",
-                name.split(' ').next().unwrap_or("cliente").to_lowercase(),
+                ascii_fold(name.split(' ').next().unwrap_or("cliente")).to_lowercase(),
                 seq
             )),
             name: name.clone(),
@@ -399,4 +471,112 @@ fn make_order(rng: &mut StdRng, seller: &Seller, seq: u64, now: Timestamp) -> Or
         transaction_id: None,
     });
     data
+}
+
+/// A ticket on `order`: mostly conversations between customer and seller, some
+/// instances with no message yet, some mediated or archived, a few closed.
+fn make_ticket(
+    rng: &mut StdRng,
+    order: &OrderData,
+    subject: &Subject,
+    seq: u64,
+    now: Timestamp,
+) -> ImportTicket {
+    let opened = Timestamp(
+        (order.placed_at.0 + rng.gen_range(86_400_000_000..1_209_600_000_000)).min(now.0),
+    );
+    let customer = Author {
+        party: Party::Customer,
+        name: Some(order.customer.name.clone()),
+        email: order.customer.email.clone(),
+        code: Some((100_000 + seq).to_string()),
+    };
+    let seller = Author {
+        party: Party::Seller,
+        name: None,
+        email: None,
+        code: None,
+    };
+    let instance = seq % 10 == 9;
+    let mut messages = Vec::new();
+    let mut at = opened;
+    if !instance {
+        messages.push(TicketMessage {
+            id: 0,
+            ticket_id: 0,
+            conversation: Conversation::CustomerSeller,
+            author: customer.clone(),
+            content: pick(rng, CUSTOMER_LINES).to_string(),
+            customer_can_view: true,
+            created_at: at,
+            replied_at: None,
+        });
+        if rng.gen_bool(0.6) {
+            at = Timestamp(at.0 + rng.gen_range(600_000_000..86_400_000_000));
+            messages[0].replied_at = Some(at);
+            messages.push(TicketMessage {
+                id: 0,
+                ticket_id: 0,
+                conversation: Conversation::CustomerSeller,
+                author: seller,
+                content: pick(rng, SELLER_LINES).to_string(),
+                customer_can_view: true,
+                created_at: at,
+                replied_at: None,
+            });
+        }
+    }
+    let replied = messages.len() == 2;
+    let read_state = match (instance, replied, seq % 7) {
+        (_, _, 0) => ReadState::Archived,
+        (false, false, _) => ReadState::Unread,
+        _ => ReadState::Read,
+    };
+    ImportTicket {
+        ticket: Ticket {
+            id: 0,
+            operator_id: order.operator_id.clone(),
+            seller_id: order.seller_id.clone(),
+            order_id: 0,
+            code: ticket_code(&order.channel, &order.marketplace_order_id, 1),
+            subject_id: Some(subject.id.clone()),
+            subject: subject.name.clone(),
+            sla_hours: subject.sla_hours,
+            for_return: subject.for_return,
+            responsible: Party::Seller,
+            opened_by: Party::Customer,
+            read_state,
+            mediation: seq % 20 == 3,
+            message_count: messages.len() as i64,
+            last_message_at: messages.last().map(|m| m.created_at),
+            closed_at: (replied && seq.is_multiple_of(5)).then(|| Timestamp(at.0 + 3_600_000_000)),
+            channel: order.channel.clone(),
+            marketplace_order_id: order.marketplace_order_id.clone(),
+            warehouse: order.warehouse.clone(),
+            created_at: opened,
+            updated_at: at,
+        },
+        messages,
+    }
+}
+
+/// Drops Portuguese accents for e-mail local parts (`José` -> `Jose`).
+fn ascii_fold(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' => 'a',
+            'Á' | 'À' | 'Â' | 'Ã' => 'A',
+            'é' | 'ê' => 'e',
+            'É' | 'Ê' => 'E',
+            'í' => 'i',
+            'Í' => 'I',
+            'ó' | 'ô' | 'õ' => 'o',
+            'Ó' | 'Ô' | 'Õ' => 'O',
+            'ú' | 'ü' => 'u',
+            'Ú' => 'U',
+            'ç' => 'c',
+            'Ç' => 'C',
+            c => c,
+        })
+        .collect()
 }

@@ -62,6 +62,10 @@ enum Command {
         /// How many sellers to spread them over.
         #[arg(long, default_value_t = 3)]
         sellers: usize,
+        /// How many customer-service tickets (one per order, on the first orders;
+        /// default a quarter of the orders). About one in ten is an instance.
+        #[arg(long)]
+        tickets: Option<u64>,
     },
 }
 
@@ -232,7 +236,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .with_context(|| format!("credential {id}"))?;
             print_json(&serde_json::json!({"id": id, "revoked": true}))
         }
-        Command::Demo { orders, sellers } => demo::run(store.clone(), orders, sellers).await,
+        Command::Demo {
+            orders,
+            sellers,
+            tickets,
+        } => demo::run(store.clone(), orders, sellers, tickets).await,
     }
 }
 

@@ -17,6 +17,7 @@ use crate::envelope::{Envelope, Failure};
 use crate::{ApiError, AppState};
 
 pub mod dto;
+pub mod tickets;
 
 use dto::{OrderIn, OrderOut};
 
@@ -33,7 +34,7 @@ impl Envelope for Native {
     }
 }
 
-type Result<T> = std::result::Result<T, Failure<Native>>;
+pub(crate) type Result<T> = std::result::Result<T, Failure<Native>>;
 
 /// An operator's native credential (`Authorization: Bearer ...`).
 pub struct OperatorAuth(pub Principal);
@@ -58,6 +59,14 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/orders", post(push_order))
         .route("/orders/{id}", get(get_order))
+        .route(
+            "/subjects",
+            post(tickets::create_subject).get(tickets::list_subjects),
+        )
+        .route("/orders/{id}/tickets", post(tickets::open_ticket))
+        .route("/tickets/{id}", get(tickets::get_ticket))
+        .route("/tickets/{id}/messages", post(tickets::add_message))
+        .route("/tickets/{id}/mediation", post(tickets::request_mediation))
         .fallback(crate::envelope::not_found::<Native>)
         .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Native>)
 }
@@ -68,7 +77,16 @@ pub fn routes() -> Router<AppState> {
         title = "Entreposto native API",
         description = "The operator's API: push marketplace orders, administer the hub."
     ),
-    paths(push_order, get_order),
+    paths(
+        push_order,
+        get_order,
+        tickets::create_subject,
+        tickets::list_subjects,
+        tickets::open_ticket,
+        tickets::add_message,
+        tickets::request_mediation,
+        tickets::get_ticket
+    ),
     components(schemas(dto::OrderIn, dto::OrderOut, dto::ErrorBody)),
     modifiers(&BearerAuth)
 )]

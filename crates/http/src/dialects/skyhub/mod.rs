@@ -8,12 +8,17 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::Router;
+use axum::routing::get;
+use axum::{Json, Router};
 use entreposto_domain::Dialect;
+use utoipa::OpenApi;
 
 use crate::auth::{bad_credentials, header, missing, Principal};
 use crate::envelope::{Envelope, Failure};
 use crate::{ApiError, AppState};
+
+pub mod dto;
+pub mod sac;
 
 pub struct Skyhub;
 
@@ -54,8 +59,69 @@ async fn unknown(_: SkyhubAuth) -> Failure<Skyhub> {
     Failure::new(ApiError::NotFound("resource not found".into()))
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Entreposto: SkyHub SAC API",
+        description = "SkyHub's SAC and chats, served by Entreposto under /skyhub. Auth: X-User-Email, X-Api-Key, X-Accountmanager-Key."
+    ),
+    paths(
+        sac::list,
+        sac::one,
+        sac::instances,
+        sac::chats,
+        sac::chats_part,
+        sac::reply_part,
+        sac::set_status_part
+    ),
+    components(schemas(
+        dto::Sac,
+        dto::SacPage,
+        dto::Instance,
+        dto::Instances,
+        dto::Chat,
+        dto::ChatMessage,
+        dto::ChatPart,
+        dto::ReplyIn,
+        dto::StatusIn
+    ))
+)]
+pub struct SkyhubApi;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(SkyhubApi::openapi())
+}
+
 pub fn routes() -> Router<AppState> {
+    // Clients call with and without trailing slashes; both spellings route the same.
     Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/sac", get(sac::list))
+        .route("/sac/", get(sac::list))
+        .route("/sac/{code}", get(sac::one))
+        .route("/sac/{code}/", get(sac::one))
+        .route("/sac/{code}/instances", get(sac::instances))
+        .route("/sac/{code}/instances/", get(sac::instances))
+        .route(
+            "/sac/{code}/chats",
+            get(sac::chats).post(sac::reply).patch(sac::set_status),
+        )
+        .route(
+            "/sac/{code}/chats/",
+            get(sac::chats).post(sac::reply).patch(sac::set_status),
+        )
+        .route(
+            "/sac/{code}/chats/{parts}",
+            get(sac::chats_part)
+                .post(sac::reply_part)
+                .patch(sac::set_status_part),
+        )
+        .route(
+            "/sac/{code}/chats/{parts}/",
+            get(sac::chats_part)
+                .post(sac::reply_part)
+                .patch(sac::set_status_part),
+        )
         .fallback(unknown)
         .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Skyhub>)
 }

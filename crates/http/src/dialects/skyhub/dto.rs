@@ -1,0 +1,200 @@
+//! SkyHub's JSON, exactly as its documents spell it, and the conversions to it.
+//!
+//! Times are Brasília time with the offset (`2023-06-06T21:41:57-03:00`). The three
+//! conversations are SkyHub's "parts": `CUSTOMER_SELLER`, `B2W_SELLER` (marketplace and
+//! seller) and `CUSTOMER_B2W`; roles are `CUSTOMER`, `SELLER` and `B2W`.
+
+use entreposto_domain::time::brasilia;
+use entreposto_domain::{Conversation, Party, Ticket, TicketMessage, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Brasília time with offset, as SkyHub renders every time.
+pub fn br_time(t: Timestamp) -> String {
+    t.in_zone(brasilia())
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+pub fn part_name(c: Conversation) -> &'static str {
+    match c {
+        Conversation::CustomerSeller => "CUSTOMER_SELLER",
+        Conversation::MarketplaceSeller => "B2W_SELLER",
+        Conversation::CustomerMarketplace => "CUSTOMER_B2W",
+    }
+}
+
+pub fn parse_part(s: &str) -> Option<Conversation> {
+    match s {
+        "CUSTOMER_SELLER" => Some(Conversation::CustomerSeller),
+        "B2W_SELLER" => Some(Conversation::MarketplaceSeller),
+        "CUSTOMER_B2W" => Some(Conversation::CustomerMarketplace),
+        _ => None,
+    }
+}
+
+fn role(p: Party) -> &'static str {
+    match p {
+        Party::Customer => "CUSTOMER",
+        Party::Seller => "SELLER",
+        Party::Marketplace => "B2W",
+    }
+}
+
+/// One SAC ticket as `/sac` and `/sac/{code}` show it.
+#[derive(Serialize, ToSchema)]
+pub struct Sac {
+    pub code: String,
+    pub created_at: String,
+    pub mediation: bool,
+    pub order_code: String,
+    pub platform: String,
+    /// `READ`, `UNREAD` or `ARCHIVED`.
+    pub status: String,
+    pub updated_at: String,
+    pub warehouse: Option<String>,
+}
+
+impl From<&Ticket> for Sac {
+    fn from(t: &Ticket) -> Sac {
+        Sac {
+            code: t.code.clone(),
+            created_at: br_time(t.created_at),
+            mediation: t.mediation,
+            order_code: t.marketplace_order_id.clone(),
+            platform: "B2w".into(),
+            status: t.read_state.as_str().into(),
+            updated_at: br_time(t.updated_at),
+            warehouse: t.warehouse.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SacPage {
+    /// Full URL of the next page, carrying an opaque `cursor`; null on the last page.
+    pub next_page: Option<String>,
+    pub sacs: Vec<Sac>,
+}
+
+/// An instance: a ticket opened with no message exchanged yet.
+#[derive(Serialize, ToSchema)]
+pub struct Instance {
+    pub code: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub order_code: String,
+    pub subject: String,
+    pub sla: i64,
+    pub deadline: String,
+    pub late: bool,
+    pub mediation: bool,
+    pub status: String,
+    pub warehouse: Option<String>,
+}
+
+impl From<&Ticket> for Instance {
+    fn from(t: &Ticket) -> Instance {
+        Instance {
+            code: t.code.clone(),
+            created_at: br_time(t.created_at),
+            updated_at: br_time(t.updated_at),
+            order_code: t.marketplace_order_id.clone(),
+            subject: t.subject.clone(),
+            sla: t.sla_hours,
+            deadline: br_time(t.deadline()),
+            late: t.is_late(Timestamp::now()),
+            mediation: t.mediation,
+            status: t.read_state.as_str().into(),
+            warehouse: t.warehouse.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Instances {
+    pub instances: Vec<Instance>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatPart {
+    pub role: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The author's code, a number when it is one.
+    #[schema(value_type = Object)]
+    pub code: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatMessage {
+    pub replyed_at: Option<String>,
+    pub part: ChatPart,
+    pub created_at: String,
+    pub content: String,
+}
+
+/// The chat of one part of a SAC ticket (the spec file's single-object shape).
+#[derive(Serialize, ToSchema)]
+pub struct Chat {
+    /// `ACTIVE` while the ticket is open, `CLOSED` after.
+    pub status: String,
+    /// The seller's read state of the ticket.
+    pub seller_status: String,
+    pub parts: String,
+    pub messages: Vec<ChatMessage>,
+    pub last_message: Option<String>,
+}
+
+impl Chat {
+    pub fn of(t: &Ticket, part: Conversation, messages: &[TicketMessage]) -> Chat {
+        let msgs: Vec<&TicketMessage> =
+            messages.iter().filter(|m| m.conversation == part).collect();
+        Chat {
+            status: if t.is_open() { "ACTIVE" } else { "CLOSED" }.into(),
+            seller_status: t.read_state.as_str().into(),
+            parts: part_name(part).into(),
+            last_message: msgs.iter().map(|m| m.created_at).max().map(br_time),
+            messages: msgs
+                .into_iter()
+                .map(|m| ChatMessage {
+                    replyed_at: m.replied_at.map(br_time),
+                    part: ChatPart {
+                        role: role(m.author.party).into(),
+                        name: m.author.name.clone(),
+                        email: m.author.email.clone(),
+                        code: match &m.author.code {
+                            Some(c) => c
+                                .parse::<i64>()
+                                .map(serde_json::Value::from)
+                                .unwrap_or_else(|_| serde_json::Value::from(c.clone())),
+                            None => serde_json::Value::Null,
+                        },
+                    },
+                    created_at: br_time(m.created_at),
+                    content: m.content.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The seller's reply, as the spec's example body.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyIn {
+    /// `TO_CUSTOMER` or `TO_B2W`; picks the part when the URL has none.
+    pub message_to: Option<String>,
+    /// `TEXT_MESSAGE`.
+    pub message_type: Option<String>,
+    pub message: String,
+    pub order_id: Option<serde_json::Value>,
+    pub delivery_id: Option<serde_json::Value>,
+    pub identity_id: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StatusIn {
+    /// `READ`, `UNREAD` or `ARCHIVED`.
+    pub status: String,
+}
