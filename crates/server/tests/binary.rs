@@ -3,64 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{fresh_database, order_body, Backend, TempDir};
+use common::{cli, fresh_database, order_body, serve, Backend, TempDir};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
-
-fn cli(db: &str, args: &[&str]) -> (bool, Value, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .args(["--database-url", db])
-        .env("ENTREPOSTO_LOG_LEVEL", "warn")
-        .output()
-        .expect("run entreposto");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (
-        out.status.success(),
-        v,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-/// Starts `entreposto serve` on a free port and returns it with its base URL.
-fn serve(db: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db])
-        .env("ENTREPOSTO_LOG_LEVEL", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    let _ = tx.send(addr);
-                    sent = true;
-                }
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not start");
-    (child, format!("http://{addr}"))
-}
 
 async fn setup(backend: Backend) -> Option<(TempDir, String)> {
     let dir = TempDir::new();
@@ -90,7 +38,8 @@ macro_rules! both {
 both!(
     admin_commands_follow_the_contract,
     acknowledged_orders_survive_sigkill,
-    sigterm_drains_and_exits
+    sigterm_drains_and_exits,
+    ticket_life_through_the_binary
 );
 
 async fn admin_commands_follow_the_contract(backend: Backend) {
@@ -350,4 +299,191 @@ async fn sigterm_drains_and_exits(backend: Backend) {
         assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A ticket's whole life through the real binary: the marketplace opens it, the
+/// customer writes, the seller lists UNREAD, reads the chat, replies, marks READ, the
+/// customer writes again and it is UNREAD again, the seller archives it.
+async fn ticket_life_through_the_binary(backend: Backend) {
+    let Some((_dir, db)) = setup(backend).await else {
+        return;
+    };
+    let (_, op, _) = cli(&db, &["operator", "create", "--name", "Marketplace"]);
+    let op_id = op["id"].as_str().unwrap();
+    let (_, seller, _) = cli(
+        &db,
+        &["seller", "create", "--operator", op_id, "--name", "Loja A"],
+    );
+    let seller_id = seller["id"].as_str().unwrap();
+    let (_, cred, _) = cli(
+        &db,
+        &[
+            "credential",
+            "create",
+            "--seller",
+            seller_id,
+            "--dialect",
+            "skyhub",
+        ],
+    );
+    let (mut child, base) = serve(&db);
+    let http = reqwest::Client::new();
+    let token = format!("Bearer {}", op["token"].as_str().unwrap());
+    let native = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{base}{path}"))
+            .header("authorization", &token)
+            .json(&body)
+            .send()
+    };
+    let sky = |method: reqwest::Method, path: &str| {
+        let mut r = http.request(method, format!("{base}/skyhub{path}"));
+        for (k, v) in cred["headers"].as_object().unwrap() {
+            r = r.header(k.as_str(), v.as_str().unwrap());
+        }
+        r
+    };
+    let order: Value = native(
+        reqwest::Method::POST,
+        "/api/v1/orders",
+        order_body(seller_id, "02-1000000004"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let r = native(
+        reqwest::Method::POST,
+        "/api/v1/subjects",
+        serde_json::json!({"subject": "Produto não chegou", "sla": 48}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    // 1. The marketplace opens the ticket.
+    let t: Value = native(
+        reqwest::Method::POST,
+        &format!("/api/v1/orders/{}/tickets", order["id"].as_str().unwrap()),
+        serde_json::json!({"subject": "Produto não chegou"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let (id, code) = (
+        t["id"].as_str().unwrap().to_string(),
+        t["code"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(code, "Lojas Americanas-201000000004001");
+    let enc = code.replace(' ', "%20");
+    let customer_writes = |text: &'static str| {
+        native(
+            reqwest::Method::POST,
+            &format!("/api/v1/tickets/{id}/messages"),
+            serde_json::json!({"author": "CUSTOMER", "part": "CUSTOMER_SELLER", "content": text, "authorName": "João"}),
+        )
+    };
+    let status_of = || async {
+        let v: Value = sky(reqwest::Method::GET, &format!("/sac/{enc}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["status"].as_str().unwrap().to_string()
+    };
+    // 2. The customer writes.
+    assert_eq!(
+        customer_writes("Meu pedido não chegou")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        201
+    );
+    // 3. The seller lists UNREAD tickets and finds it.
+    let list: Value = sky(reqwest::Method::GET, "/sac?status=UNREAD")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["sacs"][0]["code"], code.as_str());
+    // 4. Reads the chat.
+    let chat: Value = sky(reqwest::Method::GET, &format!("/sac/{enc}/chats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chat["messages"][0]["content"], "Meu pedido não chegou");
+    // 5. Replies.
+    let r = sky(reqwest::Method::POST, &format!("/sac/{enc}/chats/CUSTOMER_SELLER"))
+        .json(&serde_json::json!({"messageTo": "TO_CUSTOMER", "messageType": "TEXT_MESSAGE", "message": "Chega amanhã!"}))
+        .send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // 6. Marks it READ.
+    let r = sky(
+        reqwest::Method::PATCH,
+        &format!("/sac/{enc}/chats/CUSTOMER_SELLER"),
+    )
+    .json(&serde_json::json!({"status": "READ"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(status_of().await, "READ");
+    // 7. The customer writes again: UNREAD again.
+    customer_writes("Obrigado, aguardo.").await.unwrap();
+    assert_eq!(status_of().await, "UNREAD");
+    let unread: Value = sky(reqwest::Method::GET, "/sac?status=UNREAD")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unread["sacs"].as_array().unwrap().len(), 1);
+    // 8. The seller archives it.
+    let r = sky(
+        reqwest::Method::PATCH,
+        &format!("/sac/{enc}/chats/CUSTOMER_SELLER/"),
+    )
+    .json(&serde_json::json!({"status": "ARCHIVED"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(status_of().await, "ARCHIVED");
+    let chat: Value = sky(
+        reqwest::Method::GET,
+        &format!("/sac/{enc}/chats/CUSTOMER_SELLER"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let contents: Vec<&str> = chat["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        vec![
+            "Meu pedido não chegou",
+            "Chega amanhã!",
+            "Obrigado, aguardo."
+        ]
+    );
+    assert!(chat["messages"][0]["replyed_at"].is_string());
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -50,6 +50,10 @@ fn encode_cursor(c: &Cursor) -> String {
 fn decode_cursor(raw: &str) -> std::result::Result<Cursor, ApiError> {
     let bad = || ApiError::invalid("cursor", "is not a cursor this server issued");
     let bytes = B64.decode(raw.trim_end_matches('=')).map_err(|_| bad())?;
+    // Only the objects we issue: serde would also read a struct from an array.
+    if bytes.first() != Some(&b'{') {
+        return Err(bad());
+    }
     serde_json::from_slice(&bytes).map_err(|_| bad())
 }
 
