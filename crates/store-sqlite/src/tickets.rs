@@ -75,9 +75,14 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<TicketMessage> {
 }
 
 /// `AND operator_id = ? [AND seller_id = ?]` with its parameters, for table alias `t`.
+///
+/// With a seller, the operator term is written `+operator_id` so SQLite's planner
+/// cannot pick the operator-wide index for it: the seller's index is always the
+/// narrower one, and the term still filters (a forged scope sees nothing).
 fn scope_sql(scope: &Scope, alias: &str, params: &mut Vec<Value>) -> String {
     params.push(Value::Text(scope.operator_id.clone()));
-    let mut s = format!(" AND {alias}operator_id = ?{}", params.len());
+    let plus = if scope.seller_id.is_some() { "+" } else { "" };
+    let mut s = format!(" AND {plus}{alias}operator_id = ?{}", params.len());
     if let Some(seller) = &scope.seller_id {
         params.push(Value::Text(seller.clone()));
         s.push_str(&format!(" AND {alias}seller_id = ?{}", params.len()));
@@ -505,9 +510,12 @@ impl TicketStore for SqliteStore {
                 push(" AND order_id = ?", Value::Integer(o), &mut sql);
             }
             if let Some((u, id)) = f.after {
+                // The first conjunct is a plain range on the (seller_id, updated_at, id)
+                // index, so a deep page starts where the last one ended instead of
+                // scanning from the top.
+                push(" AND updated_at <= ?", Value::Integer(u.0), &mut sql);
                 push(" AND (updated_at < ?", Value::Integer(u.0), &mut sql);
-                push(" OR (updated_at = ?", Value::Integer(u.0), &mut sql);
-                push(" AND id < ?))", Value::Integer(id), &mut sql);
+                push(" OR id < ?)", Value::Integer(id), &mut sql);
             }
             push(
                 " ORDER BY updated_at DESC, id DESC LIMIT ?",
