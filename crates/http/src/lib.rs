@@ -31,24 +31,31 @@ pub use error::ApiError;
 /// Largest request body accepted anywhere; bigger ones get a 413 in the dialect's shape.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// What every handler can reach.
+/// What every handler can reach. One `Arc`, so the per-request clones axum makes of
+/// the state cost one atomic increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Arc<dyn Store>,
-    pub credentials: Arc<auth::CredentialCache>,
-    pub metrics: Arc<metrics::Metrics>,
+    pub credentials: auth::CredentialCache,
+    pub metrics: metrics::Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> AppState {
-        AppState {
-            credentials: Arc::new(auth::CredentialCache::new(
-                store.clone(),
-                Duration::from_secs(1),
-            )),
+        AppState(Arc::new(Shared {
+            credentials: auth::CredentialCache::new(store.clone(), Duration::from_secs(1)),
             store,
-            metrics: Arc::new(metrics::Metrics::default()),
-        }
+            metrics: metrics::Metrics::default(),
+        }))
     }
 }
 

@@ -4,7 +4,7 @@
 //! path, so label cardinality stays bounded. The registry is a mutex-guarded map; a
 //! request holds the lock for a few nanoseconds to bump counters.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -28,19 +28,25 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// Series by route pattern, then (method, status). Looking a route up by `&str`
+/// means recording a request allocates nothing once its series exists.
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    series: Mutex<HashMap<String, HashMap<(axum::http::Method, u16), Series>>>,
 }
 
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn observe(&self, method: &axum::http::Method, route: &str, status: u16, seconds: f64) {
         let Ok(mut map) = self.series.lock() else {
             return;
         };
-        let s = map
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default();
+        if !map.contains_key(route) {
+            map.insert(route.to_string(), HashMap::new());
+        }
+        let Some(by_route) = map.get_mut(route) else {
+            return;
+        };
+        let s = by_route.entry((method.clone(), status)).or_default();
         s.count += 1;
         s.sum += seconds;
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -59,7 +65,15 @@ impl Metrics {
         let Ok(map) = self.series.lock() else {
             return out;
         };
-        for ((m, r, st), s) in map.iter() {
+        let mut map: Vec<((&str, &str, u16), &Series)> = map
+            .iter()
+            .flat_map(|(r, by)| {
+                by.iter()
+                    .map(move |((m, st), s)| ((m.as_str(), r.as_str(), *st), s))
+            })
+            .collect();
+        map.sort_by(|a, b| a.0.cmp(&b.0));
+        for &((m, r, st), s) in map.iter() {
             let _ = writeln!(
                 out,
                 "entreposto_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{st}\"}} {}",
@@ -68,7 +82,7 @@ impl Metrics {
         }
         out.push_str("# HELP entreposto_http_request_duration_seconds Time to answer, by route.\n");
         out.push_str("# TYPE entreposto_http_request_duration_seconds histogram\n");
-        for ((m, r, st), s) in map.iter() {
+        for &((m, r, st), s) in map.iter() {
             let labels = format!("method=\"{m}\",route=\"{r}\",status=\"{st}\"");
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -100,16 +114,12 @@ impl Metrics {
 /// Middleware recording every request.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_string();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
     state.metrics.observe(
         &method,
-        &route,
+        route.as_ref().map_or("unmatched", |m| m.as_str()),
         res.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

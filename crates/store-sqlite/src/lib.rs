@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use crossbeam_channel::{Receiver, Sender};
@@ -180,13 +181,20 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut wconn = open_conn(&path, options.durability, false).map_err(map_err)?;
         migrate(&mut wconn).map_err(map_err)?;
+        // Fold whatever WAL a previous process left (a bulk import, a crash) into the
+        // database file: every read looks pages up in the WAL index first, so a large
+        // leftover WAL slows all reads until the next checkpoint.
+        wconn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(map_err)?;
 
         let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
         let generation = Arc::new(AtomicU64::new(0));
         let writer_generation = generation.clone();
+        let wal_path = PathBuf::from(format!("{}-wal", path.display()));
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(wconn, wrx, &writer_generation))
+            .spawn(move || writer_loop(wconn, wrx, &writer_generation, wal_path))
             .map_err(|e| StoreError::Other(e.to_string()))?;
 
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
@@ -268,7 +276,37 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, rx: Receiver<WriteJob>, generation: &AtomicU64) {
+/// How often the writer looks at the WAL's size, and the size it folds back into the
+/// database file. SQLite's own auto-checkpoint copies pages but cannot restart the WAL
+/// while readers keep arriving, so under sustained reads and writes the file grows
+/// without bound (we saw 1 GiB in seconds); a TRUNCATE checkpoint resets it.
+const WAL_CHECK_EVERY: Duration = Duration::from_millis(250);
+const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+fn truncate_wal_if_large(conn: &Connection, wal_path: &Path, generation: &AtomicU64) {
+    let size = std::fs::metadata(wal_path).map(|m| m.len()).unwrap_or(0);
+    if size < WAL_LIMIT_BYTES {
+        return;
+    }
+    // Readers on an old snapshot make the checkpoint wait; pooled snapshots are ended
+    // within a fraction of MAX_AGE, so wait a little for them, never long.
+    let _ = conn.execute_batch("PRAGMA busy_timeout=200");
+    let outcome = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    let _ = conn.execute_batch("PRAGMA busy_timeout=10000");
+    // Readers that began before the checkpoint still point into the old WAL.
+    generation.fetch_add(1, Ordering::Release);
+    tracing::debug!(wal_bytes = size, ?outcome, "WAL checkpoint");
+}
+
+fn writer_loop(
+    conn: Connection,
+    rx: Receiver<WriteJob>,
+    generation: &AtomicU64,
+    wal_path: PathBuf,
+) {
+    let mut last_wal_check = Instant::now();
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -301,6 +339,10 @@ fn writer_loop(conn: Connection, rx: Receiver<WriteJob>, generation: &AtomicU64)
         }
         // Before anyone hears of this commit, make pooled snapshots stale.
         generation.fetch_add(1, Ordering::Release);
+        if last_wal_check.elapsed() >= WAL_CHECK_EVERY {
+            last_wal_check = Instant::now();
+            truncate_wal_if_large(&conn, &wal_path, generation);
+        }
         for finish in finishes {
             finish(match &commit {
                 Ok(()) => Ok(()),

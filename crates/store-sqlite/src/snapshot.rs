@@ -9,7 +9,8 @@
 //!   always reads what it was told was written; or
 //! - the snapshot is older than [`MAX_AGE`], which bounds how late writes made by other
 //!   processes (the admin commands) become visible, and how long a snapshot can hold
-//!   back a WAL checkpoint. A reaper thread ends snapshots left idle past that age.
+//!   back a WAL checkpoint. A reaper thread ends snapshots left idle past that age, and
+//!   a snapshot made stale by a commit is ended as soon as its read finishes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -60,7 +61,7 @@ impl SnapshotPool {
         let _ = std::thread::Builder::new()
             .name("sqlite-snapshot-reaper".into())
             .spawn(move || loop {
-                std::thread::sleep(MAX_AGE);
+                std::thread::sleep(MAX_AGE / 2);
                 match weak.upgrade() {
                     Some(pool) => pool.end_stale(),
                     None => break,
@@ -87,7 +88,10 @@ impl SnapshotPool {
             rc.open = Some((Instant::now(), generation));
         }
         let out = f(&rc.conn);
-        if matches!(out, Err(ref e) if !matches!(e, StoreError::NotFound)) {
+        // A snapshot that a commit has already made stale is of no further use, and
+        // while it stays open it holds back the WAL checkpoint: end it now.
+        let stale = self.generation.load(Ordering::Acquire) != generation;
+        if stale || matches!(out, Err(ref e) if !matches!(e, StoreError::NotFound)) {
             rc.end();
         }
         if let Ok(mut idle) = self.idle.lock() {
