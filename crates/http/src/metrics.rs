@@ -30,9 +30,12 @@ struct Series {
 
 /// Series by route pattern, then (method, status). Looking a route up by `&str`
 /// means recording a request allocates nothing once its series exists.
+/// The series of one route, by (method, status).
+type RouteSeries = HashMap<(axum::http::Method, u16), Series>;
+
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<HashMap<String, HashMap<(axum::http::Method, u16), Series>>>,
+    series: Mutex<HashMap<String, RouteSeries>>,
 }
 
 impl Metrics {
