@@ -19,6 +19,7 @@ mod tickets;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_tickets.sql")),
+    (3, include_str!("../migrations/0003_ticket_listing.sql")),
 ];
 
 pub struct PgStore {

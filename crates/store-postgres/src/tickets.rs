@@ -6,7 +6,9 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use entreposto_domain::*;
-use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
+use entreposto_store::{
+    ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketSort, TicketStore,
+};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -115,6 +117,54 @@ impl Params {
         }
         s
     }
+}
+
+/// `SELECT {what} FROM tickets WHERE ...` for a scope and filter, with its parameters.
+fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Params) {
+    let mut p = Params::default();
+    let mut sql = format!(
+        "SELECT {what} FROM tickets WHERE TRUE{}",
+        p.scope(scope, "")
+    );
+    match f.instances {
+        Some(true) => sql.push_str(" AND message_count = 0"),
+        Some(false) => sql.push_str(" AND message_count > 0"),
+        None => {}
+    }
+    match f.open {
+        Some(true) => sql.push_str(" AND closed_at IS NULL"),
+        Some(false) => sql.push_str(" AND closed_at IS NOT NULL"),
+        None => {}
+    }
+    if let Some(s) = f.read_state {
+        sql.push_str(&format!(" AND read_state = {}", p.push(s.as_str())));
+    }
+    if let Some(m) = f.mediation {
+        sql.push_str(&format!(" AND mediation = {}", p.push(m)));
+    }
+    if let Some(t) = f.updated_from {
+        sql.push_str(&format!(" AND updated_at >= {}", p.push(t.0)));
+    }
+    if let Some(t) = f.updated_to {
+        sql.push_str(&format!(" AND updated_at < {}", p.push(t.0)));
+    }
+    if let Some(o) = f.order_id {
+        sql.push_str(&format!(" AND order_id = {}", p.push(o)));
+    }
+    if let Some(m) = &f.marketplace_order_id {
+        sql.push_str(&format!(
+            " AND marketplace_order_id = {}",
+            p.push(m.clone())
+        ));
+    }
+    if let Some((u, id)) = f.after {
+        sql.push_str(&format!(
+            " AND (updated_at, id) < ({}, {})",
+            p.push(u.0),
+            p.push(id)
+        ));
+    }
+    (sql, p)
 }
 
 async fn load_ticket(c: &impl GenericClient, scope: &Scope, id: i64, lock: bool) -> Result<Ticket> {
@@ -487,44 +537,27 @@ impl TicketStore for PgStore {
 
     async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {
         let c = self.conn().await?;
-        let mut p = Params::default();
-        let mut sql = format!(
-            "SELECT {TICKET_COLS} FROM tickets WHERE TRUE{}",
-            p.scope(scope, "")
-        );
-        match f.instances {
-            Some(true) => sql.push_str(" AND message_count = 0"),
-            Some(false) => sql.push_str(" AND message_count > 0"),
-            None => {}
-        }
-        if let Some(s) = f.read_state {
-            sql.push_str(&format!(" AND read_state = {}", p.push(s.as_str())));
-        }
-        if let Some(m) = f.mediation {
-            sql.push_str(&format!(" AND mediation = {}", p.push(m)));
-        }
-        if let Some(t) = f.updated_from {
-            sql.push_str(&format!(" AND updated_at >= {}", p.push(t.0)));
-        }
-        if let Some(t) = f.updated_to {
-            sql.push_str(&format!(" AND updated_at < {}", p.push(t.0)));
-        }
-        if let Some(o) = f.order_id {
-            sql.push_str(&format!(" AND order_id = {}", p.push(o)));
-        }
-        if let Some((u, id)) = f.after {
-            sql.push_str(&format!(
-                " AND (updated_at, id) < ({}, {})",
-                p.push(u.0),
-                p.push(id)
-            ));
-        }
+        let (mut sql, mut p) = filter_sql(scope, f, TICKET_COLS);
+        let col = match f.sort {
+            TicketSort::UpdatedAt => "updated_at",
+            TicketSort::CreatedAt => "created_at",
+        };
+        let limit = p.push(f.limit as i64);
+        let offset = p.push(f.offset.min(i64::MAX as u64) as i64);
         sql.push_str(&format!(
-            " ORDER BY updated_at DESC, id DESC LIMIT {}",
-            p.push(f.limit as i64)
+            " ORDER BY {col} DESC, id DESC LIMIT {limit} OFFSET {offset}"
         ));
         let rows = c.query(&sql, &p.refs()).await.map_err(map_err)?;
         rows.iter().map(ticket_from_row).collect()
+    }
+
+    async fn count_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<u64> {
+        let c = self.conn().await?;
+        let mut f = f.clone();
+        f.after = None;
+        let (sql, p) = filter_sql(scope, &f, "COUNT(*)");
+        let row = c.query_one(&sql, &p.refs()).await.map_err(map_err)?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 
     async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64> {

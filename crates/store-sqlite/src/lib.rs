@@ -33,6 +33,7 @@ use std::sync::Arc;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_tickets.sql")),
+    (3, include_str!("../migrations/0003_ticket_listing.sql")),
 ];
 
 /// How hard a commit tries to reach the disk before it is acknowledged.

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use entreposto_domain::*;
-use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
+use entreposto_store::{
+    ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketSort, TicketStore,
+};
 use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
@@ -88,6 +90,64 @@ fn scope_sql(scope: &Scope, alias: &str, params: &mut Vec<Value>) -> String {
         s.push_str(&format!(" AND {alias}seller_id = ?{}", params.len()));
     }
     s
+}
+
+/// `SELECT {what} FROM tickets WHERE ...` for a scope and filter, with its parameters.
+fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Vec<Value>) {
+    let mut p = Vec::new();
+    let mut sql = format!(
+        "SELECT {what} FROM tickets WHERE 1 = 1{}",
+        scope_sql(scope, "", &mut p)
+    );
+    let mut push = |clause: &str, v: Value, sql: &mut String| {
+        p.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", p.len())));
+    };
+    match f.instances {
+        Some(true) => sql.push_str(" AND message_count = 0"),
+        Some(false) => sql.push_str(" AND message_count > 0"),
+        None => {}
+    }
+    match f.open {
+        Some(true) => sql.push_str(" AND closed_at IS NULL"),
+        Some(false) => sql.push_str(" AND closed_at IS NOT NULL"),
+        None => {}
+    }
+    if let Some(s) = f.read_state {
+        push(
+            " AND read_state = ?",
+            Value::Text(s.as_str().into()),
+            &mut sql,
+        );
+    }
+    if let Some(m) = f.mediation {
+        push(" AND mediation = ?", Value::Integer(m as i64), &mut sql);
+    }
+    if let Some(t) = f.updated_from {
+        push(" AND updated_at >= ?", Value::Integer(t.0), &mut sql);
+    }
+    if let Some(t) = f.updated_to {
+        push(" AND updated_at < ?", Value::Integer(t.0), &mut sql);
+    }
+    if let Some(o) = f.order_id {
+        push(" AND order_id = ?", Value::Integer(o), &mut sql);
+    }
+    if let Some(m) = &f.marketplace_order_id {
+        push(
+            " AND marketplace_order_id = ?",
+            Value::Text(m.clone()),
+            &mut sql,
+        );
+    }
+    if let Some((u, id)) = f.after {
+        // The first conjunct is a plain range on the (seller_id, updated_at, id)
+        // index, so a deep page starts where the last one ended instead of
+        // scanning from the top.
+        push(" AND updated_at <= ?", Value::Integer(u.0), &mut sql);
+        push(" AND (updated_at < ?", Value::Integer(u.0), &mut sql);
+        push(" OR id < ?)", Value::Integer(id), &mut sql);
+    }
+    (sql, p)
 }
 
 fn load_ticket(c: &Connection, scope: &Scope, id: i64) -> Result<Ticket> {
@@ -476,57 +536,37 @@ impl TicketStore for SqliteStore {
     async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {
         let (scope, f) = (scope.clone(), f.clone());
         self.read(move |c| {
-            let mut p = Vec::new();
-            let mut sql = format!(
-                "SELECT {TICKET_COLS} FROM tickets WHERE 1 = 1{}",
-                scope_sql(&scope, "", &mut p)
-            );
-            let mut push = |clause: &str, v: Value, sql: &mut String| {
-                p.push(v);
-                sql.push_str(&clause.replace('?', &format!("?{}", p.len())));
+            let (mut sql, mut p) = filter_sql(&scope, &f, TICKET_COLS);
+            let col = match f.sort {
+                TicketSort::UpdatedAt => "updated_at",
+                TicketSort::CreatedAt => "created_at",
             };
-            match f.instances {
-                Some(true) => sql.push_str(" AND message_count = 0"),
-                Some(false) => sql.push_str(" AND message_count > 0"),
-                None => {}
-            }
-            if let Some(s) = f.read_state {
-                push(
-                    " AND read_state = ?",
-                    Value::Text(s.as_str().into()),
-                    &mut sql,
-                );
-            }
-            if let Some(m) = f.mediation {
-                push(" AND mediation = ?", Value::Integer(m as i64), &mut sql);
-            }
-            if let Some(t) = f.updated_from {
-                push(" AND updated_at >= ?", Value::Integer(t.0), &mut sql);
-            }
-            if let Some(t) = f.updated_to {
-                push(" AND updated_at < ?", Value::Integer(t.0), &mut sql);
-            }
-            if let Some(o) = f.order_id {
-                push(" AND order_id = ?", Value::Integer(o), &mut sql);
-            }
-            if let Some((u, id)) = f.after {
-                // The first conjunct is a plain range on the (seller_id, updated_at, id)
-                // index, so a deep page starts where the last one ended instead of
-                // scanning from the top.
-                push(" AND updated_at <= ?", Value::Integer(u.0), &mut sql);
-                push(" AND (updated_at < ?", Value::Integer(u.0), &mut sql);
-                push(" OR id < ?)", Value::Integer(id), &mut sql);
-            }
-            push(
-                " ORDER BY updated_at DESC, id DESC LIMIT ?",
-                Value::Integer(f.limit as i64),
-                &mut sql,
-            );
+            p.push(Value::Integer(f.limit as i64));
+            p.push(Value::Integer(f.offset.min(i64::MAX as u64) as i64));
+            sql.push_str(&format!(
+                " ORDER BY {col} DESC, id DESC LIMIT ?{} OFFSET ?{}",
+                p.len() - 1,
+                p.len()
+            ));
             let mut s = c.prepare_cached(&sql).map_err(map_err)?;
             let rows = s
                 .query_map(params_from_iter(p), ticket_from_row)
                 .map_err(map_err)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn count_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<u64> {
+        let (scope, mut f) = (scope.clone(), f.clone());
+        f.after = None;
+        self.read(move |c| {
+            let (sql, p) = filter_sql(&scope, &f, "COUNT(*)");
+            let n: i64 = c
+                .prepare_cached(&sql)
+                .and_then(|mut s| s.query_row(params_from_iter(p), |r| r.get(0)))
+                .map_err(map_err)?;
+            Ok(n as u64)
         })
         .await
     }

@@ -7,7 +7,7 @@
 
 use entreposto_domain::*;
 
-use crate::{new_id, ImportTicket, NewTicket, Store, StoreError, TicketFilter};
+use crate::{new_id, ImportTicket, NewTicket, Store, StoreError, TicketFilter, TicketSort};
 
 /// Expands to one `#[tokio::test]` per contract case. `$open` is an async expression
 /// yielding `Option<impl Deref<Target = impl Store>>`.
@@ -753,6 +753,65 @@ pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {
         of_order.iter().map(|t| t.id).collect::<Vec<_>>(),
         vec![ids[3]]
     );
+
+    // Offset paging, creation-time order, counts, open/closed and marketplace ids.
+    let all = TicketFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.count_tickets(&scope, &all).await.unwrap(), 25);
+    assert_eq!(
+        store.count_tickets(&scope, &with_messages).await.unwrap(),
+        20
+    );
+    let by_created = TicketFilter {
+        sort: TicketSort::CreatedAt,
+        limit: 10,
+        offset: 20,
+        ..Default::default()
+    };
+    let tail = store.list_tickets(&scope, &by_created).await.unwrap();
+    assert_eq!(
+        tail.iter().map(|t| t.id).collect::<Vec<_>>(),
+        ids[..5].iter().rev().copied().collect::<Vec<_>>()
+    );
+    store
+        .close_ticket(&scope, ids[7], None, Timestamp(base + 200_000_000))
+        .await
+        .unwrap();
+    let closed = TicketFilter {
+        open: Some(false),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_tickets(&scope, &closed).await.unwrap()[0].id,
+        ids[7]
+    );
+    assert_eq!(
+        store
+            .count_tickets(
+                &scope,
+                &TicketFilter {
+                    open: Some(true),
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap(),
+        24
+    );
+    let by_code = TicketFilter {
+        marketplace_order_id: Some("LST-9".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_tickets(&scope, &by_code).await.unwrap()[0].id,
+        ids[9]
+    );
+    let other_seller = Scope::seller(&w.operator.id, &w.seller_b.id);
+    assert_eq!(store.count_tickets(&other_seller, &all).await.unwrap(), 0);
 }
 
 pub async fn ticket_import(store: &dyn Store) {

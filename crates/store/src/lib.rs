@@ -99,8 +99,23 @@ pub struct TicketFilter {
     pub updated_from: Option<Timestamp>,
     pub updated_to: Option<Timestamp>,
     pub order_id: Option<i64>,
+    pub marketplace_order_id: Option<String>,
+    /// `Some(true)`: only open tickets; `Some(false)`: only closed ones.
+    pub open: Option<bool>,
+    /// Listing order (always descending); keyset paging (`after`) needs `UpdatedAt`.
+    pub sort: TicketSort,
     pub after: Option<(Timestamp, i64)>,
+    /// Rows to skip, for offset-paged dialects (Omnik). Costs grow with the offset.
+    pub offset: u64,
     pub limit: u32,
+}
+
+/// Which time a ticket listing is sorted by, newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TicketSort {
+    #[default]
+    UpdatedAt,
+    CreatedAt,
 }
 
 /// A ticket with its messages, for bulk loads (demo data, migrations). The order is
@@ -158,6 +173,8 @@ pub trait TicketStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Ticket>;
     async fn list_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+    /// How many tickets match `filter` (its paging fields are ignored).
+    async fn count_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<u64>;
     async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64>;
 }
 
