@@ -532,6 +532,7 @@ fn make_ticket(
         (false, false, _) => ReadState::Unread,
         _ => ReadState::Read,
     };
+    let closed_at = (replied && seq.is_multiple_of(5)).then(|| Timestamp(at.0 + 3_600_000_000));
     ImportTicket {
         ticket: Ticket {
             id: 0,
@@ -549,12 +550,12 @@ fn make_ticket(
             mediation: seq % 20 == 3,
             message_count: messages.len() as i64,
             last_message_at: messages.last().map(|m| m.created_at),
-            closed_at: (replied && seq.is_multiple_of(5)).then(|| Timestamp(at.0 + 3_600_000_000)),
+            closed_at,
             channel: order.channel.clone(),
             marketplace_order_id: order.marketplace_order_id.clone(),
             warehouse: order.warehouse.clone(),
             created_at: opened,
-            updated_at: at,
+            updated_at: closed_at.unwrap_or(at),
         },
         messages,
     }

@@ -1,0 +1,438 @@
+//! Omnik's customer service ("atendimento"): read one, list three ways with offset
+//! paging, subjects, return subjects, open with comments, close with a final comment.
+//! Comments map onto the ticket core: `entity` is the author's party and
+//! `customerCanView` picks the conversation, so a comment posted here shows in
+//! SkyHub's chats and the other way round.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use entreposto_domain::{Author, Conversation, NewMessage, Party, Scope, Ticket, Timestamp};
+use entreposto_store::{NewTicket, StoreError, TicketFilter, TicketSort};
+
+use super::dto::{
+    parse_entity, CloseIn, CommentIn, CreateIn, CustomerService, Page, ReturnSubject, SubjectOut,
+};
+use super::{Omnik, OmnikAuth, OmnikWeb, OmnikWebAuth};
+use crate::body::JsonBody;
+use crate::envelope::Failure;
+use crate::query::QueryPairs;
+use crate::{ApiError, AppState};
+
+type Result<T> = std::result::Result<T, Failure<Omnik>>;
+
+/// Omnik documents `limit` as "from 10 to at most 10": larger values are read as 10.
+pub const MAX_LIMIT: u32 = 10;
+
+/// The conversation an Omnik comment belongs to.
+pub fn conversation_for(entity: Party, customer_can_view: bool) -> Conversation {
+    match (entity, customer_can_view) {
+        (Party::Customer, _) | (Party::Seller, true) => Conversation::CustomerSeller,
+        (Party::Marketplace, true) => Conversation::CustomerMarketplace,
+        (Party::Seller | Party::Marketplace, false) => Conversation::MarketplaceSeller,
+    }
+}
+
+fn entity(raw: Option<&str>, field: String) -> std::result::Result<Party, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::invalid(field.clone(), "is required"))?;
+    parse_entity(raw).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("unknown value '{raw}': expected CLIENTE, SELLER or MARKETPLACE"),
+        )
+    })
+}
+
+/// `yyyy-MM-dd'T'HH:mm:ss` with an optional fraction (the document writes `.SSS'000'`)
+/// and optional zone; zone-less is Brasília time.
+fn iteration_date(raw: Option<&str>, field: String) -> std::result::Result<Timestamp, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::invalid(field.clone(), "is required"))?;
+    let b = raw.as_bytes();
+    let shaped = b.len() >= 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':';
+    let bad = || {
+        ApiError::invalid(
+            field.clone(),
+            format!("'{raw}' is not yyyy-MM-dd'T'HH:mm:ss.SSS'000'"),
+        )
+    };
+    if !shaped {
+        return Err(bad());
+    }
+    Timestamp::parse(raw).map_err(|_| bad())
+}
+
+/// Validates one comment against the document's required fields.
+fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiError> {
+    let f = |name: &str| format!("{prefix}.{name}");
+    let party = entity(c.entity.as_deref(), f("entity"))?;
+    entity(c.responsible.as_deref(), f("responsible"))?;
+    let text = c.comment.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid(f("comment"), "is required"));
+    }
+    let author = c
+        .author
+        .ok_or_else(|| ApiError::invalid(f("author"), "is required"))?;
+    let email = author.email.unwrap_or_default();
+    if email.trim().is_empty() {
+        return Err(ApiError::invalid(f("author.email"), "is required"));
+    }
+    if !email.contains('@') || email.len() > 254 {
+        return Err(ApiError::invalid(
+            f("author.email"),
+            format!("'{email}' is not an e-mail address"),
+        ));
+    }
+    let at = iteration_date(c.iteration_date.as_deref(), f("iterationDate"))?;
+    let visible = c.customer_can_view.unwrap_or(false) || party == Party::Customer;
+    let mut msg = NewMessage::new(
+        conversation_for(party, visible),
+        Author {
+            party,
+            name: author.name,
+            email: Some(email),
+            code: author.code,
+        },
+        text,
+    );
+    msg.customer_can_view = visible;
+    msg.at = Some(at);
+    msg.validate()
+        .map_err(|e| ApiError::Invalid(e.under(prefix)))?;
+    Ok(msg)
+}
+
+fn not_found(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("{what} not found")),
+        e => e.into(),
+    }
+}
+
+/// Renders tickets with their order and comments.
+async fn render(
+    state: &AppState,
+    scope: &Scope,
+    tickets: &[Ticket],
+) -> std::result::Result<Vec<CustomerService>, ApiError> {
+    let mut out = Vec::with_capacity(tickets.len());
+    for t in tickets {
+        let order = state.store.get_order(scope, t.order_id).await?;
+        let messages = state.store.list_messages(scope, t.id).await?;
+        out.push(CustomerService::of(t, &order, &messages));
+    }
+    Ok(out)
+}
+
+/// The paging and filters of the three list endpoints.
+fn list_filter(q: &QueryPairs) -> std::result::Result<(TicketFilter, &'static str), ApiError> {
+    let mut f = TicketFilter::default();
+    let offset = match q.get("offset") {
+        Some(o) => o.parse::<u64>().map_err(|_| {
+            ApiError::invalid("offset", format!("'{o}' is not a non-negative integer"))
+        })?,
+        None => 0,
+    };
+    let limit = match q.get("limit") {
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if n >= 1 => (n as u64).min(MAX_LIMIT as u64) as u32,
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    format!("'{l}' is not a limit between 1 and {MAX_LIMIT}"),
+                ))
+            }
+        },
+        None => MAX_LIMIT,
+    };
+    let sort = match q.get("sort") {
+        None => "lastUpdate",
+        Some(s) if s.eq_ignore_ascii_case("lastUpdate") => "lastUpdate",
+        Some(s) if s.eq_ignore_ascii_case("createDate") => "createDate",
+        Some(s) => {
+            return Err(ApiError::invalid(
+                "sort",
+                format!("unknown sort '{s}': expected lastUpdate or createDate"),
+            ))
+        }
+    };
+    f.sort = if sort == "createDate" {
+        TicketSort::CreatedAt
+    } else {
+        TicketSort::UpdatedAt
+    };
+    if let Some(s) = q.get("status") {
+        f.open = Some(match s.to_ascii_uppercase().as_str() {
+            "OPEN" | "OPENED" | "ABERTO" => true,
+            "CLOSED" | "FECHADO" | "ENCERRADO" => false,
+            _ => {
+                return Err(ApiError::invalid(
+                    "status",
+                    format!("unknown status '{s}': expected OPEN or CLOSED"),
+                ))
+            }
+        });
+    }
+    if let Some(d) = q.get("last_update") {
+        f.updated_from = Some(Timestamp::parse(d).map_err(|_| {
+            ApiError::invalid("last_update", format!("'{d}' is not yyyy-MM-dd'T'HH:mm:ss"))
+        })?);
+    }
+    f.offset = offset;
+    f.limit = limit;
+    Ok((f, sort))
+}
+
+async fn page(
+    state: &AppState,
+    scope: &Scope,
+    q: &QueryPairs,
+    narrow: impl FnOnce(&mut TicketFilter),
+) -> Result<Json<Page>> {
+    let (mut f, sort) = list_filter(q)?;
+    narrow(&mut f);
+    let total = state.store.count_tickets(scope, &f).await?;
+    let tickets = if f.offset >= total {
+        Vec::new()
+    } else {
+        state.store.list_tickets(scope, &f).await?
+    };
+    Ok(Json(Page {
+        total,
+        limit: f.limit,
+        offset: f.offset,
+        sort: sort.to_string(),
+        values: render(state, scope, &tickets).await?,
+    }))
+}
+
+fn ticket_id(raw: &str) -> std::result::Result<i64, ApiError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("customer service '{raw}' not found")))
+}
+
+/// `GET /HUB/v1/orders/customerservice/{id}`.
+pub async fn get_one(
+    auth: OmnikAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CustomerService>> {
+    let t = state
+        .store
+        .get_ticket(&auth.scope, ticket_id(&id)?)
+        .await
+        .map_err(not_found("customer service"))?;
+    let mut v = render(&state, &auth.scope, std::slice::from_ref(&t)).await?;
+    Ok(Json(v.remove(0)))
+}
+
+/// `GET /HUB/v1/orders/customerservice/` (with or without the slash).
+pub async fn list(
+    auth: OmnikAuth,
+    State(state): State<AppState>,
+    q: QueryPairs,
+) -> Result<Json<Page>> {
+    page(&state, &auth.scope, &q, |_| {}).await
+}
+
+/// `GET /HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice`.
+pub async fn by_marketplace_id(
+    auth: OmnikAuth,
+    State(state): State<AppState>,
+    Path(marketplace_id): Path<String>,
+    q: QueryPairs,
+) -> Result<Json<Page>> {
+    page(&state, &auth.scope, &q, |f| {
+        f.marketplace_order_id = Some(marketplace_id)
+    })
+    .await
+}
+
+/// `GET /HUB/v1/orders/{id}/customerservice`: by the hub's order id.
+pub async fn by_order(
+    auth: OmnikAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> Result<Json<Page>> {
+    let order_id: i64 = id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("order '{id}' not found")))?;
+    state
+        .store
+        .get_order(&auth.scope, order_id)
+        .await
+        .map_err(not_found("order"))?;
+    page(&state, &auth.scope, &q, |f| f.order_id = Some(order_id)).await
+}
+
+fn tenant_of(auth: &OmnikAuth) -> String {
+    auth.scope
+        .seller_id
+        .clone()
+        .unwrap_or_else(|| auth.scope.operator_id.clone())
+}
+
+/// `GET /HUB/v1/orders/customerservice/subjects`.
+pub async fn subjects(
+    auth: OmnikAuth,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<SubjectOut>>> {
+    let list = state.store.list_subjects(&auth.scope.operator_id).await?;
+    let tenant = tenant_of(&auth);
+    Ok(Json(
+        list.iter().map(|s| SubjectOut::of(s, &tenant)).collect(),
+    ))
+}
+
+/// `GET /v1/hub-web/atendimentoAssunto/devolucao`: return subjects, Portuguese shape.
+pub async fn return_subjects(
+    auth: OmnikWebAuth,
+    State(state): State<AppState>,
+) -> std::result::Result<Json<Vec<ReturnSubject>>, Failure<OmnikWeb>> {
+    let list = state.store.list_subjects(&auth.0.scope.operator_id).await?;
+    let tenant = tenant_of(&auth.0);
+    Ok(Json(
+        list.iter()
+            .filter(|s| s.for_return)
+            .map(|s| ReturnSubject::of(s, &tenant))
+            .collect(),
+    ))
+}
+
+/// `POST /HUB/v1/orders/customerservice/`: opens a case on an order.
+pub async fn create(
+    auth: OmnikAuth,
+    State(state): State<AppState>,
+    JsonBody(body, ..): JsonBody<CreateIn, Omnik>,
+) -> Result<(StatusCode, Json<CustomerService>)> {
+    let csd = body
+        .customer_service_data
+        .ok_or_else(|| ApiError::invalid("customerServiceData", "is required"))?;
+    let subject_raw = csd
+        .subject
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("customerServiceData.subject", "is required"))?;
+    let responsible = entity(
+        csd.responsible.as_deref(),
+        "customerServiceData.responsible".into(),
+    )?;
+    let order_raw = body
+        .order_data
+        .and_then(|o| o.id)
+        .ok_or_else(|| ApiError::invalid("orderData.id", "is required"))?;
+    let order_id = match &order_raw {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::invalid("orderData.id", format!("{order_raw} is not an order id")))?;
+    let messages = body
+        .comments
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| comment(c, &format!("comments[{i}]")))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let subject = state
+        .store
+        .find_subject(&auth.scope.operator_id, subject_raw.trim())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::invalid(
+                "customerServiceData.subject",
+                format!("unknown subject '{subject_raw}'"),
+            ),
+            e => e.into(),
+        })?;
+    let opened_by = if auth.principal.credential.seller_id.is_some() {
+        Party::Seller
+    } else {
+        Party::Marketplace
+    };
+    let t = state
+        .store
+        .open_ticket(
+            &auth.scope,
+            &NewTicket {
+                order_id,
+                subject,
+                responsible,
+                opened_by,
+                mediation: false,
+                messages,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .map_err(not_found("orderData.id: order"))?;
+    let mut v = render(&state, &auth.scope, std::slice::from_ref(&t)).await?;
+    Ok((StatusCode::CREATED, Json(v.remove(0))))
+}
+
+/// `PUT /HUB/v1/orders/customerservice/{id}/close`: closes with a final comment.
+pub async fn close(
+    auth: OmnikAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body, ..): JsonBody<CloseIn, Omnik>,
+) -> Result<Json<CustomerService>> {
+    let id = ticket_id(&id)?;
+    entity(body.responsible.as_deref(), "responsible".into())?;
+    let c = body
+        .comment
+        .ok_or_else(|| ApiError::invalid("comment", "is required"))?;
+    let msg = comment(c, "comment")?;
+    let t = state
+        .store
+        .close_ticket(&auth.scope, id, Some(&msg), Timestamp::now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::Conflict("the customer service is already closed".into())
+            }
+            e => not_found("customer service")(e),
+        })?;
+    let mut v = render(&state, &auth.scope, std::slice::from_ref(&t)).await?;
+    Ok(Json(v.remove(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_pick_their_conversation() {
+        assert_eq!(
+            conversation_for(Party::Seller, true),
+            Conversation::CustomerSeller
+        );
+        assert_eq!(
+            conversation_for(Party::Seller, false),
+            Conversation::MarketplaceSeller
+        );
+        assert_eq!(
+            conversation_for(Party::Customer, false),
+            Conversation::CustomerSeller
+        );
+        assert_eq!(
+            conversation_for(Party::Marketplace, true),
+            Conversation::CustomerMarketplace
+        );
+    }
+
+    #[test]
+    fn iteration_dates() {
+        assert!(iteration_date(Some("2023-06-06T21:41:57.123000"), "d".into()).is_ok());
+        assert!(iteration_date(Some("2023-06-06T21:41:57"), "d".into()).is_ok());
+        assert!(iteration_date(Some("2023-06-06"), "d".into()).is_err());
+        assert!(iteration_date(Some("06/06/2023 21:41:57"), "d".into()).is_err());
+        assert!(iteration_date(None, "d".into()).is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! Omnik HUB, mounted under `/omnik` (clients' base URL ends in `/omnik/HUB`).
+//!
+//! Auth is `token` (or `Authorization: Bearer`) + `application_id`, plus an optional
+//! `seller` naming one of the operator's sellers when an operator credential acts for
+//! it. Errors are `{"code", "type", "message", "messages": [{"code", "message"}]}`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::routing::{get, put};
+use axum::Router;
+use entreposto_domain::{Dialect, Scope};
+use entreposto_store::StoreError;
+
+use crate::auth::{authorization_token, bad_credentials, header, missing, Principal};
+use crate::envelope::{Envelope, Failure};
+use crate::{ApiError, AppState};
+
+pub mod cs;
+pub mod dto;
+
+pub struct Omnik;
+
+impl Envelope for Omnik {
+    /// Validation failures are 400, as Omnik answers them.
+    fn status(err: &ApiError) -> axum::http::StatusCode {
+        match err {
+            ApiError::Invalid(_) => axum::http::StatusCode::BAD_REQUEST,
+            e => e.status(),
+        }
+    }
+
+    fn body(err: &ApiError) -> serde_json::Value {
+        let code = Self::status(err).as_u16();
+        let m = err.message();
+        serde_json::json!({
+            "code": code,
+            "type": err.kind().to_ascii_uppercase(),
+            "message": m,
+            "messages": [{"code": code, "message": m}],
+        })
+    }
+}
+
+/// A verified Omnik credential and the scope it acts in.
+pub struct OmnikAuth {
+    pub principal: Principal,
+    pub scope: Scope,
+}
+
+impl FromRequestParts<AppState> for OmnikAuth {
+    type Rejection = Failure<Omnik>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, true).await.map_err(Failure::new)
+    }
+}
+
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    need_app_id: bool,
+) -> Result<OmnikAuth, ApiError> {
+    let token = header(parts, "token")
+        .or_else(|| authorization_token(parts))
+        .ok_or_else(|| missing("token"))?;
+    let app = header(parts, "application_id");
+    if need_app_id && app.is_none() {
+        return Err(missing("application_id"));
+    }
+    let p = state.credentials.verify(token, Dialect::Omnik).await?;
+    if app.is_some_and(|a| a != p.credential.id) {
+        return Err(bad_credentials());
+    }
+    let mut scope = p.scope();
+    if let Some(seller) = header(parts, "seller") {
+        match &p.credential.seller_id {
+            Some(own) if own == seller => {}
+            Some(_) => {
+                return Err(ApiError::Forbidden(format!(
+                    "seller '{seller}' is not this credential's seller"
+                )))
+            }
+            None => match state
+                .store
+                .get_seller(&p.credential.operator_id, seller)
+                .await
+            {
+                Ok(s) => scope.seller_id = Some(s.id),
+                Err(StoreError::NotFound) => {
+                    return Err(ApiError::Forbidden(format!(
+                        "seller '{seller}' is not one of this operator's sellers"
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            },
+        }
+    }
+    Ok(OmnikAuth {
+        principal: p,
+        scope,
+    })
+}
+
+/// hub-web's envelope (`/v1/hub-web/...`): `{"logId", "name", "message"}`.
+pub struct OmnikWeb;
+
+impl Envelope for OmnikWeb {
+    fn status(err: &ApiError) -> axum::http::StatusCode {
+        Omnik::status(err)
+    }
+
+    fn body(err: &ApiError) -> serde_json::Value {
+        let log_id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        serde_json::json!({"logId": log_id, "name": err.kind().to_ascii_uppercase(), "message": err.message()})
+    }
+}
+
+/// hub-web authenticates with `token` alone (its document shows no `application_id`;
+/// one sent anyway must match).
+pub struct OmnikWebAuth(pub OmnikAuth);
+
+impl FromRequestParts<AppState> for OmnikWebAuth {
+    type Rejection = Failure<OmnikWeb>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, false)
+            .await
+            .map(OmnikWebAuth)
+            .map_err(Failure::new)
+    }
+}
+
+async fn unknown(_: OmnikAuth) -> Failure<Omnik> {
+    Failure::new(ApiError::NotFound("resource not found".into()))
+}
+
+pub fn routes() -> Router<AppState> {
+    const CS: &str = "/HUB/v1/orders/customerservice";
+    // Clients append paths with and without the trailing slash the document shows.
+    Router::new()
+        .route(CS, get(cs::list).post(cs::create))
+        .route(&format!("{CS}/"), get(cs::list).post(cs::create))
+        .route(&format!("{CS}/subjects"), get(cs::subjects))
+        .route(&format!("{CS}/subjects/"), get(cs::subjects))
+        .route(&format!("{CS}/{{id}}"), get(cs::get_one))
+        .route(&format!("{CS}/{{id}}/"), get(cs::get_one))
+        .route(&format!("{CS}/{{id}}/close"), put(cs::close))
+        .route(&format!("{CS}/{{id}}/close/"), put(cs::close))
+        .route(
+            "/HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice",
+            get(cs::by_marketplace_id),
+        )
+        .route(
+            "/HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice/",
+            get(cs::by_marketplace_id),
+        )
+        .route("/HUB/v1/orders/{id}/customerservice", get(cs::by_order))
+        .route("/HUB/v1/orders/{id}/customerservice/", get(cs::by_order))
+        .route(
+            "/v1/hub-web/atendimentoAssunto/devolucao",
+            get(cs::return_subjects),
+        )
+        .route(
+            "/v1/hub-web/atendimentoAssunto/devolucao/",
+            get(cs::return_subjects),
+        )
+        .fallback(unknown)
+        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Omnik>)
+}
