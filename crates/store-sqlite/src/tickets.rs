@@ -76,20 +76,26 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<TicketMessage> {
     })
 }
 
-/// `AND operator_id = ? [AND seller_id = ?]` with its parameters, for table alias `t`.
+/// The scope as SQL for table alias `t`, with its parameters.
 ///
-/// With a seller, the operator term is written `+operator_id` so SQLite's planner
-/// cannot pick the operator-wide index for it: the seller's index is always the
-/// narrower one, and the term still filters (a forged scope sees nothing).
+/// For a seller the rows are found through `seller_id` alone, so the planner always
+/// uses the seller's own indexes and an index-only count stays index-only; the
+/// operator is checked once, by a constant subquery on `sellers`, so a scope whose
+/// seller is not its operator's sees nothing (tickets carry a foreign key to the
+/// (seller, operator) pair, so the two checks together are the operator check).
 fn scope_sql(scope: &Scope, alias: &str, params: &mut Vec<Value>) -> String {
     params.push(Value::Text(scope.operator_id.clone()));
-    let plus = if scope.seller_id.is_some() { "+" } else { "" };
-    let mut s = format!(" AND {plus}{alias}operator_id = ?{}", params.len());
-    if let Some(seller) = &scope.seller_id {
-        params.push(Value::Text(seller.clone()));
-        s.push_str(&format!(" AND {alias}seller_id = ?{}", params.len()));
+    let op = params.len();
+    match &scope.seller_id {
+        Some(seller) => {
+            params.push(Value::Text(seller.clone()));
+            let s = params.len();
+            format!(
+                " AND {alias}seller_id = ?{s} AND EXISTS (SELECT 1 FROM sellers WHERE id = ?{s} AND operator_id = ?{op})"
+            )
+        }
+        None => format!(" AND {alias}operator_id = ?{op}"),
     }
-    s
 }
 
 /// `SELECT {what} FROM tickets WHERE ...` for a scope and filter, with its parameters.
