@@ -23,7 +23,8 @@ pub trait Envelope: Send + Sync + 'static {
 
 pub fn render<D: Envelope>(err: &ApiError) -> Response {
     let mut res = (D::status(err), axum::Json(D::body(err))).into_response();
-    if matches!(err, ApiError::Busy) {
+    // Omnik's clients (and others) retry 5xx; tell them when.
+    if res.status().is_server_error() {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }

@@ -40,6 +40,10 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     pub credentials: auth::CredentialCache,
     pub metrics: metrics::Metrics,
+    /// The server's URL as clients reach it (`http://host:port`, no trailing slash),
+    /// for links such as SkyHub's `next_page`. Never taken from the `Host` header,
+    /// which some clients force to the vendor's own host.
+    pub public_url: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -50,11 +54,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>) -> AppState {
+    pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
         AppState(Arc::new(Shared {
             credentials: auth::CredentialCache::new(store.clone(), Duration::from_secs(1)),
             store,
             metrics: metrics::Metrics::default(),
+            public_url: public_url.trim_end_matches('/').to_string(),
         }))
     }
 }
@@ -83,14 +88,63 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Some vendor clients crash on a response without `Content-Type`; every response we
-/// send (204s aside, which have no body) says JSON.
+/// Renders `err` in the envelope of the dialect that owns `path`.
+pub fn error_for_path(path: &str, err: &ApiError) -> Response {
+    use dialects::{koncili::Koncili, omnik::Omnik, omnik::OmnikWeb, skyhub::Skyhub, zerok::Zerok};
+    use envelope::render;
+    if path.starts_with("/skyhub") {
+        render::<Skyhub>(err)
+    } else if path.starts_with("/omnik/v1/hub-web") {
+        render::<OmnikWeb>(err)
+    } else if path.starts_with("/omnik") {
+        render::<Omnik>(err)
+    } else if path.starts_with("/00k") {
+        render::<Zerok>(err)
+    } else if path.starts_with("/koncili") {
+        render::<Koncili>(err)
+    } else {
+        render::<native::Native>(err)
+    }
+}
+
+/// Every response is JSON with `Content-Type: application/json` (204s aside, which
+/// have no body): some vendor clients crash on anything else. Errors produced by the
+/// framework itself (an undecodable path segment, a wrong method) arrive as plain
+/// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
+/// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
 async fn ensure_json_content_type(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let path = req.uri().path().to_string();
+    let raw = req.uri().to_string();
+    if raw.contains("%00") || raw.contains('\0') {
+        return error_for_path(
+            &path,
+            &ApiError::invalid("path", "contains a NUL character"),
+        );
+    }
     let mut res = next.run(req).await;
-    if res.status() != StatusCode::NO_CONTENT && !res.headers().contains_key(header::CONTENT_TYPE) {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let err = match status {
+            StatusCode::NOT_FOUND => ApiError::NotFound("no such route".into()),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNAUTHORIZED => {
+                ApiError::Unauthorized("invalid or missing credentials".into())
+            }
+            s if s.is_server_error() => ApiError::Internal,
+            _ => ApiError::invalid("path", "the request path or query could not be read"),
+        };
+        return error_for_path(&path, &err);
+    }
+    if status != StatusCode::NO_CONTENT && !res.headers().contains_key(header::CONTENT_TYPE) {
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

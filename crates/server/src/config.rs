@@ -29,6 +29,10 @@ pub struct Config {
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `entreposto=debug,info`.
     pub log_level: String,
+    /// The URL clients reach the server at, for links in responses (SkyHub's
+    /// `next_page`); `http://` plus the listen address when absent. Set it behind a
+    /// reverse proxy.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             pg_max_connections: 16,
             log_format: "text".into(),
             log_level: "info".into(),
+            public_url: None,
         }
     }
 }

@@ -249,11 +249,15 @@ async fn serve(
     config: &Config,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
-    let app = entreposto_http::router(entreposto_http::AppState::new(store));
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let app = entreposto_http::router(entreposto_http::AppState::new(store, &public_url));
     tracing::info!(%addr, backend, "listening on {addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

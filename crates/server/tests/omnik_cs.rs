@@ -262,6 +262,18 @@ async fn paging_sorting_and_paths(app: TestApp) {
         )
         .await;
     assert_eq!(past.body["total"], 13);
+    // A cutoff between the creations and the later close keeps only the closed one:
+    // last_update filters on the update time, not the creation time.
+    let newest = app.get(CS, &shop.omnik).await;
+    let cutoff = newest.body["values"][0]["lastUpdate"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let since = app
+        .get(&format!("{CS}?last_update={cutoff}"), &shop.omnik)
+        .await;
+    assert_eq!(since.body["total"], 1, "{cutoff}");
+    assert_eq!(ids_of(&since.body), vec![ids[0].clone()]);
 
     let by_mkt = app
         .get(
@@ -672,6 +684,10 @@ async fn one_ticket_through_omnik_and_skyhub(app: TestApp) {
         )
         .await;
     assert_eq!(closed.status, 200);
+    assert_eq!(
+        closed.body["customerServiceData"]["responsible"],
+        "MARKETPLACE"
+    );
     // Seen closed from both.
     assert!(omnik_time(
         &app.get(&format!("{CS}/{id}"), &shop.omnik).await.body["customerServiceData"]

@@ -435,6 +435,57 @@ async fn wire_quirks(app: TestApp) {
     let mut forced = shop.sky.clone();
     forced.insert("Host".into(), "api.skyhub.com.br".into());
     assert_eq!(app.get("/skyhub/sac", &forced).await.status, 200);
+    for i in 0..50 {
+        ticket(
+            &app,
+            &shop,
+            &shop.seller,
+            &format!("02-{}", 1_100_000_000 + i),
+            true,
+        )
+        .await;
+    }
+    let paged = app.get("/skyhub/sac", &forced).await;
+    let next = paged.body["next_page"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!("{}/skyhub/sac?cursor=", app.base)),
+        "next_page must point at this server: {next}"
+    );
+    // NUL characters and undecodable path segments are 4xx in SkyHub's envelope.
+    for path in [
+        "/skyhub/sac/%00",
+        "/skyhub/sac/%FF%FE",
+        "/skyhub/sac?status=%00",
+    ] {
+        let r = app.get(path, &shop.sky).await;
+        assert!(
+            r.status == 400 || r.status == 422 || r.status == 404,
+            "{path}: {}",
+            r.status
+        );
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/json"),
+            "{path}"
+        );
+        assert!(
+            r.body["errors"]["detail"].is_string(),
+            "{path}: {:?}",
+            r.body
+        );
+    }
+    let nul = app
+        .post(
+            &format!("/skyhub/sac/{}/chats/CUSTOMER_SELLER", enc(&code)),
+            &shop.sky,
+            &json!({"message": "oi\u{0}"}),
+        )
+        .await;
+    assert_eq!(nul.status, 422, "{:?}", nul.body);
+    assert!(nul.body["errors"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("body"));
     // Errors are JSON with Content-Type too.
     let e = app.get("/skyhub/sac/nope", &shop.sky).await;
     assert_eq!(e.status, 404);

@@ -186,7 +186,7 @@ async fn load_ticket(c: &impl GenericClient, scope: &Scope, id: i64, lock: bool)
 async fn save_ticket(c: &impl GenericClient, t: &Ticket) -> Result<()> {
     c.execute(
         "UPDATE tickets SET read_state = $2, mediation = $3, message_count = $4,
-         last_message_at = $5, closed_at = $6, updated_at = $7 WHERE id = $1",
+         last_message_at = $5, closed_at = $6, updated_at = $7, responsible = $8 WHERE id = $1",
         &[
             &t.id,
             &t.read_state.as_str(),
@@ -195,6 +195,7 @@ async fn save_ticket(c: &impl GenericClient, t: &Ticket) -> Result<()> {
             &t.last_message_at.map(|x| x.0),
             &t.closed_at.map(|x| x.0),
             &t.updated_at.0,
+            &t.responsible.as_str(),
         ],
     )
     .await
@@ -306,7 +307,7 @@ async fn receive(
 enum Change {
     Read(ReadState),
     Mediation,
-    Close(Option<NewMessage>),
+    Close(Option<NewMessage>, Option<Party>),
 }
 
 impl PgStore {
@@ -323,9 +324,12 @@ impl PgStore {
         match change {
             Change::Read(state) => t.set_read_state(state, now),
             Change::Mediation => t.request_mediation(now),
-            Change::Close(m) => {
+            Change::Close(m, responsible) => {
                 if !t.is_open() {
                     return Err(StoreError::Conflict("the ticket is already closed".into()));
+                }
+                if let Some(r) = responsible {
+                    t.responsible = r;
                 }
                 if let Some(m) = &m {
                     receive(&tx, &mut t, m, now).await?;
@@ -365,7 +369,7 @@ impl TicketStore for PgStore {
         let rows = c
             .query(
                 &format!(
-                    "SELECT {SUBJECT_COLS} FROM subjects WHERE operator_id = $1 ORDER BY name"
+                    "SELECT {SUBJECT_COLS} FROM subjects WHERE operator_id = $1 ORDER BY name COLLATE \"C\""
                 ),
                 &[&operator_id],
             )
@@ -417,12 +421,30 @@ impl TicketStore for PgStore {
             .await
             .map_err(map_err)?
             .get(0);
+        // Codes are unique per seller; two orders' codes can coincide, so take the next
+        // free sequence number (the order row lock serialises this per order).
+        let seller_id: String = row.get(1);
+        let mut n = seq + 1;
+        let ticket_code = loop {
+            let candidate = ticket_code(&channel, &code, n);
+            let taken = tx
+                .query_opt(
+                    "SELECT 1 FROM tickets WHERE seller_id = $1 AND code = $2",
+                    &[&seller_id, &candidate],
+                )
+                .await
+                .map_err(map_err)?;
+            if taken.is_none() {
+                break candidate;
+            }
+            n += 1;
+        };
         let mut t = Ticket {
             id: 0,
             operator_id: row.get(0),
-            seller_id: row.get(1),
+            seller_id,
             order_id: nt.order_id,
-            code: ticket_code(&channel, &code, seq + 1),
+            code: ticket_code,
             subject_id: Some(nt.subject.id.clone()),
             subject: nt.subject.name.clone(),
             sla_hours: nt.subject.sla_hours,
@@ -529,10 +551,16 @@ impl TicketStore for PgStore {
         scope: &Scope,
         ticket_id: i64,
         final_message: Option<&NewMessage>,
+        responsible: Option<Party>,
         now: Timestamp,
     ) -> Result<Ticket> {
-        self.change_ticket(scope, ticket_id, Change::Close(final_message.cloned()), now)
-            .await
+        self.change_ticket(
+            scope,
+            ticket_id,
+            Change::Close(final_message.cloned(), responsible),
+            now,
+        )
+        .await
     }
 
     async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {

@@ -97,7 +97,8 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
         rusqlite::Error::SqliteFailure(f, msg) => match f.code {
             ErrorCode::ConstraintViolation => {
-                StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint violated".into()))
+                tracing::debug!(error = ?msg, "constraint");
+                StoreError::Conflict("conflicts with an existing record".into())
             }
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
             _ => StoreError::Other(e.to_string()),

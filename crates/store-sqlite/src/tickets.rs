@@ -171,7 +171,7 @@ fn load_ticket(c: &Connection, scope: &Scope, id: i64) -> Result<Ticket> {
 fn save_ticket(c: &Connection, t: &Ticket) -> Result<()> {
     c.prepare_cached(
         "UPDATE tickets SET read_state = ?2, mediation = ?3, message_count = ?4,
-         last_message_at = ?5, closed_at = ?6, updated_at = ?7 WHERE id = ?1",
+         last_message_at = ?5, closed_at = ?6, updated_at = ?7, responsible = ?8 WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -181,7 +181,8 @@ fn save_ticket(c: &Connection, t: &Ticket) -> Result<()> {
             t.message_count,
             t.last_message_at.map(|x| x.0),
             t.closed_at.map(|x| x.0),
-            t.updated_at.0
+            t.updated_at.0,
+            t.responsible.as_str()
         ])
     })
     .map_err(map_err)?;
@@ -400,12 +401,29 @@ impl TicketStore for SqliteStore {
                 .prepare_cached("SELECT COUNT(*) FROM tickets WHERE order_id = ?1")
                 .and_then(|mut s| s.query_row([nt.order_id], |r| r.get(0)))
                 .map_err(map_err)?;
+            // Codes are unique per seller; two orders' codes can coincide (`12-3` and
+            // `2-13` both read `213`), so take the next free sequence number.
+            let mut n = seq + 1;
+            let ticket_code = loop {
+                let candidate = ticket_code(&channel, &code, n);
+                let taken = c
+                    .prepare_cached("SELECT 1 FROM tickets WHERE seller_id = ?1 AND code = ?2")
+                    .and_then(|mut s| {
+                        s.query_row(params![seller_id, candidate], |_| Ok(()))
+                            .optional()
+                    })
+                    .map_err(map_err)?;
+                if taken.is_none() {
+                    break candidate;
+                }
+                n += 1;
+            };
             let mut t = Ticket {
                 id: 0,
                 operator_id,
                 seller_id,
                 order_id: nt.order_id,
-                code: ticket_code(&channel, &code, seq + 1),
+                code: ticket_code,
                 subject_id: Some(nt.subject.id.clone()),
                 subject: nt.subject.name.clone(),
                 sla_hours: nt.subject.sla_hours,
@@ -524,12 +542,16 @@ impl TicketStore for SqliteStore {
         scope: &Scope,
         ticket_id: i64,
         final_message: Option<&NewMessage>,
+        responsible: Option<Party>,
         now: Timestamp,
     ) -> Result<Ticket> {
         let m = final_message.cloned();
         self.change_ticket(scope, ticket_id, move |c, t| {
             if !t.is_open() {
                 return Err(StoreError::Conflict("the ticket is already closed".into()));
+            }
+            if let Some(r) = responsible {
+                t.responsible = r;
             }
             if let Some(m) = &m {
                 receive(c, t, m, now)?;

@@ -520,15 +520,17 @@ pub async fn ticket_life(store: &dyn Store) {
                 Party::Marketplace,
                 "Encerrado",
             )),
+            Some(Party::Marketplace),
             Timestamp(t2.0 + 2),
         )
         .await
         .unwrap();
     assert_eq!(closed.closed_at, Some(Timestamp(t2.0 + 2)));
+    assert_eq!(closed.responsible, Party::Marketplace);
     assert_eq!(closed.message_count, 3);
     assert!(matches!(
         store
-            .close_ticket(&scope, t.id, None, Timestamp(t2.0 + 3))
+            .close_ticket(&scope, t.id, None, None, Timestamp(t2.0 + 3))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -606,7 +608,7 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
         ));
         assert!(matches!(
             store
-                .close_ticket(scope, t.id, None, Timestamp::now())
+                .close_ticket(scope, t.id, None, None, Timestamp::now())
                 .await,
             Err(StoreError::NotFound)
         ));
@@ -776,7 +778,7 @@ pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {
         ids[..5].iter().rev().copied().collect::<Vec<_>>()
     );
     store
-        .close_ticket(&scope, ids[7], None, Timestamp(base + 200_000_000))
+        .close_ticket(&scope, ids[7], None, None, Timestamp(base + 200_000_000))
         .await
         .unwrap();
     let closed = TicketFilter {

@@ -164,12 +164,14 @@ pub trait TicketStore: Send + Sync {
         ticket_id: i64,
         now: Timestamp,
     ) -> Result<Ticket>;
-    /// Closes a ticket, after adding `final_message` if given; `Conflict` if closed.
+    /// Closes a ticket, after adding `final_message` if given and handing it to
+    /// `responsible` if given; `Conflict` if it is already closed.
     async fn close_ticket(
         &self,
         scope: &Scope,
         ticket_id: i64,
         final_message: Option<&NewMessage>,
+        responsible: Option<Party>,
         now: Timestamp,
     ) -> Result<Ticket>;
     async fn list_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<Vec<Ticket>>;

@@ -85,11 +85,14 @@ impl TestApp {
             ..Config::default()
         };
         let store = entreposto::store::open(&config).await.expect("open store");
-        let app = entreposto_http::router(entreposto_http::AppState::new(store.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let app = entreposto_http::router(entreposto_http::AppState::new(
+            store.clone(),
+            &format!("http://{addr}"),
+        ));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -384,14 +384,20 @@ pub async fn close(
     JsonBody(body, ..): JsonBody<CloseIn, Omnik>,
 ) -> Result<Json<CustomerService>> {
     let id = ticket_id(&id)?;
-    entity(body.responsible.as_deref(), "responsible".into())?;
+    let responsible = entity(body.responsible.as_deref(), "responsible".into())?;
     let c = body
         .comment
         .ok_or_else(|| ApiError::invalid("comment", "is required"))?;
     let msg = comment(c, "comment")?;
     let t = state
         .store
-        .close_ticket(&auth.scope, id, Some(&msg), Timestamp::now())
+        .close_ticket(
+            &auth.scope,
+            id,
+            Some(&msg),
+            Some(responsible),
+            Timestamp::now(),
+        )
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => {

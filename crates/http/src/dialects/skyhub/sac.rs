@@ -3,7 +3,7 @@
 //! the ticket core's.
 
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine;
 use chrono::NaiveDate;
@@ -126,16 +126,8 @@ fn filter_from_query(q: &QueryPairs) -> std::result::Result<TicketFilter, ApiErr
     Ok(f)
 }
 
-fn page_url(headers: &HeaderMap, uri: &axum::http::Uri, cursor: &str) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("http");
-    format!("{scheme}://{host}{}?cursor={cursor}", uri.path())
+fn page_url(state: &AppState, uri: &axum::http::Uri, cursor: &str) -> String {
+    format!("{}{}?cursor={cursor}", state.public_url, uri.path())
 }
 
 /// `GET /sac`: tickets with at least one message, newest update first.
@@ -149,7 +141,6 @@ pub async fn list(
     SkyhubAuth(p): SkyhubAuth,
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     q: QueryPairs,
 ) -> Result<Json<SacPage>> {
     let mut filter = match q.get("cursor") {
@@ -184,7 +175,7 @@ pub async fn list(
                 f: filter.updated_from.map(|t| t.0),
                 t: filter.updated_to.map(|t| t.0),
             };
-            page_url(&headers, &uri, &encode_cursor(&c))
+            page_url(&state, &uri, &encode_cursor(&c))
         })
     } else {
         None
