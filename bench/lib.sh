@@ -33,8 +33,11 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
 }
 
+# Resident memory in MiB, and in brackets the anonymous part: file pages of the
+# memory-mapped database count in VmRSS once per mapping (each SQLite connection maps
+# the file), though the kernel shares them and can drop them at any time.
 rss_mib() {
-  awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"
+  awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} END {printf "%.1f (anonymous %.1f)", r/1024, a/1024}' "/proc/$1/status"
 }
 
 # run_wrk NAME URL [LUA]: prints requests/s; saves wrk's full output to $OUT/NAME.txt.
