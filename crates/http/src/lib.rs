@@ -124,7 +124,16 @@ async fn ensure_json_content_type(
             &ApiError::invalid("path", "contains a NUL character"),
         );
     }
-    let mut res = next.run(req).await;
+    // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
+    // dropping the connection without a response.
+    let mut res =
+        match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(next.run(req))).await {
+            Ok(res) => res,
+            Err(_) => {
+                tracing::error!(%path, "handler panicked");
+                return error_for_path(&path, &ApiError::Internal);
+            }
+        };
     let status = res.status();
     let is_json = res
         .headers()

@@ -210,7 +210,9 @@ impl SqliteStore {
                 .name(format!("sqlite-reader-{i}"))
                 .spawn(move || {
                     while let Ok(job) = rx.recv() {
-                        job(&conn);
+                        // Keep the reader alive if a job panics; its caller gets an error.
+                        let _ =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&conn)));
                     }
                 })
                 .map_err(|e| StoreError::Other(e.to_string()))?;
@@ -331,12 +333,22 @@ fn writer_loop(
         let mut finishes = Vec::with_capacity(group.len());
         for job in group {
             let _ = conn.execute_batch("SAVEPOINT job");
-            let (ok, finish) = job(Some(&conn));
-            if !ok {
-                let _ = conn.execute_batch("ROLLBACK TO job");
+            // A panicking job (a bug) must not take the only writer down with it: its
+            // savepoint is rolled back and its caller, whose reply channel is dropped
+            // with the job, gets an error.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Some(&conn)))) {
+                Ok((ok, finish)) => {
+                    if !ok {
+                        let _ = conn.execute_batch("ROLLBACK TO job");
+                    }
+                    finishes.push(finish);
+                }
+                Err(_) => {
+                    tracing::error!("a write job panicked; its changes were rolled back");
+                    let _ = conn.execute_batch("ROLLBACK TO job");
+                }
             }
             let _ = conn.execute_batch("RELEASE job");
-            finishes.push(finish);
         }
         let commit = conn.execute_batch("COMMIT").map_err(map_err);
         if commit.is_err() {
