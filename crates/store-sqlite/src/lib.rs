@@ -86,6 +86,10 @@ const MAX_GROUP: usize = 256;
 
 pub struct SqliteStore {
     snapshots: Arc<SnapshotPool>,
+    /// Bumped after every commit (see [`snapshot`]); keys caches of derived answers.
+    generation: Arc<AtomicU64>,
+    /// Ticket counts by query, valid for the generation they were counted at.
+    pub(crate) counts: tickets::CountCache,
     writer: Sender<WriteJob>,
     readers: Sender<ReadJob>,
     path: PathBuf,
@@ -218,11 +222,18 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Other(e.to_string()))?;
         }
         Ok(SqliteStore {
-            snapshots: SnapshotPool::new(path.clone(), options.durability, generation),
+            snapshots: SnapshotPool::new(path.clone(), options.durability, generation.clone()),
+            generation,
+            counts: Default::default(),
             writer: wtx,
             readers: rtx,
             path,
         })
+    }
+
+    /// The commit generation: it changes whenever this process commits a write.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn path(&self) -> &Path {
