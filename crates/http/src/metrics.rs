@@ -120,11 +120,19 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
-    state.metrics.observe(
-        &method,
-        route.as_ref().map_or("unmatched", |m| m.as_str()),
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
+    let route = route.as_ref().map_or("unmatched", |m| m.as_str());
+    let elapsed = start.elapsed();
+    state
+        .metrics
+        .observe(&method, route, res.status().as_u16(), elapsed.as_secs_f64());
+    // One structured line per request at debug level (`log_level = "debug"`); at the
+    // default level the check costs a branch.
+    tracing::debug!(
+        method = %method,
+        route,
+        status = res.status().as_u16(),
+        micros = elapsed.as_micros() as u64,
+        "request"
     );
     res
 }
