@@ -93,6 +93,18 @@ impl Conversation {
     pub fn customer_visible(self) -> bool {
         self != Conversation::MarketplaceSeller
     }
+
+    /// The conversation of a message known only by its author and whether the
+    /// customer may read it (how Omnik's comments arrive): a customer always writes to
+    /// the seller; a seller or the marketplace writes to the customer when visible, and
+    /// to each other when not.
+    pub fn of_comment(author: Party, customer_can_view: bool) -> Conversation {
+        match (author, customer_can_view) {
+            (Party::Customer, _) | (Party::Seller, true) => Conversation::CustomerSeller,
+            (Party::Marketplace, true) => Conversation::CustomerMarketplace,
+            (Party::Seller | Party::Marketplace, false) => Conversation::MarketplaceSeller,
+        }
+    }
 }
 
 /// The seller's read state of a ticket.
@@ -425,6 +437,27 @@ mod tests {
         let empty = NewMessage::new(Conversation::CustomerSeller, author(Party::Customer), " ");
         assert_eq!(empty.validate().unwrap_err().field, "content");
         assert!(!Conversation::MarketplaceSeller.customer_visible());
+    }
+
+    #[test]
+    fn comments_pick_their_conversation() {
+        use Conversation::*;
+        assert_eq!(
+            Conversation::of_comment(Party::Seller, true),
+            CustomerSeller
+        );
+        assert_eq!(
+            Conversation::of_comment(Party::Seller, false),
+            MarketplaceSeller
+        );
+        assert_eq!(
+            Conversation::of_comment(Party::Customer, false),
+            CustomerSeller
+        );
+        assert_eq!(
+            Conversation::of_comment(Party::Marketplace, true),
+            CustomerMarketplace
+        );
     }
 
     #[test]

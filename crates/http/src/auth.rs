@@ -83,27 +83,7 @@ pub async fn issue_credential(
         revoked_at: None,
     };
     store.create_credential(&credential).await?;
-    let mut headers = std::collections::BTreeMap::new();
-    match dialect {
-        Dialect::Skyhub => {
-            headers.insert("X-User-Email".into(), user_email.unwrap_or_default());
-            headers.insert("X-Api-Key".into(), secret);
-            headers.insert("X-Accountmanager-Key".into(), "entreposto".into());
-        }
-        Dialect::Omnik => {
-            headers.insert("token".into(), secret);
-            headers.insert("application_id".into(), id.clone());
-        }
-        Dialect::Zerok => {
-            headers.insert("Authorization".into(), secret);
-        }
-        Dialect::Koncili => {
-            headers.insert("gumgaToken".into(), secret);
-        }
-        Dialect::Native => {
-            headers.insert("Authorization".into(), format!("Bearer {secret}"));
-        }
-    }
+    let headers = crate::dialects::credential_headers(dialect, &id, &secret, user_email.as_deref());
     Ok(IssuedCredential {
         id,
         dialect,

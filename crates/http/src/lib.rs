@@ -88,22 +88,24 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Renders `err` in the envelope of the dialect that owns `path`.
-pub fn error_for_path(path: &str, err: &ApiError) -> Response {
+/// How the dialect that owns a path renders an error.
+type Renderer = fn(&ApiError) -> Response;
+
+fn renderer_for(path: &str) -> Renderer {
     use dialects::{koncili::Koncili, omnik::Omnik, omnik::OmnikWeb, skyhub::Skyhub, zerok::Zerok};
     use envelope::render;
     if path.starts_with("/skyhub") {
-        render::<Skyhub>(err)
+        render::<Skyhub>
     } else if path.starts_with("/omnik/v1/hub-web") {
-        render::<OmnikWeb>(err)
+        render::<OmnikWeb>
     } else if path.starts_with("/omnik") {
-        render::<Omnik>(err)
+        render::<Omnik>
     } else if path.starts_with("/00k") {
-        render::<Zerok>(err)
+        render::<Zerok>
     } else if path.starts_with("/koncili") {
-        render::<Koncili>(err)
+        render::<Koncili>
     } else {
-        render::<native::Native>(err)
+        render::<native::Native>
     }
 }
 
@@ -116,13 +118,10 @@ async fn ensure_json_content_type(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let path = req.uri().path().to_string();
-    let raw = req.uri().to_string();
-    if raw.contains("%00") || raw.contains('\0') {
-        return error_for_path(
-            &path,
-            &ApiError::invalid("path", "contains a NUL character"),
-        );
+    let uri = req.uri();
+    let render = renderer_for(uri.path());
+    if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
+        return render(&ApiError::invalid("path", "contains a NUL character"));
     }
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
@@ -130,8 +129,8 @@ async fn ensure_json_content_type(
         match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(next.run(req))).await {
             Ok(res) => res,
             Err(_) => {
-                tracing::error!(%path, "handler panicked");
-                return error_for_path(&path, &ApiError::Internal);
+                tracing::error!("handler panicked");
+                return render(&ApiError::Internal);
             }
         };
     let status = res.status();
@@ -151,7 +150,7 @@ async fn ensure_json_content_type(
             s if s.is_server_error() => ApiError::Internal,
             _ => ApiError::invalid("path", "the request path or query could not be read"),
         };
-        return error_for_path(&path, &err);
+        return render(&err);
     }
     if status != StatusCode::NO_CONTENT && !res.headers().contains_key(header::CONTENT_TYPE) {
         res.headers_mut().insert(

@@ -48,3 +48,8 @@ pub fn routes() -> Router<AppState> {
         .fallback(unknown)
         .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Koncili>)
 }
+
+/// What a Koncili client sends.
+pub fn credential_headers(secret: &str) -> Vec<(&'static str, String)> {
+    vec![("gumgaToken", secret.to_string())]
+}

@@ -81,3 +81,8 @@ pub fn routes() -> Router<AppState> {
         .fallback(unknown)
         .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Zerok>)
 }
+
+/// What a 00K client sends: the key, no `Bearer`.
+pub fn credential_headers(secret: &str) -> Vec<(&'static str, String)> {
+    vec![("Authorization", secret.to_string())]
+}

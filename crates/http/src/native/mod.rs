@@ -180,3 +180,8 @@ async fn get_order(
         })?;
     Ok(Json(OrderOut::from(&order)))
 }
+
+/// What a native API client sends.
+pub fn credential_headers(secret: &str) -> Vec<(&'static str, String)> {
+    vec![("Authorization", format!("Bearer {secret}"))]
+}

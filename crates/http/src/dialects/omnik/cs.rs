@@ -24,15 +24,6 @@ type Result<T> = std::result::Result<T, Failure<Omnik>>;
 /// Omnik documents `limit` as "from 10 to at most 10": larger values are read as 10.
 pub const MAX_LIMIT: u32 = 10;
 
-/// The conversation an Omnik comment belongs to.
-pub fn conversation_for(entity: Party, customer_can_view: bool) -> Conversation {
-    match (entity, customer_can_view) {
-        (Party::Customer, _) | (Party::Seller, true) => Conversation::CustomerSeller,
-        (Party::Marketplace, true) => Conversation::CustomerMarketplace,
-        (Party::Seller | Party::Marketplace, false) => Conversation::MarketplaceSeller,
-    }
-}
-
 fn entity(raw: Option<&str>, field: String) -> std::result::Result<Party, ApiError> {
     let raw = raw.ok_or_else(|| ApiError::invalid(field.clone(), "is required"))?;
     parse_entity(raw).ok_or_else(|| {
@@ -91,7 +82,7 @@ fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiErr
     let at = iteration_date(c.iteration_date.as_deref(), f("iterationDate"))?;
     let visible = c.customer_can_view.unwrap_or(false) || party == Party::Customer;
     let mut msg = NewMessage::new(
-        conversation_for(party, visible),
+        Conversation::of_comment(party, visible),
         Author {
             party,
             name: author.name,
@@ -114,17 +105,22 @@ fn not_found(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     }
 }
 
-/// Renders tickets with their order and comments.
+/// Renders tickets with their order and comments. Tickets of one order (the by-order
+/// listings) share one read of it.
 async fn render(
     state: &AppState,
     scope: &Scope,
     tickets: &[Ticket],
 ) -> std::result::Result<Vec<CustomerService>, ApiError> {
+    let mut orders: std::collections::HashMap<i64, entreposto_domain::Order> =
+        std::collections::HashMap::new();
     let mut out = Vec::with_capacity(tickets.len());
     for t in tickets {
-        let order = state.store.get_order(scope, t.order_id).await?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = orders.entry(t.order_id) {
+            slot.insert(state.store.get_order(scope, t.order_id).await?);
+        }
         let messages = state.store.list_messages(scope, t.id).await?;
-        out.push(CustomerService::of(t, &order, &messages));
+        out.push(CustomerService::of(t, &orders[&t.order_id], &messages));
     }
     Ok(out)
 }
@@ -412,26 +408,6 @@ pub async fn close(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn comments_pick_their_conversation() {
-        assert_eq!(
-            conversation_for(Party::Seller, true),
-            Conversation::CustomerSeller
-        );
-        assert_eq!(
-            conversation_for(Party::Seller, false),
-            Conversation::MarketplaceSeller
-        );
-        assert_eq!(
-            conversation_for(Party::Customer, false),
-            Conversation::CustomerSeller
-        );
-        assert_eq!(
-            conversation_for(Party::Marketplace, true),
-            Conversation::CustomerMarketplace
-        );
-    }
 
     #[test]
     fn iteration_dates() {

@@ -175,3 +175,11 @@ pub fn routes() -> Router<AppState> {
         .fallback(unknown)
         .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Omnik>)
 }
+
+/// What an Omnik client sends: the token and the credential id as `application_id`.
+pub fn credential_headers(id: &str, secret: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("token", secret.to_string()),
+        ("application_id", id.to_string()),
+    ]
+}

@@ -125,3 +125,12 @@ pub fn routes() -> Router<AppState> {
         .fallback(unknown)
         .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Skyhub>)
 }
+
+/// What a SkyHub client sends; the account-manager key is the integrator's, any value.
+pub fn credential_headers(secret: &str, user_email: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("X-User-Email", user_email.to_string()),
+        ("X-Api-Key", secret.to_string()),
+        ("X-Accountmanager-Key", "entreposto".to_string()),
+    ]
+}
