@@ -7,9 +7,7 @@
 //! (UTC-3; Brazil has had no daylight saving time since 2019, so a fixed offset is what
 //! the vendors themselves render). Inside, everything is UTC.
 
-use chrono::{
-    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
-};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::FieldError;
@@ -104,40 +102,48 @@ impl Timestamp {
         self.to_utc().with_timezone(&zone)
     }
 
+    /// The calendar fields of the instant seen from `offset_seconds` east of UTC.
+    pub fn civil(self, offset_seconds: i32) -> Civil {
+        Civil::of(self.0 + offset_seconds as i64 * 1_000_000)
+    }
+
     /// RFC 3339 in UTC with milliseconds, the native API's format
     /// (`2023-06-07T00:41:57.000Z`).
     pub fn to_rfc3339_utc(self) -> String {
-        let dt = self.to_utc();
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            dt.year(),
-            dt.month(),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            dt.timestamp_subsec_millis().min(999)
-        )
+        let c = self.civil(0);
+        let mut out = Digits::<24>::new();
+        out.date_time(&c);
+        out.byte(b'.');
+        out.num(c.micros / 1000, 3);
+        out.byte(b'Z');
+        out.into_string()
     }
 
     /// Seconds precision in `zone`, with the offset (`2023-06-06T21:41:57-03:00`).
-    /// Written by hand: chrono's strftime machinery was a visible share of the time
-    /// spent rendering listings.
+    /// Written by hand, as are the other renderings: chrono's formatting machinery
+    /// was a visible share of the time spent rendering tickets.
     pub fn to_offset_seconds(self, zone: FixedOffset) -> String {
-        let dt = self.in_zone(zone);
         let off = zone.local_minus_utc();
-        let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-            dt.year(),
-            dt.month(),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            off / 3600,
-            off % 3600 / 60
-        )
+        let c = self.civil(off);
+        let mut out = Digits::<25>::new();
+        out.date_time(&c);
+        let (sign, off) = if off < 0 { (b'-', -off) } else { (b'+', off) };
+        out.byte(sign);
+        out.num(off as u32 / 3600, 2);
+        out.byte(b':');
+        out.num(off as u32 % 3600 / 60, 2);
+        out.into_string()
+    }
+
+    /// Zone-less local time in `zone` with six fraction digits
+    /// (`2023-06-06T21:41:57.000000`), as Omnik renders times.
+    pub fn to_local_micros(self, zone: FixedOffset) -> String {
+        let c = self.civil(zone.local_minus_utc());
+        let mut out = Digits::<26>::new();
+        out.date_time(&c);
+        out.byte(b'.');
+        out.num(c.micros, 6);
+        out.into_string()
     }
 
     /// The start of the Brasília calendar day `date` and the start of the next one.
@@ -145,6 +151,96 @@ impl Timestamp {
         let start = Self::from_local(date.and_time(NaiveTime::MIN), brasilia())?;
         let next = Self::from_local(date.succ_opt()?.and_time(NaiveTime::MIN), brasilia())?;
         Some((start, next))
+    }
+}
+
+/// A proleptic Gregorian date and time of day, from a count of microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub micros: u32,
+}
+
+impl Civil {
+    /// Howard Hinnant's `civil_from_days`: exact for every date, no tables, no zone
+    /// database.
+    fn of(micros: i64) -> Civil {
+        let secs = micros.div_euclid(1_000_000);
+        let sub = micros.rem_euclid(1_000_000) as u32;
+        let days = secs.div_euclid(86_400);
+        let tod = secs.rem_euclid(86_400) as u32;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Civil {
+            year,
+            month,
+            day,
+            hour: tod / 3600,
+            minute: tod % 3600 / 60,
+            second: tod % 60,
+            micros: sub,
+        }
+    }
+}
+
+/// A fixed-size ASCII buffer the renderings above write digits into.
+struct Digits<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Digits<N> {
+    fn new() -> Self {
+        Digits {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// `n` zero-padded to `width` digits (wider numbers keep their low digits).
+    fn num(&mut self, mut n: u32, width: usize) {
+        for i in (0..width).rev() {
+            self.buf[self.len + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len += width;
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss`.
+    fn date_time(&mut self, c: &Civil) {
+        self.num(c.year.clamp(0, 9999) as u32, 4);
+        self.byte(b'-');
+        self.num(c.month, 2);
+        self.byte(b'-');
+        self.num(c.day, 2);
+        self.byte(b'T');
+        self.num(c.hour, 2);
+        self.byte(b':');
+        self.num(c.minute, 2);
+        self.byte(b':');
+        self.num(c.second, 2);
+    }
+
+    fn into_string(self) -> String {
+        // Only ASCII digits and punctuation were written.
+        String::from_utf8_lossy(&self.buf[..self.len]).into_owned()
     }
 }
 
@@ -215,5 +311,29 @@ mod tests {
             Timestamp(t.0 + 123_456).to_rfc3339_utc(),
             "2023-06-07T00:41:57.123Z"
         );
+    }
+
+    #[test]
+    fn hand_written_renderings_agree_with_chrono() {
+        let zone = brasilia();
+        let mut t: i64 = -2_208_988_800_000_000; // 1900-01-01
+        while t < 4_102_444_800_000_000 {
+            // 2100-01-01
+            let ts = Timestamp(t);
+            let dt = ts.to_utc();
+            assert_eq!(
+                ts.to_rfc3339_utc(),
+                dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
+            assert_eq!(
+                ts.to_offset_seconds(zone),
+                ts.in_zone(zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+            );
+            assert_eq!(
+                ts.to_local_micros(zone),
+                ts.in_zone(zone).format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+            );
+            t += 86_399_999_937; // a day less 63 µs: walks every time of day and date
+        }
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use crossbeam_channel::{Receiver, Sender};
 use entreposto_domain::*;
-use entreposto_store::{Result, Store, StoreError};
+use entreposto_store::{Result, Store, StoreError, TicketDetail};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
@@ -127,7 +127,7 @@ fn open_conn(path: &Path, durability: Durability, read_only: bool) -> rusqlite::
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000;
          PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;
-         PRAGMA mmap_size=2147418112;"
+         PRAGMA mmap_size=1099511627776;"
     ))?;
     if read_only {
         conn.execute_batch("PRAGMA query_only=1;")?;
@@ -389,5 +389,21 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
             .await
+    }
+
+    /// Ticket, order and messages from one snapshot: one consistent view, and one
+    /// pool checkout instead of three.
+    async fn get_ticket_detail(&self, scope: &Scope, id: i64) -> Result<TicketDetail> {
+        let (ticket, order, messages) = self.read_now(|c| {
+            let ticket = tickets::load_ticket(c, scope, id)?;
+            let order = orders::load_order_row(c, scope, ticket.order_id)?;
+            let messages = tickets::load_messages(c, scope, id)?;
+            Ok((ticket, order, messages))
+        })?;
+        Ok(TicketDetail {
+            ticket,
+            order: orders::decode(order)?,
+            messages,
+        })
     }
 }

@@ -9,11 +9,29 @@ use crate::{map_err, SqliteStore};
 
 const ORDER_COLS: &str = "id, created_at, updated_at, body";
 
-fn order_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, i64, i64, String)> {
+/// One order by id, the scope as `?2` (operator) and `?3` (seller or NULL).
+pub(crate) const ORDER_BY_ID: &str = "SELECT id, created_at, updated_at, body FROM orders
+     WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)";
+
+pub(crate) type OrderRow = (i64, i64, i64, String);
+
+pub(crate) fn order_from_row(r: &Row<'_>) -> rusqlite::Result<OrderRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-fn decode(row: (i64, i64, i64, String)) -> Result<Order> {
+/// Reads one order row in `scope`; decoding is left to the caller, off the snapshot.
+pub(crate) fn load_order_row(c: &Connection, scope: &Scope, id: i64) -> Result<OrderRow> {
+    c.prepare_cached(ORDER_BY_ID)
+        .and_then(|mut s| {
+            s.query_row(
+                params![id, scope.operator_id, scope.seller_id],
+                order_from_row,
+            )
+        })
+        .map_err(map_err)
+}
+
+pub(crate) fn decode(row: OrderRow) -> Result<Order> {
     let (id, created, updated, body) = row;
     let data: OrderData = serde_json::from_str(&body)
         .map_err(|e| StoreError::Other(format!("order {id}: corrupt body: {e}")))?;
@@ -117,20 +135,7 @@ impl OrderStore for SqliteStore {
     }
 
     async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order> {
-        let scope = scope.clone();
-        let row = self.read_now(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {ORDER_COLS} FROM orders WHERE id = ?1 AND operator_id = ?2
-                     AND (?3 IS NULL OR seller_id = ?3)"
-            ))
-            .and_then(|mut s| {
-                s.query_row(
-                    params![id, scope.operator_id, scope.seller_id],
-                    order_from_row,
-                )
-            })
-            .map_err(map_err)
-        })?;
+        let row = self.read_now(|c| load_order_row(c, scope, id))?;
         decode(row)
     }
 

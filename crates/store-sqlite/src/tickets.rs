@@ -13,25 +13,56 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::{map_err, SqliteStore};
 
-pub(crate) const TICKET_COLS: &str =
-    "id, operator_id, seller_id, order_id, code, subject_id, subject, \
-    sla_hours, for_return, responsible, opened_by, read_state, mediation, message_count, \
-    last_message_at, closed_at, channel, marketplace_order_id, warehouse, created_at, updated_at";
+macro_rules! ticket_cols {
+    () => {
+        "id, operator_id, seller_id, order_id, code, subject_id, subject, \
+        sla_hours, for_return, responsible, opened_by, read_state, mediation, message_count, \
+        last_message_at, closed_at, channel, marketplace_order_id, warehouse, created_at, updated_at"
+    };
+}
 
-const MESSAGE_COLS: &str = "id, ticket_id, conversation, author_party, author_name, author_email, \
-    author_code, content, customer_can_view, created_at, replied_at";
+macro_rules! message_cols {
+    () => {
+        "id, ticket_id, conversation, author_party, author_name, author_email, \
+        author_code, content, customer_can_view, created_at, replied_at"
+    };
+}
+
+pub(crate) const TICKET_COLS: &str = ticket_cols!();
+
+// Point lookups are fixed statements (no SQL built per call) taking the scope as
+// `?2` (operator) and `?3` (seller or NULL), checked on the row itself: a ticket's
+// (seller, operator) pair is a foreign key into `sellers`, so matching both is the
+// whole tenant check.
+const TICKET_BY_ID: &str = concat!(
+    "SELECT ",
+    ticket_cols!(),
+    " FROM tickets WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)"
+);
+const TICKET_BY_CODE: &str = concat!(
+    "SELECT ",
+    ticket_cols!(),
+    " FROM tickets WHERE code = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)
+     ORDER BY id LIMIT 1"
+);
+/// A ticket's messages, oldest first; nothing unless the ticket is in scope.
+const MESSAGES_OF_TICKET: &str = concat!(
+    "SELECT ",
+    message_cols!(),
+    " FROM ticket_messages WHERE ticket_id = ?1 AND EXISTS (SELECT 1 FROM tickets
+     WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)) ORDER BY id"
+);
 
 fn bad(idx: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, format!("unknown {what}").into())
 }
 
 fn party(r: &Row<'_>, idx: usize) -> rusqlite::Result<Party> {
-    let s: String = r.get(idx)?;
-    Party::parse(&s).ok_or_else(|| bad(idx, "party"))
+    Party::parse(r.get_ref(idx)?.as_str()?).ok_or_else(|| bad(idx, "party"))
 }
 
 pub(crate) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
-    let state: String = r.get(11)?;
+    let state = r.get_ref(11)?.as_str()?;
     Ok(Ticket {
         id: r.get(0)?,
         operator_id: r.get(1)?,
@@ -44,7 +75,7 @@ pub(crate) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         for_return: r.get(8)?,
         responsible: party(r, 9)?,
         opened_by: party(r, 10)?,
-        read_state: ReadState::parse(&state).ok_or_else(|| bad(11, "read state"))?,
+        read_state: ReadState::parse(state).ok_or_else(|| bad(11, "read state"))?,
         mediation: r.get(12)?,
         message_count: r.get(13)?,
         last_message_at: r.get::<_, Option<i64>>(14)?.map(Timestamp),
@@ -58,11 +89,11 @@ pub(crate) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
 }
 
 fn message_from_row(r: &Row<'_>) -> rusqlite::Result<TicketMessage> {
-    let conv: String = r.get(2)?;
+    let conv = r.get_ref(2)?.as_str()?;
     Ok(TicketMessage {
         id: r.get(0)?,
         ticket_id: r.get(1)?,
-        conversation: Conversation::parse(&conv).ok_or_else(|| bad(2, "conversation"))?,
+        conversation: Conversation::parse(conv).ok_or_else(|| bad(2, "conversation"))?,
         author: Author {
             party: party(r, 3)?,
             name: r.get(4)?,
@@ -181,15 +212,31 @@ fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Vec<Value
     (sql, p)
 }
 
-fn load_ticket(c: &Connection, scope: &Scope, id: i64) -> Result<Ticket> {
-    let mut p = vec![Value::Integer(id)];
-    let sql = format!(
-        "SELECT {TICKET_COLS} FROM tickets WHERE id = ?1{}",
-        scope_sql(scope, "", &mut p)
-    );
-    c.prepare_cached(&sql)
-        .and_then(|mut s| s.query_row(params_from_iter(p), ticket_from_row))
+pub(crate) fn load_ticket(c: &Connection, scope: &Scope, id: i64) -> Result<Ticket> {
+    c.prepare_cached(TICKET_BY_ID)
+        .and_then(|mut s| {
+            s.query_row(
+                params![id, scope.operator_id, scope.seller_id],
+                ticket_from_row,
+            )
+        })
         .map_err(map_err)
+}
+
+/// The messages of a ticket in `scope`, oldest first (none if it is not in scope).
+pub(crate) fn load_messages(
+    c: &Connection,
+    scope: &Scope,
+    ticket_id: i64,
+) -> Result<Vec<TicketMessage>> {
+    let mut s = c.prepare_cached(MESSAGES_OF_TICKET).map_err(map_err)?;
+    let rows = s
+        .query_map(
+            params![ticket_id, scope.operator_id, scope.seller_id],
+            message_from_row,
+        )
+        .map_err(map_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
 /// Writes back the parts of a ticket that change after it is opened.
@@ -486,36 +533,19 @@ impl TicketStore for SqliteStore {
 
     async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket> {
         self.read_now(|c| {
-            let mut p = vec![Value::Text(code.to_string())];
-            let sql = format!(
-                "SELECT {TICKET_COLS} FROM tickets WHERE code = ?1{} ORDER BY id LIMIT 1",
-                scope_sql(scope, "", &mut p)
-            );
-            c.prepare_cached(&sql)
-                .and_then(|mut s| s.query_row(params_from_iter(p), ticket_from_row))
+            c.prepare_cached(TICKET_BY_CODE)
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![code, scope.operator_id, scope.seller_id],
+                        ticket_from_row,
+                    )
+                })
                 .map_err(map_err)
         })
     }
 
     async fn list_messages(&self, scope: &Scope, ticket_id: i64) -> Result<Vec<TicketMessage>> {
-        self.read_now(|c| {
-            let mut p = vec![Value::Integer(ticket_id)];
-            let cols = MESSAGE_COLS
-                .split(", ")
-                .map(|col| format!("m.{col}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "SELECT {cols} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-                 WHERE m.ticket_id = ?1{} ORDER BY m.id",
-                scope_sql(scope, "t.", &mut p)
-            );
-            let mut s = c.prepare_cached(&sql).map_err(map_err)?;
-            let rows = s
-                .query_map(params_from_iter(p), message_from_row)
-                .map_err(map_err)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
-        })
+        self.read_now(|c| load_messages(c, scope, ticket_id))
     }
 
     async fn add_message(

@@ -590,6 +590,10 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
         ));
         assert!(store.list_messages(scope, t.id).await.unwrap().is_empty());
         assert!(matches!(
+            store.get_ticket_detail(scope, t.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
             store
                 .add_message(
                     scope,
@@ -630,6 +634,17 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
         store.get_ticket(&scope_a, t.id).await.unwrap().read_state,
         ReadState::Unread
     );
+    for scope in [&scope_a, &Scope::operator(&w.operator.id)] {
+        let d = store.get_ticket_detail(scope, t.id).await.unwrap();
+        assert_eq!(d.ticket.id, t.id);
+        assert_eq!(d.order.id, order.id);
+        assert_eq!(
+            d.order.data.marketplace_order_id,
+            order.data.marketplace_order_id
+        );
+        assert_eq!(d.messages.len(), 1);
+        assert_eq!(d.messages[0].content, "oi");
+    }
 }
 
 pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {

@@ -180,10 +180,33 @@ pub trait TicketStore: Send + Sync {
     async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64>;
 }
 
+/// A ticket with its order and messages: what a dialect that shows all three
+/// (Omnik's customer service) renders for one ticket.
+#[derive(Debug, Clone)]
+pub struct TicketDetail {
+    pub ticket: Ticket,
+    pub order: Order,
+    /// Oldest first.
+    pub messages: Vec<TicketMessage>,
+}
+
 #[async_trait]
 pub trait Store: TenantStore + OrderStore + TicketStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip proving the database answers.
     async fn ping(&self) -> Result<()>;
+
+    /// The ticket `id` in `scope` with its order and messages. A backend that can
+    /// read all three from one snapshot does (SQLite); this default takes three reads.
+    async fn get_ticket_detail(&self, scope: &Scope, id: i64) -> Result<TicketDetail> {
+        let ticket = self.get_ticket(scope, id).await?;
+        let order = self.get_order(scope, ticket.order_id).await?;
+        let messages = self.list_messages(scope, id).await?;
+        Ok(TicketDetail {
+            ticket,
+            order,
+            messages,
+        })
+    }
 }

@@ -219,13 +219,12 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CustomerService>> {
-    let t = state
+    let d = state
         .store
-        .get_ticket(&auth.scope, ticket_id(&id)?)
+        .get_ticket_detail(&auth.scope, ticket_id(&id)?)
         .await
         .map_err(not_found("customer service"))?;
-    let mut v = render(&state, &auth.scope, std::slice::from_ref(&t)).await?;
-    Ok(Json(v.remove(0)))
+    Ok(Json(CustomerService::of(&d.ticket, &d.order, &d.messages)))
 }
 
 /// `GET /HUB/v1/orders/customerservice/` (with or without the slash).

@@ -12,9 +12,7 @@ use utoipa::ToSchema;
 
 /// `yyyy-MM-dd'T'HH:mm:ss.SSSSSS` in Brasília time.
 pub fn omnik_time(t: Timestamp) -> String {
-    let s = t.to_offset_seconds(brasilia());
-    let micros = t.0.rem_euclid(1_000_000);
-    format!("{}.{micros:06}", &s[..19])
+    t.to_local_micros(brasilia())
 }
 
 pub fn entity_name(p: Party) -> &'static str {

@@ -11,9 +11,7 @@ use utoipa::ToSchema;
 
 /// Brasília time with offset, as SkyHub renders every time.
 pub fn br_time(t: Timestamp) -> String {
-    t.in_zone(brasilia())
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    t.to_offset_seconds(brasilia())
 }
 
 pub fn part_name(c: Conversation) -> &'static str {
