@@ -13,14 +13,29 @@ const ORDER_COLS: &str = "id, created_at, updated_at, body";
 pub(crate) const ORDER_BY_ID: &str = "SELECT id, created_at, updated_at, body FROM orders
      WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)";
 
-pub(crate) type OrderRow = (i64, i64, i64, String);
-
-pub(crate) fn order_from_row(r: &Row<'_>) -> rusqlite::Result<OrderRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+/// Decodes an order row (`ORDER_COLS`) straight from the statement's buffer, with no
+/// intermediate copy of the body.
+fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Order>> {
+    let id: i64 = r.get(0)?;
+    let body = r.get_ref(3)?.as_str()?;
+    let data = match serde_json::from_str::<OrderData>(body) {
+        Ok(data) => data,
+        Err(e) => {
+            return Ok(Err(StoreError::Other(format!(
+                "order {id}: corrupt body: {e}"
+            ))))
+        }
+    };
+    Ok(Ok(Order {
+        id,
+        data,
+        created_at: Timestamp(r.get(1)?),
+        updated_at: Timestamp(r.get(2)?),
+    }))
 }
 
-/// Reads one order row in `scope`; decoding is left to the caller, off the snapshot.
-pub(crate) fn load_order_row(c: &Connection, scope: &Scope, id: i64) -> Result<OrderRow> {
+/// One order in `scope`.
+pub(crate) fn load_order(c: &Connection, scope: &Scope, id: i64) -> Result<Order> {
     c.prepare_cached(ORDER_BY_ID)
         .and_then(|mut s| {
             s.query_row(
@@ -28,19 +43,7 @@ pub(crate) fn load_order_row(c: &Connection, scope: &Scope, id: i64) -> Result<O
                 order_from_row,
             )
         })
-        .map_err(map_err)
-}
-
-pub(crate) fn decode(row: OrderRow) -> Result<Order> {
-    let (id, created, updated, body) = row;
-    let data: OrderData = serde_json::from_str(&body)
-        .map_err(|e| StoreError::Other(format!("order {id}: corrupt body: {e}")))?;
-    Ok(Order {
-        id,
-        data,
-        created_at: Timestamp(created),
-        updated_at: Timestamp(updated),
-    })
+        .map_err(map_err)?
 }
 
 fn encode(data: &OrderData) -> Result<String> {
@@ -135,8 +138,7 @@ impl OrderStore for SqliteStore {
     }
 
     async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order> {
-        let row = self.read_now(|c| load_order_row(c, scope, id))?;
-        decode(row)
+        self.read_now(|c| load_order(c, scope, id))
     }
 
     async fn find_orders_by_marketplace_id(
@@ -162,7 +164,7 @@ impl OrderStore for SqliteStore {
                 .map_err(map_err)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
         })?;
-        rows.into_iter().map(decode).collect()
+        rows.into_iter().collect()
     }
 
     async fn count_orders(&self, scope: &Scope) -> Result<u64> {
