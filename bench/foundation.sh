@@ -38,12 +38,15 @@ get=$(run_wrk get_order "http://127.0.0.1:$PORT/api/v1/orders/1" "$ROOT/bench/ge
 post=$(run_wrk post_order "http://127.0.0.1:$PORT/api/v1/orders" "$ROOT/bench/post_order.lua")
 wait "$rss1" "$rss2"
 ratio=$(echo "scale=3; $get / $health" | bc)
+read -r health_b get_b ratio_b < <(batch_ratio get_order "http://127.0.0.1:$PORT/health" \
+  "http://127.0.0.1:$PORT/api/v1/orders/1" "$ROOT/bench/get_order.lua")
 
 cat <<REPORT | tee "$OUT/report.txt"
 backend:                $([[ "$DB" == postgres* ]] && echo postgres || echo sqlite)
 orders loaded (demo):   $ORDERS in ${demo_secs}s
 GET /health:            $health req/s (p99 $(p99 health))
 GET /api/v1/orders/id:  $get req/s (p99 $(p99 get_order))  ratio to /health: $ratio (goal >= 0.5)
+  client at SCHED_BATCH: $get_b vs /health $health_b, ratio $ratio_b
 POST /api/v1/orders:    $post durable writes/s (p99 $(p99 post_order))  (goal >= 10000)
 RSS idle:               ${rss_idle} MiB
 RSS under GET load:     $(cat "$OUT/rss_get") MiB

@@ -45,7 +45,11 @@ run_wrk() {
   local name="$1" url="$2" lua="${3:-}"
   local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency)
   [ -n "$lua" ] && args+=(-s "$lua")
-  wrk "${args[@]}" "$url" > "$OUT/$name.txt"
+  # WRK_SCHED=batch runs the client under SCHED_BATCH (see README: a co-located
+  # client woken per response otherwise preempts the server it is measuring).
+  local wrap=()
+  [ "${WRK_SCHED:-}" = batch ] && wrap=(chrt --batch 0)
+  "${wrap[@]}" wrk "${args[@]}" "$url" > "$OUT/$name.txt"
   if grep -q "Non-2xx" "$OUT/$name.txt"; then
     echo "warning: $name had non-2xx responses: $(grep Non-2xx "$OUT/$name.txt")" >&2
   fi
@@ -55,4 +59,14 @@ run_wrk() {
 # p99 latency of a saved wrk run.
 p99() {
   awk '$1 == "99%" {print $2}' "$OUT/$1.txt"
+}
+
+
+# batch_ratio NAME REF_URL URL LUA: the /health reference and an endpoint again, with
+# the client at SCHED_BATCH; prints "health endpoint ratio".
+batch_ratio() {
+  local name="$1" ref_url="$2" url="$3" lua="$4" h e
+  h=$(WRK_SCHED=batch run_wrk "health_batch" "$ref_url" "$ROOT/bench/health.lua")
+  e=$(WRK_SCHED=batch run_wrk "${name}_batch" "$url" "$lua")
+  echo "$h $e $(echo "scale=3; $e / $h" | bc)"
 }

@@ -34,6 +34,7 @@ URL="http://127.0.0.1:$PORT"
 DURATION=3s run_wrk warmup "$URL/" "$ROOT/bench/omnik_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")
 one=$(run_wrk omnik_one "$URL/" "$ROOT/bench/omnik_get.lua")
+read -r health_b one_b ratio_b < <(batch_ratio omnik_one "$URL/" "$URL/" "$ROOT/bench/omnik_get.lua")
 first=$(LIST_QUERY="offset=0&limit=10" run_wrk omnik_first "$URL/" "$ROOT/bench/omnik_get.lua")
 deep=$(LIST_QUERY="offset=$DEPTH&limit=10" run_wrk omnik_deep "$URL/" "$ROOT/bench/omnik_get.lua")
 
@@ -41,6 +42,7 @@ cat <<REPORT | tee "$OUT/report.txt"
 backend:                       sqlite, $TICKETS tickets
 GET /health:                   $health req/s (p99 $(p99 health))
 GET customerservice/{id}:      $one req/s (p99 $(p99 omnik_one))  ratio to /health: $(echo "scale=3; $one / $health" | bc) (goal >= 0.4)
+  client at SCHED_BATCH:       $one_b vs /health $health_b, ratio $ratio_b
 list, first page (limit 10):   $first req/s (p99 $(p99 omnik_first))
 list, offset $DEPTH:           $deep req/s (p99 $(p99 omnik_deep))  cost ratio deep/first: $(echo "scale=3; $first / $deep" | bc)
 connections: $CONNECTIONS, wrk threads: $THREADS, duration: $DURATION each

@@ -48,6 +48,7 @@ URL="http://127.0.0.1:$PORT"
 DURATION=3s run_wrk warmup "$URL/" "$ROOT/bench/sac_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")
 sac=$(run_wrk sac_code "$URL/" "$ROOT/bench/sac_get.lua")
+read -r health_b sac_b ratio_b < <(batch_ratio sac_code "$URL/" "$URL/" "$ROOT/bench/sac_get.lua")
 first=$(PAGE_QUERY="" run_wrk sac_first "$URL/" "$ROOT/bench/sac_list.lua")
 deep=$(PAGE_QUERY="cursor=$(cat "$OUT/cursor")" run_wrk sac_deep "$URL/" "$ROOT/bench/sac_list.lua")
 replies=$(METHOD=POST SUFFIX=/chats/CUSTOMER_SELLER \
@@ -62,6 +63,7 @@ backend:                    sqlite
 tickets loaded (demo):      $TICKETS tickets (and orders) in ${demo_secs}s
 GET /health:                $health req/s (p99 $(p99 health))
 GET /skyhub/sac/{code}:     $sac req/s (p99 $(p99 sac_code))  ratio to /health: $(echo "scale=3; $sac / $health" | bc) (goal >= 0.5)
+  client at SCHED_BATCH:     $sac_b vs /health $health_b, ratio $ratio_b
 GET /skyhub/sac first page: $first req/s (p99 $(p99 sac_first))
 GET /skyhub/sac deep page:  $deep req/s (p99 $(p99 sac_deep))  cost ratio deep/first: $(echo "scale=3; $first / $deep" | bc) (goal <= 1.5), cursor $DEPTH tickets in
 seller replies:             $replies replies/s (p99 $(p99 replies))  (goal >= 5000)

@@ -181,6 +181,10 @@ pub struct TicketMessage {
     pub created_at: Timestamp,
     /// When the other side of the conversation answered it.
     pub replied_at: Option<Timestamp>,
+    /// The subject and responsible party the author gave this very message, where a
+    /// dialect carries them per message (Omnik's comments); absent, the ticket's apply.
+    pub subject: Option<String>,
+    pub responsible: Option<Party>,
 }
 
 /// A message about to be added.
@@ -192,6 +196,9 @@ pub struct NewMessage {
     pub customer_can_view: bool,
     /// When it was written; the time it reaches us when absent.
     pub at: Option<Timestamp>,
+    /// See [`TicketMessage::subject`].
+    pub subject: Option<String>,
+    pub responsible: Option<Party>,
 }
 
 impl NewMessage {
@@ -208,6 +215,8 @@ impl NewMessage {
             author,
             content: content.into(),
             at: None,
+            subject: None,
+            responsible: None,
         }
     }
 

@@ -510,6 +510,8 @@ fn make_ticket(
             customer_can_view: true,
             created_at: at,
             replied_at: None,
+            subject: None,
+            responsible: None,
         });
         if rng.gen_bool(0.6) {
             at = Timestamp(at.0 + rng.gen_range(600_000_000..86_400_000_000));
@@ -523,6 +525,8 @@ fn make_ticket(
                 customer_can_view: true,
                 created_at: at,
                 replied_at: None,
+                subject: None,
+                responsible: None,
             });
         }
     }

@@ -132,7 +132,12 @@ async fn create_read_and_close(app: TestApp) {
     assert_eq!(read.status, 200);
     assert_eq!(read.body["comments"], b["comments"]);
 
-    let close = json!({"responsible": "SELLER", "comment": comment("SELLER", "Resolvido, obrigado!", true)});
+    // The final comment carries its own subject and responsible party; they read back
+    // as written, while the ticket's stay the ticket's.
+    let mut last = comment("SELLER", "Resolvido, obrigado!", true);
+    last["subject"] = json!("Troca aprovada");
+    last["responsible"] = json!("MARKETPLACE");
+    let close = json!({"responsible": "SELLER", "comment": last});
     let closed = app
         .call(
             Method::PUT,
@@ -147,6 +152,17 @@ async fn create_read_and_close(app: TestApp) {
     ));
     assert_eq!(closed.body["comments"].as_array().unwrap().len(), 2);
     assert_eq!(closed.body["comments"][1]["entity"], "SELLER");
+    assert_eq!(closed.body["comments"][1]["subject"], "Troca aprovada");
+    assert_eq!(closed.body["comments"][1]["responsible"], "MARKETPLACE");
+    assert_eq!(closed.body["comments"][0]["subject"], "Produto não chegou");
+    assert_eq!(closed.body["comments"][0]["responsible"], "SELLER");
+    assert_eq!(
+        closed.body["customerServiceData"]["subject"],
+        "Produto não chegou"
+    );
+    assert_eq!(closed.body["customerServiceData"]["responsible"], "SELLER");
+    let reread = app.get(&format!("{CS}/{id}"), &shop.omnik).await;
+    assert_eq!(reread.body["comments"], closed.body["comments"]);
     let twice = app
         .call(
             Method::PUT,

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_tickets.sql")),
     (3, include_str!("../migrations/0003_ticket_listing.sql")),
+    (4, include_str!("../migrations/0004_message_topic.sql")),
 ];
 
 pub struct PgStore {

@@ -19,7 +19,8 @@ const TICKET_COLS: &str = "id, operator_id, seller_id, order_id, code, subject_i
     last_message_at, closed_at, channel, marketplace_order_id, warehouse, created_at, updated_at";
 
 const MESSAGE_COLS: &str = "m.id, m.ticket_id, m.conversation, m.author_party, m.author_name, \
-    m.author_email, m.author_code, m.content, m.customer_can_view, m.created_at, m.replied_at";
+    m.author_email, m.author_code, m.content, m.customer_can_view, m.created_at, m.replied_at, \
+    m.subject, m.responsible";
 
 const SUBJECT_COLS: &str = "id, operator_id, name, sla_hours, for_return, created_at, updated_at";
 
@@ -72,6 +73,11 @@ fn message_from_row(r: &Row) -> Result<TicketMessage> {
         customer_can_view: r.get(8),
         created_at: Timestamp(r.get(9)),
         replied_at: r.get::<_, Option<i64>>(10).map(Timestamp),
+        subject: r.get(11),
+        responsible: match r.get::<_, Option<&str>>(12) {
+            Some(p) => Some(Party::parse(p).ok_or_else(|| corrupt("party"))?),
+            None => None,
+        },
     })
 }
 
@@ -252,8 +258,9 @@ async fn insert_message(
     let row = c
         .query_one(
             "INSERT INTO ticket_messages (ticket_id, conversation, author_party, author_name,
-             author_email, author_code, content, customer_can_view, created_at, replied_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             author_email, author_code, content, customer_can_view, created_at, replied_at,
+             subject, responsible)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             &[
                 &ticket_id,
                 &m.conversation.as_str(),
@@ -265,6 +272,8 @@ async fn insert_message(
                 &m.customer_can_view,
                 &at.0,
                 &replied_at.map(|x| x.0),
+                &m.subject,
+                &m.responsible.map(Party::as_str),
             ],
         )
         .await
@@ -278,6 +287,8 @@ async fn insert_message(
         customer_can_view: m.customer_can_view,
         created_at: at,
         replied_at,
+        subject: m.subject.clone(),
+        responsible: m.responsible,
     })
 }
 
@@ -608,6 +619,8 @@ impl TicketStore for PgStore {
                     content: m.content.clone(),
                     customer_can_view: m.customer_can_view,
                     at: Some(m.created_at),
+                    subject: m.subject.clone(),
+                    responsible: m.responsible,
                 };
                 insert_message(&tx, id, &nm, m.created_at, m.replied_at).await?;
             }

@@ -24,7 +24,7 @@ macro_rules! ticket_cols {
 macro_rules! message_cols {
     () => {
         "id, ticket_id, conversation, author_party, author_name, author_email, \
-        author_code, content, customer_can_view, created_at, replied_at"
+        author_code, content, customer_can_view, created_at, replied_at, subject, responsible"
     };
 }
 
@@ -104,6 +104,11 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<TicketMessage> {
         customer_can_view: r.get(8)?,
         created_at: Timestamp(r.get(9)?),
         replied_at: r.get::<_, Option<i64>>(10)?.map(Timestamp),
+        subject: r.get(11)?,
+        responsible: match r.get_ref(12)?.as_str_or_null()? {
+            Some(p) => Some(Party::parse(p).ok_or_else(|| bad(12, "party"))?),
+            None => None,
+        },
     })
 }
 
@@ -305,8 +310,9 @@ fn insert_message(
 ) -> Result<TicketMessage> {
     c.prepare_cached(
         "INSERT INTO ticket_messages (ticket_id, conversation, author_party, author_name,
-         author_email, author_code, content, customer_can_view, created_at, replied_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         author_email, author_code, content, customer_can_view, created_at, replied_at,
+         subject, responsible)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -319,7 +325,9 @@ fn insert_message(
             m.content,
             m.customer_can_view,
             at.0,
-            replied_at.map(|x| x.0)
+            replied_at.map(|x| x.0),
+            m.subject,
+            m.responsible.map(Party::as_str)
         ])
     })
     .map_err(map_err)?;
@@ -332,6 +340,8 @@ fn insert_message(
         customer_can_view: m.customer_can_view,
         created_at: at,
         replied_at,
+        subject: m.subject.clone(),
+        responsible: m.responsible,
     })
 }
 
@@ -698,6 +708,8 @@ impl TicketStore for SqliteStore {
                         content: m.content.clone(),
                         customer_can_view: m.customer_can_view,
                         at: Some(m.created_at),
+                        subject: m.subject.clone(),
+                        responsible: m.responsible,
                     };
                     insert_message(c, id, &nm, m.created_at, m.replied_at)?;
                 }

@@ -873,6 +873,8 @@ pub async fn ticket_import(store: &dyn Store) {
         customer_can_view: true,
         created_at: now,
         replied_at: None,
+        subject: None,
+        responsible: None,
     };
     let n = store
         .import_tickets(&[ImportTicket {

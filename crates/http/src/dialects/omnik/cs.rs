@@ -61,7 +61,7 @@ fn iteration_date(raw: Option<&str>, field: String) -> std::result::Result<Times
 fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiError> {
     let f = |name: &str| format!("{prefix}.{name}");
     let party = entity(c.entity.as_deref(), f("entity"))?;
-    entity(c.responsible.as_deref(), f("responsible"))?;
+    let responsible = entity(c.responsible.as_deref(), f("responsible"))?;
     let text = c.comment.unwrap_or_default();
     if text.trim().is_empty() {
         return Err(ApiError::invalid(f("comment"), "is required"));
@@ -93,6 +93,13 @@ fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiErr
     );
     msg.customer_can_view = visible;
     msg.at = Some(at);
+    // Kept with the comment so it reads back as written; the ticket's own subject
+    // and responsible are set by the create body and by close.
+    msg.responsible = Some(responsible);
+    msg.subject = c
+        .subject
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     msg.validate()
         .map_err(|e| ApiError::Invalid(e.under(prefix)))?;
     Ok(msg)

@@ -253,7 +253,7 @@ impl CustomerService {
                 .iter()
                 .map(|m| CommentOut {
                     entity: entity_name(m.author.party).to_string(),
-                    subject: t.subject.clone(),
+                    subject: m.subject.clone().unwrap_or_else(|| t.subject.clone()),
                     comment: m.content.clone(),
                     customer_can_view: m.customer_can_view,
                     author: AuthorOut {
@@ -264,7 +264,9 @@ impl CustomerService {
                         hub_session_id: None,
                     },
                     iteration_date: omnik_time(m.created_at),
-                    responsible: responsible.clone(),
+                    responsible: m
+                        .responsible
+                        .map_or_else(|| responsible.clone(), |p| entity_name(p).to_string()),
                 })
                 .collect(),
         }
