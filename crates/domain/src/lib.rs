@@ -7,6 +7,7 @@
 //! ([`Timestamp`]).
 
 pub mod document;
+pub mod email;
 pub mod error;
 pub mod money;
 pub mod order;
@@ -15,6 +16,7 @@ pub mod ticket;
 pub mod time;
 
 pub use document::{Document, DocumentKind};
+pub use email::check_email;
 pub use error::FieldError;
 pub use money::Cents;
 pub use order::*;

@@ -201,6 +201,21 @@ pub struct NewMessage {
     pub responsible: Option<Party>,
 }
 
+/// A stored message as the message that was added (bulk loads re-add them).
+impl From<&TicketMessage> for NewMessage {
+    fn from(m: &TicketMessage) -> NewMessage {
+        NewMessage {
+            conversation: m.conversation,
+            author: m.author.clone(),
+            content: m.content.clone(),
+            customer_can_view: m.customer_can_view,
+            at: Some(m.created_at),
+            subject: m.subject.clone(),
+            responsible: m.responsible,
+        }
+    }
+}
+
 impl NewMessage {
     /// A message in `conversation` by `author`, visible to the customer exactly when
     /// the conversation is.
@@ -241,12 +256,7 @@ impl NewMessage {
             ));
         }
         if let Some(e) = &self.author.email {
-            if !e.contains('@') || e.len() > 254 {
-                return Err(FieldError::new(
-                    "authorEmail",
-                    format!("'{e}' is not an e-mail address"),
-                ));
-            }
+            crate::check_email("authorEmail", e)?;
         }
         Ok(())
     }
@@ -279,7 +289,58 @@ pub struct Ticket {
     pub updated_at: Timestamp,
 }
 
+/// The order facts a ticket is opened on and carries next to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketOrder {
+    pub operator_id: String,
+    pub seller_id: String,
+    pub order_id: i64,
+    pub channel: String,
+    pub marketplace_order_id: String,
+    pub warehouse: Option<String>,
+}
+
 impl Ticket {
+    /// A new ticket on `order` under `subject`, not yet stored (id 0) and with no
+    /// message yet. It is unread for the seller unless the seller opened it.
+    pub fn open(
+        order: TicketOrder,
+        code: String,
+        subject: &Subject,
+        responsible: Party,
+        opened_by: Party,
+        mediation: bool,
+        now: Timestamp,
+    ) -> Ticket {
+        Ticket {
+            id: 0,
+            operator_id: order.operator_id,
+            seller_id: order.seller_id,
+            order_id: order.order_id,
+            code,
+            subject_id: Some(subject.id.clone()),
+            subject: subject.name.clone(),
+            sla_hours: subject.sla_hours,
+            for_return: subject.for_return,
+            responsible,
+            opened_by,
+            read_state: if opened_by == Party::Seller {
+                ReadState::Read
+            } else {
+                ReadState::Unread
+            },
+            mediation,
+            message_count: 0,
+            last_message_at: None,
+            closed_at: None,
+            channel: order.channel,
+            marketplace_order_id: order.marketplace_order_id,
+            warehouse: order.warehouse,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Opened with no message exchanged yet.
     pub fn is_instance(&self) -> bool {
         self.message_count == 0

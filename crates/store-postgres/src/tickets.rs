@@ -6,9 +6,7 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use entreposto_domain::*;
-use entreposto_store::{
-    ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketSort, TicketStore,
-};
+use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -450,33 +448,22 @@ impl TicketStore for PgStore {
             }
             n += 1;
         };
-        let mut t = Ticket {
-            id: 0,
-            operator_id: row.get(0),
-            seller_id,
-            order_id: nt.order_id,
-            code: ticket_code,
-            subject_id: Some(nt.subject.id.clone()),
-            subject: nt.subject.name.clone(),
-            sla_hours: nt.subject.sla_hours,
-            for_return: nt.subject.for_return,
-            responsible: nt.responsible,
-            opened_by: nt.opened_by,
-            read_state: if nt.opened_by == Party::Seller {
-                ReadState::Read
-            } else {
-                ReadState::Unread
+        let mut t = Ticket::open(
+            TicketOrder {
+                operator_id: row.get(0),
+                seller_id,
+                order_id: nt.order_id,
+                channel,
+                marketplace_order_id: code,
+                warehouse,
             },
-            mediation: nt.mediation,
-            message_count: 0,
-            last_message_at: None,
-            closed_at: None,
-            channel,
-            marketplace_order_id: code,
-            warehouse,
-            created_at: now,
-            updated_at: now,
-        };
+            ticket_code,
+            &nt.subject,
+            nt.responsible,
+            nt.opened_by,
+            nt.mediation,
+            now,
+        );
         t.id = insert_ticket(&tx, &t, "$3").await?;
         for m in &nt.messages {
             receive(&tx, &mut t, m, now).await?;
@@ -577,10 +564,7 @@ impl TicketStore for PgStore {
     async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {
         let c = self.conn().await?;
         let (mut sql, mut p) = filter_sql(scope, f, TICKET_COLS);
-        let col = match f.sort {
-            TicketSort::UpdatedAt => "updated_at",
-            TicketSort::CreatedAt => "created_at",
-        };
+        let col = f.sort.column();
         let limit = p.push(f.limit as i64);
         let offset = p.push(f.offset.min(i64::MAX as u64) as i64);
         sql.push_str(&format!(
@@ -613,15 +597,7 @@ impl TicketStore for PgStore {
                     e => e,
                 })?;
             for m in &it.messages {
-                let nm = NewMessage {
-                    conversation: m.conversation,
-                    author: m.author.clone(),
-                    content: m.content.clone(),
-                    customer_can_view: m.customer_can_view,
-                    at: Some(m.created_at),
-                    subject: m.subject.clone(),
-                    responsible: m.responsible,
-                };
+                let nm = NewMessage::from(m);
                 insert_message(&tx, id, &nm, m.created_at, m.replied_at).await?;
             }
         }

@@ -7,13 +7,27 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::{map_err, SqliteStore};
 
-const ORDER_COLS: &str = "id, created_at, updated_at, body";
+macro_rules! order_cols {
+    () => {
+        "id, created_at, updated_at, body"
+    };
+}
 
-/// One order by id, the scope as `?2` (operator) and `?3` (seller or NULL).
-pub(crate) const ORDER_BY_ID: &str = "SELECT id, created_at, updated_at, body FROM orders
-     WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)";
+// Reads are fixed statements taking the scope as `?2` (operator) and `?3` (seller or
+// NULL), checked on the row.
+const ORDER_BY_ID: &str = concat!(
+    "SELECT ",
+    order_cols!(),
+    " FROM orders WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)"
+);
+const ORDERS_BY_MARKETPLACE_ID: &str = concat!(
+    "SELECT ",
+    order_cols!(),
+    " FROM orders WHERE operator_id = ?2 AND marketplace_order_id = ?1
+      AND (?3 IS NULL OR seller_id = ?3) ORDER BY id"
+);
 
-/// Decodes an order row (`ORDER_COLS`) straight from the statement's buffer, with no
+/// Decodes an order row (`order_cols!`) straight from the statement's buffer, with no
 /// intermediate copy of the body.
 fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Order>> {
     let id: i64 = r.get(0)?;
@@ -146,19 +160,13 @@ impl OrderStore for SqliteStore {
         scope: &Scope,
         marketplace_order_id: &str,
     ) -> Result<Vec<Order>> {
-        let scope = scope.clone();
-        let code = marketplace_order_id.to_string();
         let rows = self.read_now(|c| {
             let mut s = c
-                .prepare_cached(&format!(
-                    "SELECT {ORDER_COLS} FROM orders WHERE operator_id = ?1
-                         AND marketplace_order_id = ?2 AND (?3 IS NULL OR seller_id = ?3)
-                         ORDER BY id"
-                ))
+                .prepare_cached(ORDERS_BY_MARKETPLACE_ID)
                 .map_err(map_err)?;
             let rows = s
                 .query_map(
-                    params![scope.operator_id, code, scope.seller_id],
+                    params![marketplace_order_id, scope.operator_id, scope.seller_id],
                     order_from_row,
                 )
                 .map_err(map_err)?;

@@ -41,7 +41,6 @@ impl TenantStore for SqliteStore {
     }
 
     async fn get_operator(&self, id: &str) -> Result<Operator> {
-        let id = id.to_string();
         self.read_now(|c| {
             c.prepare_cached("SELECT id, name, created_at FROM operators WHERE id = ?1")
                 .and_then(|mut s| {
@@ -81,18 +80,16 @@ impl TenantStore for SqliteStore {
     }
 
     async fn get_seller(&self, operator_id: &str, id: &str) -> Result<Seller> {
-        let (op, id) = (operator_id.to_string(), id.to_string());
         self.read_now(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SELLER_COLS} FROM sellers WHERE id = ?1 AND operator_id = ?2"
             ))
-            .and_then(|mut s| s.query_row(params![id, op], seller_from_row))
+            .and_then(|mut s| s.query_row(params![id, operator_id], seller_from_row))
             .map_err(map_err)
         })
     }
 
     async fn find_seller(&self, id: &str) -> Result<Seller> {
-        let id = id.to_string();
         self.read_now(|c| {
             c.prepare_cached(&format!("SELECT {SELLER_COLS} FROM sellers WHERE id = ?1"))
                 .and_then(|mut s| s.query_row(params![id], seller_from_row))
@@ -140,7 +137,6 @@ impl TenantStore for SqliteStore {
     }
 
     async fn get_credential(&self, id: &str) -> Result<Credential> {
-        let id = id.to_string();
         self.read_now(|c| {
             c.prepare_cached(
                 "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,

@@ -5,9 +5,7 @@
 
 use async_trait::async_trait;
 use entreposto_domain::*;
-use entreposto_store::{
-    ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketSort, TicketStore,
-};
+use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
 use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
@@ -500,33 +498,22 @@ impl TicketStore for SqliteStore {
                 }
                 n += 1;
             };
-            let mut t = Ticket {
-                id: 0,
-                operator_id,
-                seller_id,
-                order_id: nt.order_id,
-                code: ticket_code,
-                subject_id: Some(nt.subject.id.clone()),
-                subject: nt.subject.name.clone(),
-                sla_hours: nt.subject.sla_hours,
-                for_return: nt.subject.for_return,
-                responsible: nt.responsible,
-                opened_by: nt.opened_by,
-                read_state: if nt.opened_by == Party::Seller {
-                    ReadState::Read
-                } else {
-                    ReadState::Unread
+            let mut t = Ticket::open(
+                TicketOrder {
+                    operator_id,
+                    seller_id,
+                    order_id: nt.order_id,
+                    channel,
+                    marketplace_order_id: code,
+                    warehouse,
                 },
-                mediation: nt.mediation,
-                message_count: 0,
-                last_message_at: None,
-                closed_at: None,
-                channel,
-                marketplace_order_id: code,
-                warehouse,
-                created_at: now,
-                updated_at: now,
-            };
+                ticket_code,
+                &nt.subject,
+                nt.responsible,
+                nt.opened_by,
+                nt.mediation,
+                now,
+            );
             t.id = insert_ticket(c, &t)?;
             for m in &nt.messages {
                 receive(c, &mut t, m, now)?;
@@ -629,10 +616,7 @@ impl TicketStore for SqliteStore {
     async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {
         let (scope, f) = (scope.clone(), f.clone());
         self.read(move |c| {
-            let col = match f.sort {
-                TicketSort::UpdatedAt => "updated_at",
-                TicketSort::CreatedAt => "created_at",
-            };
+            let col = f.sort.column();
             // The page's ids are picked from the index alone, then only those rows are
             // read: an offset then skips index entries, not whole rows (a page 300,000
             // tickets deep went from ~70 to thousands of requests a second).
@@ -702,15 +686,7 @@ impl TicketStore for SqliteStore {
                     .ok_or_else(|| StoreError::Conflict(format!("no order {} for ticket {}", t.marketplace_order_id, t.code)))?;
                 let id = insert_ticket(c, &t)?;
                 for m in &it.messages {
-                    let nm = NewMessage {
-                        conversation: m.conversation,
-                        author: m.author.clone(),
-                        content: m.content.clone(),
-                        customer_can_view: m.customer_can_view,
-                        at: Some(m.created_at),
-                        subject: m.subject.clone(),
-                        responsible: m.responsible,
-                    };
+                    let nm = NewMessage::from(m);
                     insert_message(c, id, &nm, m.created_at, m.replied_at)?;
                 }
             }

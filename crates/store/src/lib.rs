@@ -118,6 +118,16 @@ pub enum TicketSort {
     CreatedAt,
 }
 
+impl TicketSort {
+    /// The `tickets` column a listing in this order sorts on (same in every backend).
+    pub fn column(self) -> &'static str {
+        match self {
+            TicketSort::UpdatedAt => "updated_at",
+            TicketSort::CreatedAt => "created_at",
+        }
+    }
+}
+
 /// A ticket with its messages, for bulk loads (demo data, migrations). The order is
 /// found by the ticket's seller, channel and marketplace order id.
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@
 //! JSON path of the field that caused it.
 
 use entreposto_domain::{
-    parse_uf, parse_zipcode, Address, Cents, Customer, Document, DocumentKind, FieldError, Order,
-    OrderData, OrderItem, OrderStatus, Payment, Phone, Timestamp,
+    check_email, parse_uf, parse_zipcode, Address, Cents, Customer, Document, DocumentKind,
+    FieldError, Order, OrderData, OrderItem, OrderStatus, Payment, Phone, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -200,12 +200,7 @@ impl OrderIn {
             .transpose()?;
         let document = at(Document::parse(&c.document, kind), "customer.document")?;
         if let Some(email) = &c.email {
-            if !email.contains('@') || email.len() > 254 {
-                return Err(FieldError::new(
-                    "customer.email",
-                    format!("'{email}' is not an e-mail address"),
-                ));
-            }
+            check_email("customer.email", email)?;
         }
         let phones = c
             .phones

@@ -7,7 +7,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use entreposto_domain::{Author, Conversation, NewMessage, Party, Scope, Ticket, Timestamp};
+use entreposto_domain::{
+    check_email, Author, Conversation, NewMessage, Order, Party, Scope, Ticket, Timestamp,
+};
 use entreposto_store::{NewTicket, StoreError, TicketFilter, TicketSort};
 
 use super::dto::{
@@ -73,16 +75,12 @@ fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiErr
     if email.trim().is_empty() {
         return Err(ApiError::invalid(f("author.email"), "is required"));
     }
-    if !email.contains('@') || email.len() > 254 {
-        return Err(ApiError::invalid(
-            f("author.email"),
-            format!("'{email}' is not an e-mail address"),
-        ));
-    }
+    check_email(&f("author.email"), &email).map_err(ApiError::Invalid)?;
     let at = iteration_date(c.iteration_date.as_deref(), f("iterationDate"))?;
-    let visible = c.customer_can_view.unwrap_or(false) || party == Party::Customer;
+    // The conversation decides who sees the comment (a customer's own comment is
+    // always in the customer's conversation).
     let mut msg = NewMessage::new(
-        Conversation::of_comment(party, visible),
+        Conversation::of_comment(party, c.customer_can_view.unwrap_or(false)),
         Author {
             party,
             name: author.name,
@@ -91,7 +89,6 @@ fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiErr
         },
         text,
     );
-    msg.customer_can_view = visible;
     msg.at = Some(at);
     // Kept with the comment so it reads back as written; the ticket's own subject
     // and responsible are set by the create body and by close.
@@ -113,14 +110,15 @@ fn not_found(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
 }
 
 /// Renders tickets with their order and comments. Tickets of one order (the by-order
-/// listings) share one read of it.
+/// listings) share one read of it; `known` is an order the caller has already read.
 async fn render(
     state: &AppState,
     scope: &Scope,
     tickets: &[Ticket],
+    known: Option<Order>,
 ) -> std::result::Result<Vec<CustomerService>, ApiError> {
-    let mut orders: std::collections::HashMap<i64, entreposto_domain::Order> =
-        std::collections::HashMap::new();
+    let mut orders: std::collections::HashMap<i64, Order> =
+        known.map(|o| (o.id, o)).into_iter().collect();
     let mut out = Vec::with_capacity(tickets.len());
     for t in tickets {
         if let std::collections::hash_map::Entry::Vacant(slot) = orders.entry(t.order_id) {
@@ -130,6 +128,20 @@ async fn render(
         out.push(CustomerService::of(t, &orders[&t.order_id], &messages));
     }
     Ok(out)
+}
+
+/// One case in Omnik's shape, read in one go (ticket, order, comments).
+async fn detail(
+    state: &AppState,
+    scope: &Scope,
+    id: i64,
+) -> std::result::Result<CustomerService, ApiError> {
+    let d = state
+        .store
+        .get_ticket_detail(scope, id)
+        .await
+        .map_err(not_found("customer service"))?;
+    Ok(CustomerService::of(&d.ticket, &d.order, &d.messages))
 }
 
 /// The paging and filters of the three list endpoints.
@@ -196,6 +208,7 @@ async fn page(
     scope: &Scope,
     q: &QueryPairs,
     narrow: impl FnOnce(&mut TicketFilter),
+    known: Option<Order>,
 ) -> Result<Json<Page>> {
     let (mut f, sort) = list_filter(q)?;
     narrow(&mut f);
@@ -210,7 +223,7 @@ async fn page(
         limit: f.limit,
         offset: f.offset,
         sort: sort.to_string(),
-        values: render(state, scope, &tickets).await?,
+        values: render(state, scope, &tickets, known).await?,
     }))
 }
 
@@ -226,12 +239,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CustomerService>> {
-    let d = state
-        .store
-        .get_ticket_detail(&auth.scope, ticket_id(&id)?)
-        .await
-        .map_err(not_found("customer service"))?;
-    Ok(Json(CustomerService::of(&d.ticket, &d.order, &d.messages)))
+    Ok(Json(detail(&state, &auth.scope, ticket_id(&id)?).await?))
 }
 
 /// `GET /HUB/v1/orders/customerservice/` (with or without the slash).
@@ -240,7 +248,7 @@ pub async fn list(
     State(state): State<AppState>,
     q: QueryPairs,
 ) -> Result<Json<Page>> {
-    page(&state, &auth.scope, &q, |_| {}).await
+    page(&state, &auth.scope, &q, |_| {}, None).await
 }
 
 /// `GET /HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice`.
@@ -250,9 +258,13 @@ pub async fn by_marketplace_id(
     Path(marketplace_id): Path<String>,
     q: QueryPairs,
 ) -> Result<Json<Page>> {
-    page(&state, &auth.scope, &q, |f| {
-        f.marketplace_order_id = Some(marketplace_id)
-    })
+    page(
+        &state,
+        &auth.scope,
+        &q,
+        |f| f.marketplace_order_id = Some(marketplace_id),
+        None,
+    )
     .await
 }
 
@@ -267,12 +279,19 @@ pub async fn by_order(
         .trim()
         .parse()
         .map_err(|_| ApiError::NotFound(format!("order '{id}' not found")))?;
-    state
+    let order = state
         .store
         .get_order(&auth.scope, order_id)
         .await
         .map_err(not_found("order"))?;
-    page(&state, &auth.scope, &q, |f| f.order_id = Some(order_id)).await
+    page(
+        &state,
+        &auth.scope,
+        &q,
+        |f| f.order_id = Some(order_id),
+        Some(order),
+    )
+    .await
 }
 
 fn tenant_of(auth: &OmnikAuth) -> String {
@@ -374,8 +393,10 @@ pub async fn create(
         )
         .await
         .map_err(not_found("orderData.id: order"))?;
-    let mut v = render(&state, &auth.scope, std::slice::from_ref(&t)).await?;
-    Ok((StatusCode::CREATED, Json(v.remove(0))))
+    Ok((
+        StatusCode::CREATED,
+        Json(detail(&state, &auth.scope, t.id).await?),
+    ))
 }
 
 /// `PUT /HUB/v1/orders/customerservice/{id}/close`: closes with a final comment.
@@ -407,8 +428,7 @@ pub async fn close(
             }
             e => not_found("customer service")(e),
         })?;
-    let mut v = render(&state, &auth.scope, std::slice::from_ref(&t)).await?;
-    Ok(Json(v.remove(0)))
+    Ok(Json(detail(&state, &auth.scope, t.id).await?))
 }
 
 #[cfg(test)]

@@ -330,7 +330,9 @@ async fn do_reply(
         (None, Some(b)) => b,
         (None, None) => Conversation::CustomerSeller,
     };
-    if conversation == Conversation::CustomerMarketplace {
+    // The domain rule (the seller is no part of CUSTOMER_B2W), checked before the
+    // ticket is read so the error names the URL's `parts`.
+    if !conversation.includes(Party::Seller) {
         return Err(ApiError::invalid("parts", "sellers cannot write in CUSTOMER_B2W").into());
     }
     if body.message.trim().is_empty() {
