@@ -300,6 +300,20 @@ pub struct TicketOrder {
     pub warehouse: Option<String>,
 }
 
+impl TicketOrder {
+    /// The facts of order `order_id` a ticket on it carries.
+    pub fn of(order_id: i64, order: crate::OrderData) -> TicketOrder {
+        TicketOrder {
+            operator_id: order.operator_id,
+            seller_id: order.seller_id,
+            order_id,
+            channel: order.channel,
+            marketplace_order_id: order.marketplace_order_id,
+            warehouse: order.warehouse,
+        }
+    }
+}
+
 impl Ticket {
     /// A new ticket on `order` under `subject`, not yet stored (id 0) and with no
     /// message yet. It is unread for the seller unless the seller opened it.

@@ -7,9 +7,9 @@ use tokio_postgres::Row;
 
 use crate::{map_err, PgStore};
 
-const ORDER_COLS: &str = "id, created_at, updated_at, body";
+pub(crate) const ORDER_COLS: &str = "id, created_at, updated_at, body";
 
-fn decode(r: &Row) -> Result<Order> {
+pub(crate) fn decode(r: &Row) -> Result<Order> {
     let id: i64 = r.get(0);
     let body: &str = r.get(3);
     let data: OrderData = serde_json::from_str(body)

@@ -20,6 +20,11 @@ const MESSAGE_COLS: &str = "m.id, m.ticket_id, m.conversation, m.author_party, m
     m.author_email, m.author_code, m.content, m.customer_can_view, m.created_at, m.replied_at, \
     m.subject, m.responsible";
 
+/// Point reads are cached statements taking the scope as `$2` (operator) and `$3`
+/// (seller or NULL), checked on the row: a ticket's (seller, operator) pair is a
+/// foreign key into `sellers`, so matching both is the whole tenant check.
+const ROW_SCOPE: &str = "operator_id = $2 AND ($3::text IS NULL OR seller_id = $3)";
+
 const SUBJECT_COLS: &str = "id, operator_id, name, sla_hours, for_return, created_at, updated_at";
 
 fn corrupt(what: &str) -> StoreError {
@@ -171,13 +176,14 @@ fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Params) {
     (sql, p)
 }
 
-async fn load_ticket(c: &impl GenericClient, scope: &Scope, id: i64, lock: bool) -> Result<Ticket> {
+/// The ticket in `scope`, locked for the rest of the transaction (changes are
+/// read-modify-write).
+async fn lock_ticket(c: &impl GenericClient, scope: &Scope, id: i64) -> Result<Ticket> {
     let mut p = Params::default();
     let idp = p.push(id);
     let sql = format!(
-        "SELECT {TICKET_COLS} FROM tickets WHERE id = {idp}{}{}",
-        p.scope(scope, ""),
-        if lock { " FOR UPDATE" } else { "" }
+        "SELECT {TICKET_COLS} FROM tickets WHERE id = {idp}{} FOR UPDATE",
+        p.scope(scope, "")
     );
     let row = c
         .query_opt(&sql, &p.refs())
@@ -329,7 +335,7 @@ impl PgStore {
     ) -> Result<Ticket> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        let mut t = load_ticket(&tx, scope, id, true).await?;
+        let mut t = lock_ticket(&tx, scope, id).await?;
         match change {
             Change::Read(state) => t.set_read_state(state, now),
             Change::Mediation => t.request_mediation(now),
@@ -409,8 +415,8 @@ impl TicketStore for PgStore {
         let idp = p.push(nt.order_id);
         // Locking the order serialises ticket numbering per order.
         let sql = format!(
-            "SELECT operator_id, seller_id, channel, marketplace_order_id, body FROM orders
-             WHERE id = {idp}{} FOR UPDATE",
+            "SELECT {} FROM orders WHERE id = {idp}{} FOR UPDATE",
+            crate::orders::ORDER_COLS,
             p.scope(scope, "")
         );
         let row = tx
@@ -418,10 +424,8 @@ impl TicketStore for PgStore {
             .await
             .map_err(map_err)?
             .ok_or(StoreError::NotFound)?;
-        let (channel, code, body): (String, String, String) = (row.get(2), row.get(3), row.get(4));
-        let warehouse = serde_json::from_str::<OrderData>(&body)
-            .ok()
-            .and_then(|o| o.warehouse);
+        let order = crate::orders::decode(&row)?;
+        let on = TicketOrder::of(order.id, order.data);
         let seq: i64 = tx
             .query_one(
                 "SELECT COUNT(*) FROM tickets WHERE order_id = $1",
@@ -432,14 +436,13 @@ impl TicketStore for PgStore {
             .get(0);
         // Codes are unique per seller; two orders' codes can coincide, so take the next
         // free sequence number (the order row lock serialises this per order).
-        let seller_id: String = row.get(1);
         let mut n = seq + 1;
         let ticket_code = loop {
-            let candidate = ticket_code(&channel, &code, n);
+            let candidate = ticket_code(&on.channel, &on.marketplace_order_id, n);
             let taken = tx
                 .query_opt(
                     "SELECT 1 FROM tickets WHERE seller_id = $1 AND code = $2",
-                    &[&seller_id, &candidate],
+                    &[&on.seller_id, &candidate],
                 )
                 .await
                 .map_err(map_err)?;
@@ -449,14 +452,7 @@ impl TicketStore for PgStore {
             n += 1;
         };
         let mut t = Ticket::open(
-            TicketOrder {
-                operator_id: row.get(0),
-                seller_id,
-                order_id: nt.order_id,
-                channel,
-                marketplace_order_id: code,
-                warehouse,
-            },
+            on,
             ticket_code,
             &nt.subject,
             nt.responsible,
@@ -475,19 +471,31 @@ impl TicketStore for PgStore {
 
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket> {
         let c = self.conn().await?;
-        load_ticket(&c, scope, id, false).await
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {TICKET_COLS} FROM tickets WHERE id = $1 AND {ROW_SCOPE}"
+            ))
+            .await
+            .map_err(map_err)?;
+        let row = c
+            .query_opt(&stmt, &[&id, &scope.operator_id, &scope.seller_id])
+            .await
+            .map_err(map_err)?
+            .ok_or(StoreError::NotFound)?;
+        ticket_from_row(&row)
     }
 
     async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket> {
         let c = self.conn().await?;
-        let mut p = Params::default();
-        let cp = p.push(code.to_string());
-        let sql = format!(
-            "SELECT {TICKET_COLS} FROM tickets WHERE code = {cp}{} ORDER BY id LIMIT 1",
-            p.scope(scope, "")
-        );
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {TICKET_COLS} FROM tickets WHERE code = $1 AND {ROW_SCOPE}
+                 ORDER BY id LIMIT 1"
+            ))
+            .await
+            .map_err(map_err)?;
         let row = c
-            .query_opt(&sql, &p.refs())
+            .query_opt(&stmt, &[&code, &scope.operator_id, &scope.seller_id])
             .await
             .map_err(map_err)?
             .ok_or(StoreError::NotFound)?;
@@ -496,14 +504,18 @@ impl TicketStore for PgStore {
 
     async fn list_messages(&self, scope: &Scope, ticket_id: i64) -> Result<Vec<TicketMessage>> {
         let c = self.conn().await?;
-        let mut p = Params::default();
-        let idp = p.push(ticket_id);
-        let sql = format!(
-            "SELECT {MESSAGE_COLS} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-             WHERE m.ticket_id = {idp}{} ORDER BY m.id",
-            p.scope(scope, "t.")
-        );
-        let rows = c.query(&sql, &p.refs()).await.map_err(map_err)?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLS} FROM ticket_messages m WHERE m.ticket_id = $1
+                 AND EXISTS (SELECT 1 FROM tickets WHERE id = $1 AND {ROW_SCOPE})
+                 ORDER BY m.id"
+            ))
+            .await
+            .map_err(map_err)?;
+        let rows = c
+            .query(&stmt, &[&ticket_id, &scope.operator_id, &scope.seller_id])
+            .await
+            .map_err(map_err)?;
         rows.iter().map(message_from_row).collect()
     }
 
@@ -516,7 +528,7 @@ impl TicketStore for PgStore {
     ) -> Result<(Ticket, TicketMessage)> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        let mut t = load_ticket(&tx, scope, ticket_id, true).await?;
+        let mut t = lock_ticket(&tx, scope, ticket_id).await?;
         let stored = receive(&tx, &mut t, message, now).await?;
         save_ticket(&tx, &t).await?;
         tx.commit().await.map_err(map_err)?;

@@ -454,29 +454,8 @@ impl TicketStore for SqliteStore {
     async fn open_ticket(&self, scope: &Scope, nt: &NewTicket, now: Timestamp) -> Result<Ticket> {
         let (scope, nt) = (scope.clone(), nt.clone());
         self.write(move |c| {
-            let mut p = vec![Value::Integer(nt.order_id)];
-            let sql = format!(
-                "SELECT operator_id, seller_id, channel, marketplace_order_id, body FROM orders
-                 WHERE id = ?1{}",
-                scope_sql(&scope, "", &mut p)
-            );
-            let (operator_id, seller_id, channel, code, body): (
-                String,
-                String,
-                String,
-                String,
-                String,
-            ) = c
-                .prepare_cached(&sql)
-                .and_then(|mut s| {
-                    s.query_row(params_from_iter(p), |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })
-                })
-                .map_err(map_err)?;
-            let warehouse = serde_json::from_str::<OrderData>(&body)
-                .ok()
-                .and_then(|o| o.warehouse);
+            let order = crate::orders::load_order(c, &scope, nt.order_id)?;
+            let on = TicketOrder::of(order.id, order.data);
             let seq: i64 = c
                 .prepare_cached("SELECT COUNT(*) FROM tickets WHERE order_id = ?1")
                 .and_then(|mut s| s.query_row([nt.order_id], |r| r.get(0)))
@@ -485,11 +464,11 @@ impl TicketStore for SqliteStore {
             // `2-13` both read `213`), so take the next free sequence number.
             let mut n = seq + 1;
             let ticket_code = loop {
-                let candidate = ticket_code(&channel, &code, n);
+                let candidate = ticket_code(&on.channel, &on.marketplace_order_id, n);
                 let taken = c
                     .prepare_cached("SELECT 1 FROM tickets WHERE seller_id = ?1 AND code = ?2")
                     .and_then(|mut s| {
-                        s.query_row(params![seller_id, candidate], |_| Ok(()))
+                        s.query_row(params![on.seller_id, candidate], |_| Ok(()))
                             .optional()
                     })
                     .map_err(map_err)?;
@@ -499,14 +478,7 @@ impl TicketStore for SqliteStore {
                 n += 1;
             };
             let mut t = Ticket::open(
-                TicketOrder {
-                    operator_id,
-                    seller_id,
-                    order_id: nt.order_id,
-                    channel,
-                    marketplace_order_id: code,
-                    warehouse,
-                },
+                on,
                 ticket_code,
                 &nt.subject,
                 nt.responsible,
