@@ -179,10 +179,41 @@ pub enum Upserted {
     Updated,
 }
 
-const UFS: [&str; 27] = [
-    "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR",
-    "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
+/// The 27 federative units: acronym and name.
+const UFS: [(&str, &str); 27] = [
+    ("AC", "Acre"),
+    ("AL", "Alagoas"),
+    ("AP", "Amapá"),
+    ("AM", "Amazonas"),
+    ("BA", "Bahia"),
+    ("CE", "Ceará"),
+    ("DF", "Distrito Federal"),
+    ("ES", "Espírito Santo"),
+    ("GO", "Goiás"),
+    ("MA", "Maranhão"),
+    ("MT", "Mato Grosso"),
+    ("MS", "Mato Grosso do Sul"),
+    ("MG", "Minas Gerais"),
+    ("PA", "Pará"),
+    ("PB", "Paraíba"),
+    ("PR", "Paraná"),
+    ("PE", "Pernambuco"),
+    ("PI", "Piauí"),
+    ("RJ", "Rio de Janeiro"),
+    ("RN", "Rio Grande do Norte"),
+    ("RS", "Rio Grande do Sul"),
+    ("RO", "Rondônia"),
+    ("RR", "Roraima"),
+    ("SC", "Santa Catarina"),
+    ("SP", "São Paulo"),
+    ("SE", "Sergipe"),
+    ("TO", "Tocantins"),
 ];
+
+/// The name of the state with acronym `uf` (`SP` -> `São Paulo`).
+pub fn uf_name(uf: &str) -> Option<&'static str> {
+    UFS.iter().find(|(a, _)| *a == uf).map(|(_, n)| *n)
+}
 
 /// Normalises a CEP (`01310-100` -> `01310100`), refusing anything but eight digits.
 pub fn parse_zipcode(raw: &str) -> Result<String, FieldError> {
@@ -199,7 +230,7 @@ pub fn parse_zipcode(raw: &str) -> Result<String, FieldError> {
 /// Checks a federative-unit acronym.
 pub fn parse_uf(raw: &str) -> Result<String, FieldError> {
     let s = raw.trim().to_ascii_uppercase();
-    if UFS.contains(&s.as_str()) {
+    if uf_name(&s).is_some() {
         Ok(s)
     } else {
         Err(FieldError::new(

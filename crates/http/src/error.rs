@@ -109,6 +109,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Maps a store error the usual way, but words `NotFound` as `message()` says (each
+/// dialect names the missing thing its own way). The message is only built on failure.
+pub fn not_found_with<F: FnOnce() -> String>(message: F) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(message()),
+        e => e.into(),
+    }
+}
+
 /// Outside any dialect (unknown top-level routes) errors use the native envelope.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

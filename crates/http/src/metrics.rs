@@ -28,9 +28,9 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
-/// Series by route pattern, then (method, status). Looking a route up by `&str`
-/// means recording a request allocates nothing once its series exists.
-/// The series of one route, by (method, status).
+/// The series of one route, by (method, status). [`Metrics`] keys these by route
+/// pattern, looked up by `&str`, so recording a request allocates nothing once its
+/// series exists.
 type RouteSeries = HashMap<(axum::http::Method, u16), Series>;
 
 #[derive(Default)]

@@ -245,11 +245,8 @@ fn parse_id(raw: &str, what: &str) -> std::result::Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("no {what} '{raw}'")))
 }
 
-fn not_found(what: &'static str, id: String) -> impl Fn(StoreError) -> ApiError {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no {what} '{id}'")),
-        e => e.into(),
-    }
+fn not_found(what: &'static str, id: String) -> impl FnOnce(StoreError) -> ApiError {
+    crate::error::not_found_with(move || format!("no {what} '{id}'"))
 }
 
 /// Creates a customer-service subject with its SLA.

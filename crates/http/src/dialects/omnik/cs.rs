@@ -102,11 +102,8 @@ fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiErr
     Ok(msg)
 }
 
-fn not_found(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("{what} not found")),
-        e => e.into(),
-    }
+fn not_found(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    crate::error::not_found_with(move || format!("{what} not found"))
 }
 
 /// Renders tickets with their order and comments. Tickets of one order (the by-order

@@ -146,41 +146,8 @@ pub struct CustomerService {
     pub comments: Vec<CommentOut>,
 }
 
-const STATES: [(&str, &str); 27] = [
-    ("AC", "Acre"),
-    ("AL", "Alagoas"),
-    ("AP", "Amapá"),
-    ("AM", "Amazonas"),
-    ("BA", "Bahia"),
-    ("CE", "Ceará"),
-    ("DF", "Distrito Federal"),
-    ("ES", "Espírito Santo"),
-    ("GO", "Goiás"),
-    ("MA", "Maranhão"),
-    ("MT", "Mato Grosso"),
-    ("MS", "Mato Grosso do Sul"),
-    ("MG", "Minas Gerais"),
-    ("PA", "Pará"),
-    ("PB", "Paraíba"),
-    ("PR", "Paraná"),
-    ("PE", "Pernambuco"),
-    ("PI", "Piauí"),
-    ("RJ", "Rio de Janeiro"),
-    ("RN", "Rio Grande do Norte"),
-    ("RS", "Rio Grande do Sul"),
-    ("RO", "Rondônia"),
-    ("RR", "Roraima"),
-    ("SC", "Santa Catarina"),
-    ("SP", "São Paulo"),
-    ("SE", "Sergipe"),
-    ("TO", "Tocantins"),
-];
-
 fn state_name(uf: &str) -> String {
-    STATES
-        .iter()
-        .find(|(a, _)| *a == uf)
-        .map_or_else(|| uf.to_string(), |(_, n)| n.to_string())
+    entreposto_domain::uf_name(uf).unwrap_or(uf).to_string()
 }
 
 impl CustomerService {

@@ -75,11 +75,8 @@ fn part(raw: &str) -> std::result::Result<Conversation, ApiError> {
     })
 }
 
-fn sac_not_found(code: &str) -> impl Fn(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("SAC '{code}' not found")),
-        e => e.into(),
-    }
+fn sac_not_found(code: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    crate::error::not_found_with(move || format!("SAC '{code}' not found"))
 }
 
 async fn ticket(
