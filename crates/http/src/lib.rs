@@ -66,20 +66,18 @@ impl AppState {
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = dialects::MOUNTS
+        .iter()
+        .fold(Router::new(), |r, m| r.nest(m.prefix, (m.routes)()));
+    router
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
-        .nest("/api/v1", native::routes())
-        .nest("/skyhub", dialects::skyhub::routes())
-        .nest("/omnik", dialects::omnik::routes())
-        .nest("/00k", dialects::zerok::routes())
-        .nest("/koncili", dialects::koncili::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()).into_response() })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(ensure_json_content_type))
+        .layer(axum::middleware::from_fn(json_edge))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -88,36 +86,26 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// How the dialect that owns a path renders an error.
-type Renderer = fn(&ApiError) -> Response;
+/// How the API that owns a path renders an error.
+pub(crate) type Renderer = fn(&ApiError) -> Response;
 
 fn renderer_for(path: &str) -> Renderer {
-    use dialects::{koncili::Koncili, omnik::Omnik, omnik::OmnikWeb, skyhub::Skyhub, zerok::Zerok};
-    use envelope::render;
-    if path.starts_with("/skyhub") {
-        render::<Skyhub>
-    } else if path.starts_with("/omnik/v1/hub-web") {
-        render::<OmnikWeb>
-    } else if path.starts_with("/omnik") {
-        render::<Omnik>
-    } else if path.starts_with("/00k") {
-        render::<Zerok>
-    } else if path.starts_with("/koncili") {
-        render::<Koncili>
-    } else {
-        render::<native::Native>
-    }
+    dialects::MOUNTS
+        .iter()
+        .find(|m| path.starts_with(m.prefix))
+        .map_or(envelope::render::<native::Native>, |m| {
+            (m.renderer)(&path[m.prefix.len()..])
+        })
 }
 
-/// Every response is JSON with `Content-Type: application/json` (204s aside, which
+/// The JSON edge every request passes. Every response is JSON with
+/// `Content-Type: application/json` (204s aside, which
 /// have no body): some vendor clients crash on anything else. Errors produced by the
 /// framework itself (an undecodable path segment, a wrong method) arrive as plain
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
-async fn ensure_json_content_type(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+/// A panicking handler answers a 500 in the envelope instead of a dropped connection.
+async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let uri = req.uri();
     let render = renderer_for(uri.path());
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {

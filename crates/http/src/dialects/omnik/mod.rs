@@ -176,6 +176,15 @@ pub fn routes() -> Router<AppState> {
         .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Omnik>)
 }
 
+/// Omnik's hub-web paths answer errors in their own shape; the rest in the HUB's.
+pub fn renderer(rest: &str) -> crate::Renderer {
+    if rest.starts_with("/v1/hub-web") {
+        crate::envelope::render::<OmnikWeb>
+    } else {
+        crate::envelope::render::<Omnik>
+    }
+}
+
 /// What an Omnik client sends: the token and the credential id as `application_id`.
 pub fn credential_headers(id: &str, secret: &str) -> Vec<(&'static str, String)> {
     vec![
