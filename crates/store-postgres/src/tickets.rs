@@ -519,6 +519,31 @@ impl TicketStore for PgStore {
         rows.iter().map(message_from_row).collect()
     }
 
+    async fn list_messages_of(
+        &self,
+        scope: &Scope,
+        ticket_ids: &[i64],
+    ) -> Result<Vec<TicketMessage>> {
+        if ticket_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.conn().await?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLS} FROM ticket_messages m WHERE m.ticket_id IN
+                 (SELECT id FROM tickets WHERE id = ANY($1) AND {ROW_SCOPE})
+                 ORDER BY m.ticket_id, m.id"
+            ))
+            .await
+            .map_err(map_err)?;
+        let ids = ticket_ids.to_vec();
+        let rows = c
+            .query(&stmt, &[&ids, &scope.operator_id, &scope.seller_id])
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(message_from_row).collect()
+    }
+
     async fn add_message(
         &self,
         scope: &Scope,

@@ -517,6 +517,39 @@ impl TicketStore for SqliteStore {
         self.read_now(|c| load_messages(c, scope, ticket_id))
     }
 
+    async fn list_messages_of(
+        &self,
+        scope: &Scope,
+        ticket_ids: &[i64],
+    ) -> Result<Vec<TicketMessage>> {
+        if ticket_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement per page size (pages are small), cached like the others.
+        let ids = (0..ticket_ids.len())
+            .map(|i| format!("?{}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {} FROM ticket_messages WHERE ticket_id IN (SELECT id FROM tickets
+             WHERE id IN ({ids}) AND operator_id = ?1 AND (?2 IS NULL OR seller_id = ?2))
+             ORDER BY ticket_id, id",
+            message_cols!()
+        );
+        let mut p: Vec<Value> = vec![
+            Value::Text(scope.operator_id.clone()),
+            scope.seller_id.clone().map_or(Value::Null, Value::Text),
+        ];
+        p.extend(ticket_ids.iter().map(|&id| Value::Integer(id)));
+        self.read_now(|c| {
+            let mut s = c.prepare_cached(&sql).map_err(map_err)?;
+            let rows = s
+                .query_map(params_from_iter(p), message_from_row)
+                .map_err(map_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })
+    }
+
     async fn add_message(
         &self,
         scope: &Scope,

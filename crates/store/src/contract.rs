@@ -593,6 +593,11 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
             store.get_ticket_detail(scope, t.id).await,
             Err(StoreError::NotFound)
         ));
+        assert!(store
+            .list_messages_of(scope, &[t.id])
+            .await
+            .unwrap()
+            .is_empty());
         assert!(matches!(
             store
                 .add_message(
@@ -644,7 +649,14 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
         );
         assert_eq!(d.messages.len(), 1);
         assert_eq!(d.messages[0].content, "oi");
+        let of = store.list_messages_of(scope, &[t.id, -1]).await.unwrap();
+        assert_eq!(of, d.messages);
     }
+    assert!(store
+        .list_messages_of(&scope_a, &[])
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {

@@ -153,6 +153,13 @@ pub trait TicketStore: Send + Sync {
     async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket>;
     /// Messages of a ticket in `scope`, oldest first.
     async fn list_messages(&self, scope: &Scope, ticket_id: i64) -> Result<Vec<TicketMessage>>;
+    /// Messages of a page of tickets in one read, by ticket then oldest first; tickets
+    /// not in `scope` contribute none.
+    async fn list_messages_of(
+        &self,
+        scope: &Scope,
+        ticket_ids: &[i64],
+    ) -> Result<Vec<TicketMessage>>;
     /// Adds a message under the ticket rules (read state, replies, `updated_at`).
     async fn add_message(
         &self,

@@ -116,13 +116,18 @@ async fn render(
 ) -> std::result::Result<Vec<CustomerService>, ApiError> {
     let mut orders: std::collections::HashMap<i64, Order> =
         known.map(|o| (o.id, o)).into_iter().collect();
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let mut messages: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+    for m in state.store.list_messages_of(scope, &ids).await? {
+        messages.entry(m.ticket_id).or_default().push(m);
+    }
     let mut out = Vec::with_capacity(tickets.len());
     for t in tickets {
         if let std::collections::hash_map::Entry::Vacant(slot) = orders.entry(t.order_id) {
             slot.insert(state.store.get_order(scope, t.order_id).await?);
         }
-        let messages = state.store.list_messages(scope, t.id).await?;
-        out.push(CustomerService::of(t, &orders[&t.order_id], &messages));
+        let mine = messages.get(&t.id).map_or(&[][..], Vec::as_slice);
+        out.push(CustomerService::of(t, &orders[&t.order_id], mine));
     }
     Ok(out)
 }
