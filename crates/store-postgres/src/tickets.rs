@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use entreposto_domain::*;
 use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -213,6 +214,8 @@ async fn save_ticket(c: &impl GenericClient, t: &Ticket) -> Result<()> {
     Ok(())
 }
 
+/// Inserts `t` with its order id given by `order_sql` (`$3`, or a lookup for bulk
+/// imports). An order id that comes out NULL (no such order) is `NotFound`.
 async fn insert_ticket(c: &impl GenericClient, t: &Ticket, order_sql: &str) -> Result<i64> {
     let sql = format!(
         "INSERT INTO tickets (operator_id, seller_id, order_id, code, subject_id, subject,
@@ -248,7 +251,16 @@ async fn insert_ticket(c: &impl GenericClient, t: &Ticket, order_sql: &str) -> R
             ],
         )
         .await
-        .map_err(map_err)?;
+        .map_err(|e| {
+            let no_order = e.as_db_error().is_some_and(|d| {
+                *d.code() == SqlState::NOT_NULL_VIOLATION && d.column() == Some("order_id")
+            });
+            if no_order {
+                StoreError::NotFound
+            } else {
+                map_err(e)
+            }
+        })?;
     row.map(|r| r.get(0)).ok_or(StoreError::NotFound)
 }
 
@@ -628,9 +640,10 @@ impl TicketStore for PgStore {
             let id = insert_ticket(&tx, &it.ticket, order_sql)
                 .await
                 .map_err(|e| match e {
-                    StoreError::Other(m) if m.contains("null value") => {
-                        StoreError::Conflict(format!("no order for ticket {}", it.ticket.code))
-                    }
+                    StoreError::NotFound => StoreError::Conflict(format!(
+                        "no order {} for ticket {}",
+                        it.ticket.marketplace_order_id, it.ticket.code
+                    )),
                     e => e,
                 })?;
             for m in &it.messages {
