@@ -399,7 +399,7 @@ impl Store for SqliteStore {
         self.read_now(|c| {
             let ticket = tickets::load_ticket(c, scope, id)?;
             let order = orders::load_order(c, scope, ticket.order_id)?;
-            let messages = tickets::load_messages(c, scope, id)?;
+            let messages = tickets::load_messages_of_read(c, &ticket)?;
             Ok(TicketDetail {
                 ticket,
                 order,

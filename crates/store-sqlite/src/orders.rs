@@ -1,8 +1,19 @@
 //! Orders on SQLite: upsert by marketplace key, scoped reads, bulk import.
+//!
+//! The columns a query filters or sorts on are real columns; the rest of the order
+//! (`OrderData`) is one `body` value. Bodies are written as a BLOB: a format byte
+//! ([`BODY_V1`]) then `OrderData` in postcard, a compact binary serde format. Decoding
+//! it costs about a third of decoding the same order as JSON (measured 1.9 µs for a
+//! demo order's JSON), and reading an order is most of what a GET of one does. Rows
+//! written before (TEXT, JSON) still read: SQLite keeps each value's type, so the type
+//! tells the two apart. Postcard is not self-describing, so `OrderData` and the types
+//! inside it cannot change shape under `BODY_V1`: a change means a new format byte
+//! and keeping a decoder for the old one (the `v1_body_fixture` test fails first).
 
 use async_trait::async_trait;
 use entreposto_domain::*;
 use entreposto_store::{OrderStore, Result, StoreError};
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::{map_err, SqliteStore};
@@ -31,14 +42,9 @@ const ORDERS_BY_MARKETPLACE_ID: &str = concat!(
 /// intermediate copy of the body.
 fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Order>> {
     let id: i64 = r.get(0)?;
-    let body = r.get_ref(3)?.as_str()?;
-    let data = match serde_json::from_str::<OrderData>(body) {
+    let data = match decode(r.get_ref(3)?) {
         Ok(data) => data,
-        Err(e) => {
-            return Ok(Err(StoreError::Other(format!(
-                "order {id}: corrupt body: {e}"
-            ))))
-        }
+        Err(e) => return Ok(Err(StoreError::Other(format!("order {id}: {e}")))),
     };
     Ok(Ok(Order {
         id,
@@ -60,11 +66,30 @@ pub(crate) fn load_order(c: &Connection, scope: &Scope, id: i64) -> Result<Order
         .map_err(map_err)?
 }
 
-fn encode(data: &OrderData) -> Result<String> {
-    serde_json::to_string(data).map_err(|e| StoreError::Other(e.to_string()))
+/// The format byte of a postcard body.
+const BODY_V1: u8 = 1;
+
+fn encode(data: &OrderData) -> Result<Vec<u8>> {
+    postcard::to_extend(data, vec![BODY_V1]).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-fn insert(c: &Connection, data: &OrderData, body: &str, now: Timestamp) -> Result<i64> {
+fn decode(body: ValueRef<'_>) -> std::result::Result<OrderData, String> {
+    match body {
+        ValueRef::Blob([BODY_V1, rest @ ..]) => {
+            postcard::from_bytes(rest).map_err(|e| format!("corrupt body: {e}"))
+        }
+        ValueRef::Text(json) => {
+            serde_json::from_slice(json).map_err(|e| format!("corrupt JSON body: {e}"))
+        }
+        ValueRef::Blob(b) => Err(format!(
+            "body in an unknown format (first byte {:?})",
+            b.first()
+        )),
+        _ => Err("body is neither a BLOB nor text".into()),
+    }
+}
+
+fn insert(c: &Connection, data: &OrderData, body: &[u8], now: Timestamp) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO orders (operator_id, seller_id, channel, marketplace_order_id, status,
          placed_at, total, created_at, updated_at, body)
