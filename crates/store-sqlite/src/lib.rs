@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_tickets.sql")),
     (3, include_str!("../migrations/0003_ticket_listing.sql")),
     (4, include_str!("../migrations/0004_message_topic.sql")),
+    (5, include_str!("../migrations/0005_messages_by_ticket.sql")),
 ];
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
