@@ -138,12 +138,17 @@ impl Timestamp {
     /// Zone-less local time in `zone` with six fraction digits
     /// (`2023-06-06T21:41:57.000000`), as Omnik renders times.
     pub fn to_local_micros(self, zone: FixedOffset) -> String {
+        self.local_micros_text(zone).to_string()
+    }
+
+    /// [`Timestamp::to_local_micros`] without allocating, for serializers.
+    pub fn local_micros_text(self, zone: FixedOffset) -> TimeText {
         let c = self.civil(zone.local_minus_utc());
         let mut out = Digits::<26>::new();
         out.date_time(&c);
         out.byte(b'.');
         out.num(c.micros, 6);
-        out.into_string()
+        TimeText(out)
     }
 
     /// The start of the Brasília calendar day `date` and the start of the next one.
@@ -238,9 +243,23 @@ impl<const N: usize> Digits<N> {
         self.num(c.second, 2);
     }
 
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+
     fn into_string(self) -> String {
-        // Only ASCII digits and punctuation were written.
-        String::from_utf8_lossy(&self.buf[..self.len]).into_owned()
+        self.as_str().to_owned()
+    }
+}
+
+/// A rendered time kept on the stack; reads as a `&str`.
+pub struct TimeText(Digits<26>);
+
+impl std::ops::Deref for TimeText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_str()
     }
 }
 

@@ -5,10 +5,14 @@
 //! SkyHub's chats and the other way round.
 
 use axum::extract::{Path, State};
+use std::collections::hash_map::{Entry, HashMap};
+
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use entreposto_domain::{
-    check_email, Author, Conversation, NewMessage, Order, Party, Scope, Ticket, Timestamp,
+    check_email, Author, Conversation, NewMessage, Order, Party, Scope, Ticket, TicketMessage,
+    Timestamp,
 };
 use entreposto_store::{NewTicket, StoreError, TicketFilter, TicketSort};
 
@@ -108,42 +112,59 @@ fn not_found(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
 
 /// Renders tickets with their order and comments. Tickets of one order (the by-order
 /// listings) share one read of it; `known` is an order the caller has already read.
-async fn render(
-    state: &AppState,
-    scope: &Scope,
-    tickets: &[Ticket],
-    known: Option<Order>,
-) -> std::result::Result<Vec<CustomerService>, ApiError> {
-    let mut orders: std::collections::HashMap<i64, Order> =
-        known.map(|o| (o.id, o)).into_iter().collect();
-    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
-    let mut messages: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
-    for m in state.store.list_messages_of(scope, &ids).await? {
-        messages.entry(m.ticket_id).or_default().push(m);
-    }
-    let mut out = Vec::with_capacity(tickets.len());
-    for t in tickets {
-        if let std::collections::hash_map::Entry::Vacant(slot) = orders.entry(t.order_id) {
-            slot.insert(state.store.get_order(scope, t.order_id).await?);
-        }
-        let mine = messages.get(&t.id).map_or(&[][..], Vec::as_slice);
-        out.push(CustomerService::of(t, &orders[&t.order_id], mine));
-    }
-    Ok(out)
+/// What a page of cases is rendered from: the orders and comments of its tickets.
+struct PageData {
+    orders: HashMap<i64, Order>,
+    messages: HashMap<i64, Vec<TicketMessage>>,
 }
 
-/// One case in Omnik's shape, read in one go (ticket, order, comments).
+impl PageData {
+    async fn read(
+        state: &AppState,
+        scope: &Scope,
+        tickets: &[Ticket],
+        known: Option<Order>,
+    ) -> std::result::Result<PageData, ApiError> {
+        let mut orders: HashMap<i64, Order> = known.map(|o| (o.id, o)).into_iter().collect();
+        let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+        let mut messages: HashMap<i64, Vec<_>> = HashMap::new();
+        for m in state.store.list_messages_of(scope, &ids).await? {
+            messages.entry(m.ticket_id).or_default().push(m);
+        }
+        for t in tickets {
+            if let Entry::Vacant(slot) = orders.entry(t.order_id) {
+                slot.insert(state.store.get_order(scope, t.order_id).await?);
+            }
+        }
+        Ok(PageData { orders, messages })
+    }
+
+    fn render<'a>(&'a self, tickets: &'a [Ticket]) -> Vec<CustomerService<'a>> {
+        tickets
+            .iter()
+            .map(|t| {
+                let mine = self.messages.get(&t.id).map_or(&[][..], Vec::as_slice);
+                CustomerService::of(t, &self.orders[&t.order_id], mine)
+            })
+            .collect()
+    }
+}
+
+/// One case in Omnik's shape, read in one go (ticket, order, comments) and answered
+/// with `status`.
 async fn detail(
     state: &AppState,
     scope: &Scope,
     id: i64,
-) -> std::result::Result<CustomerService, ApiError> {
+    status: StatusCode,
+) -> std::result::Result<Response, ApiError> {
     let d = state
         .store
         .get_ticket_detail(scope, id)
         .await
         .map_err(not_found("customer service"))?;
-    Ok(CustomerService::of(&d.ticket, &d.order, &d.messages))
+    let case = CustomerService::of(&d.ticket, &d.order, &d.messages);
+    Ok((status, Json(case)).into_response())
 }
 
 /// The paging and filters of the three list endpoints.
@@ -211,7 +232,7 @@ async fn page(
     q: &QueryPairs,
     narrow: impl FnOnce(&mut TicketFilter),
     known: Option<Order>,
-) -> Result<Json<Page>> {
+) -> Result<Response> {
     let (mut f, sort) = list_filter(q)?;
     narrow(&mut f);
     let total = state.store.count_tickets(scope, &f).await?;
@@ -220,13 +241,15 @@ async fn page(
     } else {
         state.store.list_tickets(scope, &f).await?
     };
+    let data = PageData::read(state, scope, &tickets, known).await?;
     Ok(Json(Page {
         total,
         limit: f.limit,
         offset: f.offset,
-        sort: sort.to_string(),
-        values: render(state, scope, &tickets, known).await?,
-    }))
+        sort,
+        values: data.render(&tickets),
+    })
+    .into_response())
 }
 
 fn ticket_id(raw: &str) -> std::result::Result<i64, ApiError> {
@@ -240,8 +263,8 @@ pub async fn get_one(
     auth: OmnikAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<CustomerService>> {
-    Ok(Json(detail(&state, &auth.scope, ticket_id(&id)?).await?))
+) -> Result<Response> {
+    Ok(detail(&state, &auth.scope, ticket_id(&id)?, StatusCode::OK).await?)
 }
 
 /// `GET /HUB/v1/orders/customerservice/` (with or without the slash).
@@ -249,7 +272,7 @@ pub async fn list(
     auth: OmnikAuth,
     State(state): State<AppState>,
     q: QueryPairs,
-) -> Result<Json<Page>> {
+) -> Result<Response> {
     page(&state, &auth.scope, &q, |_| {}, None).await
 }
 
@@ -259,7 +282,7 @@ pub async fn by_marketplace_id(
     State(state): State<AppState>,
     Path(marketplace_id): Path<String>,
     q: QueryPairs,
-) -> Result<Json<Page>> {
+) -> Result<Response> {
     page(
         &state,
         &auth.scope,
@@ -276,7 +299,7 @@ pub async fn by_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
     q: QueryPairs,
-) -> Result<Json<Page>> {
+) -> Result<Response> {
     let order_id: i64 = id
         .trim()
         .parse()
@@ -335,7 +358,7 @@ pub async fn create(
     auth: OmnikAuth,
     State(state): State<AppState>,
     JsonBody(body, ..): JsonBody<CreateIn, Omnik>,
-) -> Result<(StatusCode, Json<CustomerService>)> {
+) -> Result<Response> {
     let csd = body
         .customer_service_data
         .ok_or_else(|| ApiError::invalid("customerServiceData", "is required"))?;
@@ -395,10 +418,7 @@ pub async fn create(
         )
         .await
         .map_err(not_found("orderData.id: order"))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(detail(&state, &auth.scope, t.id).await?),
-    ))
+    Ok(detail(&state, &auth.scope, t.id, StatusCode::CREATED).await?)
 }
 
 /// `PUT /HUB/v1/orders/customerservice/{id}/close`: closes with a final comment.
@@ -407,7 +427,7 @@ pub async fn close(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body, ..): JsonBody<CloseIn, Omnik>,
-) -> Result<Json<CustomerService>> {
+) -> Result<Response> {
     let id = ticket_id(&id)?;
     let responsible = entity(body.responsible.as_deref(), "responsible".into())?;
     let c = body
@@ -430,7 +450,7 @@ pub async fn close(
             }
             e => not_found("customer service")(e),
         })?;
-    Ok(Json(detail(&state, &auth.scope, t.id).await?))
+    Ok(detail(&state, &auth.scope, t.id, StatusCode::OK).await?)
 }
 
 #[cfg(test)]

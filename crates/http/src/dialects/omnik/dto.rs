@@ -32,186 +32,201 @@ pub fn parse_entity(s: &str) -> Option<Party> {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomerServiceData {
-    pub id: String,
-    pub subject: String,
-    pub open_date: String,
-    pub closing_date: Option<String>,
-    pub responsible: String,
+/// A time as Omnik writes it, rendered while the response is serialized (no string
+/// per field: a case carries a dozen times).
+#[derive(Clone, Copy)]
+pub struct OmnikTime(pub Timestamp);
+
+impl Serialize for OmnikTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.local_micros_text(brasilia()))
+    }
 }
 
-#[derive(Serialize, ToSchema)]
+// The response shapes below borrow from the ticket, order and messages they render:
+// a case is rendered on every read and copying each string into it was a visible
+// part of a read's cost.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerServiceData<'a> {
+    pub id: String,
+    pub subject: &'a str,
+    pub open_date: OmnikTime,
+    pub closing_date: Option<OmnikTime>,
+    pub responsible: &'static str,
+}
+
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderDataOut {
     pub id: String,
-    pub status: String,
-    pub order_date: String,
-    pub approval_date: Option<String>,
-    pub cancel_date: Option<String>,
+    pub status: &'static str,
+    pub order_date: OmnikTime,
+    pub approval_date: Option<OmnikTime>,
+    pub cancel_date: Option<OmnikTime>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MarketplaceData {
+#[derive(Serialize)]
+pub struct MarketplaceData<'a> {
     #[serde(rename = "marketPlaceId")]
-    pub market_place_id: String,
+    pub market_place_id: &'a str,
     #[serde(rename = "siteId")]
-    pub site_id: Option<String>,
-    pub marketplace: String,
+    pub site_id: Option<&'a str>,
+    pub marketplace: &'a str,
     #[serde(rename = "lastUpdate")]
-    pub last_update: String,
+    pub last_update: OmnikTime,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AddressData {
+pub struct AddressData<'a> {
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub zipcode: String,
-    pub address: String,
-    pub number: Option<String>,
-    pub complement: Option<String>,
-    pub neighborhood: Option<String>,
-    pub city: String,
-    pub state: String,
-    pub state_acronym: String,
-    pub country: String,
+    pub kind: Option<&'a str>,
+    pub zipcode: &'a str,
+    pub address: &'a str,
+    pub number: Option<&'a str>,
+    pub complement: Option<&'a str>,
+    pub neighborhood: Option<&'a str>,
+    pub city: &'a str,
+    pub state: &'a str,
+    pub state_acronym: &'a str,
+    pub country: &'a str,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct PhoneOut {
+#[derive(Serialize)]
+pub struct PhoneOut<'a> {
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub ddi: String,
-    pub ddd: String,
-    pub number: String,
-    pub local: Option<String>,
+    pub kind: Option<&'a str>,
+    pub ddi: &'a str,
+    pub ddd: &'a str,
+    pub number: &'a str,
+    pub local: Option<&'a str>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CustomerData {
-    pub name: String,
-    pub document: String,
-    pub document_type: String,
-    pub gender: Option<String>,
-    pub customer_type: String,
-    pub email: Option<String>,
-    pub corporate_name: Option<String>,
-    pub trade_name: Option<String>,
-    pub corporate_document: Option<String>,
-    pub corporate_phone: Option<String>,
-    pub state_inscription: Option<String>,
-    pub address_data: Option<AddressData>,
-    pub phones: Vec<PhoneOut>,
+pub struct CustomerData<'a> {
+    pub name: &'a str,
+    pub document: &'a str,
+    pub document_type: &'static str,
+    pub gender: Option<&'a str>,
+    pub customer_type: &'static str,
+    pub email: Option<&'a str>,
+    pub corporate_name: Option<&'a str>,
+    pub trade_name: Option<&'a str>,
+    pub corporate_document: Option<&'a str>,
+    pub corporate_phone: Option<&'a str>,
+    pub state_inscription: Option<&'a str>,
+    pub address_data: Option<AddressData<'a>>,
+    pub phones: Vec<PhoneOut<'a>>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuthorOut {
-    pub code: Option<String>,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub login: Option<String>,
-    pub hub_session_id: Option<String>,
+pub struct AuthorOut<'a> {
+    pub code: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub login: Option<&'a str>,
+    pub hub_session_id: Option<&'a str>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CommentOut {
-    pub entity: String,
-    pub subject: String,
-    pub comment: String,
+pub struct CommentOut<'a> {
+    pub entity: &'static str,
+    pub subject: &'a str,
+    pub comment: &'a str,
     pub customer_can_view: bool,
-    pub author: AuthorOut,
-    pub iteration_date: String,
-    pub responsible: String,
+    pub author: AuthorOut<'a>,
+    pub iteration_date: OmnikTime,
+    pub responsible: &'static str,
 }
 
 /// One customer-service case ("atendimento") in Omnik's shape.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CustomerService {
+pub struct CustomerService<'a> {
     /// The seller's id.
-    pub tenant: String,
+    pub tenant: &'a str,
     /// The operator's id.
-    pub operator: String,
-    pub create_date: String,
-    pub last_update: String,
-    pub customer_service_data: CustomerServiceData,
+    pub operator: &'a str,
+    pub create_date: OmnikTime,
+    pub last_update: OmnikTime,
+    pub customer_service_data: CustomerServiceData<'a>,
     pub order_data: OrderDataOut,
-    pub marketplace_data: MarketplaceData,
-    pub customer_data: CustomerData,
-    pub comments: Vec<CommentOut>,
+    pub marketplace_data: MarketplaceData<'a>,
+    pub customer_data: CustomerData<'a>,
+    pub comments: Vec<CommentOut<'a>>,
 }
 
-fn state_name(uf: &str) -> String {
-    entreposto_domain::uf_name(uf).unwrap_or(uf).to_string()
-}
-
-impl CustomerService {
-    pub fn of(t: &Ticket, order: &Order, messages: &[TicketMessage]) -> CustomerService {
+impl<'a> CustomerService<'a> {
+    pub fn of(
+        t: &'a Ticket,
+        order: &'a Order,
+        messages: &'a [TicketMessage],
+    ) -> CustomerService<'a> {
         let d = &order.data;
         let c = &d.customer;
-        let responsible = entity_name(t.responsible).to_string();
+        let responsible = entity_name(t.responsible);
         CustomerService {
-            tenant: t.seller_id.clone(),
-            operator: t.operator_id.clone(),
-            create_date: omnik_time(t.created_at),
-            last_update: omnik_time(t.updated_at),
+            tenant: &t.seller_id,
+            operator: &t.operator_id,
+            create_date: OmnikTime(t.created_at),
+            last_update: OmnikTime(t.updated_at),
             customer_service_data: CustomerServiceData {
                 id: t.id.to_string(),
-                subject: t.subject.clone(),
-                open_date: omnik_time(t.created_at),
-                closing_date: t.closed_at.map(omnik_time),
-                responsible: responsible.clone(),
+                subject: &t.subject,
+                open_date: OmnikTime(t.created_at),
+                closing_date: t.closed_at.map(OmnikTime),
+                responsible,
             },
             order_data: OrderDataOut {
                 id: order.id.to_string(),
-                status: d.status.as_str().to_string(),
-                order_date: omnik_time(d.placed_at),
-                approval_date: d.approved_at.map(omnik_time),
-                cancel_date: d.cancelled_at.map(omnik_time),
+                status: d.status.as_str(),
+                order_date: OmnikTime(d.placed_at),
+                approval_date: d.approved_at.map(OmnikTime),
+                cancel_date: d.cancelled_at.map(OmnikTime),
             },
             marketplace_data: MarketplaceData {
-                market_place_id: d.marketplace_order_id.clone(),
-                site_id: d.site_id.clone(),
-                marketplace: d.channel.clone(),
-                last_update: omnik_time(order.updated_at),
+                market_place_id: &d.marketplace_order_id,
+                site_id: d.site_id.as_deref(),
+                marketplace: &d.channel,
+                last_update: OmnikTime(order.updated_at),
             },
             customer_data: CustomerData {
-                name: c.name.clone(),
-                document: c.document.number.clone(),
-                document_type: c.document.kind.as_str().to_string(),
-                gender: c.gender.clone(),
-                customer_type: c.customer_type().to_string(),
-                email: c.email.clone(),
-                corporate_name: c.corporate_name.clone(),
-                trade_name: c.trade_name.clone(),
-                corporate_document: c.corporate_document.clone(),
-                corporate_phone: c.corporate_phone.clone(),
-                state_inscription: c.state_inscription.clone(),
+                name: &c.name,
+                document: &c.document.number,
+                document_type: c.document.kind.as_str(),
+                gender: c.gender.as_deref(),
+                customer_type: c.customer_type(),
+                email: c.email.as_deref(),
+                corporate_name: c.corporate_name.as_deref(),
+                trade_name: c.trade_name.as_deref(),
+                corporate_document: c.corporate_document.as_deref(),
+                corporate_phone: c.corporate_phone.as_deref(),
+                state_inscription: c.state_inscription.as_deref(),
                 address_data: d.shipping_address.as_ref().map(|a| AddressData {
-                    kind: a.kind.clone(),
-                    zipcode: a.zipcode.clone(),
-                    address: a.address.clone(),
-                    number: a.number.clone(),
-                    complement: a.complement.clone(),
-                    neighborhood: a.neighborhood.clone(),
-                    city: a.city.clone(),
-                    state: state_name(&a.state),
-                    state_acronym: a.state.clone(),
-                    country: a.country.clone(),
+                    kind: a.kind.as_deref(),
+                    zipcode: &a.zipcode,
+                    address: &a.address,
+                    number: a.number.as_deref(),
+                    complement: a.complement.as_deref(),
+                    neighborhood: a.neighborhood.as_deref(),
+                    city: &a.city,
+                    state: entreposto_domain::uf_name(&a.state).unwrap_or(&a.state),
+                    state_acronym: &a.state,
+                    country: &a.country,
                 }),
                 phones: c
                     .phones
                     .iter()
                     .map(|p| PhoneOut {
-                        kind: p.kind.clone(),
-                        ddi: p.ddi.clone(),
-                        ddd: p.ddd.clone(),
-                        number: p.number.clone(),
+                        kind: p.kind.as_deref(),
+                        ddi: &p.ddi,
+                        ddd: &p.ddd,
+                        number: &p.number,
                         local: None,
                     })
                     .collect(),
@@ -219,21 +234,19 @@ impl CustomerService {
             comments: messages
                 .iter()
                 .map(|m| CommentOut {
-                    entity: entity_name(m.author.party).to_string(),
-                    subject: m.subject.clone().unwrap_or_else(|| t.subject.clone()),
-                    comment: m.content.clone(),
+                    entity: entity_name(m.author.party),
+                    subject: m.subject.as_deref().unwrap_or(&t.subject),
+                    comment: &m.content,
                     customer_can_view: m.customer_can_view,
                     author: AuthorOut {
-                        code: m.author.code.clone(),
-                        name: m.author.name.clone(),
-                        email: m.author.email.clone(),
-                        login: m.author.email.clone(),
+                        code: m.author.code.as_deref(),
+                        name: m.author.name.as_deref(),
+                        email: m.author.email.as_deref(),
+                        login: m.author.email.as_deref(),
                         hub_session_id: None,
                     },
-                    iteration_date: omnik_time(m.created_at),
-                    responsible: m
-                        .responsible
-                        .map_or_else(|| responsible.clone(), |p| entity_name(p).to_string()),
+                    iteration_date: OmnikTime(m.created_at),
+                    responsible: m.responsible.map_or(responsible, entity_name),
                 })
                 .collect(),
         }
@@ -241,13 +254,13 @@ impl CustomerService {
 }
 
 /// A page of Omnik's offset paging.
-#[derive(Serialize, ToSchema)]
-pub struct Page {
+#[derive(Serialize)]
+pub struct Page<'a> {
     pub total: u64,
     pub limit: u32,
     pub offset: u64,
-    pub sort: String,
-    pub values: Vec<CustomerService>,
+    pub sort: &'static str,
+    pub values: Vec<CustomerService<'a>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -386,6 +399,9 @@ mod tests {
         assert_eq!(omnik_time(t), "2023-06-06T21:41:57.123456");
         assert_eq!(parse_entity("cliente"), Some(Party::Customer));
         assert_eq!(parse_entity("BUYER"), None);
-        assert_eq!(state_name("SP"), "São Paulo");
+        assert_eq!(
+            serde_json::to_string(&OmnikTime(t)).unwrap(),
+            "\"2023-06-06T21:41:57.123456\""
+        );
     }
 }
