@@ -3,7 +3,8 @@
 -- found in one descent; in a rowid table they sit wherever each message's rowid fell,
 -- and the messages of busy tickets interleave as they arrive, so a conversation cost
 -- an index descent plus one table descent per message. Ids stay global and unique:
--- the store assigns MAX(id) + 1 under its single writer, ticket_messages_id enforces it.
+-- each insert takes MAX(id) + 1 inside the write transaction, which SQLite runs one
+-- at a time (across processes too); ticket_messages_id makes MAX(id) one descent.
 CREATE TABLE ticket_messages_by_ticket (
     ticket_id         INTEGER NOT NULL REFERENCES tickets (id),
     id                INTEGER NOT NULL,
