@@ -11,6 +11,8 @@ use std::fmt;
 
 use crate::FieldError;
 
+/// Append new kinds at the end: SQLite's stored order bodies (postcard) carry the
+/// variant's position, not its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum DocumentKind {

@@ -5,14 +5,17 @@
 //! model carries what every vendor API shows of an order (Omnik's order, marketplace
 //! and customer data; 00K's customer, address, products, freight and payments;
 //! Koncili's payment installments and totals), so later dialects read it without a
-//! schema change: the nested parts are stored as one JSON document next to the
-//! columns that queries filter on.
+//! schema change: each backend stores the nested parts as one value (SQLite in a
+//! compact binary form, PostgreSQL as JSON) next to the columns that queries filter on.
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Cents, Document, DocumentKind, FieldError, Timestamp};
 
 /// Where an order is in its life. Vendors spell these differently; each dialect maps.
+///
+/// Append new statuses at the end: SQLite stores order bodies in postcard, which
+/// writes a variant's position, not its name (pinned by a test in store-sqlite).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_tickets.sql")),
     (3, include_str!("../migrations/0003_ticket_listing.sql")),
     (4, include_str!("../migrations/0004_message_topic.sql")),
+    (5, include_str!("../migrations/0005_messages_by_ticket.sql")),
 ];
 
 pub struct PgStore {
@@ -92,6 +93,12 @@ impl PgStore {
         )
         .await
         .map_err(map_err)?;
+        let newest: Option<i64> = tx
+            .query_one("SELECT MAX(version) FROM schema_migrations", &[])
+            .await
+            .map_err(map_err)?
+            .get(0);
+        entreposto_store::check_schema_version(newest, MIGRATIONS)?;
         for (version, sql) in MIGRATIONS {
             let done = tx
                 .query_opt(

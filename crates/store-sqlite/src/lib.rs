@@ -160,10 +160,21 @@ fn configure_library() {
     });
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+fn migrate(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-    )?;
+    )
+    .map_err(map_err)?;
+    let newest: Option<i64> = conn
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .map_err(map_err)?;
+    entreposto_store::check_schema_version(newest, MIGRATIONS)?;
+    apply(conn).map_err(map_err)
+}
+
+fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
     for (version, sql) in MIGRATIONS {
         let done: Option<i64> = conn
             .query_row(
@@ -192,7 +203,7 @@ impl SqliteStore {
         configure_library();
         let path = path.as_ref().to_path_buf();
         let mut wconn = open_conn(&path, options.durability, false).map_err(map_err)?;
-        migrate(&mut wconn).map_err(map_err)?;
+        migrate(&mut wconn)?;
         // Fold whatever WAL a previous process left (a bulk import, a crash) into the
         // database file: every read looks pages up in the WAL index first, so a large
         // leftover WAL slows all reads until the next checkpoint.
@@ -397,15 +408,6 @@ impl Store for SqliteStore {
     /// Ticket, order and messages from one snapshot: one consistent view, and one
     /// pool checkout instead of three.
     async fn get_ticket_detail(&self, scope: &Scope, id: i64) -> Result<TicketDetail> {
-        self.read_now(|c| {
-            let ticket = tickets::load_ticket(c, scope, id)?;
-            let order = orders::load_order(c, scope, ticket.order_id)?;
-            let messages = tickets::load_messages_of_read(c, &ticket)?;
-            Ok(TicketDetail {
-                ticket,
-                order,
-                messages,
-            })
-        })
+        self.read_now(|c| tickets::load_detail(c, scope, id))
     }
 }

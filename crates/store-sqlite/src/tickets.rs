@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entreposto_domain::*;
-use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
+use entreposto_store::{
+    ImportTicket, NewTicket, Result, StoreError, TicketDetail, TicketFilter, TicketStore,
+};
 use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
@@ -159,10 +161,12 @@ impl CountCache {
     const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
     const MAX_KEYS: usize = 10_000;
 
+    /// A count made at `generation` or later: its snapshot holds every write
+    /// acknowledged before that generation was read.
     fn get(&self, key: &str, generation: u64) -> Option<u64> {
         let map = self.counts.lock().ok()?;
         let (g, at, n) = map.get(key)?;
-        (*g == generation && at.elapsed() < Self::MAX_AGE).then_some(*n)
+        (*g >= generation && at.elapsed() < Self::MAX_AGE).then_some(*n)
     }
 
     fn put(&self, key: String, generation: u64, n: u64) {
@@ -176,6 +180,7 @@ impl CountCache {
 
     /// The lock that lets one request at a time count `key`.
     fn flight(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        // A poisoned map only means a panic elsewhere; its entries are still locks.
         let mut map = self.flights.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > Self::MAX_KEYS {
             map.clear();
@@ -259,24 +264,35 @@ pub(crate) fn load_messages(
     scope: &Scope,
     ticket_id: i64,
 ) -> Result<Vec<TicketMessage>> {
-    let mut s = c.prepare_cached(MESSAGES_OF_TICKET).map_err(map_err)?;
-    let rows = s
-        .query_map(
-            params![ticket_id, scope.operator_id, scope.seller_id],
-            message_from_row,
-        )
-        .map_err(map_err)?;
+    query_messages(
+        c,
+        MESSAGES_OF_TICKET,
+        params![ticket_id, scope.operator_id, scope.seller_id],
+    )
+}
+
+fn query_messages(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<TicketMessage>> {
+    let mut s = c.prepare_cached(sql).map_err(map_err)?;
+    let rows = s.query_map(params, message_from_row).map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
-/// The messages of `ticket`, which the caller read in scope on this same connection
-/// and snapshot.
-pub(crate) fn load_messages_of_read(c: &Connection, ticket: &Ticket) -> Result<Vec<TicketMessage>> {
-    let mut s = c.prepare_cached(MESSAGES_OF_READ_TICKET).map_err(map_err)?;
-    let rows = s
-        .query_map(params![ticket.id], message_from_row)
-        .map_err(map_err)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+/// A ticket in `scope`, its order and its messages, on one connection and snapshot.
+/// The messages are read without re-checking the scope: the ticket was just read in
+/// it (this is the only caller of [`MESSAGES_OF_READ_TICKET`]).
+pub(crate) fn load_detail(c: &Connection, scope: &Scope, id: i64) -> Result<TicketDetail> {
+    let ticket = load_ticket(c, scope, id)?;
+    let order = crate::orders::load_order(c, scope, ticket.order_id)?;
+    let messages = query_messages(c, MESSAGES_OF_READ_TICKET, params![ticket.id])?;
+    Ok(TicketDetail {
+        ticket,
+        order,
+        messages,
+    })
 }
 
 /// Writes back the parts of a ticket that change after it is opened.
@@ -694,16 +710,19 @@ impl TicketStore for SqliteStore {
         // stays valid until this process commits anything (the generation moves) and
         // for at most five seconds, which bounds how late other processes' writes show.
         let key = format!("{sql}|{p:?}");
-        if let Some(n) = self.counts.get(&key, self.generation()) {
+        let arrived = self.generation();
+        if let Some(n) = self.counts.get(&key, arrived) {
             return Ok(n);
         }
         let flight = self.counts.flight(&key);
         let _turn = flight.lock().await;
-        // Whoever held the turn before us may have just counted.
-        let generation = self.generation();
-        if let Some(n) = self.counts.get(&key, generation) {
+        // Whoever held the turn before us may have just counted; a count begun after
+        // we arrived is current enough for us even if writes have committed since
+        // (otherwise, under steady writes, every waiter would recount in turn).
+        if let Some(n) = self.counts.get(&key, arrived) {
             return Ok(n);
         }
+        let generation = self.generation();
         let n = self
             .read(move |c| {
                 let n: i64 = c

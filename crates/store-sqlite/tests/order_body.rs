@@ -2,7 +2,7 @@
 //! postcard format is pinned by a fixture, and bodies written as JSON by earlier
 //! versions still read.
 
-use entreposto_domain::{Operator, OrderData, Scope, Seller, Timestamp};
+use entreposto_domain::{DocumentKind, Operator, OrderData, OrderStatus, Scope, Seller, Timestamp};
 use entreposto_store::{contract::sample_order, OrderStore, StoreError, TenantStore};
 use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::Connection;
@@ -132,4 +132,38 @@ async fn a_body_in_an_unknown_format_is_an_error_not_a_panic() {
         db.store.get_order(&scope(), id).await,
         Err(StoreError::Other(_))
     ));
+}
+
+/// Postcard writes an enum variant's position: reordering or inserting variants would
+/// make stored bodies read back as a different status or document kind, silently.
+#[test]
+fn enum_positions_in_bodies_are_pinned() {
+    let statuses = [
+        (OrderStatus::New, 0u8),
+        (OrderStatus::AwaitingPayment, 1),
+        (OrderStatus::Approved, 2),
+        (OrderStatus::Invoiced, 3),
+        (OrderStatus::Shipped, 4),
+        (OrderStatus::Delivered, 5),
+        (OrderStatus::Cancelled, 6),
+    ];
+    assert_eq!(
+        statuses.len(),
+        OrderStatus::ALL.len(),
+        "pin the new status too"
+    );
+    for (status, position) in statuses {
+        assert_eq!(
+            postcard::to_allocvec(&status).unwrap(),
+            [position],
+            "{status:?}"
+        );
+    }
+    for (kind, position) in [(DocumentKind::Cpf, 0u8), (DocumentKind::Cnpj, 1)] {
+        assert_eq!(
+            postcard::to_allocvec(&kind).unwrap(),
+            [position],
+            "{kind:?}"
+        );
+    }
 }

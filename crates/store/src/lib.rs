@@ -34,6 +34,20 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Refuses a database whose schema (`newest` applied migration) is newer than the
+/// `migrations` this binary knows: an older binary would misread what a newer one
+/// wrote (SQLite's binary order bodies, its clustered messages) instead of failing.
+pub fn check_schema_version(newest: Option<i64>, migrations: &[(i64, &str)]) -> Result<()> {
+    let known = migrations.last().map_or(0, |m| m.0);
+    match newest {
+        Some(v) if v > known => Err(StoreError::Other(format!(
+            "the database schema is at version {v}, newer than this binary knows ({known}); \
+             run a newer entreposto"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A fresh application id: a ULID, sortable by creation time, safe in URLs.
 pub fn new_id() -> String {
     ulid::Ulid::new().to_string()

@@ -1,0 +1,181 @@
+//! Schema versions on SQLite: a database written by the previous schema (version 4:
+//! JSON order bodies, messages in a rowid table) opens, migrates and reads the same;
+//! a database newer than the binary is refused instead of misread.
+
+use entreposto_domain::{Author, Conversation, NewMessage, Party, Scope, Seller, Timestamp};
+use entreposto_store::{contract::sample_order, Store, StoreError, TicketStore};
+use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
+use rusqlite::{params, Connection};
+
+struct Dir(std::path::PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        let d =
+            std::env::temp_dir().join(format!("entreposto-schema-{}", entreposto_store::new_id()));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        Dir(d)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const OP: &str = "01OPERATOR00000000000000AA";
+const SELLER: &str = "01SELLER0000000000000000AA";
+
+/// Builds the database a version-4 binary left: its migrations, one order (JSON
+/// body), two tickets whose messages interleave by id.
+fn version_4_database(path: &std::path::Path) {
+    let c = Connection::open(path).expect("open");
+    c.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .expect("migrations table");
+    for (v, sql) in [
+        (1, include_str!("../migrations/0001_foundation.sql")),
+        (2, include_str!("../migrations/0002_tickets.sql")),
+        (3, include_str!("../migrations/0003_ticket_listing.sql")),
+        (4, include_str!("../migrations/0004_message_topic.sql")),
+    ] {
+        c.execute_batch(sql).expect("old migration");
+        c.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [v])
+            .expect("version");
+    }
+    let seller = Seller {
+        id: SELLER.into(),
+        operator_id: OP.into(),
+        name: "Loja".into(),
+        document: None,
+        created_at: Timestamp(0),
+    };
+    let order = sample_order(&seller, "02-1000000004");
+    c.execute_batch(&format!(
+        "INSERT INTO operators (id, name, created_at) VALUES ('{OP}', 'Op', 0);
+         INSERT INTO sellers (id, operator_id, name, created_at) VALUES ('{SELLER}', '{OP}', 'Loja', 0);"
+    ))
+    .expect("tenants");
+    c.execute(
+        "INSERT INTO orders (id, operator_id, seller_id, channel, marketplace_order_id, status,
+         placed_at, total, created_at, updated_at, body) VALUES (1, ?1, ?2, ?3, ?4, 'approved', 0, 0, 0, 0, ?5)",
+        params![OP, SELLER, order.channel, order.marketplace_order_id, serde_json::to_string(&order).unwrap()],
+    )
+    .expect("order");
+    for (id, code) in [(1, "A-1"), (2, "A-2")] {
+        c.execute(
+            "INSERT INTO tickets (id, operator_id, seller_id, order_id, code, subject, sla_hours,
+             for_return, responsible, opened_by, read_state, mediation, message_count, channel,
+             marketplace_order_id, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 1, ?4, 'Atraso', 24, 0, 'SELLER', 'CUSTOMER', 'UNREAD', 0, 0,
+             ?5, ?6, 0, 0)",
+            params![
+                id,
+                OP,
+                SELLER,
+                code,
+                order.channel,
+                order.marketplace_order_id
+            ],
+        )
+        .expect("ticket");
+    }
+    // Messages of the two tickets arrive interleaved, as they do in use.
+    for (id, ticket, text, subject) in [
+        (5, 1, "primeira", None),
+        (6, 2, "outra", None),
+        (9, 1, "segunda", Some("Troca")),
+        (12, 1, "terceira", None),
+    ] {
+        c.execute(
+            "INSERT INTO ticket_messages (id, ticket_id, conversation, author_party, author_name,
+             content, customer_can_view, created_at, subject, responsible)
+             VALUES (?1, ?2, 'CUSTOMER_SELLER', 'CUSTOMER', 'Ana', ?3, 1, ?1, ?4, NULL)",
+            params![id, ticket, text, subject],
+        )
+        .expect("message");
+    }
+}
+
+fn scope() -> Scope {
+    Scope {
+        operator_id: OP.into(),
+        seller_id: Some(SELLER.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_version_4_database_migrates_and_reads_the_same() {
+    let dir = Dir::new();
+    let path = dir.0.join("old.db");
+    version_4_database(&path);
+    let store = SqliteStore::open(&path, SqliteOptions::default()).expect("open and migrate");
+
+    let d = store.get_ticket_detail(&scope(), 1).await.expect("detail");
+    let read: Vec<(i64, &str, Option<&str>)> = d
+        .messages
+        .iter()
+        .map(|m| (m.id, m.content.as_str(), m.subject.as_deref()))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (5, "primeira", None),
+            (9, "segunda", Some("Troca")),
+            (12, "terceira", None)
+        ]
+    );
+    assert_eq!(d.messages[0].author.name.as_deref(), Some("Ana"));
+    assert_eq!(d.order.data.customer.name, "João da Silva");
+    let other = store
+        .list_messages(&scope(), 2)
+        .await
+        .expect("other ticket");
+    assert_eq!(other.iter().map(|m| m.id).collect::<Vec<_>>(), [6]);
+
+    // New messages continue the global id sequence.
+    let reply = NewMessage {
+        conversation: Conversation::CustomerSeller,
+        author: Author {
+            party: Party::Seller,
+            name: None,
+            email: None,
+            code: None,
+        },
+        content: "resposta".into(),
+        customer_can_view: true,
+        at: None,
+        subject: None,
+        responsible: None,
+    };
+    let (_, m) = store
+        .add_message(&scope(), 2, &reply, Timestamp(1_000))
+        .await
+        .expect("reply");
+    assert_eq!(m.id, 13);
+    let versions: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(versions, 5);
+}
+
+#[tokio::test]
+async fn a_database_newer_than_the_binary_is_refused() {
+    let dir = Dir::new();
+    let path = dir.0.join("new.db");
+    drop(SqliteStore::open(&path, SqliteOptions::default()).expect("create"));
+    Connection::open(&path)
+        .unwrap()
+        .execute("INSERT INTO schema_migrations VALUES (99, 0)", [])
+        .unwrap();
+    match SqliteStore::open(&path, SqliteOptions::default()) {
+        Err(StoreError::Other(m)) => assert!(m.contains("version 99"), "{m}"),
+        Err(e) => panic!("unexpected error {e:?}"),
+        Ok(_) => panic!("a newer schema was opened"),
+    }
+}
