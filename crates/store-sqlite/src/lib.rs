@@ -215,9 +215,23 @@ impl SqliteStore {
         let generation = Arc::new(AtomicU64::new(0));
         let writer_generation = generation.clone();
         let wal_path = PathBuf::from(format!("{}-wal", path.display()));
+        // Checkpoints run on their own thread (see `checkpointer`), not after the
+        // writer's commits. The writer keeps a smaller page cache than the readers:
+        // SQLite walks the whole page-cache hash at the end of every transaction
+        // (pcache1 truncation), 7% of the writer's time with 64 MiB; pages it needs
+        // again come back from the memory map.
+        wconn
+            .execute_batch("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-8192;")
+            .map_err(map_err)?;
         thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(wconn, wrx, &writer_generation, wal_path))
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let cconn = open_conn(&path, options.durability, false).map_err(map_err)?;
+        let weak = Arc::downgrade(&generation);
+        thread::Builder::new()
+            .name("sqlite-checkpointer".into())
+            .spawn(move || checkpointer(cconn, weak))
             .map_err(|e| StoreError::Other(e.to_string()))?;
 
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
@@ -330,6 +344,31 @@ fn truncate_wal_if_large(conn: &Connection, wal_path: &Path, generation: &Atomic
     // Readers that began before the checkpoint still point into the old WAL.
     generation.fetch_add(1, Ordering::Release);
     tracing::debug!(wal_bytes = size, ?outcome, "WAL checkpoint");
+}
+
+/// How often the checkpointer looks for committed WAL pages to copy back.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies committed pages from the WAL into the database file, on a connection of its
+/// own, while the writer goes on committing. SQLite's automatic checkpoint (turned
+/// off on the writer) runs inside the commit that crosses 1,000 WAL pages, fsync
+/// included: measured, a sixth of the writer's time under a stream of replies, during
+/// which no other write could commit. A PASSIVE checkpoint never blocks the writer or
+/// readers; the writer still truncates the WAL itself if it grows past
+/// [`WAL_LIMIT_BYTES`]. Stops when the store is dropped.
+fn checkpointer(conn: Connection, generation: std::sync::Weak<AtomicU64>) {
+    let mut seen = None;
+    loop {
+        thread::sleep(CHECKPOINT_EVERY);
+        let Some(g) = generation.upgrade() else { break };
+        let now = g.load(Ordering::Acquire);
+        if seen != Some(now) {
+            seen = Some(now);
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::debug!(error = %e, "WAL checkpoint");
+            }
+        }
+    }
 }
 
 fn writer_loop(

@@ -4,9 +4,9 @@
 //! `customerCanView` picks the conversation, so a comment posted here shows in
 //! SkyHub's chats and the other way round.
 
-use axum::extract::{Path, State};
 use std::collections::hash_map::{Entry, HashMap};
 
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -151,7 +151,8 @@ impl PageData {
 }
 
 /// One case in Omnik's shape, read in one go (ticket, order, comments) and answered
-/// with `status`.
+/// with `status`. It returns the finished response because the case borrows from
+/// what was read, which ends here.
 async fn detail(
     state: &AppState,
     scope: &Scope,
