@@ -438,6 +438,17 @@ pub fn ticket_code(channel: &str, marketplace_order_id: &str, seq: i64) -> Strin
     format!("{channel}-{digits}{seq:03}")
 }
 
+/// The codes a new ticket of an order that already has `existing` tickets may take,
+/// in order of preference. Codes are unique per seller, and two orders' codes can
+/// coincide (`12-3` and `2-13` both read `213`), so a store takes the first one that
+/// is free.
+pub fn ticket_code_candidates<'a>(
+    on: &'a TicketOrder,
+    existing: i64,
+) -> impl Iterator<Item = String> + 'a {
+    (existing + 1..).map(|seq| ticket_code(&on.channel, &on.marketplace_order_id, seq))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

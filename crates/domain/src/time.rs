@@ -103,7 +103,7 @@ impl Timestamp {
     }
 
     /// The calendar fields of the instant seen from `offset_seconds` east of UTC.
-    pub fn civil(self, offset_seconds: i32) -> Civil {
+    fn civil(self, offset_seconds: i32) -> Civil {
         Civil::of(self.0 + offset_seconds as i64 * 1_000_000)
     }
 
@@ -161,7 +161,7 @@ impl Timestamp {
 
 /// A proleptic Gregorian date and time of day, from a count of microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Civil {
+struct Civil {
     pub year: i32,
     pub month: u32,
     pub day: u32,

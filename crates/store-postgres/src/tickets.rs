@@ -352,12 +352,7 @@ impl PgStore {
             Change::Read(state) => t.set_read_state(state, now),
             Change::Mediation => t.request_mediation(now),
             Change::Close(m, responsible) => {
-                if !t.is_open() {
-                    return Err(StoreError::Conflict("the ticket is already closed".into()));
-                }
-                if let Some(r) = responsible {
-                    t.responsible = r;
-                }
+                entreposto_store::begin_close(&mut t, responsible)?;
                 if let Some(m) = &m {
                     receive(&tx, &mut t, m, now).await?;
                 }
@@ -446,11 +441,9 @@ impl TicketStore for PgStore {
             .await
             .map_err(map_err)?
             .get(0);
-        // Codes are unique per seller; two orders' codes can coincide, so take the next
-        // free sequence number (the order row lock serialises this per order).
-        let mut n = seq + 1;
-        let ticket_code = loop {
-            let candidate = ticket_code(&on.channel, &on.marketplace_order_id, n);
+        // The order row lock serialises this per order.
+        let mut free = None;
+        for candidate in ticket_code_candidates(&on, seq) {
             let taken = tx
                 .query_opt(
                     "SELECT 1 FROM tickets WHERE seller_id = $1 AND code = $2",
@@ -459,10 +452,11 @@ impl TicketStore for PgStore {
                 .await
                 .map_err(map_err)?;
             if taken.is_none() {
-                break candidate;
+                free = Some(candidate);
+                break;
             }
-            n += 1;
-        };
+        }
+        let ticket_code = free.expect("the candidate codes never run out");
         let mut t = Ticket::open(
             on,
             ticket_code,

@@ -522,11 +522,8 @@ impl TicketStore for SqliteStore {
                 .prepare_cached("SELECT COUNT(*) FROM tickets WHERE order_id = ?1")
                 .and_then(|mut s| s.query_row([nt.order_id], |r| r.get(0)))
                 .map_err(map_err)?;
-            // Codes are unique per seller; two orders' codes can coincide (`12-3` and
-            // `2-13` both read `213`), so take the next free sequence number.
-            let mut n = seq + 1;
-            let ticket_code = loop {
-                let candidate = ticket_code(&on.channel, &on.marketplace_order_id, n);
+            let mut free = None;
+            for candidate in ticket_code_candidates(&on, seq) {
                 let taken = c
                     .prepare_cached("SELECT 1 FROM tickets WHERE seller_id = ?1 AND code = ?2")
                     .and_then(|mut s| {
@@ -535,10 +532,11 @@ impl TicketStore for SqliteStore {
                     })
                     .map_err(map_err)?;
                 if taken.is_none() {
-                    break candidate;
+                    free = Some(candidate);
+                    break;
                 }
-                n += 1;
-            };
+            }
+            let ticket_code = free.expect("the candidate codes never run out");
             let mut t = Ticket::open(
                 on,
                 ticket_code,
@@ -654,12 +652,7 @@ impl TicketStore for SqliteStore {
     ) -> Result<Ticket> {
         let m = final_message.cloned();
         self.change_ticket(scope, ticket_id, move |c, t| {
-            if !t.is_open() {
-                return Err(StoreError::Conflict("the ticket is already closed".into()));
-            }
-            if let Some(r) = responsible {
-                t.responsible = r;
-            }
+            entreposto_store::begin_close(t, responsible)?;
             if let Some(m) = &m {
                 receive(c, t, m, now)?;
             }

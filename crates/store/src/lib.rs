@@ -34,6 +34,19 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The first step of closing a ticket, the same in every backend: closing a closed
+/// ticket conflicts with its state (a 409, not bad input), and the party named as
+/// responsible for the close becomes the ticket's.
+pub fn begin_close(t: &mut Ticket, responsible: Option<Party>) -> Result<()> {
+    if !t.is_open() {
+        return Err(StoreError::Conflict("the ticket is already closed".into()));
+    }
+    if let Some(r) = responsible {
+        t.responsible = r;
+    }
+    Ok(())
+}
+
 /// Refuses a database whose schema (`newest` applied migration) is newer than the
 /// `migrations` this binary knows: an older binary would misread what a newer one
 /// wrote (SQLite's binary order bodies, its clustered messages) instead of failing.
