@@ -21,6 +21,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, concurrent_upserts_all_land);
         $crate::contract_tests!(@case $open, subjects);
         $crate::contract_tests!(@case $open, ticket_life);
+        $crate::contract_tests!(@case $open, coinciding_ticket_codes_take_the_next_free);
         $crate::contract_tests!(@case $open, tickets_are_scoped);
         $crate::contract_tests!(@case $open, ticket_listing_pages_by_keyset);
         $crate::contract_tests!(@case $open, ticket_import);
@@ -413,6 +414,26 @@ fn new_ticket(order: &Order, subject: &Subject, messages: Vec<NewMessage>) -> Ne
         mediation: false,
         messages,
     }
+}
+
+/// Orders `12-3` and `2-13` give the same code digits (`213`); the second order's
+/// first ticket takes the next free sequence number instead of failing.
+pub async fn coinciding_ticket_codes_take_the_next_free(store: &dyn Store) {
+    let w = world(store).await;
+    let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let t0 = Timestamp(1_700_000_000_000_000);
+    let (a, subj) = order_and_subject(store, &w, &w.seller_a, "12-3").await;
+    let (b, _) = order_and_subject(store, &w, &w.seller_a, "2-13").await;
+    let ta = store
+        .open_ticket(&scope, &new_ticket(&a, &subj, vec![]), t0)
+        .await
+        .unwrap();
+    let tb = store
+        .open_ticket(&scope, &new_ticket(&b, &subj, vec![]), t0)
+        .await
+        .unwrap();
+    assert_eq!(ta.code, "Lojas Americanas-213001");
+    assert_eq!(tb.code, "Lojas Americanas-213002");
 }
 
 pub async fn ticket_life(store: &dyn Store) {
