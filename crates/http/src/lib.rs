@@ -25,6 +25,7 @@ pub mod error;
 pub mod metrics;
 pub mod native;
 pub mod query;
+pub mod reply;
 
 pub use error::ApiError;
 

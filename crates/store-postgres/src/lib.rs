@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_ticket_listing.sql")),
     (4, include_str!("../migrations/0004_message_topic.sql")),
     (5, include_str!("../migrations/0005_messages_by_ticket.sql")),
+    (6, include_str!("../migrations/0006_ticket_code_key.sql")),
 ];
 
 pub struct PgStore {

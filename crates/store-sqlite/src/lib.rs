@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use crossbeam_channel::{Receiver, Sender};
 use entreposto_domain::*;
 use entreposto_store::{Result, Store, StoreError, TicketDetail};
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
@@ -36,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_ticket_listing.sql")),
     (4, include_str!("../migrations/0004_message_topic.sql")),
     (5, include_str!("../migrations/0005_messages_by_ticket.sql")),
+    (6, include_str!("../migrations/0006_ticket_code_key.sql")),
 ];
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
@@ -171,6 +173,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         })
         .map_err(map_err)?;
     entreposto_store::check_schema_version(newest, MIGRATIONS)?;
+    // Migration 6 fills `tickets.code_key` with the same function the store uses.
+    conn.create_scalar_function(
+        "entreposto_code_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(tickets::code_key(ctx.get_raw(0).as_str()?)),
+    )
+    .map_err(map_err)?;
     apply(conn).map_err(map_err)
 }
 

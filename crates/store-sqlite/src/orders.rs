@@ -18,11 +18,16 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::{map_err, SqliteStore};
 
+#[rustfmt::skip]
 macro_rules! order_cols {
     () => {
-        "id, created_at, updated_at, body"
+        order_cols!("")
+    };
+    ($p:literal) => {
+        concat!($p, "id, ", $p, "created_at, ", $p, "updated_at, ", $p, "body")
     };
 }
+pub(crate) use order_cols;
 
 // Reads are fixed statements taking the scope as `?2` (operator) and `?3` (seller or
 // NULL), checked on the row.
@@ -41,16 +46,21 @@ const ORDERS_BY_MARKETPLACE_ID: &str = concat!(
 /// Decodes an order row (`order_cols!`) straight from the statement's buffer, with no
 /// intermediate copy of the body.
 fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Order>> {
-    let id: i64 = r.get(0)?;
-    let data = match decode(r.get_ref(3)?) {
+    order_at(r, 0)
+}
+
+/// An order from the `order_cols!` that start at column `b`.
+pub(crate) fn order_at(r: &Row<'_>, b: usize) -> rusqlite::Result<Result<Order>> {
+    let id: i64 = r.get(b)?;
+    let data = match decode(r.get_ref(b + 3)?) {
         Ok(data) => data,
         Err(e) => return Ok(Err(StoreError::Other(format!("order {id}: {e}")))),
     };
     Ok(Ok(Order {
         id,
         data,
-        created_at: Timestamp(r.get(1)?),
-        updated_at: Timestamp(r.get(2)?),
+        created_at: Timestamp(r.get(b + 1)?),
+        updated_at: Timestamp(r.get(b + 2)?),
     }))
 }
 

@@ -1,6 +1,6 @@
-//! Schema versions on SQLite: a database written by the previous schema (version 4:
-//! JSON order bodies, messages in a rowid table) opens, migrates and reads the same;
-//! a database newer than the binary is refused instead of misread.
+//! Schema versions on SQLite: a database written by an earlier schema (version 4:
+//! JSON order bodies, messages in a rowid table, no code keys) opens, migrates and
+//! reads the same; a database newer than the binary is refused instead of misread.
 
 use entreposto_domain::{Author, Conversation, NewMessage, Party, Scope, Seller, Timestamp};
 use entreposto_store::{contract::sample_order, Store, StoreError, TicketStore};
@@ -134,6 +134,11 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
         .await
         .expect("other ticket");
     assert_eq!(other.iter().map(|m| m.id).collect::<Vec<_>>(), [6]);
+    // Version 6 filled the code keys of existing tickets: they are found by code.
+    for (id, code) in [(1, "A-1"), (2, "A-2")] {
+        let t = store.get_ticket_by_code(&scope(), code).await.expect(code);
+        assert_eq!(t.id, id);
+    }
 
     // New messages continue the global id sequence.
     let reply = NewMessage {
@@ -161,7 +166,7 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(versions, 5);
+    assert_eq!(versions, 6);
 }
 
 #[tokio::test]

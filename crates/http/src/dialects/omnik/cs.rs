@@ -23,12 +23,17 @@ use super::{Omnik, OmnikAuth, OmnikWeb, OmnikWebAuth};
 use crate::body::JsonBody;
 use crate::envelope::Failure;
 use crate::query::QueryPairs;
+use crate::reply::SizedJson;
 use crate::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, Failure<Omnik>>;
 
 /// Omnik documents `limit` as "from 10 to at most 10": larger values are read as 10.
 pub const MAX_LIMIT: u32 = 10;
+
+/// Room for one rendered case (about 1.2 to 2 KiB), so its JSON is written without
+/// regrowing the buffer.
+const CASE_BYTES: usize = 2560;
 
 fn entity(raw: Option<&str>, field: String) -> std::result::Result<Party, ApiError> {
     let raw = raw.ok_or_else(|| ApiError::invalid(field.clone(), "is required"))?;
@@ -165,7 +170,7 @@ async fn detail(
         .await
         .map_err(not_found("customer service"))?;
     let case = CustomerService::of(&d.ticket, &d.order, &d.messages);
-    Ok((status, Json(case)).into_response())
+    Ok((status, SizedJson(case, CASE_BYTES)).into_response())
 }
 
 /// The paging and filters of the three list endpoints.
@@ -243,13 +248,17 @@ async fn page(
         state.store.list_tickets(scope, &f).await?
     };
     let data = PageData::read(state, scope, &tickets, known).await?;
-    Ok(Json(Page {
-        total,
-        limit: f.limit,
-        offset: f.offset,
-        sort,
-        values: data.render(&tickets),
-    })
+    let size = CASE_BYTES * tickets.len() + 128;
+    Ok(SizedJson(
+        Page {
+            total,
+            limit: f.limit,
+            offset: f.offset,
+            sort,
+            values: data.render(&tickets),
+        },
+        size,
+    )
     .into_response())
 }
 

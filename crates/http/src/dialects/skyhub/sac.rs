@@ -18,12 +18,16 @@ use super::{Skyhub, SkyhubAuth};
 use crate::body::JsonBody;
 use crate::envelope::Failure;
 use crate::query::QueryPairs;
+use crate::reply::SizedJson;
 use crate::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, Failure<Skyhub>>;
 
 /// Tickets per `/sac` page.
 pub const PAGE_SIZE: usize = 50;
+
+/// Room for one rendered SAC (about 220 bytes), so its JSON is written without regrowing.
+const SAC_BYTES: usize = 320;
 
 /// What a `next_page` cursor carries: where the page ended and the filters it was
 /// made with (a request with a cursor ignores its other filters).
@@ -139,7 +143,7 @@ pub async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     q: QueryPairs,
-) -> Result<Json<SacPage>> {
+) -> Result<SizedJson<SacPage>> {
     let mut filter = match q.get("cursor") {
         Some(raw) => {
             let c = decode_cursor(raw)?;
@@ -177,10 +181,13 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(SacPage {
-        next_page,
-        sacs: tickets.iter().map(Sac::from).collect(),
-    }))
+    Ok(SizedJson(
+        SacPage {
+            next_page,
+            sacs: tickets.iter().map(Sac::from).collect(),
+        },
+        SAC_BYTES * tickets.len() + 512,
+    ))
 }
 
 /// `GET /sac/{code}`.
@@ -190,8 +197,9 @@ pub async fn one(
     SkyhubAuth(p): SkyhubAuth,
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<Json<Sac>> {
-    Ok(Json(Sac::from(&ticket(&state, &p.scope(), &code).await?)))
+) -> Result<SizedJson<Sac>> {
+    let t = ticket(&state, &p.scope(), &code).await?;
+    Ok(SizedJson(Sac::from(&t), SAC_BYTES))
 }
 
 /// `GET /sac/{code}/instances`: the order's tickets opened with no message yet.
