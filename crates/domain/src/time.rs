@@ -123,16 +123,21 @@ impl Timestamp {
     /// Written by hand, as are the other renderings: chrono's formatting machinery
     /// was a visible share of the time spent rendering tickets.
     pub fn to_offset_seconds(self, zone: FixedOffset) -> String {
+        self.offset_seconds_text(zone).to_string()
+    }
+
+    /// [`Timestamp::to_offset_seconds`] without allocating, for serializers.
+    pub fn offset_seconds_text(self, zone: FixedOffset) -> TimeText {
         let off = zone.local_minus_utc();
         let c = self.civil(off);
-        let mut out = Digits::<25>::new();
+        let mut out = Digits::<26>::new();
         out.date_time(&c);
         let (sign, off) = if off < 0 { (b'-', -off) } else { (b'+', off) };
         out.byte(sign);
         out.num(off as u32 / 3600, 2);
         out.byte(b':');
         out.num(off as u32 % 3600 / 60, 2);
-        out.into_string()
+        TimeText(out)
     }
 
     /// Zone-less local time in `zone` with six fraction digits

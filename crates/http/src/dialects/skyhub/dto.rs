@@ -39,40 +39,53 @@ fn role(p: Party) -> &'static str {
     }
 }
 
-/// One SAC ticket as `/sac` and `/sac/{code}` show it.
-#[derive(Serialize, ToSchema)]
-pub struct Sac {
-    pub code: String,
-    pub created_at: String,
-    pub mediation: bool,
-    pub order_code: String,
-    pub platform: String,
-    /// `READ`, `UNREAD` or `ARCHIVED`.
-    pub status: String,
-    pub updated_at: String,
-    pub warehouse: Option<String>,
+/// A time as SkyHub renders it ([`br_time`]), written while serializing.
+pub struct BrTime(pub Timestamp);
+
+impl Serialize for BrTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.offset_seconds_text(brasilia()))
+    }
 }
 
-impl From<&Ticket> for Sac {
-    fn from(t: &Ticket) -> Sac {
+// Borrowed from the ticket it renders: the one-ticket read is SkyHub's hottest route,
+// and copying its strings showed in its cost.
+/// One SAC ticket as `/sac` and `/sac/{code}` show it.
+#[derive(Serialize, ToSchema)]
+pub struct Sac<'a> {
+    pub code: &'a str,
+    #[schema(value_type = String, example = "2023-06-06T21:41:57-03:00")]
+    pub created_at: BrTime,
+    pub mediation: bool,
+    pub order_code: &'a str,
+    pub platform: &'static str,
+    /// `READ`, `UNREAD` or `ARCHIVED`.
+    pub status: &'static str,
+    #[schema(value_type = String, example = "2023-06-06T21:41:57-03:00")]
+    pub updated_at: BrTime,
+    pub warehouse: Option<&'a str>,
+}
+
+impl<'a> From<&'a Ticket> for Sac<'a> {
+    fn from(t: &'a Ticket) -> Sac<'a> {
         Sac {
-            code: t.code.clone(),
-            created_at: br_time(t.created_at),
+            code: &t.code,
+            created_at: BrTime(t.created_at),
             mediation: t.mediation,
-            order_code: t.marketplace_order_id.clone(),
-            platform: "B2w".into(),
-            status: t.read_state.as_str().into(),
-            updated_at: br_time(t.updated_at),
-            warehouse: t.warehouse.clone(),
+            order_code: &t.marketplace_order_id,
+            platform: "B2w",
+            status: t.read_state.as_str(),
+            updated_at: BrTime(t.updated_at),
+            warehouse: t.warehouse.as_deref(),
         }
     }
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SacPage {
+pub struct SacPage<'a> {
     /// Full URL of the next page, carrying an opaque `cursor`; null on the last page.
     pub next_page: Option<String>,
-    pub sacs: Vec<Sac>,
+    pub sacs: Vec<Sac<'a>>,
 }
 
 /// An instance: a ticket opened with no message exchanged yet.

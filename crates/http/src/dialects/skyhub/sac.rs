@@ -4,6 +4,7 @@
 
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use chrono::NaiveDate;
@@ -143,7 +144,7 @@ pub async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     q: QueryPairs,
-) -> Result<SizedJson<SacPage>> {
+) -> Result<Response> {
     let mut filter = match q.get("cursor") {
         Some(raw) => {
             let c = decode_cursor(raw)?;
@@ -187,7 +188,8 @@ pub async fn list(
             sacs: tickets.iter().map(Sac::from).collect(),
         },
         SAC_BYTES * tickets.len() + 512,
-    ))
+    )
+    .into_response())
 }
 
 /// `GET /sac/{code}`.
@@ -197,9 +199,9 @@ pub async fn one(
     SkyhubAuth(p): SkyhubAuth,
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<SizedJson<Sac>> {
+) -> Result<Response> {
     let t = ticket(&state, &p.scope(), &code).await?;
-    Ok(SizedJson(Sac::from(&t), SAC_BYTES))
+    Ok(SizedJson(Sac::from(&t), SAC_BYTES).into_response())
 }
 
 /// `GET /sac/{code}/instances`: the order's tickets opened with no message yet.
