@@ -211,6 +211,9 @@ struct Digits<const N: usize> {
     len: usize,
 }
 
+// Inlined into each rendering, where the widths are constants and the digit loops
+// unroll. Left to the compiler, `date_time` was outlined once two renderings shared
+// it: about 600 more instructions for an Omnik case, which renders eight times.
 impl<const N: usize> Digits<N> {
     fn new() -> Self {
         Digits {
@@ -219,12 +222,14 @@ impl<const N: usize> Digits<N> {
         }
     }
 
+    #[inline(always)]
     fn byte(&mut self, b: u8) {
         self.buf[self.len] = b;
         self.len += 1;
     }
 
     /// `n` zero-padded to `width` digits (wider numbers keep their low digits).
+    #[inline(always)]
     fn num(&mut self, mut n: u32, width: usize) {
         for i in (0..width).rev() {
             self.buf[self.len + i] = b'0' + (n % 10) as u8;
@@ -234,6 +239,7 @@ impl<const N: usize> Digits<N> {
     }
 
     /// `yyyy-MM-ddTHH:mm:ss`.
+    #[inline(always)]
     fn date_time(&mut self, c: &Civil) {
         self.num(c.year.clamp(0, 9999) as u32, 4);
         self.byte(b'-');
