@@ -853,6 +853,18 @@ mod tests {
         }
     }
 
+    /// The joined detail row is cut at these offsets: they must follow the lists.
+    #[test]
+    fn joined_column_offsets_match_the_column_lists() {
+        let count = |cols: &str| cols.split(',').count();
+        assert_eq!(count(ticket_cols!()), TICKET_COLUMNS);
+        assert_eq!(count(order_cols!()), ORDER_COLUMNS);
+        assert_eq!(
+            count(TICKET_DETAIL.split(" FROM ").next().unwrap()),
+            TICKET_COLUMNS + ORDER_COLUMNS + count(message_cols!())
+        );
+    }
+
     /// The detail read is three primary-key descents, with no sort: the messages come
     /// in id order from their (ticket_id, id) primary key.
     #[test]
