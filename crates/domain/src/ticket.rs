@@ -403,15 +403,32 @@ impl Ticket {
         self.updated_at = now;
     }
 
-    pub fn close(&mut self, now: Timestamp) -> Result<(), FieldError> {
+    /// The first step of closing, before a final message is received: the ticket must
+    /// be open, and the party named as responsible for the close becomes the ticket's.
+    pub fn begin_close(&mut self, responsible: Option<Party>) -> Result<(), AlreadyClosed> {
         if !self.is_open() {
-            return Err(FieldError::new("ticket", "is already closed"));
+            return Err(AlreadyClosed);
+        }
+        if let Some(r) = responsible {
+            self.responsible = r;
+        }
+        Ok(())
+    }
+
+    pub fn close(&mut self, now: Timestamp) -> Result<(), AlreadyClosed> {
+        if !self.is_open() {
+            return Err(AlreadyClosed);
         }
         self.closed_at = Some(now);
         self.updated_at = now;
         Ok(())
     }
 }
+
+/// Closing a ticket that is already closed: a conflict with the ticket's state, not
+/// bad input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyClosed;
 
 /// The SkyHub-shaped ticket code for the `seq`-th ticket (1-based) of an order.
 ///

@@ -352,11 +352,11 @@ impl PgStore {
             Change::Read(state) => t.set_read_state(state, now),
             Change::Mediation => t.request_mediation(now),
             Change::Close(m, responsible) => {
-                entreposto_store::begin_close(&mut t, responsible)?;
+                t.begin_close(responsible)?;
                 if let Some(m) = &m {
                     receive(&tx, &mut t, m, now).await?;
                 }
-                t.close(now).map_err(StoreError::Rule)?;
+                t.close(now)?;
             }
         }
         save_ticket(&tx, &t).await?;

@@ -314,20 +314,13 @@ pub(crate) fn load_messages(
     scope: &Scope,
     ticket_id: i64,
 ) -> Result<Vec<TicketMessage>> {
-    query_messages(
-        c,
-        MESSAGES_OF_TICKET,
-        params![ticket_id, scope.operator_id, scope.seller_id],
-    )
-}
-
-fn query_messages(
-    c: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<TicketMessage>> {
-    let mut s = c.prepare_cached(sql).map_err(map_err)?;
-    let rows = s.query_map(params, message_from_row).map_err(map_err)?;
+    let mut s = c.prepare_cached(MESSAGES_OF_TICKET).map_err(map_err)?;
+    let rows = s
+        .query_map(
+            params![ticket_id, scope.operator_id, scope.seller_id],
+            message_from_row,
+        )
+        .map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
@@ -714,11 +707,11 @@ impl TicketStore for SqliteStore {
     ) -> Result<Ticket> {
         let m = final_message.cloned();
         self.change_ticket(scope, ticket_id, move |c, t| {
-            entreposto_store::begin_close(t, responsible)?;
+            t.begin_close(responsible)?;
             if let Some(m) = &m {
                 receive(c, t, m, now)?;
             }
-            t.close(now).map_err(StoreError::Rule)
+            Ok(t.close(now)?)
         })
         .await
     }
@@ -831,22 +824,31 @@ mod tests {
         assert_eq!(code_key("Submarino-9ção"), 7501632722437021044);
     }
 
+    /// A migrated empty database, for query plans.
+    fn schema() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrate(&mut c).unwrap();
+        c
+    }
+
+    /// The steps of SQLite's plan for `sql` with `params`.
+    fn plan(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+        c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(params, |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
     /// The lookup by code descends `tickets_code_key`, for a seller and an operator
     /// scope alike, instead of scanning the table.
     #[test]
     fn lookup_by_code_uses_the_code_key_index() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::migrate(&mut c).unwrap();
+        let c = schema();
         for seller in [Some("S"), None] {
-            let plan: Vec<String> = c
-                .prepare(&format!("EXPLAIN QUERY PLAN {TICKET_BY_CODE}"))
-                .unwrap()
-                .query_map(params!["X-1", "O", seller, 1], |r| r.get(3))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
             assert_eq!(
-                plan,
+                plan(&c, TICKET_BY_CODE, params!["X-1", "O", seller, 1]),
                 ["SEARCH tickets USING INDEX tickets_code_key (code_key=?)"],
                 "seller {seller:?}"
             );
@@ -869,17 +871,8 @@ mod tests {
     /// in id order from their (ticket_id, id) primary key.
     #[test]
     fn detail_is_three_descents_without_a_sort() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::migrate(&mut c).unwrap();
-        let plan: Vec<String> = c
-            .prepare(&format!("EXPLAIN QUERY PLAN {TICKET_DETAIL}"))
-            .unwrap()
-            .query_map(params![1, "O", "S"], |r| r.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
         assert_eq!(
-            plan,
+            plan(&schema(), TICKET_DETAIL, params![1, "O", "S"]),
             [
                 "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
                 "SEARCH o USING INTEGER PRIMARY KEY (rowid=?)",

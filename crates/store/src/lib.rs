@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 use entreposto_domain::{
-    Credential, FieldError, NewMessage, Operator, Order, OrderData, Party, ReadState, Scope,
-    Seller, Subject, Ticket, TicketMessage, Timestamp, Upserted,
+    AlreadyClosed, Credential, FieldError, NewMessage, Operator, Order, OrderData, Party,
+    ReadState, Scope, Seller, Subject, Ticket, TicketMessage, Timestamp, Upserted,
 };
 
 pub mod contract;
@@ -34,17 +34,10 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// The first step of closing a ticket, the same in every backend: closing a closed
-/// ticket conflicts with its state (a 409, not bad input), and the party named as
-/// responsible for the close becomes the ticket's.
-pub fn begin_close(t: &mut Ticket, responsible: Option<Party>) -> Result<()> {
-    if !t.is_open() {
-        return Err(StoreError::Conflict("the ticket is already closed".into()));
+impl From<AlreadyClosed> for StoreError {
+    fn from(_: AlreadyClosed) -> StoreError {
+        StoreError::Conflict("the ticket is already closed".into())
     }
-    if let Some(r) = responsible {
-        t.responsible = r;
-    }
-    Ok(())
 }
 
 /// Refuses a database whose schema (`newest` applied migration) is newer than the
