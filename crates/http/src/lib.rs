@@ -69,7 +69,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let router = dialects::MOUNTS
         .iter()
-        .fold(Router::new(), |r, m| r.nest(m.prefix, (m.routes)()));
+        .fold(Router::new(), |r, m| r.merge((m.routes)(m.prefix)));
     router
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))

@@ -43,10 +43,9 @@ async fn unknown(_: KonciliAuth) -> Failure<Koncili> {
     Failure::new(ApiError::NotFound("resource not found".into()))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .fallback(unknown)
-        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Koncili>)
+pub fn routes(prefix: &'static str) -> Router<AppState> {
+    crate::dialects::Routes::under(prefix)
+        .finish(unknown, crate::envelope::method_not_allowed::<Koncili>)
 }
 
 /// What a Koncili client sends.

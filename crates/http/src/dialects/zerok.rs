@@ -76,10 +76,9 @@ async fn unknown(_: ZerokAuth) -> Failure<Zerok> {
     Failure::new(ApiError::NotFound("resource not found".into()))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .fallback(unknown)
-        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Zerok>)
+pub fn routes(prefix: &'static str) -> Router<AppState> {
+    crate::dialects::Routes::under(prefix)
+        .finish(unknown, crate::envelope::method_not_allowed::<Zerok>)
 }
 
 /// What a 00K client sends: the key, no `Bearer`.

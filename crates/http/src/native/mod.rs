@@ -54,8 +54,8 @@ impl FromRequestParts<AppState> for OperatorAuth {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes(prefix: &'static str) -> Router<AppState> {
+    crate::dialects::Routes::under(prefix)
         .route("/openapi.json", get(openapi))
         .route("/orders", post(push_order))
         .route("/orders/{id}", get(get_order))
@@ -67,8 +67,10 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}", get(tickets::get_ticket))
         .route("/tickets/{id}/messages", post(tickets::add_message))
         .route("/tickets/{id}/mediation", post(tickets::request_mediation))
-        .fallback(crate::envelope::not_found::<Native>)
-        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Native>)
+        .finish(
+            crate::envelope::not_found::<Native>,
+            crate::envelope::method_not_allowed::<Native>,
+        )
 }
 
 #[derive(OpenApi)]

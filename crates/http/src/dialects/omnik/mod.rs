@@ -12,6 +12,7 @@ use entreposto_domain::{Dialect, Scope};
 use entreposto_store::StoreError;
 
 use crate::auth::{authorization_token, bad_credentials, header, missing, Principal};
+use crate::dialects::Routes;
 use crate::envelope::{Envelope, Failure};
 use crate::{ApiError, AppState};
 
@@ -142,10 +143,10 @@ async fn unknown(_: OmnikAuth) -> Failure<Omnik> {
     Failure::new(ApiError::NotFound("resource not found".into()))
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(prefix: &'static str) -> Router<AppState> {
     const CS: &str = "/HUB/v1/orders/customerservice";
     // Clients append paths with and without the trailing slash the document shows.
-    Router::new()
+    Routes::under(prefix)
         .route(CS, get(cs::list).post(cs::create))
         .route(&format!("{CS}/"), get(cs::list).post(cs::create))
         .route(&format!("{CS}/subjects"), get(cs::subjects))
@@ -172,8 +173,7 @@ pub fn routes() -> Router<AppState> {
             "/v1/hub-web/atendimentoAssunto/devolucao/",
             get(cs::return_subjects),
         )
-        .fallback(unknown)
-        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Omnik>)
+        .finish(unknown, crate::envelope::method_not_allowed::<Omnik>)
 }
 
 /// Omnik's hub-web paths answer errors in their own shape; the rest in the HUB's.

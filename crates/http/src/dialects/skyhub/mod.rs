@@ -14,6 +14,7 @@ use entreposto_domain::Dialect;
 use utoipa::OpenApi;
 
 use crate::auth::{bad_credentials, header, missing, Principal};
+use crate::dialects::Routes;
 use crate::envelope::{Envelope, Failure};
 use crate::{ApiError, AppState};
 
@@ -92,9 +93,9 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(SkyhubApi::openapi())
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(prefix: &'static str) -> Router<AppState> {
     // Clients call with and without trailing slashes; both spellings route the same.
-    Router::new()
+    Routes::under(prefix)
         .route("/openapi.json", get(openapi))
         .route("/sac", get(sac::list))
         .route("/sac/", get(sac::list))
@@ -122,8 +123,7 @@ pub fn routes() -> Router<AppState> {
                 .post(sac::reply_part)
                 .patch(sac::set_status_part),
         )
-        .fallback(unknown)
-        .method_not_allowed_fallback(crate::envelope::method_not_allowed::<Skyhub>)
+        .finish(unknown, crate::envelope::method_not_allowed::<Skyhub>)
 }
 
 /// What a SkyHub client sends; the account-manager key is the integrator's, any value.
