@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_message_topic.sql")),
     (5, include_str!("../migrations/0005_messages_by_ticket.sql")),
     (6, include_str!("../migrations/0006_ticket_code_key.sql")),
+    (7, include_str!("../migrations/0007_messages_by_slot.sql")),
 ];
 
 /// How hard a commit tries to reach the disk before it is acknowledged.

@@ -83,12 +83,33 @@ pub(crate) fn code_key(code: &str) -> i64 {
     code.bytes()
         .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME)) as i64
 }
+/// How many messages a ticket can hold: its messages are stored at `slot`s (the rowid
+/// of `ticket_messages`, migration 7) from `ticket_id * MESSAGE_SLOTS` on, one per
+/// message in arrival order, so one range descent reads a conversation in order. 2^24
+/// messages per ticket, and ticket ids up to 2^39, both far past any real use.
+const MESSAGE_SLOTS: i64 = 1 << 24;
+
+/// The slots of ticket `$t` (an SQL expression), as a `BETWEEN` range for the rowid.
+macro_rules! slots_of {
+    ($t:literal) => {
+        concat!(
+            "BETWEEN ",
+            $t,
+            " * 16777216 AND ",
+            $t,
+            " * 16777216 + 16777215"
+        )
+    };
+}
+
 /// A ticket's messages, oldest first; nothing unless the ticket is in scope.
 const MESSAGES_OF_TICKET: &str = concat!(
     "SELECT ",
     message_cols!(),
-    " FROM ticket_messages WHERE ticket_id = ?1 AND EXISTS (SELECT 1 FROM tickets
-     WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)) ORDER BY id"
+    " FROM ticket_messages WHERE slot ",
+    slots_of!("?1"),
+    " AND EXISTS (SELECT 1 FROM tickets
+     WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)) ORDER BY slot"
 );
 
 /// A ticket in scope with its order and its messages, oldest first, in one statement:
@@ -104,9 +125,11 @@ const TICKET_DETAIL: &str = concat!(
     ", ",
     message_cols!("m."),
     " FROM tickets t JOIN orders o ON o.id = t.order_id AND o.seller_id = t.seller_id
-     LEFT JOIN ticket_messages m ON m.ticket_id = t.id
+     LEFT JOIN ticket_messages m ON m.slot ",
+    slots_of!("t.id"),
+    "
      WHERE t.id = ?1 AND t.operator_id = ?2 AND (?3 IS NULL OR t.seller_id = ?3)
-     ORDER BY m.id"
+     ORDER BY m.slot"
 );
 
 fn bad(idx: usize, what: &str) -> rusqlite::Error {
@@ -422,11 +445,27 @@ fn insert_message(
         .prepare_cached("SELECT IFNULL(MAX(id), 0) + 1 FROM ticket_messages")
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
         .map_err(map_err)?;
+    // The next free slot of the ticket: one descent to its last message.
+    let first = ticket_id * MESSAGE_SLOTS;
+    let slot = c
+        .prepare_cached(concat!(
+            "SELECT slot + 1 FROM ticket_messages WHERE slot ",
+            slots_of!("?1"),
+            " ORDER BY slot DESC LIMIT 1"
+        ))
+        .and_then(|mut s| s.query_row([ticket_id], |r| r.get(0)).optional())
+        .map_err(map_err)?
+        .unwrap_or(first);
+    if slot >= first + MESSAGE_SLOTS {
+        return Err(StoreError::Conflict(format!(
+            "ticket {ticket_id} holds the most messages a ticket can ({MESSAGE_SLOTS})"
+        )));
+    }
     c.prepare_cached(
-        "INSERT INTO ticket_messages (id, ticket_id, conversation, author_party,
+        "INSERT INTO ticket_messages (slot, id, ticket_id, conversation, author_party,
          author_name, author_email, author_code, content, customer_can_view, created_at,
          replied_at, subject, responsible)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -442,7 +481,8 @@ fn insert_message(
             at.0,
             replied_at.map(|x| x.0),
             m.subject,
-            m.responsible.map(Party::as_str)
+            m.responsible.map(Party::as_str),
+            slot
         ])
     })
     .map_err(map_err)?;
@@ -469,10 +509,11 @@ fn receive(
 ) -> Result<TicketMessage> {
     t.receive(m, now).map_err(StoreError::Rule)?;
     let at = m.at.unwrap_or(now);
-    c.prepare_cached(
-        "UPDATE ticket_messages SET replied_at = ?4 WHERE ticket_id = ?1 AND conversation = ?2
-         AND author_party <> ?3 AND replied_at IS NULL",
-    )
+    c.prepare_cached(concat!(
+        "UPDATE ticket_messages SET replied_at = ?4 WHERE slot ",
+        slots_of!("?1"),
+        " AND conversation = ?2 AND author_party <> ?3 AND replied_at IS NULL"
+    ))
     .and_then(|mut s| {
         s.execute(params![
             t.id,
@@ -868,7 +909,7 @@ mod tests {
     }
 
     /// The detail read is three primary-key descents, with no sort: the messages come
-    /// in id order from their (ticket_id, id) primary key.
+    /// in arrival order from their slots.
     #[test]
     fn detail_is_three_descents_without_a_sort() {
         assert_eq!(
@@ -876,8 +917,26 @@ mod tests {
             [
                 "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
                 "SEARCH o USING INTEGER PRIMARY KEY (rowid=?)",
-                "SEARCH m USING PRIMARY KEY (ticket_id=?) LEFT-JOIN"
+                "SEARCH m USING INTEGER PRIMARY KEY (rowid>? AND rowid<?) LEFT-JOIN"
             ]
+        );
+    }
+
+    /// A conversation, a new message's slot and the replies it answers are each one
+    /// range of the ticket's slots.
+    #[test]
+    fn messages_are_read_and_written_by_slot_range() {
+        let c = schema();
+        let range = "SEARCH ticket_messages USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)";
+        let conversation = plan(&c, MESSAGES_OF_TICKET, params![1, "O", "S"]);
+        assert_eq!(conversation[0], range, "{conversation:?}");
+        assert!(!conversation.iter().any(|s| s.contains("TEMP B-TREE")));
+        assert_eq!(
+            slots_of!("1"),
+            format!(
+                "BETWEEN 1 * {MESSAGE_SLOTS} AND 1 * {MESSAGE_SLOTS} + {}",
+                MESSAGE_SLOTS - 1
+            )
         );
     }
 }

@@ -160,13 +160,36 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
         .await
         .expect("reply");
     assert_eq!(m.id, 13);
-    let versions: i64 = Connection::open(&path)
+    let other = store.list_messages(&scope(), 2).await.expect("after reply");
+    assert_eq!(other.iter().map(|m| m.id).collect::<Vec<_>>(), [6, 13]);
+
+    // Version 7 put each ticket's messages at consecutive slots from ticket id * 2^24,
+    // in id order; the reply took the next one.
+    let db = Connection::open(&path).unwrap();
+    let slots: Vec<(i64, i64)> = db
+        .prepare("SELECT slot, id FROM ticket_messages ORDER BY slot")
         .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let base = 1 << 24;
+    assert_eq!(
+        slots,
+        [
+            (base, 5),
+            (base + 1, 9),
+            (base + 2, 12),
+            (2 * base, 6),
+            (2 * base + 1, 13)
+        ]
+    );
+    let versions: i64 = db
         .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(versions, 6);
+    assert_eq!(versions, 7);
 }
 
 #[tokio::test]
