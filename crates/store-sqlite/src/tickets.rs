@@ -441,21 +441,18 @@ fn insert_message(
     // first, then a plain INSERT: an INSERT with a subquery and RETURNING runs in its
     // own statement journal, whose release grew with the transaction (bulk imports
     // slowed from 9 s to minutes per 100,000 tickets).
-    let id: i64 = c
-        .prepare_cached("SELECT IFNULL(MAX(id), 0) + 1 FROM ticket_messages")
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
-        .map_err(map_err)?;
-    // The next free slot of the ticket: one descent to its last message.
-    let first = ticket_id * MESSAGE_SLOTS;
-    let slot = c
+    // With it, the next free slot of the ticket: one descent to its last message.
+    let (id, next_slot): (i64, Option<i64>) = c
         .prepare_cached(concat!(
-            "SELECT slot + 1 FROM ticket_messages WHERE slot ",
+            "SELECT (SELECT IFNULL(MAX(id), 0) + 1 FROM ticket_messages),
+             (SELECT slot + 1 FROM ticket_messages WHERE slot ",
             slots_of!("?1"),
-            " ORDER BY slot DESC LIMIT 1"
+            " ORDER BY slot DESC LIMIT 1)"
         ))
-        .and_then(|mut s| s.query_row([ticket_id], |r| r.get(0)).optional())
-        .map_err(map_err)?
-        .unwrap_or(first);
+        .and_then(|mut s| s.query_row([ticket_id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(map_err)?;
+    let first = ticket_id * MESSAGE_SLOTS;
+    let slot = next_slot.unwrap_or(first);
     if slot >= first + MESSAGE_SLOTS {
         return Err(StoreError::Conflict(format!(
             "ticket {ticket_id} holds the most messages a ticket can ({MESSAGE_SLOTS})"

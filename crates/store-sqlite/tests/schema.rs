@@ -184,6 +184,19 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
             (2 * base + 1, 13)
         ]
     );
+    // A ticket whose last slot is taken cannot take another message: a conflict, not
+    // a write into the next ticket's slots.
+    db.execute(
+        "INSERT INTO ticket_messages (slot, id, ticket_id, conversation, author_party,
+         content, customer_can_view, created_at)
+         VALUES (?1, 100, 1, 'CUSTOMER_SELLER', 'CUSTOMER', 'última', 1, 0)",
+        [2 * base - 1],
+    )
+    .unwrap();
+    let full = store
+        .add_message(&scope(), 1, &reply, Timestamp(2_000))
+        .await;
+    assert!(matches!(full, Err(StoreError::Conflict(_))), "{full:?}");
     let versions: i64 = db
         .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
             r.get(0)
