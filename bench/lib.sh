@@ -70,3 +70,18 @@ batch_ratio() {
   e=$(WRK_SCHED=batch run_wrk "${name}_batch" "$url" "$lua")
   echo "$h $e $(echo "scale=3; $e / $h" | bc)"
 }
+
+# repeat_ratios NAME URL LUA: $REPEATS more pairs of runs (/health, then the endpoint,
+# $REPEAT_DURATION each, default scheduler) on the same server; prints each pair's
+# ratio and their median. One run's ratio moves by several hundredths on a shared VM,
+# so the median of the pairs is the reading the goals are judged on.
+repeat_ratios() {
+  local name="$1" url="$2" lua="$3" h e ratios=()
+  for i in $(seq 1 "${REPEATS:-5}"); do
+    h=$(DURATION="${REPEAT_DURATION:-8s}" run_wrk "health_r$i" "$url" "$ROOT/bench/health.lua")
+    e=$(DURATION="${REPEAT_DURATION:-8s}" run_wrk "${name}_r$i" "$url" "$lua")
+    ratios+=("$(echo "scale=3; $e / $h" | bc)")
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n | awk '{r[NR]=$1; all=all " " $1} END {
+    m = (NR % 2) ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2; printf "%s; median %.3f\n", all, m}'
+}

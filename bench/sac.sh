@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Customer-service benchmark (SkyHub SAC), on SQLite by default, with $TICKETS tickets
 # from `entreposto demo` (one per order):
-#   - GET /skyhub/sac/{code} (random codes) as a ratio of GET /health, same run
+#   - GET /skyhub/sac/{code} (random codes) as a ratio of GET /health, same run, then
+#     $REPEATS more pairs of runs and their median (one run's ratio is noisy on a VM)
 #   - a deep /sac page (cursor ~$DEPTH tickets in) against the first page
 #   - seller replies per second (POST /sac/{code}/chats/CUSTOMER_SELLER)
 #   - p99 latency of each at $CONNECTIONS connections
-# Usage: bash bench/sac.sh   (TICKETS=1000000 DEPTH=300000 DURATION=10s CONNECTIONS=64)
+# Usage: bash bench/sac.sh   (TICKETS=1000000 DEPTH=300000 DURATION=10s CONNECTIONS=64 REPEATS=5)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 TICKETS="${TICKETS:-1000000}"
@@ -49,6 +50,7 @@ DURATION=3s run_wrk warmup "$URL/" "$ROOT/bench/sac_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")
 sac=$(run_wrk sac_code "$URL/" "$ROOT/bench/sac_get.lua")
 read -r health_b sac_b ratio_b < <(batch_ratio sac_code "$URL/" "$URL/" "$ROOT/bench/sac_get.lua")
+repeats=$(repeat_ratios sac_code "$URL/" "$ROOT/bench/sac_get.lua")
 first=$(PAGE_QUERY="" run_wrk sac_first "$URL/" "$ROOT/bench/sac_list.lua")
 deep=$(PAGE_QUERY="cursor=$(cat "$OUT/cursor")" run_wrk sac_deep "$URL/" "$ROOT/bench/sac_list.lua")
 replies=$(METHOD=POST SUFFIX=/chats/CUSTOMER_SELLER \
@@ -64,6 +66,7 @@ tickets loaded (demo):      $TICKETS tickets (and orders) in ${demo_secs}s
 GET /health:                $health req/s (p99 $(p99 health))
 GET /skyhub/sac/{code}:     $sac req/s (p99 $(p99 sac_code))  ratio to /health: $(echo "scale=3; $sac / $health" | bc) (goal >= 0.5)
   client at SCHED_BATCH:     $sac_b vs /health $health_b, ratio $ratio_b
+  ${REPEATS:-5} more pairs:          ratios$repeats (goal >= 0.5)
 GET /skyhub/sac first page: $first req/s (p99 $(p99 sac_first))
 GET /skyhub/sac deep page:  $deep req/s (p99 $(p99 sac_deep))  cost ratio deep/first: $(echo "scale=3; $first / $deep" | bc) (goal <= 1.5), cursor $DEPTH tickets in
 seller replies:             $replies replies/s (p99 $(p99 replies))  (goal >= 5000)
