@@ -26,6 +26,7 @@ mod orders;
 mod snapshot;
 mod tenants;
 mod tickets;
+mod vfs;
 
 use snapshot::SnapshotPool;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,7 +122,15 @@ fn open_conn(path: &Path, durability: Durability, read_only: bool) -> rusqlite::
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
+    // Our VFS keeps a connection's memory map across other connections' commits (see
+    // [`vfs`]); if it cannot be registered, SQLite's own is used.
+    let conn = match vfs::register() {
+        Ok(()) => Connection::open_with_flags_and_vfs(path, flags, "entreposto-unix")?,
+        Err(e) => {
+            tracing::warn!(error = %e, "SQLite VFS not registered, using SQLite's own");
+            Connection::open_with_flags(path, flags)?
+        }
+    };
     let sync = match durability {
         Durability::Normal => "NORMAL",
         Durability::Full => "FULL",

@@ -1,0 +1,255 @@
+//! A VFS over SQLite's own `unix` one that keeps a connection's memory map of the
+//! database across other connections' commits.
+//!
+//! Reads go through a memory map of the whole file (`mmap_size`, see `open_conn`).
+//! SQLite drops that map every time a connection begins a read transaction after any
+//! commit (`pagerBeginReadTransaction`: "changed" -> `xUnfetch(fd, 0, NULL)`), in case
+//! another process truncated the file. Each drop is a `munmap` of everything the
+//! connection had touched (page-table teardown and a TLB shootdown across the
+//! process's threads), and every page is faulted in again afterwards; under a steady
+//! stream of writes every read paid for it, about a sixth of the request threads' time
+//! while seller replies were being written.
+//!
+//! This shim forwards everything to `unix` except that whole-file unmap, which it
+//! skips while the file has neither shrunk nor grown by more than [`REMAP_GROWTH`]
+//! since the map was last dropped. Keeping the map is safe: it is `MAP_SHARED`, so it
+//! always shows the file's current pages; a transaction only reads pages below its
+//! snapshot's size, and a checkpoint shrinks the file (only ever after a `VACUUM`) only
+//! once every reader is on a snapshot of the smaller size; a shrink is forwarded
+//! anyway. Pages past the end of the map (the file grew) are read with `pread` until
+//! the growth passes [`REMAP_GROWTH`] and the map is rebuilt at the new size.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::mem::size_of;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use rusqlite::ffi;
+
+/// The name connections open the database with.
+pub(crate) const NAME: &CStr = c"entreposto-unix";
+
+/// How far the file may grow past the map before the map is rebuilt to cover it.
+const REMAP_GROWTH: i64 = 64 * 1024 * 1024;
+
+/// SQLite's `unix` VFS, which this one wraps (a `*mut sqlite3_vfs`).
+static REAL: AtomicUsize = AtomicUsize::new(0);
+/// Whole-file unmaps skipped (for tests and curiosity).
+static KEPT: AtomicU64 = AtomicU64::new(0);
+
+/// Our file handle: SQLite allocates `szOsFile` bytes, this header followed by the
+/// `unix` VFS's own handle.
+#[repr(C)]
+struct File {
+    base: ffi::sqlite3_file,
+    real: *mut ffi::sqlite3_file,
+    /// The file's size when its map was last dropped.
+    unmapped_at: i64,
+}
+
+/// Registers the VFS (once per process). Connections must name it ([`NAME`]).
+pub(crate) fn register() -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        // SAFETY: sqlite3_vfs_find and sqlite3_vfs_register are thread-safe; the struct
+        // registered is leaked, so it outlives every connection, as SQLite requires.
+        unsafe {
+            let real = ffi::sqlite3_vfs_find(c"unix".as_ptr());
+            if real.is_null() {
+                return Err("SQLite has no unix VFS".into());
+            }
+            REAL.store(real as usize, Ordering::Release);
+            // The unix methods we do not wrap (xDelete, xAccess, ...) are called with our
+            // VFS and read only fields copied here (mxPathname, pAppData).
+            let mut vfs: ffi::sqlite3_vfs = *real;
+            vfs.szOsFile = (size_of::<File>() + (*real).szOsFile as usize) as c_int;
+            vfs.zName = NAME.as_ptr();
+            vfs.pNext = ptr::null_mut();
+            vfs.xOpen = Some(open);
+            let rc = ffi::sqlite3_vfs_register(Box::into_raw(Box::new(vfs)), 0);
+            if rc == ffi::SQLITE_OK {
+                Ok(())
+            } else {
+                Err(format!("registering the VFS failed: {rc}"))
+            }
+        }
+    })
+    .clone()
+}
+
+/// Whole-file unmaps skipped so far, process-wide.
+#[cfg(test)]
+pub(crate) fn unmaps_kept() -> u64 {
+    KEPT.load(Ordering::Relaxed)
+}
+
+unsafe extern "C" fn open(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: *const c_char,
+    file: *mut ffi::sqlite3_file,
+    flags: c_int,
+    out_flags: *mut c_int,
+) -> c_int {
+    let real_vfs = REAL.load(Ordering::Acquire) as *mut ffi::sqlite3_vfs;
+    let f = file as *mut File;
+    let real = (file as *mut u8).add(size_of::<File>()) as *mut ffi::sqlite3_file;
+    (*f).base.pMethods = ptr::null();
+    (*f).real = real;
+    (*f).unmapped_at = 0;
+    (*real).pMethods = ptr::null();
+    let Some(x_open) = (*real_vfs).xOpen else {
+        return ffi::SQLITE_CANTOPEN;
+    };
+    let rc = x_open(real_vfs, name, real, flags, out_flags);
+    // SQLite calls xClose exactly when pMethods is set.
+    if !(*real).pMethods.is_null() {
+        (*f).base.pMethods = &METHODS;
+    }
+    rc
+}
+
+/// The wrapped handle and its methods.
+unsafe fn inner(
+    f: *mut ffi::sqlite3_file,
+) -> (*mut ffi::sqlite3_file, &'static ffi::sqlite3_io_methods) {
+    let real = (*(f as *mut File)).real;
+    (real, &*(*real).pMethods)
+}
+
+/// Forwards an io method to the wrapped handle; a method the wrapped VFS lacks answers
+/// `$missing`.
+macro_rules! forward {
+    ($name:ident, $method:ident, $missing:expr, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        unsafe extern "C" fn $name(f: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> $ret {
+            let (real, m) = inner(f);
+            match m.$method {
+                Some(method) => method(real $(, $arg)*),
+                None => $missing,
+            }
+        }
+    };
+}
+
+forward!(close, xClose, ffi::SQLITE_OK, () -> c_int);
+forward!(read, xRead, ffi::SQLITE_IOERR, (buf: *mut c_void, amt: c_int, off: i64) -> c_int);
+forward!(write, xWrite, ffi::SQLITE_IOERR, (buf: *const c_void, amt: c_int, off: i64) -> c_int);
+forward!(truncate, xTruncate, ffi::SQLITE_IOERR, (size: i64) -> c_int);
+forward!(sync, xSync, ffi::SQLITE_IOERR, (flags: c_int) -> c_int);
+forward!(file_size, xFileSize, ffi::SQLITE_IOERR, (size: *mut i64) -> c_int);
+forward!(lock, xLock, ffi::SQLITE_IOERR, (level: c_int) -> c_int);
+forward!(unlock, xUnlock, ffi::SQLITE_IOERR, (level: c_int) -> c_int);
+forward!(check_reserved_lock, xCheckReservedLock, ffi::SQLITE_IOERR, (out: *mut c_int) -> c_int);
+forward!(file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void) -> c_int);
+forward!(sector_size, xSectorSize, 4096, () -> c_int);
+forward!(device_characteristics, xDeviceCharacteristics, 0, () -> c_int);
+forward!(shm_map, xShmMap, ffi::SQLITE_IOERR, (region: c_int, size: c_int, extend: c_int, out: *mut *mut c_void) -> c_int);
+forward!(shm_lock, xShmLock, ffi::SQLITE_IOERR, (offset: c_int, n: c_int, flags: c_int) -> c_int);
+forward!(shm_unmap, xShmUnmap, ffi::SQLITE_OK, (delete: c_int) -> c_int);
+
+unsafe extern "C" fn fetch(
+    f: *mut ffi::sqlite3_file,
+    off: i64,
+    amt: c_int,
+    out: *mut *mut c_void,
+) -> c_int {
+    let (real, m) = inner(f);
+    match m.xFetch {
+        Some(method) => method(real, off, amt, out),
+        None => {
+            *out = ptr::null_mut();
+            ffi::SQLITE_OK
+        }
+    }
+}
+
+unsafe extern "C" fn shm_barrier(f: *mut ffi::sqlite3_file) {
+    let (real, m) = inner(f);
+    if let Some(method) = m.xShmBarrier {
+        method(real)
+    }
+}
+
+/// `xUnfetch(fd, 0, NULL)` drops the whole map; see the module comment for when that
+/// is skipped. Releasing one fetched page (`p` set) is always forwarded.
+unsafe extern "C" fn unfetch(f: *mut ffi::sqlite3_file, off: i64, p: *mut c_void) -> c_int {
+    let (real, m) = inner(f);
+    if p.is_null() && off == 0 {
+        let mut size = 0_i64;
+        if let Some(file_size) = m.xFileSize {
+            if file_size(real, &mut size) == ffi::SQLITE_OK {
+                let file = &mut *(f as *mut File);
+                if size >= file.unmapped_at && size - file.unmapped_at < REMAP_GROWTH {
+                    KEPT.fetch_add(1, Ordering::Relaxed);
+                    return ffi::SQLITE_OK;
+                }
+                file.unmapped_at = size;
+            }
+        }
+    }
+    match m.xUnfetch {
+        Some(method) => method(real, off, p),
+        None => ffi::SQLITE_OK,
+    }
+}
+
+static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+    iVersion: 3,
+    xClose: Some(close),
+    xRead: Some(read),
+    xWrite: Some(write),
+    xTruncate: Some(truncate),
+    xSync: Some(sync),
+    xFileSize: Some(file_size),
+    xLock: Some(lock),
+    xUnlock: Some(unlock),
+    xCheckReservedLock: Some(check_reserved_lock),
+    xFileControl: Some(file_control),
+    xSectorSize: Some(sector_size),
+    xDeviceCharacteristics: Some(device_characteristics),
+    xShmMap: Some(shm_map),
+    xShmLock: Some(shm_lock),
+    xShmBarrier: Some(shm_barrier),
+    xShmUnmap: Some(shm_unmap),
+    xFetch: Some(fetch),
+    xUnfetch: Some(unfetch),
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{open_conn, Durability};
+
+    /// A reader that begins a transaction after another connection's commit keeps its
+    /// map (the skip is counted) and still reads the committed rows.
+    #[test]
+    fn readers_keep_their_map_and_see_commits() {
+        let dir = std::env::temp_dir().join(format!("entreposto-vfs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("vfs.db");
+        let writer = open_conn(&path, Durability::Normal, false).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            .unwrap();
+        let reader = open_conn(&path, Durability::Normal, true).unwrap();
+        let count = |c: &rusqlite::Connection| -> i64 {
+            c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count(&reader), 0);
+        let kept = unmaps_kept();
+        for i in 1..=20_i64 {
+            writer
+                .execute("INSERT INTO t (v) VALUES (?1)", [format!("row {i}")])
+                .unwrap();
+            assert_eq!(count(&reader), i);
+        }
+        assert!(unmaps_kept() > kept, "no unmap was skipped");
+        let last: String = reader
+            .query_row("SELECT v FROM t ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(last, "row 20");
+        drop((reader, writer));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
