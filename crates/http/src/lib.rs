@@ -22,6 +22,7 @@ pub mod body;
 pub mod dialects;
 pub mod envelope;
 pub mod error;
+pub mod json_writer;
 pub mod metrics;
 pub mod native;
 pub mod query;
