@@ -165,6 +165,66 @@ pub struct OrderData {
     pub payments: Vec<Payment>,
 }
 
+/// The head of an order: everything a customer-service case shows of it, which is all
+/// but its items, freight, discount and payments. These are `OrderData`'s first fields,
+/// in its order, so a stored body (postcard writes fields one after another) decodes
+/// into a head by reading only its beginning; a test in store-sqlite pins that.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderHead {
+    pub operator_id: String,
+    pub seller_id: String,
+    pub channel: String,
+    pub marketplace_order_id: String,
+    pub site_id: Option<String>,
+    pub warehouse: Option<String>,
+    pub status: OrderStatus,
+    pub placed_at: Timestamp,
+    pub approved_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+    pub customer: Customer,
+    pub shipping_address: Option<Address>,
+}
+
+impl From<OrderData> for OrderHead {
+    fn from(d: OrderData) -> OrderHead {
+        OrderHead {
+            operator_id: d.operator_id,
+            seller_id: d.seller_id,
+            channel: d.channel,
+            marketplace_order_id: d.marketplace_order_id,
+            site_id: d.site_id,
+            warehouse: d.warehouse,
+            status: d.status,
+            placed_at: d.placed_at,
+            approved_at: d.approved_at,
+            cancelled_at: d.cancelled_at,
+            customer: d.customer,
+            shipping_address: d.shipping_address,
+        }
+    }
+}
+
+/// A stored order's head with the hub's id and bookkeeping times: the order a ticket's
+/// detail carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub head: OrderHead,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<Order> for OrderSummary {
+    fn from(o: Order) -> OrderSummary {
+        OrderSummary {
+            id: o.id,
+            head: o.data.into(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
 /// A stored order: its data plus the hub's id and bookkeeping times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {

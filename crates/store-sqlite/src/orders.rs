@@ -64,6 +64,22 @@ pub(crate) fn order_at(r: &Row<'_>, b: usize) -> rusqlite::Result<Result<Order>>
     }))
 }
 
+/// The head of an order (see [`OrderHead`]) from the `order_cols!` that start at
+/// column `b`: only the beginning of the body is decoded.
+pub(crate) fn order_summary_at(r: &Row<'_>, b: usize) -> rusqlite::Result<Result<OrderSummary>> {
+    let id: i64 = r.get(b)?;
+    let head = match decode_head(r.get_ref(b + 3)?) {
+        Ok(head) => head,
+        Err(e) => return Ok(Err(StoreError::Other(format!("order {id}: {e}")))),
+    };
+    Ok(Ok(OrderSummary {
+        id,
+        head,
+        created_at: Timestamp(r.get(b + 1)?),
+        updated_at: Timestamp(r.get(b + 2)?),
+    }))
+}
+
 /// One order in `scope`.
 pub(crate) fn load_order(c: &Connection, scope: &Scope, id: i64) -> Result<Order> {
     c.prepare_cached(ORDER_BY_ID)
@@ -96,6 +112,20 @@ fn decode(body: ValueRef<'_>) -> std::result::Result<OrderData, String> {
             b.first()
         )),
         _ => Err("body is neither a BLOB nor text".into()),
+    }
+}
+
+/// The head of a stored body: a postcard body's leading fields (the rest is left
+/// unread), or a JSON body's fields of the head.
+fn decode_head(body: ValueRef<'_>) -> std::result::Result<OrderHead, String> {
+    match body {
+        ValueRef::Blob([BODY_V1, rest @ ..]) => postcard::take_from_bytes(rest)
+            .map(|(head, _)| head)
+            .map_err(|e| format!("corrupt body: {e}")),
+        ValueRef::Text(json) => {
+            serde_json::from_slice(json).map_err(|e| format!("corrupt JSON body: {e}"))
+        }
+        other => decode(other).map(OrderHead::from),
     }
 }
 
@@ -242,5 +272,34 @@ impl OrderStore for SqliteStore {
             Ok(encoded.len() as u64)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A head read from the beginning of a stored body is the body's head: `OrderHead`'s
+    /// fields are `OrderData`'s first ones, in order. Reordering either breaks this.
+    #[test]
+    fn a_head_decodes_from_the_beginning_of_a_body() {
+        let seller = Seller {
+            id: "S".into(),
+            operator_id: "O".into(),
+            name: "Loja".into(),
+            document: None,
+            created_at: Timestamp(0),
+        };
+        let mut data = entreposto_store::contract::sample_order(&seller, "02-1");
+        data.items.push(data.items[0].clone());
+        data.payments.push(data.payments[0].clone());
+        let body = encode(&data).unwrap();
+        let head = decode_head(ValueRef::Blob(&body)).unwrap();
+        assert_eq!(head, OrderHead::from(data.clone()));
+        let json = serde_json::to_vec(&data).unwrap();
+        assert_eq!(
+            decode_head(ValueRef::Text(&json)).unwrap(),
+            OrderHead::from(data)
+        );
     }
 }

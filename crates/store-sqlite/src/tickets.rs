@@ -355,7 +355,7 @@ pub(crate) fn load_detail(c: &Connection, scope: &Scope, id: i64) -> Result<Tick
         .map_err(map_err)?;
     let first = rows.next().map_err(map_err)?.ok_or(StoreError::NotFound)?;
     let ticket = ticket_from_row(first).map_err(map_err)?;
-    let order = crate::orders::order_at(first, TICKET_COLUMNS).map_err(map_err)??;
+    let order = crate::orders::order_summary_at(first, TICKET_COLUMNS).map_err(map_err)??;
     let m = TICKET_COLUMNS + ORDER_COLUMNS;
     let mut messages = Vec::with_capacity(ticket.message_count.max(0) as usize);
     if first.get_ref(m).map_err(map_err)? != ValueRef::Null {

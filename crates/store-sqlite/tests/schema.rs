@@ -128,7 +128,7 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
         ]
     );
     assert_eq!(d.messages[0].author.name.as_deref(), Some("Ana"));
-    assert_eq!(d.order.data.customer.name, "João da Silva");
+    assert_eq!(d.order.head.customer.name, "João da Silva");
     let other = store
         .list_messages(&scope(), 2)
         .await

@@ -665,7 +665,7 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
         assert_eq!(d.ticket.id, t.id);
         assert_eq!(d.order.id, order.id);
         assert_eq!(
-            d.order.data.marketplace_order_id,
+            d.order.head.marketplace_order_id,
             order.data.marketplace_order_id
         );
         assert_eq!(d.messages.len(), 1);

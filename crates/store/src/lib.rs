@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 use entreposto_domain::{
-    AlreadyClosed, Credential, FieldError, NewMessage, Operator, Order, OrderData, Party,
-    ReadState, Scope, Seller, Subject, Ticket, TicketMessage, Timestamp, Upserted,
+    AlreadyClosed, Credential, FieldError, NewMessage, Operator, Order, OrderData, OrderSummary,
+    Party, ReadState, Scope, Seller, Subject, Ticket, TicketMessage, Timestamp, Upserted,
 };
 
 pub mod contract;
@@ -222,7 +222,8 @@ pub trait TicketStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct TicketDetail {
     pub ticket: Ticket,
-    pub order: Order,
+    /// The order's head: a case shows no items or payments.
+    pub order: OrderSummary,
     /// Oldest first.
     pub messages: Vec<TicketMessage>,
 }
@@ -242,7 +243,7 @@ pub trait Store: TenantStore + OrderStore + TicketStore + Send + Sync + 'static 
         let messages = self.list_messages(scope, id).await?;
         Ok(TicketDetail {
             ticket,
-            order,
+            order: order.into(),
             messages,
         })
     }

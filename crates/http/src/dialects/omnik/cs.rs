@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use entreposto_domain::{
-    check_email, Author, Conversation, NewMessage, Order, Party, Scope, Ticket, TicketMessage,
-    Timestamp,
+    check_email, Author, Conversation, NewMessage, Order, OrderSummary, Party, Scope, Ticket,
+    TicketMessage, Timestamp,
 };
 use entreposto_store::{NewTicket, StoreError, TicketFilter, TicketSort};
 
@@ -119,7 +119,7 @@ fn not_found(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
 /// listings) share one read of it; `known` is an order the caller has already read.
 /// What a page of cases is rendered from: the orders and comments of its tickets.
 struct PageData {
-    orders: HashMap<i64, Order>,
+    orders: HashMap<i64, OrderSummary>,
     messages: HashMap<i64, Vec<TicketMessage>>,
 }
 
@@ -130,7 +130,8 @@ impl PageData {
         tickets: &[Ticket],
         known: Option<Order>,
     ) -> std::result::Result<PageData, ApiError> {
-        let mut orders: HashMap<i64, Order> = known.map(|o| (o.id, o)).into_iter().collect();
+        let mut orders: HashMap<i64, OrderSummary> =
+            known.map(|o| (o.id, o.into())).into_iter().collect();
         let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
         let mut messages: HashMap<i64, Vec<_>> = HashMap::new();
         for m in state.store.list_messages_of(scope, &ids).await? {
@@ -138,7 +139,7 @@ impl PageData {
         }
         for t in tickets {
             if let Entry::Vacant(slot) = orders.entry(t.order_id) {
-                slot.insert(state.store.get_order(scope, t.order_id).await?);
+                slot.insert(state.store.get_order(scope, t.order_id).await?.into());
             }
         }
         Ok(PageData { orders, messages })

@@ -6,7 +6,7 @@
 //! `CLIENTE`, `SELLER` and `MARKETPLACE`.
 
 use entreposto_domain::time::brasilia;
-use entreposto_domain::{Order, Party, Subject, Ticket, TicketMessage, Timestamp};
+use entreposto_domain::{OrderSummary, Party, Subject, Ticket, TicketMessage, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -164,10 +164,10 @@ pub struct CustomerService<'a> {
 impl<'a> CustomerService<'a> {
     pub fn of(
         t: &'a Ticket,
-        order: &'a Order,
+        order: &'a OrderSummary,
         messages: &'a [TicketMessage],
     ) -> CustomerService<'a> {
-        let d = &order.data;
+        let d = &order.head;
         let c = &d.customer;
         let responsible = entity_name(t.responsible);
         CustomerService {
