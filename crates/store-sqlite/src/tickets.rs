@@ -83,6 +83,7 @@ pub(crate) fn code_key(code: &str) -> i64 {
     code.bytes()
         .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME)) as i64
 }
+
 /// How many messages a ticket can hold: its messages are stored at `slot`s (the rowid
 /// of `ticket_messages`, migration 7) from `ticket_id * MESSAGE_SLOTS` on, one per
 /// message in arrival order, so one range descent reads a conversation in order. 2^24
@@ -451,7 +452,9 @@ fn insert_message(
         ))
         .and_then(|mut s| s.query_row([ticket_id], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(map_err)?;
-    let first = ticket_id * MESSAGE_SLOTS;
+    let first = ticket_id.checked_mul(MESSAGE_SLOTS).ok_or_else(|| {
+        StoreError::Conflict(format!("ticket {ticket_id} is past the last message slot"))
+    })?;
     let slot = next_slot.unwrap_or(first);
     if slot >= first + MESSAGE_SLOTS {
         return Err(StoreError::Conflict(format!(
