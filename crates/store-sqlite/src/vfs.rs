@@ -11,13 +11,16 @@
 //! while seller replies were being written.
 //!
 //! This shim forwards everything to `unix` except that whole-file unmap, which it
-//! skips while the file has neither shrunk nor grown by more than [`REMAP_GROWTH`]
-//! since the map was last dropped. Keeping the map is safe: it is `MAP_SHARED`, so it
-//! always shows the file's current pages; a transaction only reads pages below its
-//! snapshot's size, and a checkpoint shrinks the file (only ever after a `VACUUM`) only
-//! once every reader is on a snapshot of the smaller size; a shrink is forwarded
-//! anyway. Pages past the end of the map (the file grew) are read with `pread` until
-//! the growth passes [`REMAP_GROWTH`] and the map is rebuilt at the new size.
+//! skips while the file is neither smaller than when the map was made nor larger by
+//! [`REMAP_GROWTH`] or more. Keeping the map is safe: it is `MAP_SHARED`, so it always
+//! shows the file's current pages; a transaction only reads pages below its snapshot's
+//! size, and a checkpoint shrinks the file (only ever after a `VACUUM`) only once every
+//! reader is on a snapshot of the smaller size (stock SQLite keeps a larger map across
+//! such a checkpoint too); a shrink below the map's size is forwarded anyway. Pages
+//! past the end of the map (the file grew) are read with `pread` until the growth
+//! passes [`REMAP_GROWTH`] and the map is rebuilt at the new size. Like WAL mode itself,
+//! this assumes one host whose page cache serves both the map and `pread`/`pwrite` (a
+//! local filesystem, not a network or `direct_io` mount).
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::mem::size_of;
@@ -46,8 +49,11 @@ static KEPT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0)
 struct File {
     base: ffi::sqlite3_file,
     real: *mut ffi::sqlite3_file,
-    /// The file's size when its map was last dropped.
-    unmapped_at: i64,
+    /// The file's size when its map was made (read at the first fetch after the map
+    /// was dropped; SQLite maps the whole file as it is then).
+    mapped_size: i64,
+    /// The map was dropped and the next fetch makes a new one.
+    remapping: bool,
 }
 
 /// Registers the VFS (once per process). Connections must name it ([`NAME`]).
@@ -98,7 +104,8 @@ unsafe extern "C" fn open(
     let real = (file as *mut u8).add(size_of::<File>()) as *mut ffi::sqlite3_file;
     (*f).base.pMethods = ptr::null();
     (*f).real = real;
-    (*f).unmapped_at = 0;
+    (*f).mapped_size = 0;
+    (*f).remapping = true;
     (*real).pMethods = ptr::null();
     let Some(x_open) = (*real_vfs).xOpen else {
         return ffi::SQLITE_CANTOPEN;
@@ -156,13 +163,24 @@ unsafe extern "C" fn fetch(
     out: *mut *mut c_void,
 ) -> c_int {
     let (real, m) = inner(f);
-    match m.xFetch {
-        Some(method) => method(real, off, amt, out),
-        None => {
-            *out = ptr::null_mut();
-            ffi::SQLITE_OK
+    let Some(method) = m.xFetch else {
+        *out = ptr::null_mut();
+        return ffi::SQLITE_OK;
+    };
+    let rc = method(real, off, amt, out);
+    // The first fetch after a drop maps the file at its current size: note that size,
+    // which later skips are measured against (a shrink below it is never skipped).
+    let file = &mut *(f as *mut File);
+    if file.remapping && rc == ffi::SQLITE_OK {
+        if let Some(file_size) = m.xFileSize {
+            let mut size = 0_i64;
+            if file_size(real, &mut size) == ffi::SQLITE_OK {
+                file.mapped_size = size;
+                file.remapping = false;
+            }
         }
     }
+    rc
 }
 
 unsafe extern "C" fn shm_barrier(f: *mut ffi::sqlite3_file) {
@@ -181,12 +199,12 @@ unsafe extern "C" fn unfetch(f: *mut ffi::sqlite3_file, off: i64, p: *mut c_void
         if let Some(file_size) = m.xFileSize {
             if file_size(real, &mut size) == ffi::SQLITE_OK {
                 let file = &mut *(f as *mut File);
-                if size >= file.unmapped_at && size - file.unmapped_at < REMAP_GROWTH {
+                if size >= file.mapped_size && size - file.mapped_size < REMAP_GROWTH {
                     #[cfg(test)]
                     KEPT.fetch_add(1, Ordering::Relaxed);
                     return ffi::SQLITE_OK;
                 }
-                file.unmapped_at = size;
+                file.remapping = true;
             }
         }
     }
