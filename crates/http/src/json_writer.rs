@@ -124,7 +124,30 @@ macro_rules! integers {
     )*};
 }
 
-impl Writer<'_> {
+impl<'o> Writer<'o> {
+    /// Writes `open` and starts a compound that `close` ends.
+    fn open<'a>(&'a mut self, open: &[u8], close: &'static [u8]) -> Compound<'a, 'o> {
+        self.out.extend_from_slice(open);
+        Compound {
+            w: self,
+            first: true,
+            close,
+        }
+    }
+
+    /// An enum variant holding a compound: `{"Variant":` then `open`.
+    fn open_variant<'a>(
+        &'a mut self,
+        variant: &str,
+        open: &[u8],
+        close: &'static [u8],
+    ) -> Compound<'a, 'o> {
+        self.out.push(b'{');
+        write_str(self.out, variant);
+        self.out.push(b':');
+        self.open(open, close)
+    }
+
     fn int(&mut self, v: impl itoa::Integer) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
@@ -232,12 +255,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a, 'o>> {
-        self.out.push(b'[');
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"]",
-        })
+        Ok(self.open(b"[", b"]"))
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'o>> {
         self.serialize_seq(Some(len))
@@ -252,22 +270,10 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a, 'o>> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":[");
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"]}",
-        })
+        Ok(self.open_variant(variant, b"[", b"]}"))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a, 'o>> {
-        self.out.push(b'{');
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"}",
-        })
+        Ok(self.open(b"{", b"}"))
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Compound<'a, 'o>> {
         self.serialize_map(Some(len))
@@ -279,14 +285,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a, 'o>> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":{");
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"}}",
-        })
+        Ok(self.open_variant(variant, b"{", b"}}"))
     }
 }
 

@@ -49,35 +49,52 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Order>> {
     order_at(r, 0)
 }
 
-/// An order from the `order_cols!` that start at column `b`.
-pub(crate) fn order_at(r: &Row<'_>, b: usize) -> rusqlite::Result<Result<Order>> {
+/// The `order_cols!` that start at column `b`: the id, the body read by `decode`, and
+/// the created and updated times. A body that does not decode is an error naming the
+/// order (the outer result is SQLite's).
+type StoredOrder<T> = (i64, T, Timestamp, Timestamp);
+
+fn stored_at<T>(
+    r: &Row<'_>,
+    b: usize,
+    decode: fn(ValueRef<'_>) -> std::result::Result<T, String>,
+) -> rusqlite::Result<Result<StoredOrder<T>>> {
     let id: i64 = r.get(b)?;
-    let data = match decode(r.get_ref(b + 3)?) {
-        Ok(data) => data,
+    let body = match decode(r.get_ref(b + 3)?) {
+        Ok(body) => body,
         Err(e) => return Ok(Err(StoreError::Other(format!("order {id}: {e}")))),
     };
-    Ok(Ok(Order {
+    Ok(Ok((
         id,
-        data,
-        created_at: Timestamp(r.get(b + 1)?),
-        updated_at: Timestamp(r.get(b + 2)?),
-    }))
+        body,
+        Timestamp(r.get(b + 1)?),
+        Timestamp(r.get(b + 2)?),
+    )))
+}
+
+/// An order from the `order_cols!` that start at column `b`.
+pub(crate) fn order_at(r: &Row<'_>, b: usize) -> rusqlite::Result<Result<Order>> {
+    Ok(
+        stored_at(r, b, decode)?.map(|(id, data, created_at, updated_at)| Order {
+            id,
+            data,
+            created_at,
+            updated_at,
+        }),
+    )
 }
 
 /// The head of an order (see [`OrderHead`]) from the `order_cols!` that start at
 /// column `b`: only the beginning of the body is decoded.
 pub(crate) fn order_summary_at(r: &Row<'_>, b: usize) -> rusqlite::Result<Result<OrderSummary>> {
-    let id: i64 = r.get(b)?;
-    let head = match decode_head(r.get_ref(b + 3)?) {
-        Ok(head) => head,
-        Err(e) => return Ok(Err(StoreError::Other(format!("order {id}: {e}")))),
-    };
-    Ok(Ok(OrderSummary {
-        id,
-        head,
-        created_at: Timestamp(r.get(b + 1)?),
-        updated_at: Timestamp(r.get(b + 2)?),
-    }))
+    Ok(
+        stored_at(r, b, decode_head)?.map(|(id, head, created_at, updated_at)| OrderSummary {
+            id,
+            head,
+            created_at,
+            updated_at,
+        }),
+    )
 }
 
 /// One order in `scope`.
