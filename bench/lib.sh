@@ -77,9 +77,9 @@ batch_ratio() {
 # so the median of the pairs is the reading the goals are judged on.
 repeat_ratios() {
   local name="$1" url="$2" lua="$3" h e ratios=()
-  for i in $(seq 1 "${REPEATS:-5}"); do
-    h=$(DURATION="${REPEAT_DURATION:-8s}" run_wrk "health_r$i" "$url" "$ROOT/bench/health.lua")
-    e=$(DURATION="${REPEAT_DURATION:-8s}" run_wrk "${name}_r$i" "$url" "$lua")
+  for i in $(seq 1 "${REPEATS:-9}"); do
+    h=$(DURATION="${REPEAT_DURATION:-6s}" run_wrk "health_r$i" "$url" "$ROOT/bench/health.lua")
+    e=$(DURATION="${REPEAT_DURATION:-6s}" run_wrk "${name}_r$i" "$url" "$lua")
     ratios+=("$(echo "scale=3; $e / $h" | bc)")
   done
   printf '%s\n' "${ratios[@]}" | sort -n | awk '{r[NR]=$1; all=all " " $1} END {

@@ -4,7 +4,7 @@
 #     comments) as a ratio of GET /health in the same run, then $REPEATS more pairs of
 #     runs and their median (one run's ratio is noisy on a VM)
 #   - the paginated list: first page vs a deep offset ($DEPTH)
-# Usage: bash bench/omnik.sh   (TICKETS=1000000 DEPTH=300000 DURATION=10s CONNECTIONS=64 REPEATS=5)
+# Usage: bash bench/omnik.sh   (TICKETS=1000000 DEPTH=300000 DURATION=10s CONNECTIONS=64 REPEATS=9)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 TICKETS="${TICKETS:-1000000}"
@@ -46,7 +46,7 @@ backend:                       sqlite, $TICKETS tickets
 GET /health:                   $health req/s (p99 $(p99 health))
 GET customerservice/{id}:      $one req/s (p99 $(p99 omnik_one))  ratio to /health: $(echo "scale=3; $one / $health" | bc) (goal >= 0.4)
   client at SCHED_BATCH:       $one_b vs /health $health_b, ratio $ratio_b
-  ${REPEATS:-5} more pairs:            ratios$repeats (goal >= 0.4)
+  ${REPEATS:-9} more pairs:            ratios$repeats (goal >= 0.4)
 list, first page (limit 10):   $first req/s (p99 $(p99 omnik_first))
 list, offset $DEPTH:           $deep req/s (p99 $(p99 omnik_deep))  cost ratio deep/first: $(echo "scale=3; $first / $deep" | bc)
 connections: $CONNECTIONS, wrk threads: $THREADS, duration: $DURATION each

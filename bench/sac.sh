@@ -6,7 +6,7 @@
 #   - a deep /sac page (cursor ~$DEPTH tickets in) against the first page
 #   - seller replies per second (POST /sac/{code}/chats/CUSTOMER_SELLER)
 #   - p99 latency of each at $CONNECTIONS connections
-# Usage: bash bench/sac.sh   (TICKETS=1000000 DEPTH=300000 DURATION=10s CONNECTIONS=64 REPEATS=5)
+# Usage: bash bench/sac.sh   (TICKETS=1000000 DEPTH=300000 DURATION=10s CONNECTIONS=64 REPEATS=9)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 TICKETS="${TICKETS:-1000000}"
@@ -67,7 +67,7 @@ tickets loaded (demo):      $TICKETS tickets (and orders) in ${demo_secs}s
 GET /health:                $health req/s (p99 $(p99 health))
 GET /skyhub/sac/{code}:     $sac req/s (p99 $(p99 sac_code))  ratio to /health: $(echo "scale=3; $sac / $health" | bc) (goal >= 0.5)
   client at SCHED_BATCH:     $sac_b vs /health $health_b, ratio $ratio_b
-  ${REPEATS:-5} more pairs:          ratios$repeats (goal >= 0.5)
+  ${REPEATS:-9} more pairs:          ratios$repeats (goal >= 0.5)
 GET /skyhub/sac first page: $first req/s (p99 $(p99 sac_first))
 GET /skyhub/sac deep page:  $deep req/s (p99 $(p99 sac_deep))  cost ratio deep/first: $(echo "scale=3; $first / $deep" | bc) (goal <= 1.5), cursor $DEPTH tickets in
 seller replies:             $replies replies/s (p99 $(p99 replies))  (goal >= 5000)

@@ -165,8 +165,12 @@ pub fn missing(header: &str) -> ApiError {
     ApiError::Unauthorized(format!("missing {header} header"))
 }
 
-/// A header's value as text, names matched case-insensitively (http does that).
-pub fn header<'a>(parts: &'a axum::http::request::Parts, name: &str) -> Option<&'a str> {
+/// A header's value as text, names matched case-insensitively (http does that). A
+/// `HeaderName` constant skips parsing the name on every request (a `&str` works too).
+pub fn header(
+    parts: &axum::http::request::Parts,
+    name: impl axum::http::header::AsHeaderName,
+) -> Option<&str> {
     parts
         .headers
         .get(name)
@@ -177,7 +181,7 @@ pub fn header<'a>(parts: &'a axum::http::request::Parts, name: &str) -> Option<&
 
 /// The token of an `Authorization` header, with or without a `Bearer ` prefix.
 pub fn authorization_token(parts: &axum::http::request::Parts) -> Option<&str> {
-    let v = header(parts, "authorization")?;
+    let v = header(parts, axum::http::header::AUTHORIZATION)?;
     let t = match v.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         _ => v,

@@ -66,22 +66,99 @@ fn escape_of(b: u8) -> u8 {
     }
 }
 
-/// `s` as a JSON string, quotes included.
+/// The eight bytes of `b` from `i` as one word.
+#[inline(always)]
+fn word_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0_u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether any byte of `b` needs an escape. Words are checked whole; the last partial
+/// word is checked as the overlapping final eight bytes, and a string shorter than
+/// eight bytes as two overlapping halves (bytes checked twice do no harm).
+#[inline(always)]
+fn any_escape(b: &[u8]) -> bool {
+    let n = b.len();
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            if needs_escape(word_at(b, i)) {
+                return true;
+            }
+            i += 8;
+        }
+        i < n && needs_escape(word_at(b, n - 8))
+    } else if n >= 4 {
+        let half = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as u64;
+        needs_escape(half(0) | half(n - 4) << 32)
+    } else {
+        b.iter().any(|&c| escape_of(c) != 0)
+    }
+}
+
+/// Appends `bytes` to `out`. Most field names and values are short, and a `memcpy`
+/// call for each was a visible part of rendering a case: up to 16 bytes are copied
+/// with two overlapping moves instead.
+#[inline(always)]
+fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    if n > 16 {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(16);
+    let len = out.len();
+    // SAFETY: `reserve(16)` leaves room for at least 16 bytes after `len`, and n <= 16:
+    // every write lands in `len..len + n` of that room (the two moves of a size class
+    // overlap rather than run past `n`), every read in `bytes`, and those `n` bytes are
+    // all written before `set_len` covers them.
+    unsafe {
+        let src = bytes.as_ptr();
+        let dst = out.as_mut_ptr().add(len);
+        if n >= 8 {
+            let a = src.cast::<u64>().read_unaligned();
+            let b = src.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(n - 8).cast::<u64>().write_unaligned(b);
+        } else if n >= 4 {
+            let a = src.cast::<u32>().read_unaligned();
+            let b = src.add(n - 4).cast::<u32>().read_unaligned();
+            dst.cast::<u32>().write_unaligned(a);
+            dst.add(n - 4).cast::<u32>().write_unaligned(b);
+        } else if n > 0 {
+            *dst = *src;
+            *dst.add(n / 2) = *src.add(n / 2);
+            *dst.add(n - 1) = *src.add(n - 1);
+        }
+        out.set_len(len + n);
+    }
+}
+
+/// `s` as a JSON string, quotes included. Nearly every string we write needs no
+/// escape: those are checked once and copied whole.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    if any_escape(bytes) {
+        write_escaped(out, bytes);
+    } else {
+        append(out, bytes);
+    }
+    out.push(b'"');
+}
+
+/// The inside of a string with something to escape.
+#[cold]
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
         // Skip clean eight-byte words.
-        if i + 8 <= bytes.len() {
-            let mut word = [0_u8; 8];
-            word.copy_from_slice(&bytes[i..i + 8]);
-            if !needs_escape(u64::from_le_bytes(word)) {
-                i += 8;
-                continue;
-            }
+        if i + 8 <= bytes.len() && !needs_escape(word_at(bytes, i)) {
+            i += 8;
+            continue;
         }
         let b = bytes[i];
         let esc = escape_of(b);
@@ -107,7 +184,6 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// The `serialize_<integer>` methods of a serializer, each running `$body` with `$v`.
@@ -303,7 +379,7 @@ impl Compound<'_, '_> {
         self.comma();
         let out = &mut *self.w.out;
         out.push(b'"');
-        out.extend_from_slice(key.as_bytes());
+        append(out, key.as_bytes());
         out.extend_from_slice(b"\":");
         value.serialize(&mut *self.w)
     }
@@ -512,6 +588,51 @@ mod tests {
                         assert_eq!(ours(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The fast paths split strings by length (under 4, under 8, whole words and an
+    /// overlapping last word, over 16 to copy): every length up to 40, clean and with
+    /// one escape at every position, each after output of every alignment.
+    #[test]
+    fn every_length_and_escape_position_writes_as_serde_json_does() {
+        for len in 0..=40 {
+            let clean: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let mut cases = vec![clean.clone()];
+            for at in 0..len {
+                for esc in ['"', '\\', '\n', '\u{1}'] {
+                    let mut s = clean.clone().into_bytes();
+                    s[at] = esc as u8;
+                    cases.push(String::from_utf8(s).unwrap());
+                }
+            }
+            for s in cases {
+                for prefix in 0..8 {
+                    let mut out = vec![b'-'; prefix];
+                    write_str(&mut out, &s);
+                    let want = format!(
+                        "{}{}",
+                        "-".repeat(prefix),
+                        serde_json::to_string(&s).unwrap()
+                    );
+                    assert_eq!(String::from_utf8(out).unwrap(), want, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn append_copies_every_length_exactly() {
+        let src: Vec<u8> = (0..40).map(|i| i as u8 + 1).collect();
+        for len in 0..=40 {
+            for prefix in 0..8 {
+                let mut out = vec![0xff; prefix];
+                out.shrink_to_fit();
+                append(&mut out, &src[..len]);
+                assert_eq!(out.len(), prefix + len);
+                assert!(out[..prefix].iter().all(|&b| b == 0xff));
+                assert_eq!(&out[prefix..], &src[..len]);
             }
         }
     }

@@ -6,6 +6,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderName;
 use axum::routing::{get, put};
 use axum::Router;
 use entreposto_domain::{Dialect, Scope};
@@ -59,15 +60,20 @@ impl FromRequestParts<AppState> for OmnikAuth {
     }
 }
 
+// Omnik's credential headers, parsed once (every request looks them up).
+const TOKEN: HeaderName = HeaderName::from_static("token");
+const APPLICATION_ID: HeaderName = HeaderName::from_static("application_id");
+const SELLER: HeaderName = HeaderName::from_static("seller");
+
 async fn authenticate(
     parts: &Parts,
     state: &AppState,
     need_app_id: bool,
 ) -> Result<OmnikAuth, ApiError> {
-    let token = header(parts, "token")
+    let token = header(parts, TOKEN)
         .or_else(|| authorization_token(parts))
         .ok_or_else(|| missing("token"))?;
-    let app = header(parts, "application_id");
+    let app = header(parts, APPLICATION_ID);
     if need_app_id && app.is_none() {
         return Err(missing("application_id"));
     }
@@ -76,7 +82,7 @@ async fn authenticate(
         return Err(bad_credentials());
     }
     let mut scope = p.scope();
-    if let Some(seller) = header(parts, "seller") {
+    if let Some(seller) = header(parts, SELLER) {
         match &p.credential.seller_id {
             Some(own) if own == seller => {}
             Some(_) => {

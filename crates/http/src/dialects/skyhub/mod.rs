@@ -8,6 +8,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderName;
 use axum::routing::get;
 use axum::{Json, Router};
 use entreposto_domain::Dialect;
@@ -30,6 +31,11 @@ impl Envelope for Skyhub {
     }
 }
 
+// SkyHub's credential headers, parsed once (every request looks them up).
+const USER_EMAIL: HeaderName = HeaderName::from_static("x-user-email");
+const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const ACCOUNT_MANAGER_KEY: HeaderName = HeaderName::from_static("x-accountmanager-key");
+
 /// A verified SkyHub credential.
 pub struct SkyhubAuth(pub Principal);
 
@@ -40,10 +46,10 @@ impl FromRequestParts<AppState> for SkyhubAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let email = header(parts, "x-user-email").ok_or_else(|| missing("X-User-Email"))?;
-        let key = header(parts, "x-api-key").ok_or_else(|| missing("X-Api-Key"))?;
+        let email = header(parts, USER_EMAIL).ok_or_else(|| missing("X-User-Email"))?;
+        let key = header(parts, API_KEY).ok_or_else(|| missing("X-Api-Key"))?;
         let account =
-            header(parts, "x-accountmanager-key").ok_or_else(|| missing("X-Accountmanager-Key"))?;
+            header(parts, ACCOUNT_MANAGER_KEY).ok_or_else(|| missing("X-Accountmanager-Key"))?;
         let p = state.credentials.verify(key, Dialect::Skyhub).await?;
         let expected = p.credential.user_email.as_deref().unwrap_or_default();
         if !expected.eq_ignore_ascii_case(email) {
