@@ -33,7 +33,7 @@ start_server "$DB" "$PORT"
 trap stop_server EXIT
 URL="http://127.0.0.1:$PORT"
 # Warm-up: the pages a demo wrote are mostly back on disk by now (see bench/README.md).
-DURATION="${WARMUP:-10s}" run_wrk warmup "$URL/" "$ROOT/bench/omnik_get.lua" >/dev/null
+DURATION="${WARMUP:-30s}" run_wrk warmup "$URL/" "$ROOT/bench/omnik_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")
 one=$(run_wrk omnik_one "$URL/" "$ROOT/bench/omnik_get.lua")
 read -r health_b one_b ratio_b < <(batch_ratio omnik_one "$URL/" "$URL/" "$ROOT/bench/omnik_get.lua")

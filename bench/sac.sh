@@ -47,7 +47,7 @@ start_server "$DB" "$PORT"
 trap stop_server EXIT
 URL="http://127.0.0.1:$PORT"
 # Warm-up: the pages a demo wrote are mostly back on disk by now (see bench/README.md).
-DURATION="${WARMUP:-10s}" run_wrk warmup "$URL/" "$ROOT/bench/sac_get.lua" >/dev/null
+DURATION="${WARMUP:-30s}" run_wrk warmup "$URL/" "$ROOT/bench/sac_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")
 sac=$(run_wrk sac_code "$URL/" "$ROOT/bench/sac_get.lua")
 read -r health_b sac_b ratio_b < <(batch_ratio sac_code "$URL/" "$URL/" "$ROOT/bench/sac_get.lua")
