@@ -6,6 +6,11 @@ BIN="$ROOT/target/release/entreposto"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
+# The read benchmarks: a warm-up with the endpoint measured, then $REPEATS more pairs of
+# runs of $REPEAT_DURATION each (see repeat_ratios and bench/README.md).
+WARMUP="${WARMUP:-30s}"
+REPEATS="${REPEATS:-9}"
+REPEAT_DURATION="${REPEAT_DURATION:-6s}"
 
 need_wrk() {
   command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -77,9 +82,9 @@ batch_ratio() {
 # so the median of the pairs is the reading the goals are judged on.
 repeat_ratios() {
   local name="$1" url="$2" lua="$3" h e ratios=()
-  for i in $(seq 1 "${REPEATS:-9}"); do
-    h=$(DURATION="${REPEAT_DURATION:-6s}" run_wrk "health_r$i" "$url" "$ROOT/bench/health.lua")
-    e=$(DURATION="${REPEAT_DURATION:-6s}" run_wrk "${name}_r$i" "$url" "$lua")
+  for i in $(seq 1 "$REPEATS"); do
+    h=$(DURATION="$REPEAT_DURATION" run_wrk "health_r$i" "$url" "$ROOT/bench/health.lua")
+    e=$(DURATION="$REPEAT_DURATION" run_wrk "${name}_r$i" "$url" "$lua")
     ratios+=("$(echo "scale=3; $e / $h" | bc)")
   done
   printf '%s\n' "${ratios[@]}" | sort -n | awk '{r[NR]=$1; all=all " " $1} END {

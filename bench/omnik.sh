@@ -33,7 +33,7 @@ start_server "$DB" "$PORT"
 trap stop_server EXIT
 URL="http://127.0.0.1:$PORT"
 # Warm-up: the pages a demo wrote are mostly back on disk by now (see bench/README.md).
-DURATION="${WARMUP:-30s}" run_wrk warmup "$URL/" "$ROOT/bench/omnik_get.lua" >/dev/null
+DURATION="$WARMUP" run_wrk warmup "$URL/" "$ROOT/bench/omnik_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")
 one=$(run_wrk omnik_one "$URL/" "$ROOT/bench/omnik_get.lua")
 read -r health_b one_b ratio_b < <(batch_ratio omnik_one "$URL/" "$URL/" "$ROOT/bench/omnik_get.lua")
@@ -46,7 +46,7 @@ backend:                       sqlite, $TICKETS tickets
 GET /health:                   $health req/s (p99 $(p99 health))
 GET customerservice/{id}:      $one req/s (p99 $(p99 omnik_one))  ratio to /health: $(echo "scale=3; $one / $health" | bc) (goal >= 0.4)
   client at SCHED_BATCH:       $one_b vs /health $health_b, ratio $ratio_b
-  ${REPEATS:-9} more pairs:            ratios$repeats (goal >= 0.4)
+  $REPEATS more pairs:            ratios$repeats (goal >= 0.4)
 list, first page (limit 10):   $first req/s (p99 $(p99 omnik_first))
 list, offset $DEPTH:           $deep req/s (p99 $(p99 omnik_deep))  cost ratio deep/first: $(echo "scale=3; $first / $deep" | bc)
 connections: $CONNECTIONS, wrk threads: $THREADS, duration: $DURATION each

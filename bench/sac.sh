@@ -47,7 +47,7 @@ start_server "$DB" "$PORT"
 trap stop_server EXIT
 URL="http://127.0.0.1:$PORT"
 # Warm-up: the pages a demo wrote are mostly back on disk by now (see bench/README.md).
-DURATION="${WARMUP:-30s}" run_wrk warmup "$URL/" "$ROOT/bench/sac_get.lua" >/dev/null
+DURATION="$WARMUP" run_wrk warmup "$URL/" "$ROOT/bench/sac_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")
 sac=$(run_wrk sac_code "$URL/" "$ROOT/bench/sac_get.lua")
 read -r health_b sac_b ratio_b < <(batch_ratio sac_code "$URL/" "$URL/" "$ROOT/bench/sac_get.lua")
@@ -67,7 +67,7 @@ tickets loaded (demo):      $TICKETS tickets (and orders) in ${demo_secs}s
 GET /health:                $health req/s (p99 $(p99 health))
 GET /skyhub/sac/{code}:     $sac req/s (p99 $(p99 sac_code))  ratio to /health: $(echo "scale=3; $sac / $health" | bc) (goal >= 0.5)
   client at SCHED_BATCH:     $sac_b vs /health $health_b, ratio $ratio_b
-  ${REPEATS:-9} more pairs:          ratios$repeats (goal >= 0.5)
+  $REPEATS more pairs:          ratios$repeats (goal >= 0.5)
 GET /skyhub/sac first page: $first req/s (p99 $(p99 sac_first))
 GET /skyhub/sac deep page:  $deep req/s (p99 $(p99 sac_deep))  cost ratio deep/first: $(echo "scale=3; $first / $deep" | bc) (goal <= 1.5), cursor $DEPTH tickets in
 seller replies:             $replies replies/s (p99 $(p99 replies))  (goal >= 5000)
