@@ -69,9 +69,23 @@ async fn every_dialect_answers_bad_credentials_in_its_own_envelope(app: TestApp)
                 v.push(if last == 'Z' { 'Y' } else { 'Z' });
             }
         }
+        // The good secret is now remembered as verified (auth::CredentialCache): a
+        // wrong one for the same credential id must still be refused, and must not
+        // displace the good one.
         let wrong = app.get(path, &bad).await;
         assert_eq!(wrong.status, 401, "{dialect:?} with a wrong secret");
         assert!(shape(&wrong.body), "{dialect:?}: {:?}", wrong.body);
+        let again = app.get(path, &good.headers).await;
+        assert_eq!(
+            again.status, 404,
+            "{dialect:?} good again: {:?}",
+            again.body
+        );
+        assert_eq!(
+            app.get(path, &bad).await.status,
+            401,
+            "{dialect:?} wrong again"
+        );
 
         // Revoked: 401 once the one-second credential cache has expired.
         app.store

@@ -49,9 +49,25 @@ macro_rules! message_cols {
     };
 }
 
-/// Columns of `ticket_cols!`, then of `crate::orders::order_cols!`, in a joined row.
+/// Columns of `ticket_cols!` (what `ticket_from_row` reads), pinned by a test.
+#[cfg(test)]
 const TICKET_COLUMNS: usize = 21;
+/// Columns of `crate::orders::order_cols!`, which follow the ticket's in a joined row.
 const ORDER_COLUMNS: usize = 4;
+
+/// A [`TicketHead`]'s columns: what a detail read selects of the ticket.
+#[rustfmt::skip]
+macro_rules! ticket_head_cols {
+    ($p:literal) => {
+        concat!(
+            $p, "id, ", $p, "operator_id, ", $p, "seller_id, ", $p, "order_id, ",
+            $p, "subject, ", $p, "responsible, ", $p, "closed_at, ", $p, "created_at, ",
+            $p, "updated_at"
+        )
+    };
+}
+/// Columns of `ticket_head_cols!`.
+const TICKET_HEAD_COLUMNS: usize = 9;
 
 pub(crate) const TICKET_COLS: &str = ticket_cols!();
 
@@ -120,7 +136,7 @@ const MESSAGES_OF_TICKET: &str = concat!(
 /// read. The order is the ticket's by construction; its seller is compared anyway.
 const TICKET_DETAIL: &str = concat!(
     "SELECT ",
-    ticket_cols!("t."),
+    ticket_head_cols!("t."),
     ", ",
     order_cols!("o."),
     ", ",
@@ -165,6 +181,21 @@ pub(crate) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         warehouse: r.get(18)?,
         created_at: Timestamp(r.get(19)?),
         updated_at: Timestamp(r.get(20)?),
+    })
+}
+
+/// A ticket's head from the `ticket_head_cols!` at the start of a row.
+fn ticket_head_from_row(r: &Row<'_>) -> rusqlite::Result<TicketHead> {
+    Ok(TicketHead {
+        id: r.get(0)?,
+        operator_id: r.get(1)?,
+        seller_id: r.get(2)?,
+        order_id: r.get(3)?,
+        subject: r.get(4)?,
+        responsible: party(r, 5)?,
+        closed_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+        created_at: Timestamp(r.get(7)?),
+        updated_at: Timestamp(r.get(8)?),
     })
 }
 
@@ -355,10 +386,10 @@ pub(crate) fn load_detail(c: &Connection, scope: &Scope, id: i64) -> Result<Tick
         .query(params![id, scope.operator_id, scope.seller_id])
         .map_err(map_err)?;
     let first = rows.next().map_err(map_err)?.ok_or(StoreError::NotFound)?;
-    let ticket = ticket_from_row(first).map_err(map_err)?;
-    let order = crate::orders::order_summary_at(first, TICKET_COLUMNS).map_err(map_err)??;
-    let m = TICKET_COLUMNS + ORDER_COLUMNS;
-    let mut messages = Vec::with_capacity(ticket.message_count.max(0) as usize);
+    let ticket = ticket_head_from_row(first).map_err(map_err)?;
+    let order = crate::orders::order_summary_at(first, TICKET_HEAD_COLUMNS).map_err(map_err)??;
+    let m = TICKET_HEAD_COLUMNS + ORDER_COLUMNS;
+    let mut messages = Vec::new();
     if first.get_ref(m).map_err(map_err)? != ValueRef::Null {
         messages.push(message_at(first, m).map_err(map_err)?);
         while let Some(r) = rows.next().map_err(map_err)? {
@@ -901,10 +932,11 @@ mod tests {
     fn joined_column_offsets_match_the_column_lists() {
         let count = |cols: &str| cols.split(',').count();
         assert_eq!(count(ticket_cols!()), TICKET_COLUMNS);
+        assert_eq!(count(ticket_head_cols!("")), TICKET_HEAD_COLUMNS);
         assert_eq!(count(order_cols!()), ORDER_COLUMNS);
         assert_eq!(
             count(TICKET_DETAIL.split(" FROM ").next().unwrap()),
-            TICKET_COLUMNS + ORDER_COLUMNS + count(message_cols!())
+            TICKET_HEAD_COLUMNS + ORDER_COLUMNS + count(message_cols!())
         );
     }
 

@@ -9,7 +9,8 @@
 use async_trait::async_trait;
 use entreposto_domain::{
     AlreadyClosed, Credential, FieldError, NewMessage, Operator, Order, OrderData, OrderSummary,
-    Party, ReadState, Scope, Seller, Subject, Ticket, TicketMessage, Timestamp, Upserted,
+    Party, ReadState, Scope, Seller, Subject, Ticket, TicketHead, TicketMessage, Timestamp,
+    Upserted,
 };
 
 pub mod contract;
@@ -221,7 +222,8 @@ pub trait TicketStore: Send + Sync {
 /// (Omnik's customer service) renders for one ticket.
 #[derive(Debug, Clone)]
 pub struct TicketDetail {
-    pub ticket: Ticket,
+    /// What a case shows of the ticket.
+    pub ticket: TicketHead,
     /// The order's head: a case shows no items or payments.
     pub order: OrderSummary,
     /// Oldest first.
@@ -242,7 +244,7 @@ pub trait Store: TenantStore + OrderStore + TicketStore + Send + Sync + 'static 
         let order = self.get_order(scope, ticket.order_id).await?;
         let messages = self.list_messages(scope, id).await?;
         Ok(TicketDetail {
-            ticket,
+            ticket: ticket.into(),
             order: order.into(),
             messages,
         })

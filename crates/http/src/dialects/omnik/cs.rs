@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use entreposto_domain::{
-    check_email, Author, Conversation, NewMessage, Order, OrderSummary, Party, Scope, Ticket,
+    check_email, Author, Conversation, NewMessage, Order, OrderSummary, Party, Scope, TicketHead,
     TicketMessage, Timestamp,
 };
 use entreposto_store::{NewTicket, StoreError, TicketFilter, TicketSort};
@@ -127,7 +127,7 @@ impl PageData {
     async fn read(
         state: &AppState,
         scope: &Scope,
-        tickets: &[Ticket],
+        tickets: &[TicketHead],
         known: Option<Order>,
     ) -> std::result::Result<PageData, ApiError> {
         let mut orders: HashMap<i64, OrderSummary> =
@@ -145,7 +145,7 @@ impl PageData {
         Ok(PageData { orders, messages })
     }
 
-    fn render<'a>(&'a self, tickets: &'a [Ticket]) -> Vec<CustomerService<'a>> {
+    fn render<'a>(&'a self, tickets: &'a [TicketHead]) -> Vec<CustomerService<'a>> {
         tickets
             .iter()
             .map(|t| {
@@ -243,10 +243,11 @@ async fn page(
     let (mut f, sort) = list_filter(q)?;
     narrow(&mut f);
     let total = state.store.count_tickets(scope, &f).await?;
-    let tickets = if f.offset >= total {
+    let tickets: Vec<TicketHead> = if f.offset >= total {
         Vec::new()
     } else {
-        state.store.list_tickets(scope, &f).await?
+        let listed = state.store.list_tickets(scope, &f).await?;
+        listed.into_iter().map(TicketHead::from).collect()
     };
     let data = PageData::read(state, scope, &tickets, known).await?;
     let size = CASE_BYTES * tickets.len() + 128;

@@ -6,7 +6,7 @@
 //! `CLIENTE`, `SELLER` and `MARKETPLACE`.
 
 use entreposto_domain::time::brasilia;
-use entreposto_domain::{OrderSummary, Party, Subject, Ticket, TicketMessage, Timestamp};
+use entreposto_domain::{OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -163,7 +163,7 @@ pub struct CustomerService<'a> {
 
 impl<'a> CustomerService<'a> {
     pub fn of(
-        t: &'a Ticket,
+        t: &'a TicketHead,
         order: &'a OrderSummary,
         messages: &'a [TicketMessage],
     ) -> CustomerService<'a> {
