@@ -7,7 +7,8 @@
 //! of entropy, so a fast hash is enough (no password-style stretching needed).
 //!
 //! Verified credentials are cached for a second: a revocation made by the admin
-//! command while the server runs takes effect within that second.
+//! command while the server runs takes effect within that second. Within it, a secret
+//! already verified is recognised by a keyed fingerprint instead of hashed again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,8 @@ use entreposto_store::{new_id, Store, StoreError};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use siphasher::sip128::{Hasher128, SipHasher13};
+use std::hash::Hasher;
 use subtle::ConstantTimeEq;
 
 use crate::ApiError;
@@ -113,18 +116,19 @@ impl Principal {
 pub struct CredentialCache {
     store: Arc<dyn Store>,
     ttl: Duration,
+    /// The per-process random key of [`fingerprint`].
+    key: (u64, u64),
     entries: Mutex<HashMap<String, Cached>>,
 }
 
 struct Cached {
     loaded_at: Instant,
     credential: Arc<Credential>,
-    /// The secret last proven to hash to `credential.secret_hash`. A request presenting
-    /// the same secret again is checked by a constant-time comparison with it instead
-    /// of hashing: SHA-256 in software (hosts without SHA extensions) was ~7% of an
-    /// Omnik case read's instructions. It is the secret every request of that client
-    /// carries anyway, held in this process's memory for at most `ttl`.
-    verified: Option<Box<str>>,
+    /// The fingerprint of the secret last proven to hash to `credential.secret_hash`.
+    /// A request presenting the same secret again is checked by comparing
+    /// fingerprints in constant time instead of by SHA-256: in software (hosts without
+    /// SHA extensions) SHA-256 was ~7% of an Omnik case read's instructions.
+    verified: Option<[u8; 16]>,
 }
 
 impl CredentialCache {
@@ -132,18 +136,17 @@ impl CredentialCache {
         CredentialCache {
             store,
             ttl,
+            key: (rand::random(), rand::random()),
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The credential `id`, and whether `secret` is the one already verified for it.
-    async fn load(&self, id: &str, secret: &str) -> Result<(Arc<Credential>, bool), ApiError> {
+    /// The credential `id`, and whether `print` is the fingerprint already verified
+    /// for it.
+    async fn load(&self, id: &str, print: &[u8; 16]) -> Result<(Arc<Credential>, bool), ApiError> {
         if let Some(c) = self.entries.lock().map_err(|_| ApiError::Internal)?.get(id) {
             if c.loaded_at.elapsed() < self.ttl {
-                let known = c
-                    .verified
-                    .as_deref()
-                    .is_some_and(|v| bool::from(v.as_bytes().ct_eq(secret.as_bytes())));
+                let known = c.verified.is_some_and(|v| bool::from(v.ct_eq(print)));
                 return Ok((c.credential.clone(), known));
             }
         }
@@ -167,14 +170,15 @@ impl CredentialCache {
         Ok((cred, false))
     }
 
-    /// Records that `secret` hashes to the cached credential `id`'s digest.
-    fn remember(&self, id: &str, cred: &Arc<Credential>, secret: &str) {
+    /// Records that the secret of fingerprint `print` hashes to credential `id`'s
+    /// digest.
+    fn remember(&self, id: &str, cred: &Arc<Credential>, print: [u8; 16]) {
         if let Ok(mut entries) = self.entries.lock() {
             // Only onto the entry that was checked: a reload in between may have
-            // brought a rotated or revoked credential.
+            // brought a revoked credential.
             if let Some(c) = entries.get_mut(id) {
                 if Arc::ptr_eq(&c.credential, cred) {
-                    c.verified = Some(secret.into());
+                    c.verified = Some(print);
                 }
             }
         }
@@ -185,16 +189,27 @@ impl CredentialCache {
     pub async fn verify(&self, secret: &str, dialect: Dialect) -> Result<Principal, ApiError> {
         let secret = secret.trim();
         let id = credential_id_of(secret).ok_or_else(bad_credentials)?;
-        let (cred, known) = self.load(id, secret).await?;
+        let print = fingerprint(self.key, secret);
+        let (cred, known) = self.load(id, &print).await?;
         let matches = known || bool::from(hash_secret(secret).ct_eq(&cred.secret_hash));
         if !matches || cred.dialect != dialect || cred.revoked_at.is_some() {
             return Err(bad_credentials());
         }
         if !known {
-            self.remember(id, &cred, secret);
+            self.remember(id, &cred, print);
         }
         Ok(Principal { credential: cred })
     }
+}
+
+/// A 128-bit SipHash of `secret` under `key` (random per process). Only this is kept
+/// of a verified secret, never the secret: a wrong secret would pass only by a 2^-128
+/// collision under a key no caller sees, and memory holding it does not give the
+/// secret away.
+fn fingerprint(key: (u64, u64), secret: &str) -> [u8; 16] {
+    let mut h = SipHasher13::new_with_keys(key.0, key.1);
+    h.write(secret.as_bytes());
+    h.finish128().as_bytes()
 }
 
 pub fn bad_credentials() -> ApiError {
@@ -232,6 +247,18 @@ pub fn authorization_token(parts: &axum::http::request::Parts) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_tell_secrets_and_keys_apart() {
+        let a = format!("ep_{}_{}", new_id(), "a".repeat(32));
+        let mut b = a.clone();
+        b.pop();
+        b.push('b');
+        let key = (rand::random(), rand::random());
+        assert_eq!(fingerprint(key, &a), fingerprint(key, &a));
+        assert_ne!(fingerprint(key, &a), fingerprint(key, &b));
+        assert_ne!(fingerprint(key, &a), fingerprint((key.0 ^ 1, key.1), &a));
+    }
 
     #[test]
     fn secret_format() {

@@ -131,7 +131,7 @@ const MESSAGES_OF_TICKET: &str = concat!(
 
 /// A ticket in scope with its order and its messages, oldest first, in one statement:
 /// one row per message (one row with NULL message columns when there is none), each
-/// carrying the ticket and the order. Three statements cost a microsecond or two more
+/// carrying the ticket's head and the order. Three statements cost a microsecond or two more
 /// (statement cache lookup, binding and resetting each), a tenth of an Omnik case
 /// read. The order is the ticket's by construction; its seller is compared anyway.
 const TICKET_DETAIL: &str = concat!(
