@@ -11,6 +11,7 @@
 //! already verified is recognised by a keyed fingerprint instead of hashed again.
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,6 @@ use rand::distributions::{Alphanumeric, DistString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use siphasher::sip128::{Hasher128, SipHasher13};
-use std::hash::Hasher;
 use subtle::ConstantTimeEq;
 
 use crate::ApiError;
