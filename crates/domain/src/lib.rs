@@ -6,20 +6,26 @@
 //! them back. Money is integer centavos ([`Cents`]), time is UTC microseconds
 //! ([`Timestamp`]).
 
+#![forbid(unsafe_code)]
+
 pub mod document;
 pub mod email;
 pub mod error;
+pub mod event;
 pub mod money;
 pub mod order;
 pub mod tenant;
 pub mod ticket;
+pub mod ticket_change;
 pub mod time;
 
 pub use document::{Document, DocumentKind};
 pub use email::check_email;
 pub use error::FieldError;
+pub use event::*;
 pub use money::Cents;
 pub use order::*;
 pub use tenant::*;
 pub use ticket::*;
+pub use ticket_change::*;
 pub use time::Timestamp;

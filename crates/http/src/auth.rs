@@ -15,26 +15,15 @@ use std::hash::Hasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use entreposto_domain::{Credential, Dialect, Scope, Timestamp};
-use entreposto_store::{new_id, Store, StoreError};
-use rand::distributions::{Alphanumeric, DistString};
+use entreposto_domain::{Credential, Dialect, Scope};
+use entreposto_store::{Store, StoreError};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use siphasher::sip128::{Hasher128, SipHasher13};
 use subtle::ConstantTimeEq;
 
 use crate::ApiError;
 
-pub fn hash_secret(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
-}
-
-/// Extracts the credential id from a secret of our format.
-pub fn credential_id_of(secret: &str) -> Option<&str> {
-    let rest = secret.strip_prefix("ep_")?;
-    let (id, random) = rest.split_once('_')?;
-    (id.len() == 26 && random.len() == 32).then_some(id)
-}
+pub use entreposto_app::credentials::{credential_id_of, hash_secret};
 
 /// The result of issuing a credential: shown once to the operator.
 #[derive(Debug, Clone, Serialize)]
@@ -48,50 +37,31 @@ pub struct IssuedCredential {
     pub headers: std::collections::BTreeMap<String, String>,
 }
 
-/// Creates and stores a credential for `seller` (or for the operator when `None`).
-/// `user_email` is SkyHub's `X-User-Email`; a default is derived when absent.
+/// Issues a credential for `seller` (or for the operator when `None`) through the
+/// use case, and words the headers its client must send. `user_email` is SkyHub's
+/// `X-User-Email`; a default is derived when absent.
 pub async fn issue_credential(
-    store: &dyn Store,
+    app: &entreposto_app::App,
     operator_id: &str,
     seller_id: Option<&str>,
     dialect: Dialect,
     user_email: Option<String>,
-) -> Result<IssuedCredential, StoreError> {
-    store.get_operator(operator_id).await?;
-    if let Some(s) = seller_id {
-        store.get_seller(operator_id, s).await?;
-    }
-    let id = new_id();
-    let secret = format!(
-        "ep_{id}_{}",
-        Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
+) -> Result<IssuedCredential, entreposto_app::AppError> {
+    let issued = app
+        .issue_credential(operator_id, seller_id, dialect, user_email)
+        .await?;
+    let c = &issued.credential;
+    let headers = crate::dialects::credential_headers(
+        dialect,
+        &c.id,
+        &issued.secret,
+        c.user_email.as_deref(),
     );
-    let user_email = match dialect {
-        Dialect::Skyhub => Some(user_email.unwrap_or_else(|| {
-            format!(
-                "{}@sellers.entreposto.local",
-                seller_id.unwrap_or(operator_id).to_lowercase()
-            )
-        })),
-        _ => None,
-    };
-    let credential = Credential {
-        id: id.clone(),
-        operator_id: operator_id.to_string(),
-        seller_id: seller_id.map(str::to_string),
-        dialect,
-        secret_hash: hash_secret(&secret),
-        user_email: user_email.clone(),
-        created_at: Timestamp::now(),
-        revoked_at: None,
-    };
-    store.create_credential(&credential).await?;
-    let headers = crate::dialects::credential_headers(dialect, &id, &secret, user_email.as_deref());
     Ok(IssuedCredential {
-        id,
+        id: c.id.clone(),
         dialect,
-        seller: seller_id.map(str::to_string),
-        operator: operator_id.to_string(),
+        seller: c.seller_id.clone(),
+        operator: c.operator_id.clone(),
         headers,
     })
 }
@@ -247,6 +217,7 @@ pub fn authorization_token(parts: &axum::http::request::Parts) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use entreposto_store::new_id;
 
     #[test]
     fn fingerprints_tell_secrets_and_keys_apart() {

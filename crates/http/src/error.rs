@@ -6,6 +6,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use entreposto_app::AppError;
 use entreposto_domain::FieldError;
 use entreposto_store::StoreError;
 
@@ -96,24 +97,36 @@ impl From<FieldError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::Conflict(m) => ApiError::Conflict(m),
-            StoreError::Busy => ApiError::Busy,
-            StoreError::Rule(f) => ApiError::Invalid(f),
-            StoreError::Other(m) => {
-                tracing::error!(error = %m, "storage failure");
+            AppError::NotFound => ApiError::NotFound("not found".into()),
+            AppError::UnknownSubject(s) => {
+                ApiError::invalid("subject", format!("unknown subject '{s}'"))
+            }
+            AppError::Invalid(f) => ApiError::Invalid(f),
+            AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::Busy => ApiError::Busy,
+            AppError::Internal(m) => {
+                tracing::error!(error = %m, "internal failure");
                 ApiError::Internal
             }
         }
     }
 }
 
-/// Maps a store error the usual way, but words `NotFound` as `message()` says (each
-/// dialect names the missing thing its own way). The message is only built on failure.
-pub fn not_found_with<F: FnOnce() -> String>(message: F) -> impl FnOnce(StoreError) -> ApiError {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(message()),
+/// Maps a use case's (or the store's) error the usual way, but words `NotFound` as
+/// `message()` says (each dialect names the missing thing its own way). The message is
+/// only built on failure.
+pub fn not_found_with<E: Into<AppError>, F: FnOnce() -> String>(
+    message: F,
+) -> impl FnOnce(E) -> ApiError {
+    move |e| match e.into() {
+        AppError::NotFound => ApiError::NotFound(message()),
         e => e.into(),
     }
 }

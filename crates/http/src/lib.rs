@@ -39,6 +39,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
+    /// The use cases: every change goes through them.
+    pub app: entreposto_app::App,
+    /// For reads that decide nothing.
     pub store: Arc<dyn Store>,
     pub credentials: auth::CredentialCache,
     pub metrics: metrics::Metrics,
@@ -59,6 +62,7 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
         AppState(Arc::new(Shared {
             credentials: auth::CredentialCache::new(store.clone(), Duration::from_secs(1)),
+            app: entreposto_app::App::with_system_clock(store.clone()),
             store,
             metrics: metrics::Metrics::default(),
             public_url: public_url.trim_end_matches('/').to_string(),

@@ -213,6 +213,7 @@ pub async fn run(
     tickets: Option<u64>,
 ) -> anyhow::Result<()> {
     let tickets = tickets.unwrap_or(orders / 4).min(orders);
+    let app = entreposto_app::App::with_system_clock(store.clone());
     let started = Instant::now();
     let now = Timestamp::now();
     let operator = Operator {
@@ -221,9 +222,8 @@ pub async fn run(
         created_at: now,
     };
     store.create_operator(&operator).await?;
-    let native = issue_credential(&*store, &operator.id, None, Dialect::Native, None).await?;
-    let operator_omnik =
-        issue_credential(&*store, &operator.id, None, Dialect::Omnik, None).await?;
+    let native = issue_credential(&app, &operator.id, None, Dialect::Native, None).await?;
+    let operator_omnik = issue_credential(&app, &operator.id, None, Dialect::Omnik, None).await?;
 
     let mut subjects = Vec::new();
     for (name, sla, for_return) in SUBJECTS {
@@ -275,7 +275,7 @@ pub async fn run(
             Dialect::Zerok,
             Dialect::Koncili,
         ] {
-            let c = issue_credential(&*store, &operator.id, Some(&seller.id), d, None).await?;
+            let c = issue_credential(&app, &operator.id, Some(&seller.id), d, None).await?;
             creds.insert(
                 d.as_str().into(),
                 serde_json::json!({"id": c.id, "headers": c.headers}),

@@ -160,6 +160,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let store = store::open(&config).await?;
+    let app = entreposto_app::App::with_system_clock(store.clone());
     match command {
         Command::Serve { .. } => serve(store, &config).await,
         Command::Operator(OperatorCmd::Create { name }) => {
@@ -169,7 +170,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 created_at: Timestamp::now(),
             };
             store.create_operator(&op).await?;
-            let cred = issue_credential(&*store, &op.id, None, Dialect::Native, None).await?;
+            let cred = issue_credential(&app, &op.id, None, Dialect::Native, None).await?;
             let token = cred.headers["Authorization"]
                 .trim_start_matches("Bearer ")
                 .to_string();
@@ -224,14 +225,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if dialect == Dialect::Native && seller.is_some() {
                 anyhow::bail!("native credentials belong to operators: use --operator");
             }
-            let cred = issue_credential(&*store, &operator, seller.as_deref(), dialect, c.email)
+            let cred = issue_credential(&app, &operator, seller.as_deref(), dialect, c.email)
                 .await
                 .with_context(|| format!("operator {operator}"))?;
             print_json(&cred)
         }
         Command::Credential(CredentialCmd::Revoke { id }) => {
-            store
-                .revoke_credential(&id, Timestamp::now())
+            app.revoke_credential(&id)
                 .await
                 .with_context(|| format!("credential {id}"))?;
             print_json(&serde_json::json!({"id": id, "revoked": true}))

@@ -16,15 +16,7 @@ mod orders;
 mod tenants;
 mod tickets;
 
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_foundation.sql")),
-    (2, include_str!("../migrations/0002_tickets.sql")),
-    (3, include_str!("../migrations/0003_ticket_listing.sql")),
-    (4, include_str!("../migrations/0004_message_topic.sql")),
-    (5, include_str!("../migrations/0005_messages_by_ticket.sql")),
-    (6, include_str!("../migrations/0006_ticket_code_key.sql")),
-    (7, include_str!("../migrations/0007_messages_by_slot.sql")),
-];
+const MIGRATIONS: &[(i64, &str)] = entreposto_store::migrations!();
 
 pub struct PgStore {
     pool: Pool,

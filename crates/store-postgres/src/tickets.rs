@@ -1,12 +1,13 @@
 //! Customer-service tickets on PostgreSQL.
 //!
-//! Changes to a ticket run in a transaction that locks its row (`SELECT .. FOR
-//! UPDATE`), applies the domain rule, and saves; concurrent changes to one ticket queue.
+//! A change arrives decided (a [`TicketChange`]) and is persisted in one transaction,
+//! the ticket's update guarded by the version it was loaded at: a change decided on a
+//! ticket that moved meanwhile (another node's, say) writes nothing and is `Stale`.
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use entreposto_domain::*;
-use entreposto_store::{ImportTicket, NewTicket, Result, StoreError, TicketFilter, TicketStore};
+use entreposto_store::{ImportTicket, Result, StoreError, TicketFilter, TicketStore};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -136,15 +137,8 @@ fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Params) {
         "SELECT {what} FROM tickets WHERE TRUE{}",
         p.scope(scope, "")
     );
-    match f.instances {
-        Some(true) => sql.push_str(" AND message_count = 0"),
-        Some(false) => sql.push_str(" AND message_count > 0"),
-        None => {}
-    }
-    match f.open {
-        Some(true) => sql.push_str(" AND closed_at IS NULL"),
-        Some(false) => sql.push_str(" AND closed_at IS NOT NULL"),
-        None => {}
+    for condition in f.constant_conditions() {
+        sql.push_str(condition);
     }
     if let Some(s) = f.read_state {
         sql.push_str(&format!(" AND read_state = {}", p.push(s.as_str())));
@@ -177,40 +171,31 @@ fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Params) {
     (sql, p)
 }
 
-/// The ticket in `scope`, locked for the rest of the transaction (changes are
-/// read-modify-write).
-async fn lock_ticket(c: &impl GenericClient, scope: &Scope, id: i64) -> Result<Ticket> {
-    let mut p = Params::default();
-    let idp = p.push(id);
-    let sql = format!(
-        "SELECT {TICKET_COLS} FROM tickets WHERE id = {idp}{} FOR UPDATE",
-        p.scope(scope, "")
-    );
-    let row = c
-        .query_opt(&sql, &p.refs())
+/// Writes back the parts of a ticket that change after it is opened, if it still has
+/// version `loaded`; `Stale` if it does not.
+async fn update_ticket(c: &impl GenericClient, t: &Ticket, loaded: i64) -> Result<()> {
+    let n = c
+        .execute(
+            "UPDATE tickets SET read_state = $2, mediation = $3, message_count = $4,
+             last_message_at = $5, closed_at = $6, updated_at = $7, responsible = $8,
+             version = $9 + 1 WHERE id = $1 AND version = $9",
+            &[
+                &t.id,
+                &t.read_state.as_str(),
+                &t.mediation,
+                &t.message_count,
+                &t.last_message_at.map(|x| x.0),
+                &t.closed_at.map(|x| x.0),
+                &t.updated_at.0,
+                &t.responsible.as_str(),
+                &loaded,
+            ],
+        )
         .await
-        .map_err(map_err)?
-        .ok_or(StoreError::NotFound)?;
-    ticket_from_row(&row)
-}
-
-async fn save_ticket(c: &impl GenericClient, t: &Ticket) -> Result<()> {
-    c.execute(
-        "UPDATE tickets SET read_state = $2, mediation = $3, message_count = $4,
-         last_message_at = $5, closed_at = $6, updated_at = $7, responsible = $8 WHERE id = $1",
-        &[
-            &t.id,
-            &t.read_state.as_str(),
-            &t.mediation,
-            &t.message_count,
-            &t.last_message_at.map(|x| x.0),
-            &t.closed_at.map(|x| x.0),
-            &t.updated_at.0,
-            &t.responsible.as_str(),
-        ],
-    )
-    .await
-    .map_err(map_err)?;
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(StoreError::Stale);
+    }
     Ok(())
 }
 
@@ -308,63 +293,6 @@ async fn insert_message(
     })
 }
 
-async fn receive(
-    c: &impl GenericClient,
-    t: &mut Ticket,
-    m: &NewMessage,
-    now: Timestamp,
-) -> Result<TicketMessage> {
-    t.receive(m, now).map_err(StoreError::Rule)?;
-    let at = m.at.unwrap_or(now);
-    c.execute(
-        "UPDATE ticket_messages SET replied_at = $4 WHERE ticket_id = $1 AND conversation = $2
-         AND author_party <> $3 AND replied_at IS NULL",
-        &[
-            &t.id,
-            &m.conversation.as_str(),
-            &m.author.party.as_str(),
-            &at.0,
-        ],
-    )
-    .await
-    .map_err(map_err)?;
-    insert_message(c, t.id, m, at, None).await
-}
-
-enum Change {
-    Read(ReadState),
-    Mediation,
-    Close(Option<NewMessage>, Option<Party>),
-}
-
-impl PgStore {
-    async fn change_ticket(
-        &self,
-        scope: &Scope,
-        id: i64,
-        change: Change,
-        now: Timestamp,
-    ) -> Result<Ticket> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        let mut t = lock_ticket(&tx, scope, id).await?;
-        match change {
-            Change::Read(state) => t.set_read_state(state, now),
-            Change::Mediation => t.request_mediation(now),
-            Change::Close(m, responsible) => {
-                t.begin_close(responsible)?;
-                if let Some(m) = &m {
-                    receive(&tx, &mut t, m, now).await?;
-                }
-                t.close(now)?;
-            }
-        }
-        save_ticket(&tx, &t).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(t)
-    }
-}
-
 #[async_trait]
 impl TicketStore for PgStore {
     async fn create_subject(&self, s: &Subject) -> Result<()> {
@@ -415,64 +343,78 @@ impl TicketStore for PgStore {
         .ok_or(StoreError::NotFound)
     }
 
-    async fn open_ticket(&self, scope: &Scope, nt: &NewTicket, now: Timestamp) -> Result<Ticket> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
+    async fn load_ticket(&self, scope: &Scope, id: i64) -> Result<LoadedTicket> {
+        // Two plain reads: a message added between them has moved the version, so a
+        // change decided on them is refused as stale and decided again.
+        let c = self.conn().await?;
         let mut p = Params::default();
-        let idp = p.push(nt.order_id);
-        // Locking the order serialises ticket numbering per order.
+        let idp = p.push(id);
         let sql = format!(
-            "SELECT {} FROM orders WHERE id = {idp}{} FOR UPDATE",
-            crate::orders::ORDER_COLS,
+            "SELECT {TICKET_COLS}, version FROM tickets WHERE id = {idp}{}",
             p.scope(scope, "")
         );
-        let row = tx
+        let row = c
             .query_opt(&sql, &p.refs())
             .await
             .map_err(map_err)?
             .ok_or(StoreError::NotFound)?;
-        let order = crate::orders::decode(&row)?;
-        let on = TicketOrder::of(order.id, order.data);
-        let seq: i64 = tx
+        let ticket = ticket_from_row(&row)?;
+        let version: i64 = row.get(21);
+        drop(c);
+        let messages = self.list_messages(scope, id).await?;
+        Ok(LoadedTicket {
+            ticket,
+            version,
+            messages,
+        })
+    }
+
+    async fn count_order_tickets(&self, order_id: i64) -> Result<i64> {
+        let c = self.conn().await?;
+        let row = c
             .query_one(
                 "SELECT COUNT(*) FROM tickets WHERE order_id = $1",
-                &[&nt.order_id],
+                &[&order_id],
             )
             .await
-            .map_err(map_err)?
-            .get(0);
-        // The order row lock serialises this per order.
-        let mut free = None;
-        for candidate in ticket_code_candidates(&on, seq) {
-            let taken = tx
-                .query_opt(
-                    "SELECT 1 FROM tickets WHERE seller_id = $1 AND code = $2",
-                    &[&on.seller_id, &candidate],
-                )
-                .await
-                .map_err(map_err)?;
-            if taken.is_none() {
-                free = Some(candidate);
-                break;
-            }
+            .map_err(map_err)?;
+        Ok(row.get(0))
+    }
+
+    async fn ticket_code_taken(&self, seller_id: &str, code: &str) -> Result<bool> {
+        let c = self.conn().await?;
+        let row = c
+            .query_opt(
+                "SELECT 1 FROM tickets WHERE seller_id = $1 AND code = $2",
+                &[&seller_id, &code],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+
+    async fn save_ticket(&self, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let mut t = change.ticket.clone();
+        match change.loaded_version {
+            None => t.id = insert_ticket(&tx, &t, "$3").await?,
+            Some(v) => update_ticket(&tx, &t, v).await?,
         }
-        let ticket_code = free.expect("the candidate codes never run out");
-        let mut t = Ticket::open(
-            on,
-            ticket_code,
-            &nt.subject,
-            nt.responsible,
-            nt.opened_by,
-            nt.mediation,
-            now,
-        );
-        t.id = insert_ticket(&tx, &t, "$3").await?;
-        for m in &nt.messages {
-            receive(&tx, &mut t, m, now).await?;
+        for &(id, at) in &change.answered {
+            tx.execute(
+                "UPDATE ticket_messages SET replied_at = $3 WHERE ticket_id = $1 AND id = $2",
+                &[&t.id, &id, &at.0],
+            )
+            .await
+            .map_err(map_err)?;
         }
-        save_ticket(&tx, &t).await?;
+        let mut added = Vec::with_capacity(change.new_messages.len());
+        for d in &change.new_messages {
+            added.push(insert_message(&tx, t.id, &d.message, d.at, d.replied_at).await?);
+        }
         tx.commit().await.map_err(map_err)?;
-        Ok(t)
+        Ok((t, added))
     }
 
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket> {
@@ -548,60 +490,6 @@ impl TicketStore for PgStore {
             .await
             .map_err(map_err)?;
         rows.iter().map(message_from_row).collect()
-    }
-
-    async fn add_message(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        message: &NewMessage,
-        now: Timestamp,
-    ) -> Result<(Ticket, TicketMessage)> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        let mut t = lock_ticket(&tx, scope, ticket_id).await?;
-        let stored = receive(&tx, &mut t, message, now).await?;
-        save_ticket(&tx, &t).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok((t, stored))
-    }
-
-    async fn set_read_state(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        state: ReadState,
-        now: Timestamp,
-    ) -> Result<Ticket> {
-        self.change_ticket(scope, ticket_id, Change::Read(state), now)
-            .await
-    }
-
-    async fn request_mediation(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        now: Timestamp,
-    ) -> Result<Ticket> {
-        self.change_ticket(scope, ticket_id, Change::Mediation, now)
-            .await
-    }
-
-    async fn close_ticket(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        final_message: Option<&NewMessage>,
-        responsible: Option<Party>,
-        now: Timestamp,
-    ) -> Result<Ticket> {
-        self.change_ticket(
-            scope,
-            ticket_id,
-            Change::Close(final_message.cloned(), responsible),
-            now,
-        )
-        .await
     }
 
     async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {

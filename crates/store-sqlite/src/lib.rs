@@ -32,15 +32,7 @@ use snapshot::SnapshotPool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_foundation.sql")),
-    (2, include_str!("../migrations/0002_tickets.sql")),
-    (3, include_str!("../migrations/0003_ticket_listing.sql")),
-    (4, include_str!("../migrations/0004_message_topic.sql")),
-    (5, include_str!("../migrations/0005_messages_by_ticket.sql")),
-    (6, include_str!("../migrations/0006_ticket_code_key.sql")),
-    (7, include_str!("../migrations/0007_messages_by_slot.sql")),
-];
+const MIGRATIONS: &[(i64, &str)] = entreposto_store::migrations!();
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -307,7 +307,7 @@ mod tests {
             document: None,
             created_at: Timestamp(0),
         };
-        let mut data = entreposto_store::contract::sample_order(&seller, "02-1");
+        let mut data = entreposto_store::fixtures::sample_order(&seller, "02-1");
         data.items.push(data.items[0].clone());
         data.payments.push(data.payments[0].clone());
         let body = encode(&data).unwrap();

@@ -1,15 +1,14 @@
 //! Customer-service tickets on SQLite.
 //!
-//! Changes to a ticket run in the writer thread as load, apply the domain rule,
-//! save: the single writer makes that read-modify-write atomic without row locks.
+//! A change arrives decided (a [`TicketChange`]); the writer thread persists it in one
+//! savepoint, the ticket's update guarded by the version it was loaded at, so a
+//! change decided on a ticket that moved meanwhile writes nothing and is `Stale`.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use entreposto_domain::*;
-use entreposto_store::{
-    ImportTicket, NewTicket, Result, StoreError, TicketDetail, TicketFilter, TicketStore,
-};
+use entreposto_store::{ImportTicket, Result, StoreError, TicketDetail, TicketFilter, TicketStore};
 use rusqlite::types::{Type, Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
@@ -76,6 +75,12 @@ const TICKET_BY_ID: &str = concat!(
     "SELECT ",
     ticket_cols!(),
     " FROM tickets WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)"
+);
+/// A ticket with its version, for a change to decide on.
+const TICKET_FOR_CHANGE: &str = concat!(
+    "SELECT ",
+    ticket_cols!(),
+    ", version FROM tickets WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)"
 );
 /// Found through `tickets_code_key` (`?4` is [`code_key`] of the code `?1`).
 const TICKET_BY_CODE: &str = concat!(
@@ -302,15 +307,8 @@ fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Vec<Value
         p.push(v);
         sql.push_str(&clause.replace('?', &format!("?{}", p.len())));
     };
-    match f.instances {
-        Some(true) => sql.push_str(" AND message_count = 0"),
-        Some(false) => sql.push_str(" AND message_count > 0"),
-        None => {}
-    }
-    match f.open {
-        Some(true) => sql.push_str(" AND closed_at IS NULL"),
-        Some(false) => sql.push_str(" AND closed_at IS NOT NULL"),
-        None => {}
+    for condition in f.constant_conditions() {
+        sql.push_str(condition);
     }
     if let Some(s) = f.read_state {
         push(
@@ -400,26 +398,62 @@ pub(crate) fn load_detail(c: &Connection, scope: &Scope, id: i64) -> Result<Tick
     })
 }
 
-/// Writes back the parts of a ticket that change after it is opened.
-fn save_ticket(c: &Connection, t: &Ticket) -> Result<()> {
-    c.prepare_cached(
-        "UPDATE tickets SET read_state = ?2, mediation = ?3, message_count = ?4,
-         last_message_at = ?5, closed_at = ?6, updated_at = ?7, responsible = ?8 WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            t.id,
-            t.read_state.as_str(),
-            t.mediation,
-            t.message_count,
-            t.last_message_at.map(|x| x.0),
-            t.closed_at.map(|x| x.0),
-            t.updated_at.0,
-            t.responsible.as_str()
-        ])
-    })
+/// Writes back the parts of a ticket that change after it is opened, if it still has
+/// version `loaded`; `Stale` if it does not.
+fn update_ticket(c: &Connection, t: &Ticket, loaded: i64) -> Result<()> {
+    let n = c
+        .prepare_cached(
+            "UPDATE tickets SET read_state = ?2, mediation = ?3, message_count = ?4,
+             last_message_at = ?5, closed_at = ?6, updated_at = ?7, responsible = ?8,
+             version = ?9 + 1 WHERE id = ?1 AND version = ?9",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                t.id,
+                t.read_state.as_str(),
+                t.mediation,
+                t.message_count,
+                t.last_message_at.map(|x| x.0),
+                t.closed_at.map(|x| x.0),
+                t.updated_at.0,
+                t.responsible.as_str(),
+                loaded
+            ])
+        })
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+/// Marks a stored message of ticket `ticket_id` answered at `at`.
+fn mark_answered(c: &Connection, ticket_id: i64, message_id: i64, at: Timestamp) -> Result<()> {
+    c.prepare_cached(concat!(
+        "UPDATE ticket_messages SET replied_at = ?3 WHERE slot ",
+        slots_of!("?1"),
+        " AND id = ?2"
+    ))
+    .and_then(|mut s| s.execute(params![ticket_id, message_id, at.0]))
     .map_err(map_err)?;
     Ok(())
+}
+
+/// Persists a decided change (see [`TicketStore::save_ticket`]); runs in the writer.
+fn save_change(c: &Connection, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)> {
+    let mut t = change.ticket.clone();
+    match change.loaded_version {
+        None => t.id = insert_ticket(c, &t)?,
+        Some(v) => update_ticket(c, &t, v)?,
+    }
+    for &(id, at) in &change.answered {
+        mark_answered(c, t.id, id, at)?;
+    }
+    let mut added = Vec::with_capacity(change.new_messages.len());
+    for d in &change.new_messages {
+        added.push(insert_message(c, t.id, &d.message, d.at, d.replied_at)?);
+    }
+    Ok((t, added))
 }
 
 fn insert_ticket(c: &Connection, t: &Ticket) -> Result<i64> {
@@ -528,32 +562,6 @@ fn insert_message(
     })
 }
 
-/// Applies and stores one message: the ticket rule, then the replies it answers.
-fn receive(
-    c: &Connection,
-    t: &mut Ticket,
-    m: &NewMessage,
-    now: Timestamp,
-) -> Result<TicketMessage> {
-    t.receive(m, now).map_err(StoreError::Rule)?;
-    let at = m.at.unwrap_or(now);
-    c.prepare_cached(concat!(
-        "UPDATE ticket_messages SET replied_at = ?4 WHERE slot ",
-        slots_of!("?1"),
-        " AND conversation = ?2 AND author_party <> ?3 AND replied_at IS NULL"
-    ))
-    .and_then(|mut s| {
-        s.execute(params![
-            t.id,
-            m.conversation.as_str(),
-            m.author.party.as_str(),
-            at.0
-        ])
-    })
-    .map_err(map_err)?;
-    insert_message(c, t.id, m, at, None)
-}
-
 fn subject_from_row(r: &Row<'_>) -> rusqlite::Result<Subject> {
     Ok(Subject {
         id: r.get(0)?,
@@ -567,25 +575,6 @@ fn subject_from_row(r: &Row<'_>) -> rusqlite::Result<Subject> {
 }
 
 const SUBJECT_COLS: &str = "id, operator_id, name, sla_hours, for_return, created_at, updated_at";
-
-impl SqliteStore {
-    /// Runs a load-apply-save change on one ticket in the writer.
-    async fn change_ticket(
-        &self,
-        scope: &Scope,
-        id: i64,
-        apply: impl FnOnce(&Connection, &mut Ticket) -> Result<()> + Send + 'static,
-    ) -> Result<Ticket> {
-        let scope = scope.clone();
-        self.write(move |c| {
-            let mut t = load_ticket(c, &scope, id)?;
-            apply(c, &mut t)?;
-            save_ticket(c, &t)?;
-            Ok(t)
-        })
-        .await
-    }
-}
 
 #[async_trait]
 impl TicketStore for SqliteStore {
@@ -637,47 +626,45 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    async fn open_ticket(&self, scope: &Scope, nt: &NewTicket, now: Timestamp) -> Result<Ticket> {
-        let (scope, nt) = (scope.clone(), nt.clone());
-        self.write(move |c| {
-            let order = crate::orders::load_order(c, &scope, nt.order_id)?;
-            let on = TicketOrder::of(order.id, order.data);
-            let seq: i64 = c
-                .prepare_cached("SELECT COUNT(*) FROM tickets WHERE order_id = ?1")
-                .and_then(|mut s| s.query_row([nt.order_id], |r| r.get(0)))
-                .map_err(map_err)?;
-            let mut free = None;
-            for candidate in ticket_code_candidates(&on, seq) {
-                let taken = c
-                    .prepare_cached("SELECT 1 FROM tickets WHERE seller_id = ?1 AND code = ?2")
-                    .and_then(|mut s| {
-                        s.query_row(params![on.seller_id, candidate], |_| Ok(()))
-                            .optional()
+    async fn load_ticket(&self, scope: &Scope, id: i64) -> Result<LoadedTicket> {
+        self.read_now(|c| {
+            let (ticket, version) = c
+                .prepare_cached(TICKET_FOR_CHANGE)
+                .and_then(|mut s| {
+                    s.query_row(params![id, scope.operator_id, scope.seller_id], |r| {
+                        Ok((ticket_from_row(r)?, r.get(21)?))
                     })
-                    .map_err(map_err)?;
-                if taken.is_none() {
-                    free = Some(candidate);
-                    break;
-                }
-            }
-            let ticket_code = free.expect("the candidate codes never run out");
-            let mut t = Ticket::open(
-                on,
-                ticket_code,
-                &nt.subject,
-                nt.responsible,
-                nt.opened_by,
-                nt.mediation,
-                now,
-            );
-            t.id = insert_ticket(c, &t)?;
-            for m in &nt.messages {
-                receive(c, &mut t, m, now)?;
-            }
-            save_ticket(c, &t)?;
-            Ok(t)
+                })
+                .map_err(map_err)?;
+            let messages = load_messages(c, scope, id)?;
+            Ok(LoadedTicket {
+                ticket,
+                version,
+                messages,
+            })
         })
-        .await
+    }
+
+    async fn count_order_tickets(&self, order_id: i64) -> Result<i64> {
+        self.read_now(|c| {
+            c.prepare_cached("SELECT COUNT(*) FROM tickets WHERE order_id = ?1")
+                .and_then(|mut s| s.query_row([order_id], |r| r.get(0)))
+                .map_err(map_err)
+        })
+    }
+
+    async fn ticket_code_taken(&self, seller_id: &str, code: &str) -> Result<bool> {
+        self.read_now(|c| {
+            c.prepare_cached("SELECT 1 FROM tickets WHERE seller_id = ?1 AND code = ?2")
+                .and_then(|mut s| s.query_row(params![seller_id, code], |_| Ok(())).optional())
+                .map(|row| row.is_some())
+                .map_err(map_err)
+        })
+    }
+
+    async fn save_ticket(&self, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)> {
+        let change = change.clone();
+        self.write(move |c| save_change(c, &change)).await
     }
 
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket> {
@@ -720,69 +707,6 @@ impl TicketStore for SqliteStore {
             }
             Ok(all)
         })
-    }
-
-    async fn add_message(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        message: &NewMessage,
-        now: Timestamp,
-    ) -> Result<(Ticket, TicketMessage)> {
-        let (scope, m) = (scope.clone(), message.clone());
-        self.write(move |c| {
-            let mut t = load_ticket(c, &scope, ticket_id)?;
-            let stored = receive(c, &mut t, &m, now)?;
-            save_ticket(c, &t)?;
-            Ok((t, stored))
-        })
-        .await
-    }
-
-    async fn set_read_state(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        state: ReadState,
-        now: Timestamp,
-    ) -> Result<Ticket> {
-        self.change_ticket(scope, ticket_id, move |_, t| {
-            t.set_read_state(state, now);
-            Ok(())
-        })
-        .await
-    }
-
-    async fn request_mediation(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        now: Timestamp,
-    ) -> Result<Ticket> {
-        self.change_ticket(scope, ticket_id, move |_, t| {
-            t.request_mediation(now);
-            Ok(())
-        })
-        .await
-    }
-
-    async fn close_ticket(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        final_message: Option<&NewMessage>,
-        responsible: Option<Party>,
-        now: Timestamp,
-    ) -> Result<Ticket> {
-        let m = final_message.cloned();
-        self.change_ticket(scope, ticket_id, move |c, t| {
-            t.begin_close(responsible)?;
-            if let Some(m) = &m {
-                receive(c, t, m, now)?;
-            }
-            Ok(t.close(now)?)
-        })
-        .await
     }
 
     async fn list_tickets(&self, scope: &Scope, f: &TicketFilter) -> Result<Vec<Ticket>> {

@@ -1,15 +1,18 @@
 //! The storage contract on SQLite: each case on its own fresh database file.
 
+use std::sync::Arc;
+
+use entreposto_store::Store;
 use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
 
 struct TempStore {
-    store: SqliteStore,
+    store: Arc<dyn Store>,
     _dir: TempDir,
 }
 
 impl std::ops::Deref for TempStore {
-    type Target = SqliteStore;
-    fn deref(&self) -> &SqliteStore {
+    type Target = Arc<dyn Store>;
+    fn deref(&self) -> &Arc<dyn Store> {
         &self.store
     }
 }
@@ -31,9 +34,9 @@ async fn open() -> Option<TempStore> {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let store = SqliteStore::open(dir.join("test.db"), SqliteOptions::default()).expect("open");
     Some(TempStore {
-        store,
+        store: Arc::new(store),
         _dir: TempDir(dir),
     })
 }
 
-entreposto_store::contract_tests!(open());
+entreposto_app::contract_tests!(open());

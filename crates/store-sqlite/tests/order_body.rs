@@ -3,7 +3,7 @@
 //! versions still read.
 
 use entreposto_domain::{DocumentKind, Operator, OrderData, OrderStatus, Scope, Seller, Timestamp};
-use entreposto_store::{contract::sample_order, OrderStore, StoreError, TenantStore};
+use entreposto_store::{fixtures::sample_order, OrderStore, StoreError, TenantStore};
 use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::Connection;
 

@@ -2,8 +2,9 @@
 //! JSON order bodies, messages in a rowid table, no code keys) opens, migrates and
 //! reads the same; a database newer than the binary is refused instead of misread.
 
+use entreposto_app::{App, AppError, ManualClock};
 use entreposto_domain::{Author, Conversation, NewMessage, Party, Scope, Seller, Timestamp};
-use entreposto_store::{contract::sample_order, Store, StoreError, TicketStore};
+use entreposto_store::{fixtures::sample_order, Store, StoreError};
 use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::{params, Connection};
 
@@ -111,7 +112,11 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
     let dir = Dir::new();
     let path = dir.0.join("old.db");
     version_4_database(&path);
-    let store = SqliteStore::open(&path, SqliteOptions::default()).expect("open and migrate");
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        SqliteStore::open(&path, SqliteOptions::default()).expect("open and migrate"),
+    );
+    let clock = std::sync::Arc::new(ManualClock::at(Timestamp(1_000)));
+    let app = App::new(store.clone(), clock.clone());
 
     let d = store.get_ticket_detail(&scope(), 1).await.expect("detail");
     let read: Vec<(i64, &str, Option<&str>)> = d
@@ -155,10 +160,7 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
         subject: None,
         responsible: None,
     };
-    let (_, m) = store
-        .add_message(&scope(), 2, &reply, Timestamp(1_000))
-        .await
-        .expect("reply");
+    let (_, m) = app.add_message(&scope(), 2, &reply).await.expect("reply");
     assert_eq!(m.id, 13);
     let other = store.list_messages(&scope(), 2).await.expect("after reply");
     assert_eq!(other.iter().map(|m| m.id).collect::<Vec<_>>(), [6, 13]);
@@ -193,16 +195,15 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
         [2 * base - 1],
     )
     .unwrap();
-    let full = store
-        .add_message(&scope(), 1, &reply, Timestamp(2_000))
-        .await;
-    assert!(matches!(full, Err(StoreError::Conflict(_))), "{full:?}");
+    clock.set(Timestamp(2_000));
+    let full = app.add_message(&scope(), 1, &reply).await;
+    assert!(matches!(full, Err(AppError::Conflict(_))), "{full:?}");
     let versions: i64 = db
         .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(versions, 7);
+    assert_eq!(versions, 8);
 }
 
 #[tokio::test]

@@ -1,19 +1,22 @@
 //! The storage contract: what the rest of Entreposto asks of a database.
 //!
-//! One trait per aggregate ([`TenantStore`], [`OrderStore`]) gathered in [`Store`],
-//! implemented once per backend (SQLite embedded by default, PostgreSQL for scale).
+//! One trait per aggregate ([`TenantStore`], [`OrderStore`], [`TicketStore`]) gathered
+//! in [`Store`], implemented once per backend (SQLite embedded by default, PostgreSQL
+//! for scale). Backends persist and query; they decide nothing: a change arrives
+//! decided by the application layer (a [`TicketChange`] with its events) and is
+//! written as it is, atomically, or refused as [`StoreError::Stale`] when the row
+//! moved since it was loaded.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. [`contract`] holds the test suite
 //! each backend runs against itself.
 
 use async_trait::async_trait;
 use entreposto_domain::{
-    AlreadyClosed, Credential, FieldError, NewMessage, Operator, Order, OrderData, OrderSummary,
-    Party, ReadState, Scope, Seller, Subject, Ticket, TicketHead, TicketMessage, Timestamp,
-    Upserted,
+    Credential, FieldError, LoadedTicket, Operator, Order, OrderData, OrderSummary, ReadState,
+    Scope, Seller, Subject, Ticket, TicketChange, TicketHead, TicketMessage, Timestamp, Upserted,
 };
 
-pub mod contract;
+pub mod fixtures;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -29,16 +32,36 @@ pub enum StoreError {
     /// A business rule refused the change (a message on a closed ticket).
     #[error("{0}")]
     Rule(FieldError),
+    /// The row changed since the change was decided (its version moved); the caller
+    /// loads it again and decides anew.
+    #[error("changed concurrently")]
+    Stale,
     #[error("storage error: {0}")]
     Other(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-impl From<AlreadyClosed> for StoreError {
-    fn from(_: AlreadyClosed) -> StoreError {
-        StoreError::Conflict("the ticket is already closed".into())
-    }
+/// The schema versions every backend has, in order, each with its SQL: expands in a
+/// backend crate to its own `migrations/NNNN_name.sql` files, so both backends apply
+/// the same versions under the same names (each in its own SQL dialect).
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        $crate::migrations!(
+            1 => "0001_foundation",
+            2 => "0002_tickets",
+            3 => "0003_ticket_listing",
+            4 => "0004_message_topic",
+            5 => "0005_messages_by_ticket",
+            6 => "0006_ticket_code_key",
+            7 => "0007_messages_by_slot",
+            8 => "0008_ticket_version",
+        )
+    };
+    ($($v:literal => $name:literal),* $(,)?) => {
+        &[$(($v, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $name, ".sql")))),*]
+    };
 }
 
 /// Refuses a database whose schema (`newest` applied migration) is newer than the
@@ -94,18 +117,6 @@ pub trait OrderStore: Send + Sync {
     async fn import_orders(&self, orders: &[OrderData], now: Timestamp) -> Result<u64>;
 }
 
-/// A ticket about to be opened on an order.
-#[derive(Debug, Clone)]
-pub struct NewTicket {
-    pub order_id: i64,
-    pub subject: Subject,
-    pub responsible: Party,
-    pub opened_by: Party,
-    pub mediation: bool,
-    /// First messages, in order; none makes the ticket an instance.
-    pub messages: Vec<NewMessage>,
-}
-
 /// Which tickets a listing returns. Listings are newest update first (`updated_at`
 /// descending, then id descending) and paged by keyset: `after` is the
 /// (`updated_at`, `id`) of the last ticket of the previous page.
@@ -139,6 +150,28 @@ pub enum TicketSort {
     CreatedAt,
 }
 
+impl TicketFilter {
+    /// The filter's conditions that take no parameter, as SQL over `tickets`, the same
+    /// in every backend: what an instance and an open ticket are, in columns.
+    pub fn constant_conditions(&self) -> impl Iterator<Item = &'static str> {
+        let instances = self.instances.map(|i| {
+            if i {
+                " AND message_count = 0"
+            } else {
+                " AND message_count > 0"
+            }
+        });
+        let open = self.open.map(|o| {
+            if o {
+                " AND closed_at IS NULL"
+            } else {
+                " AND closed_at IS NOT NULL"
+            }
+        });
+        instances.into_iter().chain(open)
+    }
+}
+
 impl TicketSort {
     /// The `tickets` column a listing in this order sorts on (same in every backend).
     pub fn column(self) -> &'static str {
@@ -163,13 +196,18 @@ pub trait TicketStore: Send + Sync {
     async fn list_subjects(&self, operator_id: &str) -> Result<Vec<Subject>>;
     /// The operator's subject with this id, or else with this exact name.
     async fn find_subject(&self, operator_id: &str, id_or_name: &str) -> Result<Subject>;
-    /// Opens a ticket on an order visible in `scope`; its code follows SkyHub's shape.
-    async fn open_ticket(
-        &self,
-        scope: &Scope,
-        ticket: &NewTicket,
-        now: Timestamp,
-    ) -> Result<Ticket>;
+    /// The ticket `id` in `scope` with its version and messages, from one snapshot,
+    /// for a change to decide on.
+    async fn load_ticket(&self, scope: &Scope, id: i64) -> Result<LoadedTicket>;
+    /// How many tickets order `order_id` has (of any state).
+    async fn count_order_tickets(&self, order_id: i64) -> Result<i64>;
+    /// Whether the seller already has a ticket with this code.
+    async fn ticket_code_taken(&self, seller_id: &str, code: &str) -> Result<bool>;
+    /// Persists a decided change in one transaction: inserts the ticket when it is
+    /// new (`Conflict` if its code is taken), else updates it if its version is still
+    /// `loaded_version` (`Stale` otherwise); inserts the new messages in order and
+    /// marks the answered ones. Returns the stored ticket and its new messages.
+    async fn save_ticket(&self, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)>;
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket>;
     async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket>;
     /// Messages of a ticket in `scope`, oldest first.
@@ -181,37 +219,6 @@ pub trait TicketStore: Send + Sync {
         scope: &Scope,
         ticket_ids: &[i64],
     ) -> Result<Vec<TicketMessage>>;
-    /// Adds a message under the ticket rules (read state, replies, `updated_at`).
-    async fn add_message(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        message: &NewMessage,
-        now: Timestamp,
-    ) -> Result<(Ticket, TicketMessage)>;
-    async fn set_read_state(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        state: ReadState,
-        now: Timestamp,
-    ) -> Result<Ticket>;
-    async fn request_mediation(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        now: Timestamp,
-    ) -> Result<Ticket>;
-    /// Closes a ticket, after adding `final_message` if given and handing it to
-    /// `responsible` if given; `Conflict` if it is already closed.
-    async fn close_ticket(
-        &self,
-        scope: &Scope,
-        ticket_id: i64,
-        final_message: Option<&NewMessage>,
-        responsible: Option<Party>,
-        now: Timestamp,
-    ) -> Result<Ticket>;
     async fn list_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     /// How many tickets match `filter` (its paging fields are ignored).
     async fn count_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<u64>;

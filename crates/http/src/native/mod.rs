@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use entreposto_domain::{Dialect, Timestamp, Upserted};
+use entreposto_domain::{Dialect, Upserted};
 use entreposto_store::StoreError;
 use utoipa::OpenApi;
 
@@ -145,8 +145,7 @@ async fn push_order(
         Err(e) => return Err(e.into()),
     };
     let data = body.into_domain(operator_id, &seller.id)?;
-    data.validate()?;
-    let (order, how) = state.store.upsert_order(&data, Timestamp::now()).await?;
+    let (order, how, _) = state.app.push_order(&data).await?;
     let status = match how {
         Upserted::Created => StatusCode::CREATED,
         Upserted::Updated => StatusCode::OK,

@@ -5,10 +5,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use entreposto_app::{AppError, OpenTicket};
 use entreposto_domain::{
     Author, Conversation, NewMessage, Party, Scope, Subject, Ticket, TicketMessage, Timestamp,
 };
-use entreposto_store::{new_id, NewTicket, StoreError};
+use entreposto_store::new_id;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -245,7 +246,7 @@ fn parse_id(raw: &str, what: &str) -> std::result::Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("no {what} '{raw}'")))
 }
 
-fn not_found(what: &'static str, id: String) -> impl FnOnce(StoreError) -> ApiError {
+fn not_found<E: Into<AppError>>(what: &'static str, id: String) -> impl FnOnce(E) -> ApiError {
     crate::error::not_found_with(move || format!("no {what} '{id}'"))
 }
 
@@ -258,7 +259,7 @@ pub async fn create_subject(
     State(state): State<AppState>,
     JsonBody(body, ..): JsonBody<SubjectIn, Native>,
 ) -> Result<(StatusCode, Json<IdOut>)> {
-    let now = Timestamp::now();
+    let now = state.app.now();
     let s = Subject {
         id: new_id(),
         operator_id: p.credential.operator_id.clone(),
@@ -268,11 +269,8 @@ pub async fn create_subject(
         created_at: now,
         updated_at: now,
     };
-    s.validate()?;
-    state.store.create_subject(&s).await.map_err(|e| match e {
-        StoreError::Conflict(_) => {
-            ApiError::Conflict(format!("subject '{}' already exists", s.name))
-        }
+    state.app.create_subject(&s).await.map_err(|e| match e {
+        AppError::Conflict(_) => ApiError::Conflict(format!("subject '{}' already exists", s.name)),
         e => e.into(),
     })?;
     Ok((StatusCode::CREATED, Json(IdOut { id: s.id })))
@@ -300,16 +298,6 @@ pub async fn open_ticket(
 ) -> Result<(StatusCode, Json<OpenedOut>)> {
     let order_id = parse_id(&order, "order")?;
     let scope = p.scope();
-    let subject = state
-        .store
-        .find_subject(&p.credential.operator_id, &body.subject)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::invalid("subject", format!("unknown subject '{}'", body.subject))
-            }
-            e => e.into(),
-        })?;
     let all = [Party::Customer, Party::Seller, Party::Marketplace];
     let responsible = match &body.responsible {
         Some(r) => party(r, "responsible", &all)?,
@@ -324,18 +312,17 @@ pub async fn open_ticket(
         None => vec![],
     };
     let t = state
-        .store
+        .app
         .open_ticket(
             &scope,
-            &NewTicket {
+            &OpenTicket {
                 order_id,
-                subject,
+                subject: body.subject,
                 responsible,
                 opened_by,
                 mediation: body.mediation,
                 messages,
             },
-            Timestamp::now(),
         )
         .await
         .map_err(not_found("order", order))?;
@@ -361,8 +348,8 @@ pub async fn add_message(
     let ticket_id = parse_id(&id, "ticket")?;
     let msg = to_message(body, "")?;
     let (_, stored) = state
-        .store
-        .add_message(&p.scope(), ticket_id, &msg, Timestamp::now())
+        .app
+        .add_message(&p.scope(), ticket_id, &msg)
         .await
         .map_err(not_found("ticket", id))?;
     Ok((StatusCode::CREATED, Json(message_out(&stored))))
@@ -379,8 +366,8 @@ pub async fn request_mediation(
     let ticket_id = parse_id(&id, "ticket")?;
     let scope = p.scope();
     let t = state
-        .store
-        .request_mediation(&scope, ticket_id, Timestamp::now())
+        .app
+        .request_mediation(&scope, ticket_id)
         .await
         .map_err(not_found("ticket", id))?;
     let messages = state.store.list_messages(&scope, t.id).await?;

@@ -76,6 +76,11 @@ pub struct Reply {
 }
 
 impl TestApp {
+    /// The use cases over this app's store, for setting up data as a client would.
+    pub fn app(&self) -> entreposto_app::App {
+        entreposto_app::App::with_system_clock(self.store.clone())
+    }
+
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
@@ -112,7 +117,7 @@ impl TestApp {
             created_at: Timestamp::now(),
         };
         self.store.create_operator(&op).await.expect("operator");
-        let c = issue_credential(&*self.store, &op.id, None, Dialect::Native, None)
+        let c = issue_credential(&self.app(), &op.id, None, Dialect::Native, None)
             .await
             .expect("native credential");
         let token = c.headers["Authorization"].clone();
@@ -138,7 +143,7 @@ impl TestApp {
         dialect: Dialect,
     ) -> IssuedCredential {
         issue_credential(
-            &*self.store,
+            &self.app(),
             &operator.id,
             seller.map(|s| s.id.as_str()),
             dialect,

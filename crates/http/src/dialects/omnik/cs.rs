@@ -10,11 +10,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use entreposto_app::{AppError, OpenTicket};
 use entreposto_domain::{
     check_email, Author, Conversation, NewMessage, Order, OrderSummary, Party, Scope, TicketHead,
     TicketMessage, Timestamp,
 };
-use entreposto_store::{NewTicket, StoreError, TicketFilter, TicketSort};
+use entreposto_store::{TicketFilter, TicketSort};
 
 use super::dto::{
     parse_entity, CloseIn, CommentIn, CreateIn, CustomerService, Page, ReturnSubject, SubjectOut,
@@ -111,7 +112,7 @@ fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiErr
     Ok(msg)
 }
 
-fn not_found(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+fn not_found<'a, E: Into<AppError> + 'a>(what: &'a str) -> impl FnOnce(E) -> ApiError + 'a {
     crate::error::not_found_with(move || format!("{what} not found"))
 }
 
@@ -398,38 +399,32 @@ pub async fn create(
         .enumerate()
         .map(|(i, c)| comment(c, &format!("comments[{i}]")))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let subject = state
-        .store
-        .find_subject(&auth.scope.operator_id, subject_raw.trim())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::invalid(
-                "customerServiceData.subject",
-                format!("unknown subject '{subject_raw}'"),
-            ),
-            e => e.into(),
-        })?;
     let opened_by = if auth.principal.credential.seller_id.is_some() {
         Party::Seller
     } else {
         Party::Marketplace
     };
     let t = state
-        .store
+        .app
         .open_ticket(
             &auth.scope,
-            &NewTicket {
+            &OpenTicket {
                 order_id,
-                subject,
+                subject: subject_raw.trim().to_string(),
                 responsible,
                 opened_by,
                 mediation: false,
                 messages,
             },
-            Timestamp::now(),
         )
         .await
-        .map_err(not_found("orderData.id: order"))?;
+        .map_err(|e| match e {
+            AppError::UnknownSubject(_) => ApiError::invalid(
+                "customerServiceData.subject",
+                format!("unknown subject '{subject_raw}'"),
+            ),
+            e => not_found("orderData.id: order")(e),
+        })?;
     Ok(detail(&state, &auth.scope, t.id, StatusCode::CREATED).await?)
 }
 
@@ -447,17 +442,11 @@ pub async fn close(
         .ok_or_else(|| ApiError::invalid("comment", "is required"))?;
     let msg = comment(c, "comment")?;
     let t = state
-        .store
-        .close_ticket(
-            &auth.scope,
-            id,
-            Some(&msg),
-            Some(responsible),
-            Timestamp::now(),
-        )
+        .app
+        .close_ticket(&auth.scope, id, Some(&msg), Some(responsible))
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => {
+            AppError::Conflict(_) => {
                 ApiError::Conflict("the customer service is already closed".into())
             }
             e => not_found("customer service")(e),

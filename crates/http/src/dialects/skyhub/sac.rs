@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use chrono::NaiveDate;
+use entreposto_app::AppError;
 use entreposto_domain::{
     Author, Conversation, NewMessage, Party, ReadState, Scope, Ticket, Timestamp,
 };
-use entreposto_store::{StoreError, TicketFilter};
+use entreposto_store::TicketFilter;
 use serde::{Deserialize, Serialize};
 
 use super::dto::{parse_part, Chat, Instance, Instances, ReplyIn, Sac, SacPage, StatusIn};
@@ -80,7 +81,7 @@ fn part(raw: &str) -> std::result::Result<Conversation, ApiError> {
     })
 }
 
-fn sac_not_found(code: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+fn sac_not_found<'a, E: Into<AppError> + 'a>(code: &'a str) -> impl FnOnce(E) -> ApiError + 'a {
     crate::error::not_found_with(move || format!("SAC '{code}' not found"))
 }
 
@@ -358,11 +359,11 @@ async fn do_reply(
         body.message,
     );
     let (t, _) = state
-        .store
-        .add_message(&scope, t.id, &msg, Timestamp::now())
+        .app
+        .add_message(&scope, t.id, &msg)
         .await
         .map_err(|e| match e {
-            StoreError::Rule(f) if f.field == "content" => ApiError::invalid("message", f.message),
+            AppError::Invalid(f) if f.field == "content" => ApiError::invalid("message", f.message),
             e => sac_not_found(&code)(e),
         })?;
     let messages = state.store.list_messages(&scope, t.id).await?;
@@ -406,8 +407,8 @@ async fn do_set_status(
     let scope = p.scope();
     let t = ticket(&state, &scope, &code).await?;
     state
-        .store
-        .set_read_state(&scope, t.id, status, Timestamp::now())
+        .app
+        .set_read_state(&scope, t.id, status)
         .await
         .map_err(sac_not_found(&code))?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,16 +1,23 @@
-//! The contract suite: behaviour every backend must show, written once.
+//! The contract suite: behaviour every backend shows through the application layer,
+//! written once.
 //!
 //! Each backend's `tests/contract.rs` calls [`contract_tests!`] with an expression
 //! that opens a fresh, empty store (a temporary SQLite file, or a new PostgreSQL
 //! schema), so tests run in parallel without seeing each other's rows. When the
 //! expression yields `None` (PostgreSQL not configured) the tests say so and pass.
+//! Flows run through the use cases on a [`ManualClock`], so a case sets the time each
+//! change happens at; reads go to the store directly.
+
+use std::sync::Arc;
 
 use entreposto_domain::*;
+use entreposto_store::fixtures::{message, sample_order, subject, world, World};
+use entreposto_store::{new_id, ImportTicket, Store, StoreError, TicketFilter, TicketSort};
 
-use crate::{new_id, ImportTicket, NewTicket, Store, StoreError, TicketFilter, TicketSort};
+use crate::{App, AppError, ManualClock, OpenTicket};
 
 /// Expands to one `#[tokio::test]` per contract case. `$open` is an async expression
-/// yielding `Option<impl Deref<Target = impl Store>>`.
+/// yielding `Option<impl Deref<Target = Arc<dyn Store>>>`.
 #[macro_export]
 macro_rules! contract_tests {
     ($open:expr) => {
@@ -25,117 +32,93 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, tickets_are_scoped);
         $crate::contract_tests!(@case $open, ticket_listing_pages_by_keyset);
         $crate::contract_tests!(@case $open, ticket_import);
+        $crate::contract_tests!(@case $open, racing_messages_all_land_with_their_replies);
+        $crate::contract_tests!(@case $open, a_stale_change_is_refused);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             match $open.await {
-                Some(store) => $crate::contract::$name(&*store).await,
+                Some(store) => $crate::contract::$name(std::sync::Arc::clone(&*store)).await,
                 None => eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set"),
             }
         }
     };
 }
 
-/// An operator with two sellers, as most cases need.
-pub struct World {
-    pub operator: Operator,
-    pub seller_a: Seller,
-    pub seller_b: Seller,
+/// The use cases over the store under test, each flow at the time it is given: the
+/// calls of the cases read as "this happened at t".
+struct Flows {
+    app: App,
+    clock: Arc<ManualClock>,
 }
 
-pub async fn world(store: &dyn Store) -> World {
-    let now = Timestamp::now();
-    let operator = Operator {
-        id: new_id(),
-        name: "Marketplace Brasil".into(),
-        created_at: now,
-    };
-    store.create_operator(&operator).await.expect("operator");
-    let mk = |name: &str, doc: Option<&str>| Seller {
-        id: new_id(),
-        operator_id: operator.id.clone(),
-        name: name.into(),
-        document: doc.map(|d| Document::parse(d, None).expect("valid")),
-        created_at: now,
-    };
-    let seller_a = mk("Loja A", Some("11222333000181"));
-    let seller_b = mk("Loja B", None);
-    store.create_seller(&seller_a).await.expect("seller a");
-    store.create_seller(&seller_b).await.expect("seller b");
-    World {
-        operator,
-        seller_a,
-        seller_b,
+impl Flows {
+    fn new(store: &Arc<dyn Store>) -> Flows {
+        let clock = Arc::new(ManualClock::at(Timestamp::now()));
+        Flows {
+            app: App::new(store.clone(), clock.clone()),
+            clock,
+        }
+    }
+
+    async fn open_ticket(
+        &self,
+        scope: &Scope,
+        t: &OpenTicket,
+        at: Timestamp,
+    ) -> crate::Result<Ticket> {
+        self.clock.set(at);
+        self.app.open_ticket(scope, t).await
+    }
+
+    async fn add_message(
+        &self,
+        scope: &Scope,
+        id: i64,
+        m: &NewMessage,
+        at: Timestamp,
+    ) -> crate::Result<(Ticket, TicketMessage)> {
+        self.clock.set(at);
+        self.app.add_message(scope, id, m).await
+    }
+
+    async fn set_read_state(
+        &self,
+        scope: &Scope,
+        id: i64,
+        state: ReadState,
+        at: Timestamp,
+    ) -> crate::Result<Ticket> {
+        self.clock.set(at);
+        self.app.set_read_state(scope, id, state).await
+    }
+
+    async fn request_mediation(
+        &self,
+        scope: &Scope,
+        id: i64,
+        at: Timestamp,
+    ) -> crate::Result<Ticket> {
+        self.clock.set(at);
+        self.app.request_mediation(scope, id).await
+    }
+
+    async fn close_ticket(
+        &self,
+        scope: &Scope,
+        id: i64,
+        last: Option<&NewMessage>,
+        responsible: Option<Party>,
+        at: Timestamp,
+    ) -> crate::Result<Ticket> {
+        self.clock.set(at);
+        self.app.close_ticket(scope, id, last, responsible).await
     }
 }
 
-/// A complete, valid order of `seller` with marketplace id `code`.
-pub fn sample_order(seller: &Seller, code: &str) -> OrderData {
-    OrderData {
-        operator_id: seller.operator_id.clone(),
-        seller_id: seller.id.clone(),
-        channel: "Lojas Americanas".into(),
-        marketplace_order_id: code.into(),
-        site_id: Some("LASA".into()),
-        warehouse: Some("98".into()),
-        status: OrderStatus::Approved,
-        placed_at: Timestamp::parse("2023-06-06T21:41:57-03:00").expect("date"),
-        approved_at: Some(Timestamp::parse("2023-06-06T22:00:00-03:00").expect("date")),
-        cancelled_at: None,
-        customer: Customer {
-            name: "João da Silva".into(),
-            document: Document::parse("52998224725", None).expect("cpf"),
-            gender: Some("male".into()),
-            email: Some("joao@example.com".into()),
-            birth_date: None,
-            corporate_name: None,
-            trade_name: None,
-            corporate_document: None,
-            corporate_phone: None,
-            state_inscription: None,
-            phones: vec![Phone {
-                kind: Some("mobile".into()),
-                ddi: "55".into(),
-                ddd: "11".into(),
-                number: "912345678".into(),
-            }],
-        },
-        shipping_address: Some(Address {
-            kind: None,
-            recipient: Some("João da Silva".into()),
-            zipcode: "01310100".into(),
-            address: "Av. Paulista".into(),
-            number: Some("1000".into()),
-            complement: Some("ap 12".into()),
-            neighborhood: Some("Bela Vista".into()),
-            city: "São Paulo".into(),
-            state: "SP".into(),
-            country: "BR".into(),
-            reference: None,
-        }),
-        items: vec![OrderItem {
-            sku: "99jjs8".into(),
-            name: "Produto".into(),
-            quantity: 1,
-            unit_price: Cents(49999),
-            marketplace_item_id: None,
-            freight: None,
-        }],
-        freight: Cents(1500),
-        discount: Cents::ZERO,
-        payments: vec![Payment {
-            method: "credit_card".into(),
-            installments: 3,
-            value: Cents(51499),
-            paid_at: None,
-            gateway: None,
-            transaction_id: None,
-        }],
-    }
-}
-
-pub async fn tenants_and_credentials(store: &dyn Store) {
+pub async fn tenants_and_credentials(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
     let w = world(store).await;
     assert_eq!(
         store.get_operator(&w.operator.id).await.unwrap(),
@@ -196,7 +179,8 @@ pub async fn tenants_and_credentials(store: &dyn Store) {
     ));
 }
 
-pub async fn order_upsert_is_idempotent(store: &dyn Store) {
+pub async fn order_upsert_is_idempotent(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
     let w = world(store).await;
     let data = sample_order(&w.seller_a, "02-1000000004");
     let t0 = Timestamp::now();
@@ -237,7 +221,8 @@ pub async fn order_upsert_is_idempotent(store: &dyn Store) {
     );
 }
 
-pub async fn orders_are_scoped_to_their_seller(store: &dyn Store) {
+pub async fn orders_are_scoped_to_their_seller(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
     let w = world(store).await;
     let other = world(store).await;
     let now = Timestamp::now();
@@ -281,7 +266,8 @@ pub async fn orders_are_scoped_to_their_seller(store: &dyn Store) {
     assert_eq!(found[0].id, b.id);
 }
 
-pub async fn bulk_import_and_counts(store: &dyn Store) {
+pub async fn bulk_import_and_counts(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
     let w = world(store).await;
     let orders: Vec<OrderData> = (0..2500)
         .map(|i| sample_order(&w.seller_a, &format!("BULK-{i}")))
@@ -308,7 +294,8 @@ pub async fn bulk_import_and_counts(store: &dyn Store) {
     assert_eq!(found[0].data.marketplace_order_id, "BULK-7");
 }
 
-pub async fn concurrent_upserts_all_land(store: &dyn Store) {
+pub async fn concurrent_upserts_all_land(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
     let w = world(store).await;
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
     // Many writers at once, half of them repeating a key: every call must answer,
@@ -328,32 +315,8 @@ pub async fn concurrent_upserts_all_land(store: &dyn Store) {
     assert_eq!(store.count_orders(&scope).await.unwrap(), 100);
 }
 
-pub fn subject(operator: &Operator, name: &str, sla_hours: i64) -> Subject {
-    Subject {
-        id: new_id(),
-        operator_id: operator.id.clone(),
-        name: name.into(),
-        sla_hours,
-        for_return: name.contains("Devolução"),
-        created_at: Timestamp(1),
-        updated_at: Timestamp(1),
-    }
-}
-
-pub fn message(conversation: Conversation, party: Party, content: &str) -> NewMessage {
-    NewMessage::new(
-        conversation,
-        Author {
-            party,
-            name: Some(format!("{} name", party.as_str())),
-            email: Some("someone@example.com".into()),
-            code: None,
-        },
-        content,
-    )
-}
-
-pub async fn subjects(store: &dyn Store) {
+pub async fn subjects(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
     let w = world(store).await;
     let a = subject(&w.operator, "Produto não chegou", 48);
     let b = subject(&w.operator, "Devolução", 72);
@@ -405,10 +368,10 @@ async fn order_and_subject(
     (order, s)
 }
 
-fn new_ticket(order: &Order, subject: &Subject, messages: Vec<NewMessage>) -> NewTicket {
-    NewTicket {
+fn new_ticket(order: &Order, subject: &Subject, messages: Vec<NewMessage>) -> OpenTicket {
+    OpenTicket {
         order_id: order.id,
-        subject: subject.clone(),
+        subject: subject.id.clone(),
         responsible: Party::Seller,
         opened_by: Party::Marketplace,
         mediation: false,
@@ -418,17 +381,19 @@ fn new_ticket(order: &Order, subject: &Subject, messages: Vec<NewMessage>) -> Ne
 
 /// Orders `12-3` and `2-13` give the same code digits (`213`); the second order's
 /// first ticket takes the next free sequence number instead of failing.
-pub async fn coinciding_ticket_codes_take_the_next_free(store: &dyn Store) {
+pub async fn coinciding_ticket_codes_take_the_next_free(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let flows = Flows::new(&s);
     let w = world(store).await;
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
     let t0 = Timestamp(1_700_000_000_000_000);
     let (a, subj) = order_and_subject(store, &w, &w.seller_a, "12-3").await;
     let (b, _) = order_and_subject(store, &w, &w.seller_a, "2-13").await;
-    let ta = store
+    let ta = flows
         .open_ticket(&scope, &new_ticket(&a, &subj, vec![]), t0)
         .await
         .unwrap();
-    let tb = store
+    let tb = flows
         .open_ticket(&scope, &new_ticket(&b, &subj, vec![]), t0)
         .await
         .unwrap();
@@ -436,12 +401,14 @@ pub async fn coinciding_ticket_codes_take_the_next_free(store: &dyn Store) {
     assert_eq!(tb.code, "Lojas Americanas-213002");
 }
 
-pub async fn ticket_life(store: &dyn Store) {
+pub async fn ticket_life(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let flows = Flows::new(&s);
     let w = world(store).await;
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
     let (order, subj) = order_and_subject(store, &w, &w.seller_a, "02-1000000004").await;
     let t0 = Timestamp(1_700_000_000_000_000);
-    let t = store
+    let t = flows
         .open_ticket(&scope, &new_ticket(&order, &subj, vec![]), t0)
         .await
         .unwrap();
@@ -450,18 +417,18 @@ pub async fn ticket_life(store: &dyn Store) {
     assert_eq!(t.warehouse.as_deref(), Some("98"));
     assert_eq!(t.sla_hours, 48);
     assert_eq!(t.read_state, ReadState::Unread);
-    let second = store
+    let second = flows
         .open_ticket(&scope, &new_ticket(&order, &subj, vec![]), t0)
         .await
         .unwrap();
     assert_eq!(second.code, "Lojas Americanas-201000000004002");
 
     let t1 = Timestamp(t0.0 + 1_000_000);
-    store
+    flows
         .set_read_state(&scope, t.id, ReadState::Read, t1)
         .await
         .unwrap();
-    let (t_after, m1) = store
+    let (t_after, m1) = flows
         .add_message(
             &scope,
             t.id,
@@ -480,11 +447,11 @@ pub async fn ticket_life(store: &dyn Store) {
     assert!(m1.replied_at.is_none());
 
     let t2 = Timestamp(t1.0 + 5_000_000);
-    store
+    flows
         .set_read_state(&scope, t.id, ReadState::Read, t2)
         .await
         .unwrap();
-    let (after_reply, _) = store
+    let (after_reply, _) = flows
         .add_message(
             &scope,
             t.id,
@@ -505,7 +472,7 @@ pub async fn ticket_life(store: &dyn Store) {
     assert!(msgs[0].customer_can_view);
 
     // A seller cannot write in the customer-marketplace conversation.
-    let wrong = store
+    let wrong = flows
         .add_message(
             &scope,
             t.id,
@@ -514,7 +481,7 @@ pub async fn ticket_life(store: &dyn Store) {
         )
         .await;
     assert!(
-        matches!(wrong, Err(StoreError::Rule(ref f)) if f.field == "part"),
+        matches!(wrong, Err(AppError::Invalid(ref f)) if f.field == "part"),
         "{wrong:?}"
     );
     assert_eq!(
@@ -523,7 +490,7 @@ pub async fn ticket_life(store: &dyn Store) {
         "a refused message writes nothing"
     );
 
-    let med = store
+    let med = flows
         .request_mediation(&scope, t.id, Timestamp(t2.0 + 1))
         .await
         .unwrap();
@@ -532,7 +499,7 @@ pub async fn ticket_life(store: &dyn Store) {
     assert_eq!(by_code.id, t.id);
     assert!(by_code.mediation);
 
-    let closed = store
+    let closed = flows
         .close_ticket(
             &scope,
             t.id,
@@ -550,13 +517,13 @@ pub async fn ticket_life(store: &dyn Store) {
     assert_eq!(closed.responsible, Party::Marketplace);
     assert_eq!(closed.message_count, 3);
     assert!(matches!(
-        store
+        flows
             .close_ticket(&scope, t.id, None, None, Timestamp(t2.0 + 3))
             .await,
-        Err(StoreError::Conflict(_))
+        Err(AppError::Conflict(_))
     ));
     assert!(matches!(
-        store
+        flows
             .add_message(
                 &scope,
                 t.id,
@@ -564,13 +531,15 @@ pub async fn ticket_life(store: &dyn Store) {
                 Timestamp(t2.0 + 4)
             )
             .await,
-        Err(StoreError::Rule(_))
+        Err(AppError::Invalid(_))
     ));
     let reread = store.get_ticket(&scope, t.id).await.unwrap();
     assert_eq!(reread, closed);
 }
 
-pub async fn tickets_are_scoped(store: &dyn Store) {
+pub async fn tickets_are_scoped(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let flows = Flows::new(&s);
     let w = world(store).await;
     let other = world(store).await;
     let scope_a = Scope::seller(&w.operator.id, &w.seller_a.id);
@@ -578,16 +547,16 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
     let (order, subj) = order_and_subject(store, &w, &w.seller_a, "SC-1").await;
     // Seller B cannot open a ticket on A's order.
     assert!(matches!(
-        store
+        flows
             .open_ticket(
                 &scope_b,
                 &new_ticket(&order, &subj, vec![]),
                 Timestamp::now()
             )
             .await,
-        Err(StoreError::NotFound)
+        Err(AppError::NotFound)
     ));
-    let t = store
+    let t = flows
         .open_ticket(
             &scope_a,
             &new_ticket(
@@ -620,7 +589,7 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
             .unwrap()
             .is_empty());
         assert!(matches!(
-            store
+            flows
                 .add_message(
                     scope,
                     t.id,
@@ -628,19 +597,19 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
                     Timestamp::now()
                 )
                 .await,
-            Err(StoreError::NotFound)
+            Err(AppError::NotFound)
         ));
         assert!(matches!(
-            store
+            flows
                 .set_read_state(scope, t.id, ReadState::Archived, Timestamp::now())
                 .await,
-            Err(StoreError::NotFound)
+            Err(AppError::NotFound)
         ));
         assert!(matches!(
-            store
+            flows
                 .close_ticket(scope, t.id, None, None, Timestamp::now())
                 .await,
-            Err(StoreError::NotFound)
+            Err(AppError::NotFound)
         ));
         let all = TicketFilter {
             limit: 100,
@@ -680,7 +649,9 @@ pub async fn tickets_are_scoped(store: &dyn Store) {
         .is_empty());
 }
 
-pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {
+pub async fn ticket_listing_pages_by_keyset(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let flows = Flows::new(&s);
     let w = world(store).await;
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
     let base = 1_700_000_000_000_000i64;
@@ -695,13 +666,13 @@ pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {
         };
         let mut nt = new_ticket(&order, &subj, msgs);
         nt.mediation = i % 3 == 0;
-        let t = store
+        let t = flows
             .open_ticket(&scope, &nt, Timestamp(base + (i / 2) * 1_000_000))
             .await
             .unwrap();
         ids.push(t.id);
     }
-    store
+    flows
         .set_read_state(
             &scope,
             ids[24],
@@ -825,7 +796,7 @@ pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {
         tail.iter().map(|t| t.id).collect::<Vec<_>>(),
         ids[..5].iter().rev().copied().collect::<Vec<_>>()
     );
-    store
+    flows
         .close_ticket(&scope, ids[7], None, None, Timestamp(base + 200_000_000))
         .await
         .unwrap();
@@ -864,7 +835,8 @@ pub async fn ticket_listing_pages_by_keyset(store: &dyn Store) {
     assert_eq!(store.count_tickets(&other_seller, &all).await.unwrap(), 0);
 }
 
-pub async fn ticket_import(store: &dyn Store) {
+pub async fn ticket_import(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
     let w = world(store).await;
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
     let (order, subj) = order_and_subject(store, &w, &w.seller_a, "IMP-1").await;
@@ -935,4 +907,99 @@ pub async fn ticket_import(store: &dyn Store) {
         }])
         .await
         .is_err());
+}
+
+/// Replies racing on one ticket: every one lands (a lost race is decided again from
+/// the fresh ticket), the count matches, and each answers what was unanswered.
+pub async fn racing_messages_all_land_with_their_replies(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let app = App::with_system_clock(s.clone());
+    let w = world(store).await;
+    let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let (order, subj) = order_and_subject(store, &w, &w.seller_a, "RACE-1").await;
+    let t = app
+        .open_ticket(
+            &scope,
+            &new_ticket(
+                &order,
+                &subj,
+                vec![message(Conversation::CustomerSeller, Party::Customer, "oi")],
+            ),
+        )
+        .await
+        .unwrap();
+    let futs = (0..16).map(|i| {
+        let (app, scope) = (app.clone(), scope.clone());
+        let party = if i % 2 == 0 {
+            Party::Seller
+        } else {
+            Party::Customer
+        };
+        async move {
+            app.add_message(
+                &scope,
+                t.id,
+                &message(Conversation::CustomerSeller, party, &format!("m{i}")),
+            )
+            .await
+        }
+    });
+    for r in futures::future::join_all(futs).await {
+        r.expect("every racing message lands");
+    }
+    let ticket = store.get_ticket(&scope, t.id).await.unwrap();
+    assert_eq!(ticket.message_count, 17);
+    let msgs = store.list_messages(&scope, t.id).await.unwrap();
+    assert_eq!(msgs.len(), 17);
+    // Every message but the last of each party's run is answered by the next one
+    // from the other party: a message is unanswered only if no later message of the
+    // other party exists.
+    for (i, m) in msgs.iter().enumerate() {
+        let answered_later = msgs[i + 1..]
+            .iter()
+            .any(|n| n.author.party != m.author.party);
+        assert_eq!(
+            m.replied_at.is_some(),
+            answered_later,
+            "message {i} by {:?}",
+            m.author.party
+        );
+    }
+}
+
+/// A change decided on a version the ticket no longer has is refused as stale and
+/// writes nothing.
+pub async fn a_stale_change_is_refused(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let app = App::with_system_clock(s.clone());
+    let w = world(store).await;
+    let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let (order, subj) = order_and_subject(store, &w, &w.seller_a, "STALE-1").await;
+    let t = app
+        .open_ticket(&scope, &new_ticket(&order, &subj, vec![]))
+        .await
+        .unwrap();
+    let first = store.load_ticket(&scope, t.id).await.unwrap();
+    let mut winner = TicketChange::on(first.clone());
+    winner.set_read_state(ReadState::Read, Timestamp::now());
+    store.save_ticket(&winner).await.unwrap();
+    let mut loser = TicketChange::on(first);
+    loser
+        .receive(
+            &message(Conversation::CustomerSeller, Party::Customer, "late"),
+            Timestamp::now(),
+        )
+        .unwrap();
+    assert!(matches!(
+        store.save_ticket(&loser).await,
+        Err(StoreError::Stale)
+    ));
+    assert!(store.list_messages(&scope, t.id).await.unwrap().is_empty());
+    let after = store.load_ticket(&scope, t.id).await.unwrap();
+    assert_eq!(after.version, first_version_plus_one(&winner));
+    assert_eq!(after.ticket.read_state, ReadState::Read);
+}
+
+fn first_version_plus_one(c: &TicketChange) -> i64 {
+    c.loaded_version.unwrap() + 1
 }

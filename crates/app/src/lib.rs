@@ -1,0 +1,175 @@
+//! The application layer: one use case per flow, between the edge and the store.
+//!
+//! A dialect (or the native API, or an admin command) parses its request into domain
+//! values and calls a use case here. The use case loads what it needs through the
+//! store traits, asks the domain to decide, and hands the store one decided change
+//! with the events it produced, to persist atomically. Nothing about a flow is
+//! decided in a handler or in a backend, so a ticket opened through Omnik follows the
+//! same rules as one opened through the native API, on SQLite and on PostgreSQL.
+//! Reads that decide nothing (listings, point lookups) go to the store directly.
+//! Time comes from a [`Clock`], so tests set it instead of sleeping.
+
+#![forbid(unsafe_code)]
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use entreposto_domain::{FieldError, Timestamp};
+use entreposto_store::{Store, StoreError};
+
+pub mod contract;
+pub mod credentials;
+pub mod orders;
+pub mod tickets;
+
+pub use credentials::IssuedSecret;
+pub use tickets::OpenTicket;
+
+/// Where use cases get the time from.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock tests set and move by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn at(t: Timestamp) -> ManualClock {
+        ManualClock(AtomicI64::new(t.0))
+    }
+    pub fn set(&self, t: Timestamp) {
+        self.0.store(t.0, Ordering::SeqCst);
+    }
+    pub fn advance(&self, micros: i64) {
+        self.0.fetch_add(micros, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Why a use case did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// The entity the use case is about (the order, the ticket, the credential) is not
+    /// in the caller's scope; each dialect names it its own way.
+    #[error("not found")]
+    NotFound,
+    /// The subject a ticket was to be opened under does not exist.
+    #[error("unknown subject '{0}'")]
+    UnknownSubject(String),
+    /// Input that breaks a rule; names the field.
+    #[error("{0}")]
+    Invalid(FieldError),
+    /// Well-formed input that conflicts with the current state (closing twice).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database is saturated; the caller may retry.
+    #[error("busy")]
+    Busy,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Stale => {
+                AppError::Conflict("the record kept changing concurrently; retry".into())
+            }
+            StoreError::Busy => AppError::Busy,
+            StoreError::Rule(f) => AppError::Invalid(f),
+            StoreError::Other(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> AppError {
+        AppError::Invalid(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, AppError>;
+
+/// How many times a use case decides again when its change lost a race (the row's
+/// version moved, or a new ticket's code was taken meanwhile) before it gives up with
+/// a conflict. Races on one ticket are rare, but a burst of replies to one ticket
+/// loses all but one per commit group on SQLite, so the budget covers a burst of a
+/// few dozen writers, with a growing random pause between tries ([`backoff`]).
+const ATTEMPTS: u32 = 32;
+
+/// The pause before try `attempt` (from 2 on): up to 100 µs times the tries so far,
+/// at random, so racers that lost together do not collide again in lockstep.
+async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let max = 100 * u64::from(attempt);
+    let us = rand::thread_rng().gen_range(0..=max);
+    tokio::time::sleep(std::time::Duration::from_micros(us)).await;
+}
+
+/// The use cases, over one store and one clock.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> App {
+        App { store, clock }
+    }
+
+    /// Over the system clock.
+    pub fn with_system_clock(store: Arc<dyn Store>) -> App {
+        App::new(store, Arc::new(SystemClock))
+    }
+
+    /// The store, for reads that decide nothing.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::at(Timestamp(10));
+        assert_eq!(c.now(), Timestamp(10));
+        c.advance(5);
+        assert_eq!(c.now(), Timestamp(15));
+        c.set(Timestamp(1));
+        assert_eq!(c.now(), Timestamp(1));
+    }
+
+    #[test]
+    fn a_stale_change_surfaces_as_a_conflict() {
+        assert!(matches!(
+            AppError::from(StoreError::Stale),
+            AppError::Conflict(_)
+        ));
+    }
+}

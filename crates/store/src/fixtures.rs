@@ -1,0 +1,129 @@
+//! Fixtures every backend's tests and the application's contract suite share: an
+//! operator with two sellers, a complete valid order, a subject, a message.
+
+use entreposto_domain::*;
+
+use crate::{new_id, Store};
+
+/// An operator with two sellers, as most cases need.
+pub struct World {
+    pub operator: Operator,
+    pub seller_a: Seller,
+    pub seller_b: Seller,
+}
+
+pub async fn world(store: &dyn Store) -> World {
+    let now = Timestamp::now();
+    let operator = Operator {
+        id: new_id(),
+        name: "Marketplace Brasil".into(),
+        created_at: now,
+    };
+    store.create_operator(&operator).await.expect("operator");
+    let mk = |name: &str, doc: Option<&str>| Seller {
+        id: new_id(),
+        operator_id: operator.id.clone(),
+        name: name.into(),
+        document: doc.map(|d| Document::parse(d, None).expect("valid")),
+        created_at: now,
+    };
+    let seller_a = mk("Loja A", Some("11222333000181"));
+    let seller_b = mk("Loja B", None);
+    store.create_seller(&seller_a).await.expect("seller a");
+    store.create_seller(&seller_b).await.expect("seller b");
+    World {
+        operator,
+        seller_a,
+        seller_b,
+    }
+}
+
+/// A complete, valid order of `seller` with marketplace id `code`.
+pub fn sample_order(seller: &Seller, code: &str) -> OrderData {
+    OrderData {
+        operator_id: seller.operator_id.clone(),
+        seller_id: seller.id.clone(),
+        channel: "Lojas Americanas".into(),
+        marketplace_order_id: code.into(),
+        site_id: Some("LASA".into()),
+        warehouse: Some("98".into()),
+        status: OrderStatus::Approved,
+        placed_at: Timestamp::parse("2023-06-06T21:41:57-03:00").expect("date"),
+        approved_at: Some(Timestamp::parse("2023-06-06T22:00:00-03:00").expect("date")),
+        cancelled_at: None,
+        customer: Customer {
+            name: "João da Silva".into(),
+            document: Document::parse("52998224725", None).expect("cpf"),
+            gender: Some("male".into()),
+            email: Some("joao@example.com".into()),
+            birth_date: None,
+            corporate_name: None,
+            trade_name: None,
+            corporate_document: None,
+            corporate_phone: None,
+            state_inscription: None,
+            phones: vec![Phone {
+                kind: Some("mobile".into()),
+                ddi: "55".into(),
+                ddd: "11".into(),
+                number: "912345678".into(),
+            }],
+        },
+        shipping_address: Some(Address {
+            kind: None,
+            recipient: Some("João da Silva".into()),
+            zipcode: "01310100".into(),
+            address: "Av. Paulista".into(),
+            number: Some("1000".into()),
+            complement: Some("ap 12".into()),
+            neighborhood: Some("Bela Vista".into()),
+            city: "São Paulo".into(),
+            state: "SP".into(),
+            country: "BR".into(),
+            reference: None,
+        }),
+        items: vec![OrderItem {
+            sku: "99jjs8".into(),
+            name: "Produto".into(),
+            quantity: 1,
+            unit_price: Cents(49999),
+            marketplace_item_id: None,
+            freight: None,
+        }],
+        freight: Cents(1500),
+        discount: Cents::ZERO,
+        payments: vec![Payment {
+            method: "credit_card".into(),
+            installments: 3,
+            value: Cents(51499),
+            paid_at: None,
+            gateway: None,
+            transaction_id: None,
+        }],
+    }
+}
+
+pub fn subject(operator: &Operator, name: &str, sla_hours: i64) -> Subject {
+    Subject {
+        id: new_id(),
+        operator_id: operator.id.clone(),
+        name: name.into(),
+        sla_hours,
+        for_return: name.contains("Devolução"),
+        created_at: Timestamp(1),
+        updated_at: Timestamp(1),
+    }
+}
+
+pub fn message(conversation: Conversation, party: Party, content: &str) -> NewMessage {
+    NewMessage::new(
+        conversation,
+        Author {
+            party,
+            name: Some(format!("{} name", party.as_str())),
+            email: Some("someone@example.com".into()),
+            code: None,
+        },
+        content,
+    )
+}
