@@ -14,6 +14,7 @@ pub mod order;
 pub mod tenant;
 pub mod ticket;
 pub mod time;
+pub mod vocabulary;
 
 pub use document::{Document, DocumentKind};
 pub use email::check_email;
@@ -23,3 +24,7 @@ pub use order::*;
 pub use tenant::*;
 pub use ticket::*;
 pub use time::Timestamp;
+pub use vocabulary::{
+    parse_country, parse_gender, parse_payment_method, parse_phone_type, COUNTRIES, GENDERS,
+    PAYMENT_METHODS, PHONE_TYPES,
+};

@@ -145,8 +145,9 @@ async fn push_order(
         Err(e) => return Err(e.into()),
     };
     let data = body.into_domain(operator_id, &seller.id)?;
-    data.validate()?;
-    let (order, how) = state.store.upsert_order(&data, Timestamp::now()).await?;
+    let now = Timestamp::now();
+    data.validate(now)?;
+    let (order, how) = state.store.upsert_order(&data, now).await?;
     let status = match how {
         Upserted::Created => StatusCode::CREATED,
         Upserted::Updated => StatusCode::OK,
