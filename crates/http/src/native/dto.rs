@@ -32,6 +32,7 @@ pub struct ErrorDetail {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneDto {
+    /// `mobile`, `home` or `work` (any letter case; stored in lower case).
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// Country code, `55` when absent.
@@ -51,8 +52,11 @@ pub struct CustomerDto {
     /// `individual` or `company` (output only).
     #[serde(default, skip_deserializing)]
     pub customer_type: Option<String>,
+    /// `female`, `male` or `other` (any letter case; stored in lower case).
     pub gender: Option<String>,
     pub email: Option<String>,
+    /// `yyyy-MM-dd`, a real date not in the future; a date-time's date part is taken
+    /// as written. Stored and returned as `yyyy-MM-dd`.
     pub birth_date: Option<String>,
     pub corporate_name: Option<String>,
     pub trade_name: Option<String>,
@@ -78,7 +82,7 @@ pub struct AddressDto {
     pub city: String,
     /// State acronym (`SP`).
     pub state: String,
-    /// `BR` when absent.
+    /// ISO 3166-1 alpha-2 code (any letter case), `BR` when absent.
     pub country: Option<String>,
     pub reference: Option<String>,
 }
@@ -97,6 +101,8 @@ pub struct ItemDto {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentDto {
+    /// `credit_card`, `debit_card`, `boleto`, `pix`, `bank_transfer`, `voucher`,
+    /// `gift_card` or `wallet` (any letter case; stored in lower case).
     pub method: String,
     #[serde(default = "one")]
     pub installments: i64,
