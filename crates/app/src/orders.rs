@@ -12,8 +12,9 @@ impl App {
     /// Validates and stores `data`: a new order, or the new state of the one with the
     /// same key. The event says which.
     pub async fn push_order(&self, data: &OrderData) -> Result<(Order, Upserted, OrderEvent)> {
-        data.validate()?;
-        let (order, how) = self.store.upsert_order(data, self.now()).await?;
+        let now = self.now();
+        data.validate(now)?;
+        let (order, how) = self.store.upsert_order(data, now).await?;
         Ok((order, how, OrderEvent::Upserted(how)))
     }
 }

@@ -18,6 +18,7 @@ pub mod tenant;
 pub mod ticket;
 pub mod ticket_change;
 pub mod time;
+pub mod vocabulary;
 
 pub use document::{Document, DocumentKind};
 pub use email::check_email;
@@ -29,3 +30,7 @@ pub use tenant::*;
 pub use ticket::*;
 pub use ticket_change::*;
 pub use time::Timestamp;
+pub use vocabulary::{
+    parse_country, parse_gender, parse_payment_method, parse_phone_type, COUNTRIES, GENDERS,
+    PAYMENT_METHODS, PHONE_TYPES,
+};

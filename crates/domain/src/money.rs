@@ -1,9 +1,11 @@
 //! Money as integer centavos.
 //!
 //! Vendors send and read money as JSON numbers with two decimals (`499.99`, `85.5`).
-//! Those arrive as `f64`; we accept a value only if it is within a micro-centavo of a
-//! whole number of centavos, so `499.99` (which is `49998.999…` as binary floating
-//! point) becomes exactly `49999` and `1.005` is refused instead of silently rounded.
+//! An amount is decided on the number's decimal text, never on an `f64`: binary
+//! floating point cannot tell `1.999999999999` from a near-integer or `1.005` from
+//! `1.00499…`, so parsing through it rounds some fractions of a centavo silently and
+//! refuses others. [`Cents::parse_decimal`] accepts exactly the texts that are a whole
+//! number of centavos (`1.50`, `1.500`, `1e2`) and refuses every other one.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,38 +20,105 @@ use crate::FieldError;
 #[serde(transparent)]
 pub struct Cents(pub i64);
 
-/// Largest amount we accept: a trillion reais, far past any order and well inside the
-/// range where `f64` still represents every centavo exactly.
+/// Largest amount we accept: a trillion reais, far past any order. Every amount up to
+/// it has at most 15 significant digits, so rendering it as an `f64`
+/// ([`Cents::to_decimal`]) still writes back exactly the centavos stored.
 const MAX_CENTS: i64 = 100_000_000_000_000;
 
 impl Cents {
     pub const ZERO: Cents = Cents(0);
 
-    /// Parses a decimal amount as sent on the wire. Rejects NaN, infinities, more than
-    /// two decimals and absurd magnitudes. Negative values are allowed here; rules that
-    /// forbid them use [`Cents::non_negative`].
-    pub fn from_decimal(value: f64) -> Result<Cents, FieldError> {
-        if !value.is_finite() {
-            return Err(FieldError::new("", "must be a finite number"));
+    /// Parses the decimal text of a JSON number (`-?digits[.digits][e[+-]digits]`)
+    /// exactly. Refuses anything that is not a whole number of centavos and
+    /// magnitudes past a trillion reais. Negative values are allowed here; the rules
+    /// that forbid them say so with the field's name.
+    pub fn parse_decimal(text: &str) -> Result<Cents, FieldError> {
+        let not_a_number = || FieldError::new("", format!("'{text}' is not a decimal number"));
+        let s = text.trim().as_bytes();
+        let (negative, s) = match s.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, s),
+        };
+        let digits_end = |s: &[u8]| {
+            s.iter()
+                .position(|b| !b.is_ascii_digit())
+                .unwrap_or(s.len())
+        };
+        let n = digits_end(s);
+        let (int, rest) = s.split_at(n);
+        if int.is_empty() {
+            return Err(not_a_number());
         }
-        let scaled = value * 100.0;
-        let rounded = scaled.round();
-        if (scaled - rounded).abs() > 1e-6 * rounded.abs().max(1.0) {
-            return Err(FieldError::new("", "must have at most two decimal places"));
+        let (frac, rest) = match rest.split_first() {
+            Some((b'.', after)) => {
+                let n = digits_end(after);
+                if n == 0 {
+                    return Err(not_a_number());
+                }
+                after.split_at(n)
+            }
+            _ => (&[][..], rest),
+        };
+        let (exponent, rest) = match rest.split_first() {
+            Some((b'e' | b'E', after)) => {
+                let (sign, after) = match after.split_first() {
+                    Some((b'-', a)) => (-1i64, a),
+                    Some((b'+', a)) => (1, a),
+                    _ => (1, after),
+                };
+                let n = digits_end(after);
+                if n == 0 {
+                    return Err(not_a_number());
+                }
+                // Saturate: any exponent past a few thousand is already far out of
+                // range (or, for zero, irrelevant), and this keeps the arithmetic safe.
+                let e = after[..n]
+                    .iter()
+                    .fold(0i64, |e, d| (e * 10 + i64::from(d - b'0')).min(1_000_000));
+                (sign * e, &after[n..])
+            }
+            _ => (0, rest),
+        };
+        if !rest.is_empty() {
+            return Err(not_a_number());
         }
-        if rounded.abs() > MAX_CENTS as f64 {
-            return Err(FieldError::new("", "is too large"));
+        // The value is digits(int ++ frac) * 10^(exponent - frac.len()); in centavos,
+        // the power of ten grows by two.
+        let digits = || int.iter().chain(frac).map(|d| d - b'0');
+        let count = int.len() + frac.len();
+        let shift = exponent + 2 - frac.len() as i64;
+        if digits().all(|d| d == 0) {
+            return Ok(Cents::ZERO);
         }
-        Ok(Cents(rounded as i64))
-    }
-
-    /// Same as [`Cents::from_decimal`] but refuses amounts below zero.
-    pub fn non_negative(value: f64) -> Result<Cents, FieldError> {
-        let c = Self::from_decimal(value)?;
-        if c.0 < 0 {
-            return Err(FieldError::new("", "must not be negative"));
+        let kept = if shift < 0 {
+            // The digits below the centavo must all be zeros (`1.500` is exact).
+            let dropped = usize::try_from(-shift).unwrap_or(usize::MAX).min(count);
+            if digits().skip(count - dropped).any(|d| d != 0) {
+                return Err(FieldError::new(
+                    "",
+                    format!("'{text}' is not a whole number of centavos (at most two decimals)"),
+                ));
+            }
+            count - dropped
+        } else {
+            count
+        };
+        let too_large = || FieldError::new("", format!("'{text}' is too large"));
+        let mut value: i64 = 0;
+        for d in digits().take(kept) {
+            value = value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(i64::from(d)))
+                .filter(|v| *v <= MAX_CENTS)
+                .ok_or_else(too_large)?;
         }
-        Ok(c)
+        for _ in 0..shift.max(0) {
+            value = value
+                .checked_mul(10)
+                .filter(|v| *v <= MAX_CENTS)
+                .ok_or_else(too_large)?;
+        }
+        Ok(Cents(if negative { -value } else { value }))
     }
 
     /// The amount as a JSON-friendly decimal (`49999` -> `499.99`).
@@ -93,22 +162,58 @@ impl fmt::Display for Cents {
 mod tests {
     use super::*;
 
+    fn cents(text: &str) -> Result<i64, FieldError> {
+        Cents::parse_decimal(text).map(|c| c.0)
+    }
+
     #[test]
-    fn two_decimals_are_exact() {
-        assert_eq!(Cents::from_decimal(499.99).unwrap(), Cents(49999));
-        assert_eq!(Cents::from_decimal(85.5).unwrap(), Cents(8550));
-        assert_eq!(Cents::from_decimal(0.1 + 0.2).unwrap(), Cents(30));
-        assert_eq!(Cents::from_decimal(-15.0).unwrap(), Cents(-1500));
-        assert_eq!(Cents::from_decimal(12345678.91).unwrap(), Cents(1234567891));
+    fn whole_centavos_are_exact() {
+        assert_eq!(cents("499.99"), Ok(49999));
+        assert_eq!(cents("85.5"), Ok(8550));
+        assert_eq!(cents("-15.0"), Ok(-1500));
+        assert_eq!(cents("12345678.91"), Ok(1234567891));
+        assert_eq!(cents("123456789.12"), Ok(12345678912));
+        assert_eq!(cents("999999999999.99"), Ok(99999999999999));
+        assert_eq!(cents("0"), Ok(0));
+        assert_eq!(cents("-0.00"), Ok(0));
+        assert_eq!(cents("1.500000"), Ok(150));
+        assert_eq!(cents("1e2"), Ok(10000));
+        assert_eq!(cents("1E+2"), Ok(10000));
+        assert_eq!(cents("15e-1"), Ok(150));
+        assert_eq!(cents("1234e-2"), Ok(1234));
+        assert_eq!(cents("0e999999999999999999999"), Ok(0));
+        assert_eq!(cents("0.0000000000000000000000"), Ok(0));
     }
 
     #[test]
     fn refuses_fractions_of_centavo_and_garbage() {
-        assert!(Cents::from_decimal(1.005).is_err());
-        assert!(Cents::from_decimal(f64::NAN).is_err());
-        assert!(Cents::from_decimal(f64::INFINITY).is_err());
-        assert!(Cents::from_decimal(1e20).is_err());
-        assert!(Cents::non_negative(-0.01).is_err());
+        for text in [
+            "1.005",
+            "123456789.123",
+            "1.999999999999",
+            "0.001",
+            "1e-3",
+            "1234e-5",
+            "0.0000000000000000000001",
+        ] {
+            let e = cents(text).unwrap_err();
+            assert!(e.message.contains("centavos"), "{text}: {e}");
+        }
+        for text in [
+            "1e20",
+            "1000000000000.01",
+            "1e999999999999",
+            "99999999999999999999999",
+        ] {
+            let e = cents(text).unwrap_err();
+            assert!(e.message.contains("too large"), "{text}: {e}");
+        }
+        for text in [
+            "", "-", "abc", "1.", ".5", "1e", "1e+", "1,5", "\"499\"", "null", "1.5x",
+        ] {
+            let e = cents(text).unwrap_err();
+            assert!(e.message.contains("not a decimal number"), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -8,8 +8,13 @@
 //! schema change: each backend stores the nested parts as one value (SQLite in a
 //! compact binary form, PostgreSQL as JSON) next to the columns that queries filter on.
 
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::time::brasilia;
+use crate::vocabulary::{
+    check_canonical, parse_country, parse_gender, parse_payment_method, parse_phone_type,
+};
 use crate::{Cents, Document, DocumentKind, FieldError, Timestamp};
 
 /// Where an order is in its life. Vendors spell these differently; each dialect maps.
@@ -303,6 +308,55 @@ pub fn parse_uf(raw: &str) -> Result<String, FieldError> {
     }
 }
 
+/// Reads a birth date: a bare `yyyy-MM-dd`, or an ISO 8601 date-time whose date part
+/// is taken as written (00K sends `1980-01-01T00:00:00.000Z`; moving that midnight
+/// to Brasília would make the customer a day older).
+fn birth_date(raw: &str) -> Result<NaiveDate, FieldError> {
+    let s = raw.trim();
+    let bad = || {
+        FieldError::new(
+            "",
+            format!("'{raw}' is not a date (expected yyyy-MM-dd, e.g. 1980-01-31)"),
+        )
+    };
+    let (date, rest) = match (s.get(..10), s.get(10..)) {
+        (Some(d), Some(r)) => (d, r),
+        _ => return Err(bad()),
+    };
+    let time_ok = rest.is_empty() || (rest.starts_with(['T', ' ']) && Timestamp::parse(s).is_ok());
+    if !time_ok {
+        return Err(bad());
+    }
+    // chrono's `%Y-%m-%d` also takes `1980-1-31` and signed years: insist on the shape.
+    let b = date.as_bytes();
+    let shaped = b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let d = shaped
+        .then(|| {
+            NaiveDate::from_ymd_opt(
+                date[0..4].parse().ok()?,
+                date[5..7].parse().ok()?,
+                date[8..10].parse().ok()?,
+            )
+        })
+        .flatten()
+        .ok_or_else(bad)?;
+    if d.year() < 1900 {
+        return Err(FieldError::new("", format!("'{raw}' is before 1900")));
+    }
+    Ok(d)
+}
+
+/// Normalises a birth date to `yyyy-MM-dd`, refusing what is not a real date
+/// (`banana`, `2023-02-30`). Whether it lies in the future is for
+/// [`OrderData::validate`], which knows the time.
+pub fn parse_birth_date(raw: &str) -> Result<String, FieldError> {
+    birth_date(raw).map(|d| d.format("%Y-%m-%d").to_string())
+}
+
 fn required(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
     if value.trim().is_empty() {
         return Err(FieldError::new(field, "is required"));
@@ -317,11 +371,16 @@ fn required(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
 }
 
 impl OrderData {
-    /// The rules an order must satisfy before it is stored, whatever dialect sent it.
-    pub fn validate(&self) -> Result<(), FieldError> {
+    /// The rules an order must satisfy before it is stored at `now`, whatever dialect
+    /// sent it. Fields are named by the native API's JSON paths. Vocabulary fields
+    /// must already hold their canonical spelling (see [`crate::vocabulary`]).
+    pub fn validate(&self, now: Timestamp) -> Result<(), FieldError> {
         required("channel", &self.channel, 100)?;
         required("marketplaceOrderId", &self.marketplace_order_id, 100)?;
-        required("customer.name", &self.customer.name, 200)?;
+        self.validate_customer(now)?;
+        if let Some(a) = &self.shipping_address {
+            check_canonical("shippingAddress.country", &a.country, parse_country)?;
+        }
         if self.items.is_empty() {
             return Err(FieldError::new("items", "must have at least one item"));
         }
@@ -338,6 +397,9 @@ impl OrderData {
             if item.unit_price.0 < 0 {
                 return Err(FieldError::new(f("unitPrice"), "must not be negative"));
             }
+            if item.freight.is_some_and(|c| c.0 < 0) {
+                return Err(FieldError::new(f("freight"), "must not be negative"));
+            }
         }
         if self.freight.0 < 0 {
             return Err(FieldError::new("freight", "must not be negative"));
@@ -346,7 +408,11 @@ impl OrderData {
             return Err(FieldError::new("discount", "must not be negative"));
         }
         for (i, p) in self.payments.iter().enumerate() {
-            required(&format!("payments[{i}].method"), &p.method, 50)?;
+            check_canonical(
+                &format!("payments[{i}].method"),
+                &p.method,
+                parse_payment_method,
+            )?;
             if p.installments < 1 || p.installments > 99 {
                 return Err(FieldError::new(
                     format!("payments[{i}].installments"),
@@ -363,6 +429,34 @@ impl OrderData {
         if let Some(a) = self.approved_at {
             if a < self.placed_at {
                 return Err(FieldError::new("approvedAt", "is before placedAt"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_customer(&self, now: Timestamp) -> Result<(), FieldError> {
+        let c = &self.customer;
+        required("customer.name", &c.name, 200)?;
+        if let Some(g) = &c.gender {
+            check_canonical("customer.gender", g, parse_gender)?;
+        }
+        if let Some(raw) = &c.birth_date {
+            let field = "customer.birthDate";
+            let date = birth_date(raw).map_err(|e| e.under(field))?;
+            if *raw != date.format("%Y-%m-%d").to_string() {
+                return Err(FieldError::new(field, "must be written yyyy-MM-dd"));
+            }
+            if date > now.in_zone(brasilia()).date_naive() {
+                return Err(FieldError::new(field, format!("'{raw}' is in the future")));
+            }
+        }
+        for (i, p) in c.phones.iter().enumerate() {
+            if let Some(kind) = &p.kind {
+                check_canonical(
+                    &format!("customer.phones[{i}].type"),
+                    kind,
+                    parse_phone_type,
+                )?;
             }
         }
         Ok(())
@@ -434,20 +528,106 @@ mod tests {
         let o = sample();
         assert_eq!(o.items_total(), Cents(99998));
         assert_eq!(o.total(), Cents(99998 + 1500 - 100));
-        assert!(o.validate().is_ok());
+        assert!(o.validate(now()).is_ok());
     }
 
     #[test]
     fn rules_name_the_field() {
         let mut o = sample();
         o.items[0].quantity = 0;
-        assert_eq!(o.validate().unwrap_err().field, "items[0].quantity");
+        assert_eq!(o.validate(now()).unwrap_err().field, "items[0].quantity");
         let mut o = sample();
         o.items.clear();
-        assert_eq!(o.validate().unwrap_err().field, "items");
+        assert_eq!(o.validate(now()).unwrap_err().field, "items");
         let mut o = sample();
         o.approved_at = Some(Timestamp(0));
-        assert_eq!(o.validate().unwrap_err().field, "approvedAt");
+        assert_eq!(o.validate(now()).unwrap_err().field, "approvedAt");
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-12-01T10:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn birth_dates_are_real_and_past() {
+        assert_eq!(parse_birth_date("1980-01-31").unwrap(), "1980-01-31");
+        assert_eq!(
+            parse_birth_date("1980-01-01T00:00:00.000Z").unwrap(),
+            "1980-01-01"
+        );
+        for bad in [
+            "banana",
+            "2023-02-30",
+            "1980-1-31",
+            "31/01/1980",
+            "+1980-01-31",
+            "1980-01-31Tnoon",
+            "1899-12-31",
+            "",
+        ] {
+            assert!(parse_birth_date(bad).is_err(), "{bad}");
+        }
+        let with = |b: &str| {
+            let mut o = sample();
+            o.customer.birth_date = Some(b.into());
+            o.validate(now())
+        };
+        assert!(with("2026-12-01").is_ok());
+        assert!(with("1980-01-31").is_ok());
+        for bad in ["2026-12-02", "2023-02-30", "1980-01-01T00:00:00Z", "banana"] {
+            assert_eq!(with(bad).unwrap_err().field, "customer.birthDate", "{bad}");
+        }
+    }
+
+    #[test]
+    fn vocabularies_name_the_field() {
+        let mut o = sample();
+        o.customer.gender = Some("banana".into());
+        assert_eq!(o.validate(now()).unwrap_err().field, "customer.gender");
+        let mut o = sample();
+        o.customer.phones.push(Phone {
+            kind: Some("pager".into()),
+            ddi: "55".into(),
+            ddd: "11".into(),
+            number: "912345678".into(),
+        });
+        assert_eq!(
+            o.validate(now()).unwrap_err().field,
+            "customer.phones[0].type"
+        );
+        let mut o = sample();
+        o.payments.push(Payment {
+            method: "Credit_Card".into(),
+            installments: 1,
+            value: Cents(1),
+            paid_at: None,
+            gateway: None,
+            transaction_id: None,
+        });
+        assert_eq!(o.validate(now()).unwrap_err().field, "payments[0].method");
+        o.payments[0].method = "credit_card".into();
+        assert!(o.validate(now()).is_ok());
+        let mut o = sample();
+        o.shipping_address = Some(Address {
+            kind: None,
+            recipient: None,
+            zipcode: "01310100".into(),
+            address: "Av. Paulista".into(),
+            number: None,
+            complement: None,
+            neighborhood: None,
+            city: "São Paulo".into(),
+            state: "SP".into(),
+            country: "XX".into(),
+            reference: None,
+        });
+        assert_eq!(
+            o.validate(now()).unwrap_err().field,
+            "shippingAddress.country"
+        );
+        let mut o = sample();
+        o.items[0].freight = Some(Cents(-1));
+        assert_eq!(o.validate(now()).unwrap_err().field, "items[0].freight");
     }
 
     #[test]

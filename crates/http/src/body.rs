@@ -2,14 +2,21 @@
 //!
 //! `serde_path_to_error` gives the path of the value that failed (`items[0].quantity`);
 //! a missing field is reported by serde on its parent, so we append the field's name.
-//! Syntax errors name `body`. Oversized bodies become [`ApiError::PayloadTooLarge`].
-//! The `Content-Type` is not checked: some vendor clients send none or a wrong one.
+//! A value the JSON grammar accepts but that cannot be read (a number out of range, a
+//! raw control character or a bad escape in a string, a NUL) names its field too; the
+//! body's structure being broken (unbalanced brackets, text after the value) names
+//! `body`. Oversized bodies become [`ApiError::PayloadTooLarge`]. The `Content-Type` is
+//! not checked: some vendor clients send none or a wrong one. Money is read with
+//! [`Amount`], from the number's text rather than through an `f64`.
 
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, Request};
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use entreposto_domain::Cents;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use crate::envelope::{Envelope, Failure};
 use crate::ApiError;
@@ -71,30 +78,35 @@ pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
 }
 
 /// Parses `bytes` as `T`, turning serde's error into a field-named [`ApiError`].
+/// The body must be exactly one JSON value: text after it (`{...} xyz`, `{...}{...}`)
+/// is refused, as a client that sends it is not sending what it thinks.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::invalid("body", "a JSON body is required"));
     }
     // JSON may spell a NUL character `\u0000`; PostgreSQL cannot store one and no
-    // vendor sends one, so refuse it here rather than fail in the database.
+    // vendor sends one, so refuse it here rather than fail in the database. The scan
+    // is cheap; finding the field is not, so it only runs when the scan hits.
     if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
-        return Err(ApiError::invalid(
-            "body",
-            "contains a NUL character (\\u0000)",
-        ));
+        if let Some(field) = field_with_nul(bytes) {
+            return Err(ApiError::invalid(
+                field,
+                "contains a NUL character (\\u0000)",
+            ));
+        }
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.inner();
         let mut message = inner.to_string();
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
         }
-        if inner.is_syntax() || inner.is_eof() {
+        let mut field = if path == "." { String::new() } else { path };
+        if inner.is_eof() || (inner.is_syntax() && !is_value_error(&message)) {
             return ApiError::invalid("body", format!("malformed JSON: {message}"));
         }
-        let mut field = if path == "." { String::new() } else { path };
         if let Some(rest) = message.strip_prefix("missing field `") {
             let name = rest.split('`').next().unwrap_or_default();
             field = if field.is_empty() {
@@ -108,8 +120,122 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             field = "body".into();
         }
         ApiError::invalid(field, message)
-    })
+    })?;
+    de.end().map_err(|_| {
+        ApiError::invalid(
+            "body",
+            "malformed JSON: text after the JSON value (send exactly one value)",
+        )
+    })?;
+    Ok(value)
 }
+
+/// Syntax errors that lie inside one value (whose path `serde_path_to_error` knows)
+/// rather than in the body's structure, as serde_json words them.
+fn is_value_error(message: &str) -> bool {
+    [
+        "number out of range",
+        "invalid number",
+        "control character",
+        "invalid escape",
+        "invalid unicode code point",
+        "lone leading surrogate",
+        "unexpected end of hex escape",
+    ]
+    .iter()
+    .any(|m| message.starts_with(m))
+}
+
+/// The path of the first string holding a NUL (or of the object with such a key), in
+/// `serde_path_to_error`'s spelling (`items[0].name`); `None` when there is none (the
+/// scan saw an escaped backslash followed by `u0000`) or the body is not JSON.
+fn field_with_nul(bytes: &[u8]) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &mut String) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let hit = walk(item, path);
+                if !hit {
+                    path.truncate(len);
+                }
+                hit
+            }),
+            serde_json::Value::Object(map) => map.iter().any(|(k, item)| {
+                if k.contains('\0') {
+                    return true;
+                }
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                let hit = walk(item, path);
+                if !hit {
+                    path.truncate(len);
+                }
+                hit
+            }),
+            _ => false,
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut path = String::new();
+    walk(&v, &mut path).then(|| if path.is_empty() { "body".into() } else { path })
+}
+
+/// An amount of money as a JSON number (`499.99`), read from the number's own text so
+/// that it is exact: every value that is a whole number of centavos is accepted (`1e2`
+/// and `1.500` too), every other one refused by [`Cents::parse_decimal`], naming the
+/// field. Written back as a JSON number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Amount(pub Cents);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        // Only serde_json's text deserializers hand out raw values, which is all
+        // request bodies use.
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = raw.get().trim();
+        let kind = match text.as_bytes().first() {
+            Some(b'"') => Some("a string"),
+            Some(b'{') => Some("an object"),
+            Some(b'[') => Some("an array"),
+            Some(b't' | b'f') => Some("a boolean"),
+            Some(b'n') => Some("null"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return Err(D::Error::custom(format!(
+                "expected a decimal number (e.g. 499.99), found {kind}"
+            )));
+        }
+        Cents::parse_decimal(text)
+            .map(Amount)
+            .map_err(|e| D::Error::custom(e.message))
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0.to_decimal())
+    }
+}
+
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Number)
+            .description(Some(
+                "An amount in reais with at most two decimals (499.99); a fraction of a \
+                 centavo is refused.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
 
 #[cfg(test)]
 mod tests {
@@ -146,5 +272,91 @@ mod tests {
         assert_eq!(field_of(r#"{}"#), "items");
         assert_eq!(field_of(r#"{"items": [}"#), "body");
         assert_eq!(field_of(""), "body");
+    }
+
+    #[test]
+    fn values_that_cannot_be_read_name_their_field() {
+        for (json, field) in [
+            (r#"{"items":[{"qty":1e400,"name":"a"}]}"#, "items[0].qty"),
+            (r#"{"items":[{"qty":1e30,"name":"a"}]}"#, "items[0].qty"),
+            (
+                r#"{"items":[{"qty":99999999999999999999,"name":"a"}]}"#,
+                "items[0].qty",
+            ),
+            (r#"{"items":[{"qty":1.,"name":"a"}]}"#, "items[0].qty"),
+            (
+                r#"{"items":[{"qty":1,"name":"a\u0000b"}]}"#,
+                "items[0].name",
+            ),
+            (r#"{"items":[{"qty":1,"name":"a\U0000"}]}"#, "items[0].name"),
+            (
+                "{\"items\":[{\"qty\":1,\"name\":\"a\0b\"}]}",
+                "items[0].name",
+            ),
+            (r#"{"items":[{"qty":1,"name":"\ud800"}]}"#, "items[0].name"),
+            (
+                r#"{"items":[{"qty":1,"name":"a","x\u0000":1}]}"#,
+                "items[0]",
+            ),
+            (r#"{"a\u0000":1}"#, "body"),
+        ] {
+            assert_eq!(field_of(json), field, "{json}");
+        }
+        // An escaped backslash followed by `u0000` is six ordinary characters.
+        let ok: Outer = parse_json(br#"{"items":[{"qty":1,"name":"a\\u0000"}]}"#).unwrap();
+        assert_eq!(ok.items[0].name, "a\\u0000");
+    }
+
+    #[test]
+    fn refuses_text_after_the_value() {
+        for json in [
+            r#"{"items":[]} xyz"#,
+            r#"{"items":[]}{"items":[]}"#,
+            r#"{"items":[]}]"#,
+            r#"{"items":[]} 1"#,
+        ] {
+            assert_eq!(field_of(json), "body", "{json}");
+        }
+        assert!(parse_json::<Outer>(b" {\"items\":[]} \r\n").is_ok());
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Priced {
+        price: Amount,
+        extra: Option<Amount>,
+    }
+
+    fn price(json: &str) -> Result<(i64, Option<i64>), ApiError> {
+        parse_json::<Priced>(json.as_bytes()).map(|p| (p.price.0 .0, p.extra.map(|a| a.0 .0)))
+    }
+
+    #[test]
+    fn amounts_are_exact_or_refused_by_name() {
+        assert_eq!(price(r#"{"price":499.99}"#).unwrap(), (49999, None));
+        assert_eq!(
+            price(r#"{"price":123456789.12,"extra":null}"#).unwrap(),
+            (12345678912, None)
+        );
+        assert_eq!(
+            price(r#"{"price":1e2,"extra":0.1}"#).unwrap(),
+            (10000, Some(10))
+        );
+        for (json, field) in [
+            (r#"{"price":123456789.123}"#, "price"),
+            (r#"{"price":1.999999999999}"#, "price"),
+            (r#"{"price":1.005}"#, "price"),
+            (r#"{"price":1e400}"#, "price"),
+            (r#"{"price":"1.00"}"#, "price"),
+            (r#"{"price":null}"#, "price"),
+            (r#"{"price":1,"extra":0.001}"#, "extra"),
+            (r#"{"price":1,"extra":[1]}"#, "extra"),
+        ] {
+            let e = price(json).unwrap_err();
+            assert_eq!(e.field(), Some(field), "{json}: {e:?}");
+        }
+        assert_eq!(
+            serde_json::to_string(&Amount(Cents(12345678912))).unwrap(),
+            "123456789.12"
+        );
     }
 }

@@ -1,14 +1,31 @@
 //! Bad input to the native order API: every case gets a 4xx naming the field, in the
-//! native envelope, and leaves the database unchanged.
+//! native envelope, and leaves the database unchanged. The body rules every dialect
+//! shares (one JSON value, NUL characters) are also tried on SkyHub and Omnik, in
+//! their envelopes.
 
 mod common;
 
 use common::{bearer, order_body, TestApp};
-use entreposto_domain::Scope;
+use entreposto_domain::{Cents, Dialect, Scope};
+use entreposto_store::TicketFilter;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-on_both_backends!(bad_orders_are_refused_and_nothing_is_written);
+on_both_backends!(
+    bad_orders_are_refused_and_nothing_is_written,
+    every_dialect_reads_exactly_one_json_value,
+);
+
+/// Marks a value that [`raw_json`] replaces with literal JSON text: the cases below
+/// need number spellings (`1.999999999999`, `1e400`) that a `Value` cannot carry.
+const RAW: &str = "@RAW@";
+
+fn raw_json(v: &Value, text: &str) -> Vec<u8> {
+    serde_json::to_string(v)
+        .unwrap()
+        .replace(&format!("\"{RAW}\""), text)
+        .into_bytes()
+}
 
 /// (case, body bytes, expected status, expected field)
 fn cases(seller: &str) -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
@@ -16,6 +33,17 @@ fn cases(seller: &str) -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
         let mut v = order_body(seller, "BAD-1");
         f(&mut v);
         serde_json::to_vec(&v).unwrap()
+    };
+    // The order with one value written as literal JSON text.
+    let raw = |f: &dyn Fn(&mut Value), text: &str| {
+        let mut v = order_body(seller, "BAD-1");
+        f(&mut v);
+        raw_json(&v, text)
+    };
+    let trailing = |tail: &str| {
+        let mut b = serde_json::to_vec(&order_body(seller, "BAD-1")).unwrap();
+        b.extend_from_slice(tail.as_bytes());
+        b
     };
     vec![
         (
@@ -197,6 +225,138 @@ fn cases(seller: &str) -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
             422,
             "approvedAt",
         ),
+        // Money is decided on its decimal text: a fraction of a centavo is refused
+        // whether an f64 would round it away or not.
+        (
+            "large amount past centavos",
+            raw(
+                &|v| v["items"][0]["unitPrice"] = json!(RAW),
+                "123456789.123",
+            ),
+            422,
+            "items[0].unitPrice",
+        ),
+        (
+            "near-integer amount past centavos",
+            raw(&|v| v["freight"] = json!(RAW), "1.999999999999"),
+            422,
+            "freight",
+        ),
+        (
+            "half a centavo",
+            raw(&|v| v["payments"][0]["value"] = json!(RAW), "1.005"),
+            422,
+            "payments[0].value",
+        ),
+        (
+            "item freight past centavos",
+            raw(&|v| v["items"][0]["freight"] = json!(RAW), "0.001"),
+            422,
+            "items[0].freight",
+        ),
+        (
+            "amount out of range",
+            raw(&|v| v["discount"] = json!(RAW), "1e400"),
+            422,
+            "discount",
+        ),
+        (
+            "negative item freight",
+            with(&|v| v["items"][0]["freight"] = json!(-1)),
+            422,
+            "items[0].freight",
+        ),
+        // Exactly one JSON value.
+        ("text after the body", trailing(" xyz"), 422, "body"),
+        (
+            "two bodies",
+            trailing(&serde_json::to_string(&order_body(seller, "BAD-2")).unwrap()),
+            422,
+            "body",
+        ),
+        // Vocabularies and dates.
+        (
+            "birth date not a date",
+            with(&|v| v["customer"]["birthDate"] = json!("banana")),
+            422,
+            "customer.birthDate",
+        ),
+        (
+            "impossible birth date",
+            with(&|v| v["customer"]["birthDate"] = json!("2023-02-30")),
+            422,
+            "customer.birthDate",
+        ),
+        (
+            "birth date in the future",
+            with(&|v| v["customer"]["birthDate"] = json!("2999-01-01")),
+            422,
+            "customer.birthDate",
+        ),
+        (
+            "unknown gender",
+            with(&|v| v["customer"]["gender"] = json!("banana")),
+            422,
+            "customer.gender",
+        ),
+        (
+            "unknown phone type",
+            with(&|v| v["customer"]["phones"][0]["type"] = json!("pager")),
+            422,
+            "customer.phones[0].type",
+        ),
+        (
+            "unknown payment method",
+            with(&|v| v["payments"][0]["method"] = json!("cash")),
+            422,
+            "payments[0].method",
+        ),
+        (
+            "unknown country",
+            with(&|v| v["shippingAddress"]["country"] = json!("XX")),
+            422,
+            "shippingAddress.country",
+        ),
+        // A value the grammar accepts but that cannot be read names its field.
+        (
+            "NUL in a field",
+            with(&|v| v["customer"]["name"] = json!("João\u{0}")),
+            422,
+            "customer.name",
+        ),
+        (
+            "NUL in an item",
+            with(&|v| v["items"][0]["sku"] = json!("99\u{0}jjs8")),
+            422,
+            "items[0].sku",
+        ),
+        (
+            "raw control character",
+            raw(&|v| v["customer"]["name"] = json!(RAW), "\"Jo\u{1}ão\""),
+            422,
+            "customer.name",
+        ),
+        (
+            "quantity of 1e30",
+            raw(&|v| v["items"][0]["quantity"] = json!(RAW), "1e30"),
+            422,
+            "items[0].quantity",
+        ),
+        (
+            "quantity past i64",
+            raw(
+                &|v| v["items"][0]["quantity"] = json!(RAW),
+                "9223372036854775808",
+            ),
+            422,
+            "items[0].quantity",
+        ),
+        (
+            "installments out of range",
+            raw(&|v| v["payments"][0]["installments"] = json!(RAW), "1e400"),
+            422,
+            "payments[0].installments",
+        ),
     ]
 }
 
@@ -250,4 +410,201 @@ async fn bad_orders_are_refused_and_nothing_is_written(app: TestApp) {
         .await;
     assert_eq!(ok.status, 201, "{:?}", ok.body);
     assert_eq!(app.store.count_orders(&scope).await.unwrap(), 1);
+
+    // Large amounts stay exact, exponents that are whole centavos are read, and
+    // vocabulary words are stored in their canonical spelling.
+    let mut v = order_body(&seller.id, "GOOD-2");
+    v["items"][0]["unitPrice"] = json!(RAW);
+    v["freight"] = json!("@FREIGHT@");
+    v["customer"]["gender"] = json!("MALE");
+    v["customer"]["birthDate"] = json!("1980-01-31T00:00:00.000Z");
+    v["customer"]["phones"][0]["type"] = json!("Mobile");
+    v["shippingAddress"]["country"] = json!("br");
+    v["payments"][0]["method"] = json!("CREDIT_CARD");
+    let body = String::from_utf8(raw_json(&v, "123456789.12"))
+        .unwrap()
+        .replace("\"@FREIGHT@\"", "1e2");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/orders",
+            &auth,
+            Some(body.into_bytes()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["items"][0]["unitPrice"], json!(123456789.12));
+    assert_eq!(r.body["freight"], json!(100.0));
+    let id: i64 = r.body["id"].as_str().unwrap().parse().unwrap();
+    let stored = app.store.get_order(&scope, id).await.unwrap().data;
+    assert_eq!(stored.items[0].unit_price, Cents(12_345_678_912));
+    assert_eq!(stored.freight, Cents(10_000));
+    assert_eq!(stored.customer.gender.as_deref(), Some("male"));
+    assert_eq!(stored.customer.birth_date.as_deref(), Some("1980-01-31"));
+    assert_eq!(stored.customer.phones[0].kind.as_deref(), Some("mobile"));
+    assert_eq!(stored.shipping_address.unwrap().country, "BR");
+    assert_eq!(stored.payments[0].method, "credit_card");
+}
+
+/// Every JSON body, in every dialect that takes one, is exactly one value and names
+/// the field holding a NUL; the refusal is in the dialect's envelope and writes nothing.
+async fn every_dialect_reads_exactly_one_json_value(app: TestApp) {
+    let (op, token) = app.operator().await;
+    let seller = app.seller(&op, "Loja A").await;
+    let native = bearer(&token);
+    let scope = Scope::operator(&op.id);
+    let r = app
+        .post(
+            "/api/v1/subjects",
+            &native,
+            &json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let order = app
+        .post("/api/v1/orders", &native, &order_body(&seller.id, "ONE-1"))
+        .await;
+    let order_id = order.body["id"].as_str().unwrap().to_string();
+    let t = app
+        .post(
+            &format!("/api/v1/orders/{order_id}/tickets"),
+            &native,
+            &json!({"subject": "Produto não chegou", "message": {"author": "CUSTOMER",
+                "part": "CUSTOMER_SELLER", "content": "Produto não chegou!"}}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{:?}", t.body);
+    let ticket_id: i64 = t.body["id"].as_str().unwrap().parse().unwrap();
+    let code = t.body["code"].as_str().unwrap().replace(' ', "%20");
+    let sky = app
+        .credential(&op, Some(&seller), Dialect::Skyhub)
+        .await
+        .headers;
+    let omnik = app
+        .credential(&op, Some(&seller), Dialect::Omnik)
+        .await
+        .headers;
+
+    let after = |v: Value, tail: &str| {
+        let mut b = serde_json::to_vec(&v).unwrap();
+        b.extend_from_slice(tail.as_bytes());
+        b
+    };
+    let native_message = json!({"author": "CUSTOMER", "part": "CUSTOMER_SELLER", "content": "Oi"});
+    let reply =
+        json!({"messageTo": "TO_CUSTOMER", "messageType": "TEXT_MESSAGE", "message": "Olá"});
+    let create = json!({"customerServiceData": {"subject": "Produto não chegou", "responsible": "SELLER"},
+        "orderData": {"id": order_id},
+        "comments": [{"entity": "CLIENTE", "subject": "Produto não chegou", "comment": "Oi",
+            "customerCanView": true, "author": {"email": "atendente@loja.com.br"},
+            "iterationDate": "2023-06-06T21:41:57.123000", "responsible": "SELLER"}]});
+    let mut create_nul = create.clone();
+    create_nul["comments"][0]["comment"] = json!("O\u{0}i");
+    let mut reply_nul = reply.clone();
+    reply_nul["message"] = json!("O\u{0}lá");
+
+    let native_path = format!("/api/v1/tickets/{ticket_id}/messages");
+    let sky_path = format!("/skyhub/sac/{code}/chats/CUSTOMER_SELLER");
+    let cs = "/omnik/HUB/v1/orders/customerservice/";
+    // (case, path, headers, body, status, field)
+    let cases = [
+        (
+            "native, text after",
+            &native_path,
+            &native,
+            after(native_message.clone(), " x"),
+            422,
+            "body",
+        ),
+        (
+            "native, two values",
+            &native_path,
+            &native,
+            after(native_message.clone(), "{}"),
+            422,
+            "body",
+        ),
+        (
+            "skyhub, text after",
+            &sky_path,
+            &sky,
+            after(reply.clone(), " xyz"),
+            422,
+            "body",
+        ),
+        (
+            "skyhub, two values",
+            &sky_path,
+            &sky,
+            after(reply.clone(), &reply.to_string()),
+            422,
+            "body",
+        ),
+        (
+            "skyhub, NUL",
+            &sky_path,
+            &sky,
+            after(reply_nul, ""),
+            422,
+            "message",
+        ),
+        (
+            "omnik, text after",
+            &cs.to_string(),
+            &omnik,
+            after(create.clone(), " xyz"),
+            400,
+            "body",
+        ),
+        (
+            "omnik, two values",
+            &cs.to_string(),
+            &omnik,
+            after(create.clone(), &create.to_string()),
+            400,
+            "body",
+        ),
+        (
+            "omnik, NUL",
+            &cs.to_string(),
+            &omnik,
+            after(create_nul, ""),
+            400,
+            "comments[0].comment",
+        ),
+    ];
+    for (case, path, headers, body, status, field) in cases {
+        let r = app.call(Method::POST, path, headers, Some(body)).await;
+        assert_eq!(r.status, status, "{case}: {:?}", r.body);
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/json"),
+            "{case}"
+        );
+        // Each dialect's own envelope, its message starting with the field.
+        let message = if case.starts_with("native") {
+            assert_eq!(r.body["error"]["field"], field, "{case}: {:?}", r.body);
+            &r.body["error"]["message"]
+        } else if case.starts_with("skyhub") {
+            assert_eq!(r.body["errors"]["detail"], r.body["error"], "{case}");
+            &r.body["error"]
+        } else {
+            assert_eq!(r.body["code"], status, "{case}: {:?}", r.body);
+            assert!(r.body["messages"][0]["message"].is_string(), "{case}");
+            &r.body["message"]
+        };
+        assert!(
+            message.as_str().unwrap().starts_with(&format!("{field}: ")),
+            "{case}: {:?}",
+            r.body
+        );
+    }
+    let messages = app.store.list_messages(&scope, ticket_id).await.unwrap();
+    assert_eq!(messages.len(), 1, "a refused body wrote a message");
+    let tickets = app
+        .store
+        .count_tickets(&scope, &TicketFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(tickets, 1, "a refused body opened a ticket");
 }

@@ -5,11 +5,14 @@
 //! JSON path of the field that caused it.
 
 use entreposto_domain::{
-    check_email, parse_uf, parse_zipcode, Address, Cents, Customer, Document, DocumentKind,
+    check_email, parse_birth_date, parse_country, parse_gender, parse_payment_method,
+    parse_phone_type, parse_uf, parse_zipcode, Address, Customer, Document, DocumentKind,
     FieldError, Order, OrderData, OrderItem, OrderStatus, Payment, Phone, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::body::Amount;
 
 /// The native error body.
 #[derive(Serialize, ToSchema)]
@@ -29,6 +32,7 @@ pub struct ErrorDetail {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneDto {
+    /// `mobile`, `home` or `work` (any letter case; stored in lower case).
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// Country code, `55` when absent.
@@ -48,8 +52,11 @@ pub struct CustomerDto {
     /// `individual` or `company` (output only).
     #[serde(default, skip_deserializing)]
     pub customer_type: Option<String>,
+    /// `female`, `male` or `other` (any letter case; stored in lower case).
     pub gender: Option<String>,
     pub email: Option<String>,
+    /// `yyyy-MM-dd`, a real date not in the future; a date-time's date part is taken
+    /// as written. Stored and returned as `yyyy-MM-dd`.
     pub birth_date: Option<String>,
     pub corporate_name: Option<String>,
     pub trade_name: Option<String>,
@@ -75,7 +82,7 @@ pub struct AddressDto {
     pub city: String,
     /// State acronym (`SP`).
     pub state: String,
-    /// `BR` when absent.
+    /// ISO 3166-1 alpha-2 code (any letter case), `BR` when absent.
     pub country: Option<String>,
     pub reference: Option<String>,
 }
@@ -86,18 +93,20 @@ pub struct ItemDto {
     pub sku: String,
     pub name: String,
     pub quantity: i64,
-    pub unit_price: f64,
+    pub unit_price: Amount,
     pub marketplace_item_id: Option<String>,
-    pub freight: Option<f64>,
+    pub freight: Option<Amount>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentDto {
+    /// `credit_card`, `debit_card`, `boleto`, `pix`, `bank_transfer`, `voucher`,
+    /// `gift_card` or `wallet` (any letter case; stored in lower case).
     pub method: String,
     #[serde(default = "one")]
     pub installments: i64,
-    pub value: f64,
+    pub value: Amount,
     pub paid_at: Option<String>,
     pub gateway: Option<String>,
     pub transaction_id: Option<String>,
@@ -127,8 +136,8 @@ pub struct OrderIn {
     pub customer: CustomerDto,
     pub shipping_address: Option<AddressDto>,
     pub items: Vec<ItemDto>,
-    pub freight: Option<f64>,
-    pub discount: Option<f64>,
+    pub freight: Option<Amount>,
+    pub discount: Option<Amount>,
     #[serde(default)]
     pub payments: Vec<PaymentDto>,
 }
@@ -172,8 +181,14 @@ fn opt_time(raw: &Option<String>, field: &str) -> Result<Option<Timestamp>, Fiel
     raw.as_deref().map(|r| time(r, field)).transpose()
 }
 
-fn money(v: f64, field: &str) -> Result<Cents, FieldError> {
-    at(Cents::non_negative(v), field)
+/// A vocabulary word in its canonical spelling (see `entreposto_domain::vocabulary`).
+fn word(
+    raw: Option<&str>,
+    parse: fn(&str) -> Result<&'static str, FieldError>,
+    field: &str,
+) -> Result<Option<String>, FieldError> {
+    raw.map(|r| at(parse(r), field).map(str::to_string))
+        .transpose()
 }
 
 fn digits(raw: &str, field: &str, min: usize, max: usize) -> Result<String, FieldError> {
@@ -208,7 +223,11 @@ impl OrderIn {
             .enumerate()
             .map(|(i, p)| {
                 Ok(Phone {
-                    kind: p.kind.clone(),
+                    kind: word(
+                        p.kind.as_deref(),
+                        parse_phone_type,
+                        &format!("customer.phones[{i}].type"),
+                    )?,
                     ddi: match &p.ddi {
                         Some(d) => digits(d, &format!("customer.phones[{i}].ddi"), 1, 3)?,
                         None => "55".into(),
@@ -231,7 +250,10 @@ impl OrderIn {
                     neighborhood: a.neighborhood,
                     city: a.city,
                     state: at(parse_uf(&a.state), "shippingAddress.state")?,
-                    country: a.country.unwrap_or_else(|| "BR".into()),
+                    country: match a.country.as_deref() {
+                        Some(c) => at(parse_country(c), "shippingAddress.country")?.into(),
+                        None => "BR".into(),
+                    },
                     reference: a.reference,
                 })
             })
@@ -239,30 +261,28 @@ impl OrderIn {
         let items = self
             .items
             .into_iter()
-            .enumerate()
-            .map(|(i, it)| {
-                Ok(OrderItem {
-                    unit_price: money(it.unit_price, &format!("items[{i}].unitPrice"))?,
-                    freight: it
-                        .freight
-                        .map(|f| money(f, &format!("items[{i}].freight")))
-                        .transpose()?,
-                    sku: it.sku,
-                    name: it.name,
-                    quantity: it.quantity,
-                    marketplace_item_id: it.marketplace_item_id,
-                })
+            .map(|it| OrderItem {
+                unit_price: it.unit_price.0,
+                freight: it.freight.map(|f| f.0),
+                sku: it.sku,
+                name: it.name,
+                quantity: it.quantity,
+                marketplace_item_id: it.marketplace_item_id,
             })
-            .collect::<Result<Vec<_>, FieldError>>()?;
+            .collect();
         let payments = self
             .payments
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
                 Ok(Payment {
-                    value: money(p.value, &format!("payments[{i}].value"))?,
+                    value: p.value.0,
                     paid_at: opt_time(&p.paid_at, &format!("payments[{i}].paidAt"))?,
-                    method: p.method,
+                    method: at(
+                        parse_payment_method(&p.method),
+                        &format!("payments[{i}].method"),
+                    )?
+                    .into(),
                     installments: p.installments,
                     gateway: p.gateway,
                     transaction_id: p.transaction_id,
@@ -286,9 +306,13 @@ impl OrderIn {
             customer: Customer {
                 name: c.name,
                 document,
-                gender: c.gender,
+                gender: word(c.gender.as_deref(), parse_gender, "customer.gender")?,
                 email: c.email,
-                birth_date: c.birth_date,
+                birth_date: c
+                    .birth_date
+                    .as_deref()
+                    .map(|b| at(parse_birth_date(b), "customer.birthDate"))
+                    .transpose()?,
                 corporate_name: c.corporate_name,
                 trade_name: c.trade_name,
                 corporate_document: c.corporate_document,
@@ -298,8 +322,8 @@ impl OrderIn {
             },
             shipping_address,
             items,
-            freight: money(self.freight.unwrap_or(0.0), "freight")?,
-            discount: money(self.discount.unwrap_or(0.0), "discount")?,
+            freight: self.freight.unwrap_or_default().0,
+            discount: self.discount.unwrap_or_default().0,
             payments,
         })
     }
@@ -364,9 +388,9 @@ impl From<&Order> for OrderOut {
                     sku: i.sku.clone(),
                     name: i.name.clone(),
                     quantity: i.quantity,
-                    unit_price: i.unit_price.to_decimal(),
+                    unit_price: Amount(i.unit_price),
                     marketplace_item_id: i.marketplace_item_id.clone(),
-                    freight: i.freight.map(Cents::to_decimal),
+                    freight: i.freight.map(Amount),
                 })
                 .collect(),
             freight: d.freight.to_decimal(),
@@ -379,7 +403,7 @@ impl From<&Order> for OrderOut {
                 .map(|p| PaymentDto {
                     method: p.method.clone(),
                     installments: p.installments,
-                    value: p.value.to_decimal(),
+                    value: Amount(p.value),
                     paid_at: p.paid_at.map(Timestamp::to_rfc3339_utc),
                     gateway: p.gateway.clone(),
                     transaction_id: p.transaction_id.clone(),
