@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use siphasher::sip128::{Hasher128, SipHasher13};
 use subtle::ConstantTimeEq;
 
-use crate::ApiError;
+use crate::{ApiError, Mount};
 
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
@@ -49,9 +49,11 @@ pub struct IssuedCredential {
 }
 
 /// Creates and stores a credential for `seller` (or for the operator when `None`).
-/// `user_email` is SkyHub's `X-User-Email`; a default is derived when absent.
+/// `user_email` is SkyHub's `X-User-Email`; a default is derived when absent. The
+/// headers shown come from the mount of `dialect` in `mounts`.
 pub async fn issue_credential(
     store: &dyn Store,
+    mounts: &[Mount],
     operator_id: &str,
     seller_id: Option<&str>,
     dialect: Dialect,
@@ -86,7 +88,7 @@ pub async fn issue_credential(
         revoked_at: None,
     };
     store.create_credential(&credential).await?;
-    let headers = crate::dialects::credential_headers(dialect, &id, &secret, user_email.as_deref());
+    let headers = crate::credential_headers(mounts, dialect, &id, &secret, user_email.as_deref());
     Ok(IssuedCredential {
         id,
         dialect,

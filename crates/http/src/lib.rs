@@ -1,11 +1,14 @@
-//! The HTTP edge of Entreposto: the native API and every vendor dialect.
+//! The HTTP edge every API of Entreposto shares: auth extractors' building blocks
+//! and the credential cache, errors and the [`envelope::Envelope`] trait, body
+//! limits and parsing, rendering, metrics, and the router that puts the mounts
+//! together.
 //!
-//! Each dialect lives under its own prefix (`/skyhub`, `/omnik`, `/00k`, `/koncili`;
-//! the native API under `/api/v1`) with its own auth extractor and error envelope, so
-//! a client gets exactly the bodies its vendor documents, failures included. Handlers
-//! are thin: parse the vendor's request into domain types, call the store, render the
-//! vendor's JSON. Errors are one [`ApiError`] everywhere, rendered per dialect only at
-//! the edge by an [`envelope::Envelope`].
+//! The APIs themselves (each vendor dialect, the native API) live in crates of their
+//! own and describe themselves with a [`Mount`]; the server lists them and passes the
+//! list to [`router`]. Each lives under its own prefix with its own auth extractor and
+//! error envelope, so a client gets exactly the bodies its vendor documents, failures
+//! included. Errors are one [`ApiError`] everywhere, rendered per dialect only at the
+//! edge.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,16 +22,16 @@ use entreposto_store::Store;
 
 pub mod auth;
 pub mod body;
-pub mod dialects;
 pub mod envelope;
 pub mod error;
 pub mod json_writer;
 pub mod metrics;
-pub mod native;
+pub mod mount;
 pub mod query;
 pub mod reply;
 
 pub use error::ApiError;
+pub use mount::{credential_headers, Mount, Routes};
 
 /// Largest request body accepted anywhere; bigger ones get a 413 in the dialect's shape.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -66,9 +69,10 @@ impl AppState {
     }
 }
 
-/// The whole application router.
-pub fn router(state: AppState) -> Router {
-    let router = dialects::MOUNTS
+/// The shared listener's router: every API of `mounts` under its prefix, plus
+/// `/health` and `/metrics`.
+pub fn router(state: AppState, mounts: &'static [Mount]) -> Router {
+    let router = mounts
         .iter()
         .fold(Router::new(), |r, m| r.merge((m.routes)(m.prefix)));
     router
@@ -79,7 +83,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(json_edge))
+        .layer(axum::middleware::from_fn_with_state(mounts, json_edge))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -89,13 +93,15 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 /// How the API that owns a path renders an error.
-pub(crate) type Renderer = fn(&ApiError) -> Response;
+pub type Renderer = fn(&ApiError) -> Response;
 
-fn renderer_for(path: &str) -> Renderer {
-    dialects::MOUNTS
+/// The renderer of the mount whose prefix `path` starts with; paths no mount owns
+/// answer in the hub's plain envelope.
+fn renderer_for(mounts: &[Mount], path: &str) -> Renderer {
+    mounts
         .iter()
         .find(|m| path.starts_with(m.prefix))
-        .map_or(envelope::render::<native::Native>, |m| {
+        .map_or(envelope::render::<envelope::Plain>, |m| {
             (m.renderer)(&path[m.prefix.len()..])
         })
 }
@@ -107,9 +113,13 @@ fn renderer_for(path: &str) -> Renderer {
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
-async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn json_edge(
+    axum::extract::State(mounts): axum::extract::State<&'static [Mount]>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let uri = req.uri();
-    let render = renderer_for(uri.path());
+    let render = renderer_for(mounts, uri.path());
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }

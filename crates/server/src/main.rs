@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use entreposto::mounts::issue_credential;
 use entreposto_domain::{Dialect, Document, Operator, Seller, Timestamp};
-use entreposto_http::auth::issue_credential;
 use entreposto_store::new_id;
 
 use entreposto::config::Config;
@@ -257,7 +257,10 @@ async fn serve(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let app = entreposto_http::router(entreposto_http::AppState::new(store, &public_url));
+    let app = entreposto_http::router(
+        entreposto_http::AppState::new(store, &public_url),
+        &entreposto::mounts::MOUNTS,
+    );
     tracing::info!(%addr, backend, "listening on {addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use entreposto::config::Config;
+use entreposto::mounts::{issue_credential, MOUNTS};
 use entreposto_domain::{Dialect, Operator, Seller, Timestamp};
-use entreposto_http::auth::{issue_credential, IssuedCredential};
+use entreposto_http::auth::IssuedCredential;
 use entreposto_store::{new_id, Store};
 use reqwest::Method;
 use serde_json::Value;
@@ -89,10 +90,10 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = entreposto_http::router(entreposto_http::AppState::new(
-            store.clone(),
-            &format!("http://{addr}"),
-        ));
+        let app = entreposto_http::router(
+            entreposto_http::AppState::new(store.clone(), &format!("http://{addr}")),
+            &MOUNTS,
+        );
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

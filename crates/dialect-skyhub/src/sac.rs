@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use super::dto::{parse_part, Chat, Instance, Instances, ReplyIn, Sac, SacPage, StatusIn};
 use super::{Skyhub, SkyhubAuth};
-use crate::body::JsonBody;
-use crate::envelope::Failure;
-use crate::query::QueryPairs;
-use crate::reply::SizedJson;
-use crate::{ApiError, AppState};
+use entreposto_http::body::JsonBody;
+use entreposto_http::envelope::Failure;
+use entreposto_http::query::QueryPairs;
+use entreposto_http::reply::SizedJson;
+use entreposto_http::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, Failure<Skyhub>>;
 
@@ -81,7 +81,7 @@ fn part(raw: &str) -> std::result::Result<Conversation, ApiError> {
 }
 
 fn sac_not_found(code: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    crate::error::not_found_with(move || format!("SAC '{code}' not found"))
+    entreposto_http::error::not_found_with(move || format!("SAC '{code}' not found"))
 }
 
 async fn ticket(
