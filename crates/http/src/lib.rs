@@ -107,8 +107,8 @@ fn renderer_for(mounts: &[Mount], path: &str) -> Renderer {
 }
 
 /// The JSON edge every request passes. Every response is JSON with
-/// `Content-Type: application/json` (204s aside, which
-/// have no body): some vendor clients crash on anything else. Errors produced by the
+/// `Content-Type: application/json`, a 204 without a body included: some vendor
+/// clients crash on anything else, one of them on a 204 without it. Errors produced by the
 /// framework itself (an undecodable path segment, a wrong method) arrive as plain
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
@@ -152,7 +152,7 @@ async fn json_edge(
         };
         return render(&err);
     }
-    if status != StatusCode::NO_CONTENT && !res.headers().contains_key(header::CONTENT_TYPE) {
+    if !res.headers().contains_key(header::CONTENT_TYPE) {
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
