@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use entreposto_store::Store;
@@ -41,13 +41,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// What the routers of every listener share (the store, the credential cache, the
+/// metrics), and the one thing each has of its own: its URL.
 pub struct Shared {
     pub store: Arc<dyn Store>,
-    pub credentials: auth::CredentialCache,
-    pub metrics: metrics::Metrics,
-    /// The server's URL as clients reach it (`http://host:port`, no trailing slash),
-    /// for links such as SkyHub's `next_page`. Never taken from the `Host` header,
-    /// which some clients force to the vendor's own host.
+    pub credentials: Arc<auth::CredentialCache>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// The URL clients reach this router's listener at (`http://host:port`, no
+    /// trailing slash), for links such as SkyHub's `next_page`: request paths are
+    /// appended to it as they came, prefix included on the shared listener. Never
+    /// taken from the `Host` header, which some clients force to the vendor's own host.
     pub public_url: String,
 }
 
@@ -61,9 +64,23 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
         AppState(Arc::new(Shared {
-            credentials: auth::CredentialCache::new(store.clone(), Duration::from_secs(1)),
+            credentials: Arc::new(auth::CredentialCache::new(
+                store.clone(),
+                Duration::from_secs(1),
+            )),
             store,
-            metrics: metrics::Metrics::default(),
+            metrics: Arc::default(),
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }))
+    }
+
+    /// The same store, credential cache and metrics, for a listener reached at
+    /// `public_url`.
+    pub fn at(&self, public_url: &str) -> AppState {
+        AppState(Arc::new(Shared {
+            store: self.store.clone(),
+            credentials: self.credentials.clone(),
+            metrics: self.metrics.clone(),
             public_url: public_url.trim_end_matches('/').to_string(),
         }))
     }
@@ -75,15 +92,33 @@ pub fn router(state: AppState, mounts: &'static [Mount]) -> Router {
     let router = mounts
         .iter()
         .fold(Router::new(), |r, m| r.merge((m.routes)(m.prefix)));
+    edge(
+        router.route("/metrics", get(metrics::render)),
+        state,
+        Owners::Prefixed(mounts),
+    )
+}
+
+/// The router of a listener of `mount`'s own: its paths without the prefix (SkyHub's
+/// `/sac`, as its official SDK builds them on the host's root), and `/health`. Every
+/// error, the framework's 404 and 405 included, is in `mount`'s envelope. `state`
+/// carries this listener's URL ([`AppState::at`]).
+pub fn root_router(state: AppState, mount: &'static Mount) -> Router {
+    edge((mount.routes)(""), state, Owners::Root(mount))
+}
+
+/// What every router gets: `/health`, the fallback, metrics, the JSON edge and the
+/// body limit.
+fn edge(router: Router<AppState>, state: AppState, owners: Owners) -> Router {
     router
         .route("/health", get(health))
-        .route("/metrics", get(metrics::render))
-        .fallback(|| async { ApiError::NotFound("no such route".into()).into_response() })
+        // A bare 404: the JSON edge renders it in the envelope of the path's owner.
+        .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn_with_state(mounts, json_edge))
+        .layer(axum::middleware::from_fn_with_state(owners, json_edge))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -95,15 +130,28 @@ async fn health() -> Json<serde_json::Value> {
 /// How the API that owns a path renders an error.
 pub type Renderer = fn(&ApiError) -> Response;
 
-/// The renderer of the mount whose prefix `path` starts with; paths no mount owns
-/// answer in the hub's plain envelope.
-fn renderer_for(mounts: &[Mount], path: &str) -> Renderer {
-    mounts
-        .iter()
-        .find(|m| path.starts_with(m.prefix))
-        .map_or(envelope::render::<envelope::Plain>, |m| {
-            (m.renderer)(&path[m.prefix.len()..])
-        })
+/// Who owns the paths a router serves, for rendering errors.
+#[derive(Clone, Copy)]
+enum Owners {
+    /// The shared listener: the mount whose prefix the path starts with; paths no
+    /// mount owns answer in the hub's plain envelope.
+    Prefixed(&'static [Mount]),
+    /// A listener of one mount's own: every path is that mount's.
+    Root(&'static Mount),
+}
+
+impl Owners {
+    fn renderer_for(self, path: &str) -> Renderer {
+        match self {
+            Owners::Prefixed(mounts) => mounts
+                .iter()
+                .find(|m| path.starts_with(m.prefix))
+                .map_or(envelope::render::<envelope::Plain>, |m| {
+                    (m.renderer)(&path[m.prefix.len()..])
+                }),
+            Owners::Root(m) => (m.renderer)(path),
+        }
+    }
 }
 
 /// The JSON edge every request passes. Every response is JSON with
@@ -114,12 +162,12 @@ fn renderer_for(mounts: &[Mount], path: &str) -> Renderer {
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
 async fn json_edge(
-    axum::extract::State(mounts): axum::extract::State<&'static [Mount]>,
+    axum::extract::State(owners): axum::extract::State<Owners>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let uri = req.uri();
-    let render = renderer_for(mounts, uri.path());
+    let render = owners.renderer_for(uri.path());
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }

@@ -5,7 +5,17 @@
 //! working directory when it exists. Keys are the field names below
 //! (`database_url = "postgres://..."`), environment variables the same in upper case
 //! with the prefix (`ENTREPOSTO_DATABASE_URL`).
+//!
+//! A dialect can also be served at the root of a listener of its own, for clients
+//! that build absolute paths on the host's root (SkyHub's official SDK calls `/sac`):
+//!
+//! ```toml
+//! [dialects.skyhub]
+//! listen = "127.0.0.1:8081"
+//! public_url = "https://skyhub.example.com"   # optional
+//! ```
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -33,6 +43,21 @@ pub struct Config {
     /// `next_page`); `http://` plus the listen address when absent. Set it behind a
     /// reverse proxy.
     pub public_url: Option<String>,
+    /// Dialects also served at the root of a listener of their own, by name
+    /// (`skyhub`, `omnik`, `zerok`, `koncili`, or `native`); each stays under its
+    /// prefix on `listen` too.
+    pub dialects: BTreeMap<String, OwnListener>,
+}
+
+/// `[dialects.<name>]`: where a dialect's own listener listens, and the URL its
+/// clients reach it at (for links such as SkyHub's `next_page`; `http://` plus the
+/// bound address when absent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnListener {
+    pub listen: String,
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -46,6 +71,7 @@ impl Default for Config {
             log_format: "text".into(),
             log_level: "info".into(),
             public_url: None,
+            dialects: BTreeMap::new(),
         }
     }
 }
