@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod mount;
 pub mod query;
 pub mod reply;
+pub mod signed;
 
 pub use error::ApiError;
 pub use mount::{credential_headers, Mount, Routes};
@@ -52,6 +53,9 @@ pub struct Shared {
     /// appended to it as they came, prefix included on the shared listener. Never
     /// taken from the `Host` header, which some clients force to the vendor's own host.
     pub public_url: String,
+    /// The digest of the `cursor_secret` setting, half of the key page cursors are
+    /// signed with ([`signed`]).
+    pub cursor_secret: [u8; 32],
 }
 
 impl std::ops::Deref for AppState {
@@ -71,6 +75,15 @@ impl AppState {
             store,
             metrics: Arc::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
+            cursor_secret: signed::server_secret(None),
+        }))
+    }
+
+    /// This state with cursors signed under the `cursor_secret` setting.
+    pub fn with_cursor_secret(&self, setting: Option<&str>) -> AppState {
+        AppState(Arc::new(Shared {
+            cursor_secret: signed::server_secret(setting),
+            ..self.parts()
         }))
     }
 
@@ -78,11 +91,20 @@ impl AppState {
     /// `public_url`.
     pub fn at(&self, public_url: &str) -> AppState {
         AppState(Arc::new(Shared {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            ..self.parts()
+        }))
+    }
+
+    /// A copy of what this state holds, the shared parts shared.
+    fn parts(&self) -> Shared {
+        Shared {
             store: self.store.clone(),
             credentials: self.credentials.clone(),
             metrics: self.metrics.clone(),
-            public_url: public_url.trim_end_matches('/').to_string(),
-        }))
+            public_url: self.public_url.clone(),
+            cursor_secret: self.cursor_secret,
+        }
     }
 }
 

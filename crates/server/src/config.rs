@@ -47,6 +47,23 @@ pub struct Config {
     /// (`skyhub`, `omnik`, `zerok`, `koncili`, or `native`); each stays under its
     /// prefix on `listen` too.
     pub dialects: BTreeMap<String, OwnListener>,
+    /// Signs SkyHub's page cursors, with the credential's stored digest (see
+    /// `entreposto_http::signed`). Optional: without it cursors are still signed and
+    /// every node of one database accepts them; set it (the same on every node) so
+    /// that read access to the database is not enough to forge one. Changing it voids
+    /// the cursors handed out before.
+    pub cursor_secret: Option<Secret>,
+}
+
+/// A setting that is never printed: its `Debug` shows `"***"`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
 }
 
 /// `[dialects.<name>]`: where a dialect's own listener listens, and the URL its
@@ -72,6 +89,7 @@ impl Default for Config {
             log_level: "info".into(),
             public_url: None,
             dialects: BTreeMap::new(),
+            cursor_secret: None,
         }
     }
 }

@@ -57,7 +57,8 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let url = public_url(config.public_url.as_deref(), shared.local_addr()?);
-    let state = AppState::new(store, &url);
+    let state = AppState::new(store, &url)
+        .with_cursor_secret(config.cursor_secret.as_ref().map(|s| s.0.as_str()));
     let mut bound = vec![Bound {
         mount: None,
         router: entreposto_http::router(state.clone(), &MOUNTS),

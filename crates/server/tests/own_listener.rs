@@ -221,7 +221,6 @@ async fn skyhub_at_the_root_of_its_listener(app: TestApp) {
         "native's envelope: {:?}",
         r.body
     );
-    let _ = &shop.op;
 }
 
 /// Follows `next_page` from `first` to the end, checking each link starts with
@@ -257,24 +256,68 @@ async fn next_page_points_at_the_listener_called(app: TestApp) {
     codes.reverse();
     let sky = &app.own["skyhub"];
     // On its own listener, links have no prefix; on the shared one they keep it.
+    // Each link is followed with the `?` a client appends: the same next page.
     let own = walk(
         &app,
         &format!("{sky}/sac"),
         &format!("{sky}/sac?cursor="),
-        "",
+        "?",
         &shop.sky,
     )
     .await;
-    assert_eq!(own, codes);
+    assert_eq!(own, codes, "each ticket once, newest first");
     let shared = walk(
         &app,
         &format!("{}/skyhub/sac", app.base),
         &format!("{}/skyhub/sac?cursor=", app.base),
-        "",
+        "?",
         &shop.sky,
     )
     .await;
     assert_eq!(shared, codes);
+
+    // A cursor the server did not issue is a 422 naming `cursor`, in SkyHub's
+    // envelope, on either listener: the unsigned kind cursors used to be, one with a
+    // signature of another payload, and one issued to another credential.
+    let first = app
+        .call_url(Method::GET, &format!("{sky}/sac"), &shop.sky, None)
+        .await;
+    let next = first.body["next_page"].as_str().unwrap().to_string();
+    let issued = next.split("cursor=").nth(1).unwrap().to_string();
+    let (_, tag) = issued.split_once('.').unwrap();
+    let forged = "eyJ1IjotMSwiaSI6LTF9"; // base64url of {"u":-1,"i":-1}
+    let other = app.seller(&shop.op, "Loja B").await;
+    let other_sky = app
+        .credential(&shop.op, Some(&other), Dialect::Skyhub)
+        .await
+        .headers;
+    for (url, headers) in [
+        (format!("{sky}/sac?cursor={forged}"), &shop.sky),
+        (format!("{sky}/sac?cursor={forged}?"), &shop.sky),
+        (format!("{sky}/sac?cursor={forged}.{tag}"), &shop.sky),
+        (
+            format!("{}/skyhub/sac?cursor={forged}", app.base),
+            &shop.sky,
+        ),
+        (next.clone(), &other_sky),
+    ] {
+        let r = app.call_url(Method::GET, &url, headers, None).await;
+        assert_skyhub_error(&r, 422, &url);
+        assert!(
+            r.body["errors"]["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("cursor"),
+            "{url}: {:?}",
+            r.body
+        );
+    }
+    // The genuine one still reads, with parameters glued on after a `?`.
+    let r = app
+        .call_url(Method::GET, &format!("{next}?status=READ"), &shop.sky, None)
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["sacs"].as_array().unwrap().len(), 5);
 }
 
 async fn every_dialect_answers_at_its_root(app: TestApp) {
