@@ -187,6 +187,7 @@ pub const MOUNT: Mount = Mount {
     routes,
     renderer: |_| render::<Native>,
     credential_headers,
+    user_email: false,
 };
 
 /// What a native API client sends.

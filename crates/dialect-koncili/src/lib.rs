@@ -57,6 +57,7 @@ pub const MOUNT: Mount = Mount {
     routes,
     renderer: |_| render::<Koncili>,
     credential_headers,
+    user_email: false,
 };
 
 /// What a Koncili client sends.

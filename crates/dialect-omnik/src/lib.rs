@@ -200,6 +200,7 @@ pub const MOUNT: Mount = Mount {
     routes,
     renderer,
     credential_headers,
+    user_email: false,
 };
 
 /// What an Omnik client sends: the token and the credential id as `application_id`.

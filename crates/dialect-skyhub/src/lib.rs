@@ -142,6 +142,7 @@ pub const MOUNT: Mount = Mount {
     routes,
     renderer: |_| render::<Skyhub>,
     credential_headers,
+    user_email: true,
 };
 
 /// What a SkyHub client sends; the account-manager key is the integrator's, any value.

@@ -90,6 +90,7 @@ pub const MOUNT: Mount = Mount {
     routes,
     renderer: |_| render::<Zerok>,
     credential_headers,
+    user_email: false,
 };
 
 /// What a 00K client sends: the key, no `Bearer`.

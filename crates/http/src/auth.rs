@@ -49,8 +49,9 @@ pub struct IssuedCredential {
 }
 
 /// Creates and stores a credential for `seller` (or for the operator when `None`).
-/// `user_email` is SkyHub's `X-User-Email`; a default is derived when absent. The
-/// headers shown come from the mount of `dialect` in `mounts`.
+/// Credentials of a dialect whose mount asks for a user e-mail (SkyHub's
+/// `X-User-Email`) carry `user_email`, or one derived from the owner's id when absent.
+/// The headers shown come from the mount of `dialect` in `mounts`.
 pub async fn issue_credential(
     store: &dyn Store,
     mounts: &[Mount],
@@ -68,15 +69,15 @@ pub async fn issue_credential(
         "ep_{id}_{}",
         Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
     );
-    let user_email = match dialect {
-        Dialect::Skyhub => Some(user_email.unwrap_or_else(|| {
+    let wants_email = mounts.iter().any(|m| m.dialect == dialect && m.user_email);
+    let user_email = wants_email.then(|| {
+        user_email.unwrap_or_else(|| {
             format!(
                 "{}@sellers.entreposto.local",
                 seller_id.unwrap_or(operator_id).to_lowercase()
             )
-        })),
-        _ => None,
-    };
+        })
+    });
     let credential = Credential {
         id: id.clone(),
         operator_id: operator_id.to_string(),

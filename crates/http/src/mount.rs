@@ -28,6 +28,9 @@ pub struct Mount {
     pub routes: fn(&'static str) -> Router<AppState>,
     pub renderer: fn(&str) -> Renderer,
     pub credential_headers: CredentialHeaders,
+    /// Whether its credentials carry a user e-mail the client sends with the secret
+    /// (SkyHub's `X-User-Email`).
+    pub user_email: bool,
 }
 
 impl Mount {
