@@ -53,7 +53,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
     Routes::under(prefix)
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(move || openapi(prefix)))
         .route("/orders", post(push_order))
         .route("/orders/{id}", get(get_order))
         .route(
@@ -108,8 +108,13 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(NativeApi::openapi())
+/// The document, its paths under `prefix` (see [`entreposto_http::mount::openapi_under`]).
+async fn openapi(prefix: &'static str) -> Json<utoipa::openapi::OpenApi> {
+    Json(entreposto_http::mount::openapi_under(
+        NativeApi::openapi(),
+        MOUNT.prefix,
+        prefix,
+    ))
 }
 
 /// Creates an order, or updates the seller's order with the same channel and

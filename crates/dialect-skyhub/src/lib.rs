@@ -95,14 +95,19 @@ async fn unknown(_: SkyhubAuth) -> Failure<Skyhub> {
 )]
 pub struct SkyhubApi;
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(SkyhubApi::openapi())
+/// The document, its paths under `prefix` (see [`entreposto_http::mount::openapi_under`]).
+async fn openapi(prefix: &'static str) -> Json<utoipa::openapi::OpenApi> {
+    Json(entreposto_http::mount::openapi_under(
+        SkyhubApi::openapi(),
+        MOUNT.prefix,
+        prefix,
+    ))
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
     // Clients call with and without trailing slashes; both spellings route the same.
     Routes::under(prefix)
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(move || openapi(prefix)))
         .route("/sac", get(sac::list))
         .route("/sac/", get(sac::list))
         .route("/sac/{code}", get(sac::one))

@@ -109,3 +109,23 @@ pub fn credential_headers(
         .map(|(k, v)| (k.to_string(), v))
         .collect()
 }
+
+/// An API's OpenAPI document, its paths declared under `declared` (the mount's
+/// prefix), as served under `prefix`: at the root of a listener of its own the
+/// document lists `/sac`, not `/skyhub/sac`.
+pub fn openapi_under(
+    mut doc: utoipa::openapi::OpenApi,
+    declared: &str,
+    prefix: &str,
+) -> utoipa::openapi::OpenApi {
+    if declared != prefix {
+        doc.paths.paths = std::mem::take(&mut doc.paths.paths)
+            .into_iter()
+            .map(|(path, item)| {
+                let rest = path.strip_prefix(declared).unwrap_or(&path);
+                (format!("{prefix}{rest}"), item)
+            })
+            .collect();
+    }
+    doc
+}

@@ -171,6 +171,21 @@ async fn skyhub_at_the_root_of_its_listener(app: TestApp) {
         "one store behind both listeners"
     );
 
+    // Its OpenAPI document lists the paths as this listener serves them.
+    let doc = app
+        .call_url(Method::GET, &at("/openapi.json"), &Headers::new(), None)
+        .await;
+    assert_eq!(doc.status, 200);
+    let paths: Vec<&String> = doc.body["paths"].as_object().unwrap().keys().collect();
+    assert!(paths.iter().any(|p| *p == "/sac"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.starts_with("/skyhub")), "{paths:?}");
+    let doc = app.get("/skyhub/openapi.json", &Headers::new()).await;
+    assert!(
+        doc.body["paths"]["/skyhub/sac"].is_object(),
+        "{:?}",
+        doc.body
+    );
+
     // /health answers at the root too, without credentials.
     let health = app
         .call_url(Method::GET, &at("/health"), &Headers::new(), None)
