@@ -113,3 +113,19 @@ impl Config {
         Ok(fig.extract()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_cursor_secret() {
+        let config = Config {
+            cursor_secret: Some(Secret("hunter2-cursor".into())),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("cursor_secret: Some(\"***\")"), "{shown}");
+    }
+}
