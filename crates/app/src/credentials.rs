@@ -34,8 +34,9 @@ pub struct IssuedSecret {
 
 impl App {
     /// Issues a credential of `dialect` for `seller_id` (or for the operator when
-    /// `None`). `user_email` is the address a SkyHub client sends with its key; one is
-    /// derived when absent. `NotFound` if the operator or seller does not exist.
+    /// `None`). `user_email` is the address a client of a dialect that wants one sends
+    /// with its key, stored as given. `NotFound` if the operator or seller does not
+    /// exist.
     pub async fn issue_credential(
         &self,
         operator_id: &str,
@@ -52,15 +53,6 @@ impl App {
             "ep_{id}_{}",
             Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
         );
-        let user_email = match dialect {
-            Dialect::Skyhub => Some(user_email.unwrap_or_else(|| {
-                format!(
-                    "{}@sellers.entreposto.local",
-                    seller_id.unwrap_or(operator_id).to_lowercase()
-                )
-            })),
-            _ => None,
-        };
         let credential = Credential {
             id,
             operator_id: operator_id.to_string(),

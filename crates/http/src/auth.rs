@@ -21,7 +21,7 @@ use serde::Serialize;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use subtle::ConstantTimeEq;
 
-use crate::ApiError;
+use crate::{ApiError, Mount};
 
 pub use entreposto_app::credentials::{credential_id_of, hash_secret};
 
@@ -38,20 +38,32 @@ pub struct IssuedCredential {
 }
 
 /// Issues a credential for `seller` (or for the operator when `None`) through the
-/// use case, and words the headers its client must send. `user_email` is SkyHub's
-/// `X-User-Email`; a default is derived when absent.
+/// use case, and words the headers its client must send, from the mount of `dialect`
+/// in `mounts`. Credentials of a dialect whose mount asks for a user e-mail (SkyHub's
+/// `X-User-Email`) carry `user_email`, or one derived from the owner's id when absent.
 pub async fn issue_credential(
     app: &entreposto_app::App,
+    mounts: &[Mount],
     operator_id: &str,
     seller_id: Option<&str>,
     dialect: Dialect,
     user_email: Option<String>,
 ) -> Result<IssuedCredential, entreposto_app::AppError> {
+    let wants_email = mounts.iter().any(|m| m.dialect == dialect && m.user_email);
+    let user_email = wants_email.then(|| {
+        user_email.unwrap_or_else(|| {
+            format!(
+                "{}@sellers.entreposto.local",
+                seller_id.unwrap_or(operator_id).to_lowercase()
+            )
+        })
+    });
     let issued = app
         .issue_credential(operator_id, seller_id, dialect, user_email)
         .await?;
     let c = &issued.credential;
-    let headers = crate::dialects::credential_headers(
+    let headers = crate::credential_headers(
+        mounts,
         dialect,
         &c.id,
         &issued.secret,

@@ -58,6 +58,20 @@ impl<D: Envelope> std::fmt::Debug for Failure<D> {
     }
 }
 
+/// The hub's own envelope, `{"error": {"code", "message", "field"}}`: for paths no
+/// API owns, and the native API's.
+pub struct Plain;
+
+impl Envelope for Plain {
+    fn body(err: &ApiError) -> serde_json::Value {
+        let mut e = serde_json::json!({"code": err.kind(), "message": err.message()});
+        if let Some(f) = err.field() {
+            e["field"] = f.into();
+        }
+        serde_json::json!({ "error": e })
+    }
+}
+
 /// The fallback a dialect router uses for unknown paths, in its own envelope.
 pub async fn not_found<D: Envelope>() -> Response {
     render::<D>(&ApiError::NotFound("no such route".into()))

@@ -131,9 +131,9 @@ pub fn not_found_with<E: Into<AppError>, F: FnOnce() -> String>(
     }
 }
 
-/// Outside any dialect (unknown top-level routes) errors use the native envelope.
+/// Outside any dialect (unknown top-level routes) errors use the hub's plain envelope.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        crate::envelope::render::<crate::native::Native>(&self)
+        crate::envelope::render::<crate::envelope::Plain>(&self)
     }
 }

@@ -1,34 +1,38 @@
-//! The HTTP edge of Entreposto: the native API and every vendor dialect.
+//! The HTTP edge every API of Entreposto shares: auth extractors' building blocks
+//! and the credential cache, errors and the [`envelope::Envelope`] trait, body
+//! limits and parsing, rendering, metrics, and the router that puts the mounts
+//! together.
 //!
-//! Each dialect lives under its own prefix (`/skyhub`, `/omnik`, `/00k`, `/koncili`;
-//! the native API under `/api/v1`) with its own auth extractor and error envelope, so
-//! a client gets exactly the bodies its vendor documents, failures included. Handlers
-//! are thin: parse the vendor's request into domain types, call the store, render the
-//! vendor's JSON. Errors are one [`ApiError`] everywhere, rendered per dialect only at
-//! the edge by an [`envelope::Envelope`].
+//! The APIs themselves (each vendor dialect, the native API) live in crates of their
+//! own and describe themselves with a [`Mount`]; the server lists them and passes the
+//! list to [`router`]. Each lives under its own prefix with its own auth extractor and
+//! error envelope, so a client gets exactly the bodies its vendor documents, failures
+//! included. Errors are one [`ApiError`] everywhere, rendered per dialect only at the
+//! edge.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use entreposto_store::Store;
 
 pub mod auth;
 pub mod body;
-pub mod dialects;
 pub mod envelope;
 pub mod error;
 pub mod json_writer;
 pub mod metrics;
-pub mod native;
+pub mod mount;
 pub mod query;
 pub mod reply;
+pub mod signed;
 
 pub use error::ApiError;
+pub use mount::{credential_headers, Mount, Routes};
 
 /// Largest request body accepted anywhere; bigger ones get a 413 in the dialect's shape.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,17 +42,23 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// What the routers of every listener share (the store, the credential cache, the
+/// metrics), and the one thing each has of its own: its URL.
 pub struct Shared {
     /// The use cases: every change goes through them.
     pub app: entreposto_app::App,
     /// For reads that decide nothing.
     pub store: Arc<dyn Store>,
-    pub credentials: auth::CredentialCache,
-    pub metrics: metrics::Metrics,
-    /// The server's URL as clients reach it (`http://host:port`, no trailing slash),
-    /// for links such as SkyHub's `next_page`. Never taken from the `Host` header,
-    /// which some clients force to the vendor's own host.
+    pub credentials: Arc<auth::CredentialCache>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// The URL clients reach this router's listener at (`http://host:port`, no
+    /// trailing slash), for links such as SkyHub's `next_page`: request paths are
+    /// appended to it as they came, prefix included on the shared listener. Never
+    /// taken from the `Host` header, which some clients force to the vendor's own host.
     pub public_url: String,
+    /// The digest of the `cursor_secret` setting, half of the key page cursors are
+    /// signed with ([`signed`]).
+    pub cursor_secret: [u8; 32],
 }
 
 impl std::ops::Deref for AppState {
@@ -61,29 +71,81 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
         AppState(Arc::new(Shared {
-            credentials: auth::CredentialCache::new(store.clone(), Duration::from_secs(1)),
+            credentials: Arc::new(auth::CredentialCache::new(
+                store.clone(),
+                Duration::from_secs(1),
+            )),
             app: entreposto_app::App::with_system_clock(store.clone()),
             store,
-            metrics: metrics::Metrics::default(),
+            metrics: Arc::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
+            cursor_secret: signed::server_secret(None),
         }))
+    }
+
+    /// This state with cursors signed under the `cursor_secret` setting.
+    pub fn with_cursor_secret(&self, setting: Option<&str>) -> AppState {
+        AppState(Arc::new(Shared {
+            cursor_secret: signed::server_secret(setting),
+            ..self.parts()
+        }))
+    }
+
+    /// The same store, credential cache and metrics, for a listener reached at
+    /// `public_url`.
+    pub fn at(&self, public_url: &str) -> AppState {
+        AppState(Arc::new(Shared {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            ..self.parts()
+        }))
+    }
+
+    /// A copy of what this state holds, the shared parts shared.
+    fn parts(&self) -> Shared {
+        Shared {
+            app: self.app.clone(),
+            store: self.store.clone(),
+            credentials: self.credentials.clone(),
+            metrics: self.metrics.clone(),
+            public_url: self.public_url.clone(),
+            cursor_secret: self.cursor_secret,
+        }
     }
 }
 
-/// The whole application router.
-pub fn router(state: AppState) -> Router {
-    let router = dialects::MOUNTS
+/// The shared listener's router: every API of `mounts` under its prefix, plus
+/// `/health` and `/metrics`.
+pub fn router(state: AppState, mounts: &'static [Mount]) -> Router {
+    let router = mounts
         .iter()
         .fold(Router::new(), |r, m| r.merge((m.routes)(m.prefix)));
+    edge(
+        router.route("/metrics", get(metrics::render)),
+        state,
+        Owners::Prefixed(mounts),
+    )
+}
+
+/// The router of a listener of `mount`'s own: its paths without the prefix (SkyHub's
+/// `/sac`, as its official SDK builds them on the host's root), and `/health`. Every
+/// error, the framework's 404 and 405 included, is in `mount`'s envelope. `state`
+/// carries this listener's URL ([`AppState::at`]).
+pub fn root_router(state: AppState, mount: &'static Mount) -> Router {
+    edge((mount.routes)(""), state, Owners::Root(mount))
+}
+
+/// What every router gets: `/health`, the fallback, metrics, the JSON edge and the
+/// body limit.
+fn edge(router: Router<AppState>, state: AppState, owners: Owners) -> Router {
     router
         .route("/health", get(health))
-        .route("/metrics", get(metrics::render))
-        .fallback(|| async { ApiError::NotFound("no such route".into()).into_response() })
+        // A bare 404: the JSON edge renders it in the envelope of the path's owner.
+        .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(json_edge))
+        .layer(axum::middleware::from_fn_with_state(owners, json_edge))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -93,27 +155,46 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 /// How the API that owns a path renders an error.
-pub(crate) type Renderer = fn(&ApiError) -> Response;
+pub type Renderer = fn(&ApiError) -> Response;
 
-fn renderer_for(path: &str) -> Renderer {
-    dialects::MOUNTS
-        .iter()
-        .find(|m| path.starts_with(m.prefix))
-        .map_or(envelope::render::<native::Native>, |m| {
-            (m.renderer)(&path[m.prefix.len()..])
-        })
+/// Who owns the paths a router serves, for rendering errors.
+#[derive(Clone, Copy)]
+enum Owners {
+    /// The shared listener: the mount whose prefix the path starts with; paths no
+    /// mount owns answer in the hub's plain envelope.
+    Prefixed(&'static [Mount]),
+    /// A listener of one mount's own: every path is that mount's.
+    Root(&'static Mount),
+}
+
+impl Owners {
+    fn renderer_for(self, path: &str) -> Renderer {
+        match self {
+            Owners::Prefixed(mounts) => mounts
+                .iter()
+                .find(|m| path.starts_with(m.prefix))
+                .map_or(envelope::render::<envelope::Plain>, |m| {
+                    (m.renderer)(&path[m.prefix.len()..])
+                }),
+            Owners::Root(m) => (m.renderer)(path),
+        }
+    }
 }
 
 /// The JSON edge every request passes. Every response is JSON with
-/// `Content-Type: application/json` (204s aside, which
-/// have no body): some vendor clients crash on anything else. Errors produced by the
+/// `Content-Type: application/json`, a 204 without a body included: some vendor
+/// clients crash on anything else, one of them on a 204 without it. Errors produced by the
 /// framework itself (an undecodable path segment, a wrong method) arrive as plain
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
-async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn json_edge(
+    axum::extract::State(owners): axum::extract::State<Owners>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let uri = req.uri();
-    let render = renderer_for(uri.path());
+    let render = owners.renderer_for(uri.path());
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }
@@ -146,7 +227,7 @@ async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) ->
         };
         return render(&err);
     }
-    if status != StatusCode::NO_CONTENT && !res.headers().contains_key(header::CONTENT_TYPE) {
+    if !res.headers().contains_key(header::CONTENT_TYPE) {
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

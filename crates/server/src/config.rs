@@ -5,7 +5,17 @@
 //! working directory when it exists. Keys are the field names below
 //! (`database_url = "postgres://..."`), environment variables the same in upper case
 //! with the prefix (`ENTREPOSTO_DATABASE_URL`).
+//!
+//! A dialect can also be served at the root of a listener of its own, for clients
+//! that build absolute paths on the host's root (SkyHub's official SDK calls `/sac`):
+//!
+//! ```toml
+//! [dialects.skyhub]
+//! listen = "127.0.0.1:8081"
+//! public_url = "https://skyhub.example.com"   # optional
+//! ```
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -33,6 +43,38 @@ pub struct Config {
     /// `next_page`); `http://` plus the listen address when absent. Set it behind a
     /// reverse proxy.
     pub public_url: Option<String>,
+    /// Dialects also served at the root of a listener of their own, by name
+    /// (`skyhub`, `omnik`, `zerok`, `koncili`, or `native`); each stays under its
+    /// prefix on `listen` too.
+    pub dialects: BTreeMap<String, OwnListener>,
+    /// Signs SkyHub's page cursors, with the credential's stored digest (see
+    /// `entreposto_http::signed`). Optional: without it cursors are still signed and
+    /// every node of one database accepts them; set it (the same on every node) so
+    /// that read access to the database is not enough to forge one. Changing it voids
+    /// the cursors handed out before.
+    pub cursor_secret: Option<Secret>,
+}
+
+/// A setting that is never printed: its `Debug` shows `"***"`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// `[dialects.<name>]`: where a dialect's own listener listens, and the URL its
+/// clients reach it at (for links such as SkyHub's `next_page`; `http://` plus the
+/// bound address when absent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnListener {
+    pub listen: String,
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -46,6 +88,8 @@ impl Default for Config {
             log_format: "text".into(),
             log_level: "info".into(),
             public_url: None,
+            dialects: BTreeMap::new(),
+            cursor_secret: None,
         }
     }
 }
@@ -67,5 +111,21 @@ impl Config {
         }
         fig = fig.merge(Env::prefixed("ENTREPOSTO_").ignore(&["config", "test_postgres_url"]));
         Ok(fig.extract()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_cursor_secret() {
+        let config = Config {
+            cursor_secret: Some(Secret("hunter2-cursor".into())),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("cursor_secret: Some(\"***\")"), "{shown}");
     }
 }

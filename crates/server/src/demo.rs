@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::mounts::issue_credential;
 use entreposto_domain::document::{cnpj_with_check_digits, cpf_with_check_digits};
 use entreposto_domain::*;
-use entreposto_http::auth::issue_credential;
 use entreposto_store::{new_id, ImportTicket, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -3,4 +3,6 @@
 
 pub mod config;
 pub mod demo;
+pub mod listeners;
+pub mod mounts;
 pub mod store;

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use entreposto::mounts::issue_credential;
 use entreposto_domain::{Dialect, Document, Operator, Seller, Timestamp};
-use entreposto_http::auth::issue_credential;
 use entreposto_store::new_id;
 
 use entreposto::config::Config;
@@ -249,21 +249,46 @@ async fn serve(
     config: &Config,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
-    let app = entreposto_http::router(entreposto_http::AppState::new(store, &public_url));
-    tracing::info!(%addr, backend, "listening on {addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let bound = entreposto::listeners::bind(store, config).await?;
+    let mut running = tokio::task::JoinSet::new();
+    // The shared listener is logged first: scripts (and the tests) read its address
+    // from the first "listening on" line.
+    for b in bound {
+        let addr = b.listener.local_addr()?;
+        match b.mount {
+            None => tracing::info!(%addr, backend, "listening on {addr}"),
+            Some(m) => tracing::info!(
+                %addr,
+                dialect = m.name(),
+                public_url = %b.public_url,
+                "{} listening on {addr}",
+                m.name()
+            ),
+        }
+        let name = b.name();
+        running.spawn(async move {
+            serve_listener(b.listener, b.router)
+                .await
+                .with_context(|| format!("serving the {name} listener"))
+        });
+    }
+    // Every listener drains on the shutdown signal; the first to fail stops the rest.
+    while let Some(done) = running.join_next().await {
+        done??;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves one listener until the shutdown signal, then lets in-flight requests finish.
+/// Every listener goes through here, so connection handling is set in one place.
+async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish before exit.

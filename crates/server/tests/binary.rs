@@ -436,6 +436,7 @@ async fn ticket_life_through_the_binary(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(r.headers()["content-type"], "application/json");
     assert_eq!(status_of().await, "READ");
     // 7. The customer writes again: UNREAD again.
     customer_writes("Obrigado, aguardo.").await.unwrap();

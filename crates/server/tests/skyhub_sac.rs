@@ -360,6 +360,9 @@ async fn replies_and_read_state(app: TestApp) {
             )
             .await;
         assert_eq!(p.status, 204, "{status}: {:?}", p.body);
+        // One vendor client crashes on a 204 without a JSON Content-Type.
+        assert_eq!(p.content_type.as_deref(), Some("application/json"));
+        assert_eq!(p.body, serde_json::Value::Null);
         let one = app
             .get(&format!("/skyhub/sac/{}", enc(&code)), &shop.sky)
             .await;

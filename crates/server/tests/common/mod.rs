@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use entreposto::config::Config;
+use entreposto::mounts::issue_credential;
 use entreposto_domain::{Dialect, Operator, Seller, Timestamp};
-use entreposto_http::auth::{issue_credential, IssuedCredential};
+use entreposto_http::auth::IssuedCredential;
 use entreposto_store::{new_id, Store};
 use reqwest::Method;
 use serde_json::Value;
@@ -59,7 +60,10 @@ pub async fn fresh_database(backend: Backend, dir: &TempDir) -> Option<String> {
 }
 
 pub struct TestApp {
+    /// The shared listener's URL.
     pub base: String,
+    /// The URL of each dialect's own listener, by name (`[dialects.<name>]`).
+    pub own: BTreeMap<String, String>,
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
     pub database_url: String,
@@ -82,27 +86,46 @@ impl TestApp {
     }
 
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// The application with `configure` applied to its settings, every listener it
+    /// configures bound on `127.0.0.1` (the shared one on port 0) through the code
+    /// `serve` uses.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
-        let config = Config {
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
             database_url: database_url.clone(),
             pg_max_connections: 4,
             ..Config::default()
         };
+        configure(&mut config);
         let store = entreposto::store::open(&config).await.expect("open store");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let mut base = String::new();
+        let mut own = BTreeMap::new();
+        for b in entreposto::listeners::bind(store.clone(), &config)
             .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = entreposto_http::router(entreposto_http::AppState::new(
-            store.clone(),
-            &format!("http://{addr}"),
-        ));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+            .expect("bind")
+        {
+            let url = format!("http://{}", b.listener.local_addr().expect("addr"));
+            match b.mount {
+                None => base = url,
+                Some(m) => {
+                    own.insert(m.name().to_string(), url);
+                }
+            }
+            tokio::spawn(async move {
+                let _ = axum::serve(b.listener, b.router).await;
+            });
+        }
         Some(TestApp {
-            base: format!("http://{addr}"),
+            base,
+            own,
             store,
             client: reqwest::Client::new(),
             database_url,
@@ -160,9 +183,19 @@ impl TestApp {
         headers: &BTreeMap<String, String>,
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
+        self.call_url(method, &format!("{}{}", self.base, path), headers, body)
+            .await
+    }
+
+    /// [`TestApp::call`] with a whole URL (another listener, a link the server wrote).
+    pub async fn call_url(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut req = self.client.request(method, url);
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -233,9 +266,39 @@ pub fn order_body(seller: &str, code: &str) -> Value {
     })
 }
 
-/// Runs each named `async fn(TestApp)` of the enclosing file on SQLite and PostgreSQL.
+/// Runs each named `async fn(TestApp)` of the enclosing file on SQLite and PostgreSQL;
+/// `with configure;` first applies `configure(&mut Config)` to the app's settings.
 #[macro_export]
 macro_rules! on_both_backends {
+    (with $configure:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::common::TestApp::spawn_with(
+                        $crate::common::Backend::Sqlite,
+                        super::$configure,
+                    )
+                    .await
+                    .expect("sqlite app");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::common::TestApp::spawn_with(
+                        $crate::common::Backend::Postgres,
+                        super::$configure,
+                    )
+                    .await
+                    {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            }
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {

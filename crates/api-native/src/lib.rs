@@ -11,30 +11,27 @@ use entreposto_domain::{Dialect, Upserted};
 use entreposto_store::StoreError;
 use utoipa::OpenApi;
 
-use crate::auth::{authorization_token, missing, Principal};
-use crate::body::JsonBody;
-use crate::envelope::{Envelope, Failure};
-use crate::{ApiError, AppState};
+use entreposto_http::auth::{authorization_token, missing, Principal};
+use entreposto_http::body::JsonBody;
+use entreposto_http::envelope::{render, Envelope, Failure, Plain};
+use entreposto_http::{ApiError, AppState, Mount, Routes};
 
 pub mod dto;
 pub mod tickets;
 
 use dto::{OrderIn, OrderOut};
 
-/// The native error envelope: `{"error": {"code", "message", "field"}}`.
+/// The native error envelope: the hub's plain one, `{"error": {"code", "message",
+/// "field"}}`.
 pub struct Native;
 
 impl Envelope for Native {
     fn body(err: &ApiError) -> serde_json::Value {
-        let mut e = serde_json::json!({"code": err.kind(), "message": err.message()});
-        if let Some(f) = err.field() {
-            e["field"] = f.into();
-        }
-        serde_json::json!({ "error": e })
+        Plain::body(err)
     }
 }
 
-pub(crate) type Result<T> = std::result::Result<T, Failure<Native>>;
+type Result<T> = std::result::Result<T, Failure<Native>>;
 
 /// An operator's native credential (`Authorization: Bearer ...`).
 pub struct OperatorAuth(pub Principal);
@@ -55,8 +52,8 @@ impl FromRequestParts<AppState> for OperatorAuth {
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
-    crate::dialects::Routes::under(prefix)
-        .route("/openapi.json", get(openapi))
+    Routes::under(prefix)
+        .route("/openapi.json", get(move || openapi(prefix)))
         .route("/orders", post(push_order))
         .route("/orders/{id}", get(get_order))
         .route(
@@ -68,8 +65,8 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .route("/tickets/{id}/messages", post(tickets::add_message))
         .route("/tickets/{id}/mediation", post(tickets::request_mediation))
         .finish(
-            crate::envelope::not_found::<Native>,
-            crate::envelope::method_not_allowed::<Native>,
+            entreposto_http::envelope::not_found::<Native>,
+            entreposto_http::envelope::method_not_allowed::<Native>,
         )
 }
 
@@ -111,8 +108,13 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(NativeApi::openapi())
+/// The document, its paths under `prefix` (see [`entreposto_http::mount::openapi_under`]).
+async fn openapi(prefix: &'static str) -> Json<utoipa::openapi::OpenApi> {
+    Json(entreposto_http::mount::openapi_under(
+        NativeApi::openapi(),
+        MOUNT.prefix,
+        prefix,
+    ))
 }
 
 /// Creates an order, or updates the seller's order with the same channel and
@@ -182,7 +184,21 @@ async fn get_order(
     Ok(Json(OrderOut::from(&order)))
 }
 
+/// The native API as the hub serves it.
+pub const MOUNT: Mount = Mount {
+    dialect: Dialect::Native,
+    prefix: "/api/v1",
+    routes,
+    renderer: |_| render::<Native>,
+    credential_headers,
+    user_email: false,
+};
+
 /// What a native API client sends.
-pub fn credential_headers(secret: &str) -> Vec<(&'static str, String)> {
+pub fn credential_headers(
+    _id: &str,
+    secret: &str,
+    _user_email: Option<&str>,
+) -> Vec<(&'static str, String)> {
     vec![("Authorization", format!("Bearer {secret}"))]
 }

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{OperatorAuth, Result};
-use crate::body::JsonBody;
-use crate::ApiError;
-use crate::AppState;
+use entreposto_http::body::JsonBody;
+use entreposto_http::ApiError;
+use entreposto_http::AppState;
 
 use super::Native;
 
@@ -247,7 +247,7 @@ fn parse_id(raw: &str, what: &str) -> std::result::Result<i64, ApiError> {
 }
 
 fn not_found<E: Into<AppError>>(what: &'static str, id: String) -> impl FnOnce(E) -> ApiError {
-    crate::error::not_found_with(move || format!("no {what} '{id}'"))
+    entreposto_http::error::not_found_with(move || format!("no {what} '{id}'"))
 }
 
 /// Creates a customer-service subject with its SLA.

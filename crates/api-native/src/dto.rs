@@ -12,7 +12,7 @@ use entreposto_domain::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::body::Amount;
+use entreposto_http::body::Amount;
 
 /// The native error body.
 #[derive(Serialize, ToSchema)]

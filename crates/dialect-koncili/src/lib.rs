@@ -8,9 +8,9 @@ use axum::http::request::Parts;
 use axum::Router;
 use entreposto_domain::Dialect;
 
-use crate::auth::{authorization_token, header, missing, Principal};
-use crate::envelope::{Envelope, Failure};
-use crate::{ApiError, AppState};
+use entreposto_http::auth::{authorization_token, header, missing, Principal};
+use entreposto_http::envelope::{render, Envelope, Failure};
+use entreposto_http::{ApiError, AppState, Mount, Routes};
 
 pub struct Koncili;
 
@@ -44,11 +44,27 @@ async fn unknown(_: KonciliAuth) -> Failure<Koncili> {
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
-    crate::dialects::Routes::under(prefix)
-        .finish(unknown, crate::envelope::method_not_allowed::<Koncili>)
+    Routes::under(prefix).finish(
+        unknown,
+        entreposto_http::envelope::method_not_allowed::<Koncili>,
+    )
 }
 
+/// Koncili as the hub serves it.
+pub const MOUNT: Mount = Mount {
+    dialect: Dialect::Koncili,
+    prefix: "/koncili",
+    routes,
+    renderer: |_| render::<Koncili>,
+    credential_headers,
+    user_email: false,
+};
+
 /// What a Koncili client sends.
-pub fn credential_headers(secret: &str) -> Vec<(&'static str, String)> {
+pub fn credential_headers(
+    _id: &str,
+    secret: &str,
+    _user_email: Option<&str>,
+) -> Vec<(&'static str, String)> {
     vec![("gumgaToken", secret.to_string())]
 }

@@ -21,11 +21,11 @@ use super::dto::{
     parse_entity, CloseIn, CommentIn, CreateIn, CustomerService, Page, ReturnSubject, SubjectOut,
 };
 use super::{Omnik, OmnikAuth, OmnikWeb, OmnikWebAuth};
-use crate::body::JsonBody;
-use crate::envelope::Failure;
-use crate::query::QueryPairs;
-use crate::reply::SizedJson;
-use crate::{ApiError, AppState};
+use entreposto_http::body::JsonBody;
+use entreposto_http::envelope::Failure;
+use entreposto_http::query::QueryPairs;
+use entreposto_http::reply::SizedJson;
+use entreposto_http::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, Failure<Omnik>>;
 
@@ -113,7 +113,7 @@ fn comment(c: CommentIn, prefix: &str) -> std::result::Result<NewMessage, ApiErr
 }
 
 fn not_found<'a, E: Into<AppError> + 'a>(what: &'a str) -> impl FnOnce(E) -> ApiError + 'a {
-    crate::error::not_found_with(move || format!("{what} not found"))
+    entreposto_http::error::not_found_with(move || format!("{what} not found"))
 }
 
 /// Renders tickets with their order and comments. Tickets of one order (the by-order

@@ -1,4 +1,5 @@
-//! SkyHub (B2W / Americanas hub), mounted under `/skyhub`.
+//! SkyHub (B2W / Americanas hub), mounted under `/skyhub` (or at the root of a
+//! listener of its own).
 //!
 //! Auth is `X-User-Email` + `X-Api-Key` + `X-Accountmanager-Key`. The account-manager
 //! key identifies the integrating platform, not the seller (one official SDK sends a
@@ -14,10 +15,9 @@ use axum::{Json, Router};
 use entreposto_domain::Dialect;
 use utoipa::OpenApi;
 
-use crate::auth::{bad_credentials, header, missing, Principal};
-use crate::dialects::Routes;
-use crate::envelope::{Envelope, Failure};
-use crate::{ApiError, AppState};
+use entreposto_http::auth::{bad_credentials, header, missing, Principal};
+use entreposto_http::envelope::{render, Envelope, Failure};
+use entreposto_http::{ApiError, AppState, Mount, Routes};
 
 pub mod dto;
 pub mod sac;
@@ -95,14 +95,19 @@ async fn unknown(_: SkyhubAuth) -> Failure<Skyhub> {
 )]
 pub struct SkyhubApi;
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(SkyhubApi::openapi())
+/// The document, its paths under `prefix` (see [`entreposto_http::mount::openapi_under`]).
+async fn openapi(prefix: &'static str) -> Json<utoipa::openapi::OpenApi> {
+    Json(entreposto_http::mount::openapi_under(
+        SkyhubApi::openapi(),
+        MOUNT.prefix,
+        prefix,
+    ))
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
     // Clients call with and without trailing slashes; both spellings route the same.
     Routes::under(prefix)
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(move || openapi(prefix)))
         .route("/sac", get(sac::list))
         .route("/sac/", get(sac::list))
         .route("/sac/{code}", get(sac::one))
@@ -129,13 +134,30 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
                 .post(sac::reply_part)
                 .patch(sac::set_status_part),
         )
-        .finish(unknown, crate::envelope::method_not_allowed::<Skyhub>)
+        .finish(
+            unknown,
+            entreposto_http::envelope::method_not_allowed::<Skyhub>,
+        )
 }
 
+/// SkyHub as the hub serves it.
+pub const MOUNT: Mount = Mount {
+    dialect: Dialect::Skyhub,
+    prefix: "/skyhub",
+    routes,
+    renderer: |_| render::<Skyhub>,
+    credential_headers,
+    user_email: true,
+};
+
 /// What a SkyHub client sends; the account-manager key is the integrator's, any value.
-pub fn credential_headers(secret: &str, user_email: &str) -> Vec<(&'static str, String)> {
+pub fn credential_headers(
+    _id: &str,
+    secret: &str,
+    user_email: Option<&str>,
+) -> Vec<(&'static str, String)> {
     vec![
-        ("X-User-Email", user_email.to_string()),
+        ("X-User-Email", user_email.unwrap_or_default().to_string()),
         ("X-Api-Key", secret.to_string()),
         ("X-Accountmanager-Key", "entreposto".to_string()),
     ]

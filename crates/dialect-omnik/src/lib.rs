@@ -12,10 +12,9 @@ use axum::Router;
 use entreposto_domain::{Dialect, Scope};
 use entreposto_store::StoreError;
 
-use crate::auth::{authorization_token, bad_credentials, header, missing, Principal};
-use crate::dialects::Routes;
-use crate::envelope::{Envelope, Failure};
-use crate::{ApiError, AppState};
+use entreposto_http::auth::{authorization_token, bad_credentials, header, missing, Principal};
+use entreposto_http::envelope::{render, Envelope, Failure};
+use entreposto_http::{ApiError, AppState, Mount, Renderer, Routes};
 
 pub mod cs;
 pub mod dto;
@@ -179,20 +178,37 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
             "/v1/hub-web/atendimentoAssunto/devolucao/",
             get(cs::return_subjects),
         )
-        .finish(unknown, crate::envelope::method_not_allowed::<Omnik>)
+        .finish(
+            unknown,
+            entreposto_http::envelope::method_not_allowed::<Omnik>,
+        )
 }
 
 /// Omnik's hub-web paths answer errors in their own shape; the rest in the HUB's.
-pub fn renderer(rest: &str) -> crate::Renderer {
+pub fn renderer(rest: &str) -> Renderer {
     if rest.starts_with("/v1/hub-web") {
-        crate::envelope::render::<OmnikWeb>
+        render::<OmnikWeb>
     } else {
-        crate::envelope::render::<Omnik>
+        render::<Omnik>
     }
 }
 
+/// Omnik as the hub serves it.
+pub const MOUNT: Mount = Mount {
+    dialect: Dialect::Omnik,
+    prefix: "/omnik",
+    routes,
+    renderer,
+    credential_headers,
+    user_email: false,
+};
+
 /// What an Omnik client sends: the token and the credential id as `application_id`.
-pub fn credential_headers(id: &str, secret: &str) -> Vec<(&'static str, String)> {
+pub fn credential_headers(
+    id: &str,
+    secret: &str,
+    _user_email: Option<&str>,
+) -> Vec<(&'static str, String)> {
     vec![
         ("token", secret.to_string()),
         ("application_id", id.to_string()),

@@ -6,7 +6,6 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
 use chrono::NaiveDate;
 use entreposto_app::AppError;
 use entreposto_domain::{
@@ -17,11 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use super::dto::{parse_part, Chat, Instance, Instances, ReplyIn, Sac, SacPage, StatusIn};
 use super::{Skyhub, SkyhubAuth};
-use crate::body::JsonBody;
-use crate::envelope::Failure;
-use crate::query::QueryPairs;
-use crate::reply::SizedJson;
-use crate::{ApiError, AppState};
+use entreposto_http::auth::Principal;
+use entreposto_http::body::JsonBody;
+use entreposto_http::envelope::Failure;
+use entreposto_http::query::QueryPairs;
+use entreposto_http::reply::SizedJson;
+use entreposto_http::signed::TokenKey;
+use entreposto_http::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, Failure<Skyhub>>;
 
@@ -47,15 +48,23 @@ struct Cursor {
     t: Option<i64>,
 }
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-fn encode_cursor(c: &Cursor) -> String {
-    B64.encode(serde_json::to_vec(c).unwrap_or_default())
+/// Cursors are signed ([`entreposto_http::signed`]) with a key of the credential that
+/// listed, so a client cannot page from a position of its own making.
+fn cursor_key(state: &AppState, p: &Principal) -> TokenKey {
+    TokenKey::new(&p.credential.secret_hash, &state.cursor_secret)
 }
 
-fn decode_cursor(raw: &str) -> std::result::Result<Cursor, ApiError> {
+fn encode_cursor(key: &TokenKey, c: &Cursor) -> String {
+    key.seal(&serde_json::to_vec(c).unwrap_or_default())
+}
+
+fn decode_cursor(key: &TokenKey, raw: &str) -> std::result::Result<Cursor, ApiError> {
     let bad = || ApiError::invalid("cursor", "is not a cursor this server issued");
-    let bytes = B64.decode(raw.trim_end_matches('=')).map_err(|_| bad())?;
+    // Some clients append `?` to the `next_page` URL they were given (`?cursor=X?`),
+    // some more parameters after it: the cursor is what comes before, since a cursor
+    // never holds a `?`.
+    let raw = raw.split('?').next().unwrap_or_default();
+    let bytes = key.open(raw).ok_or_else(bad)?;
     // Only the objects we issue: serde would also read a struct from an array.
     if bytes.first() != Some(&b'{') {
         return Err(bad());
@@ -82,7 +91,7 @@ fn part(raw: &str) -> std::result::Result<Conversation, ApiError> {
 }
 
 fn sac_not_found<'a, E: Into<AppError> + 'a>(code: &'a str) -> impl FnOnce(E) -> ApiError + 'a {
-    crate::error::not_found_with(move || format!("SAC '{code}' not found"))
+    entreposto_http::error::not_found_with(move || format!("SAC '{code}' not found"))
 }
 
 async fn ticket(
@@ -146,9 +155,10 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     q: QueryPairs,
 ) -> Result<Response> {
+    let key = cursor_key(&state, &p);
     let mut filter = match q.get("cursor") {
         Some(raw) => {
-            let c = decode_cursor(raw)?;
+            let c = decode_cursor(&key, raw)?;
             TicketFilter {
                 read_state: c
                     .s
@@ -178,7 +188,7 @@ pub async fn list(
                 f: filter.updated_from.map(|t| t.0),
                 t: filter.updated_to.map(|t| t.0),
             };
-            page_url(&state, &uri, &encode_cursor(&c))
+            page_url(&state, &uri, &encode_cursor(&key, &c))
         })
     } else {
         None
@@ -451,8 +461,23 @@ mod tests {
             f: None,
             t: Some(9),
         };
-        assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), c);
-        assert!(decode_cursor("not-a-cursor!").is_err());
-        assert!(decode_cursor(&B64.encode(b"[1,2]")).is_err());
+        let key = TokenKey::new(&[7; 32], &entreposto_http::signed::server_secret(None));
+        let sealed = encode_cursor(&key, &c);
+        assert_eq!(decode_cursor(&key, &sealed).unwrap(), c);
+        // A trailing `?`, or parameters a client glued on after one, read the same.
+        assert_eq!(decode_cursor(&key, &format!("{sealed}?")).unwrap(), c);
+        assert_eq!(
+            decode_cursor(&key, &format!("{sealed}?status=READ")).unwrap(),
+            c
+        );
+        assert!(decode_cursor(&key, "not-a-cursor!").is_err());
+        assert!(decode_cursor(&key, "").is_err());
+        // Signed, but not an object we issue.
+        assert!(decode_cursor(&key, &key.seal(b"[1,2]")).is_err());
+        // Unsigned: what cursors were before they were signed.
+        use base64::Engine;
+        let unsigned =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"u":-1,"i":-1}"#);
+        assert!(decode_cursor(&key, &unsigned).is_err());
     }
 }

@@ -14,9 +14,9 @@ use axum::http::StatusCode;
 use axum::Router;
 use entreposto_domain::Dialect;
 
-use crate::auth::{authorization_token, Principal};
-use crate::envelope::{Envelope, Failure};
-use crate::{ApiError, AppState};
+use entreposto_http::auth::{authorization_token, Principal};
+use entreposto_http::envelope::{render, Envelope, Failure};
+use entreposto_http::{ApiError, AppState, Mount, Routes};
 
 pub struct Zerok;
 
@@ -77,11 +77,27 @@ async fn unknown(_: ZerokAuth) -> Failure<Zerok> {
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
-    crate::dialects::Routes::under(prefix)
-        .finish(unknown, crate::envelope::method_not_allowed::<Zerok>)
+    Routes::under(prefix).finish(
+        unknown,
+        entreposto_http::envelope::method_not_allowed::<Zerok>,
+    )
 }
 
+/// 00K as the hub serves it.
+pub const MOUNT: Mount = Mount {
+    dialect: Dialect::Zerok,
+    prefix: "/00k",
+    routes,
+    renderer: |_| render::<Zerok>,
+    credential_headers,
+    user_email: false,
+};
+
 /// What a 00K client sends: the key, no `Bearer`.
-pub fn credential_headers(secret: &str) -> Vec<(&'static str, String)> {
+pub fn credential_headers(
+    _id: &str,
+    secret: &str,
+    _user_email: Option<&str>,
+) -> Vec<(&'static str, String)> {
     vec![("Authorization", secret.to_string())]
 }
