@@ -217,6 +217,28 @@ impl From<&TicketMessage> for NewMessage {
 }
 
 impl NewMessage {
+    /// The message as stored under `id` on ticket `ticket_id`, written at `at`.
+    pub fn stored(
+        &self,
+        id: i64,
+        ticket_id: i64,
+        at: Timestamp,
+        replied_at: Option<Timestamp>,
+    ) -> TicketMessage {
+        TicketMessage {
+            id,
+            ticket_id,
+            conversation: self.conversation,
+            author: self.author.clone(),
+            content: self.content.clone(),
+            customer_can_view: self.customer_can_view,
+            created_at: at,
+            replied_at,
+            subject: self.subject.clone(),
+            responsible: self.responsible,
+        }
+    }
+
     /// A message in `conversation` by `author`, visible to the customer exactly when
     /// the conversation is.
     pub fn new(

@@ -279,18 +279,7 @@ async fn insert_message(
         )
         .await
         .map_err(map_err)?;
-    Ok(TicketMessage {
-        id: row.get(0),
-        ticket_id,
-        conversation: m.conversation,
-        author: m.author.clone(),
-        content: m.content.clone(),
-        customer_can_view: m.customer_can_view,
-        created_at: at,
-        replied_at,
-        subject: m.subject.clone(),
-        responsible: m.responsible,
-    })
+    Ok(m.stored(row.get(0), ticket_id, at, replied_at))
 }
 
 #[async_trait]

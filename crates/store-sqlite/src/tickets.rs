@@ -548,18 +548,7 @@ fn insert_message(
         ])
     })
     .map_err(map_err)?;
-    Ok(TicketMessage {
-        id,
-        ticket_id,
-        conversation: m.conversation,
-        author: m.author.clone(),
-        content: m.content.clone(),
-        customer_can_view: m.customer_can_view,
-        created_at: at,
-        replied_at,
-        subject: m.subject.clone(),
-        responsible: m.responsible,
-    })
+    Ok(m.stored(id, ticket_id, at, replied_at))
 }
 
 fn subject_from_row(r: &Row<'_>) -> rusqlite::Result<Subject> {
