@@ -6,6 +6,10 @@
 //! are thin: parse the vendor's request into domain types, call the store, render the
 //! vendor's JSON. Errors are one [`ApiError`] everywhere, rendered per dialect only at
 //! the edge by an [`envelope::Envelope`].
+//!
+//! Unsafe code is denied here except in [`json_writer`], which `[http] fast_json =
+//! false` ([`HttpOptions::fast_json`]) switches off.
+#![deny(unsafe_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +26,7 @@ pub mod body;
 pub mod dialects;
 pub mod envelope;
 pub mod error;
+#[allow(unsafe_code)]
 pub mod json_writer;
 pub mod metrics;
 pub mod native;
@@ -46,6 +51,28 @@ pub struct Shared {
     /// for links such as SkyHub's `next_page`. Never taken from the `Host` header,
     /// which some clients force to the vendor's own host.
     pub public_url: String,
+    /// See [`HttpOptions::fast_json`].
+    pub fast_json: bool,
+}
+
+/// Settings of the HTTP edge (`[http]` in the configuration file).
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// How long a verified credential is trusted before it is read again: a
+    /// revocation takes effect within this time. Zero reads it on every request.
+    pub credential_ttl: Duration,
+    /// Serialize the hot read responses with [`json_writer`] (faster, and unsafe code)
+    /// instead of serde_json. Both write the same bytes.
+    pub fast_json: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            credential_ttl: Duration::from_secs(1),
+            fast_json: true,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -56,12 +83,18 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The state with the default [`HttpOptions`].
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
+        AppState::with_options(store, public_url, HttpOptions::default())
+    }
+
+    pub fn with_options(store: Arc<dyn Store>, public_url: &str, options: HttpOptions) -> AppState {
         AppState(Arc::new(Shared {
-            credentials: auth::CredentialCache::new(store.clone(), Duration::from_secs(1)),
+            credentials: auth::CredentialCache::new(store.clone(), options.credential_ttl),
             store,
             metrics: metrics::Metrics::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
+            fast_json: options.fast_json,
         }))
     }
 }
@@ -79,7 +112,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(json_edge))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            json_edge,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -107,7 +143,11 @@ fn renderer_for(path: &str) -> Renderer {
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
-async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn json_edge(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let uri = req.uri();
     let render = renderer_for(uri.path());
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
@@ -115,8 +155,9 @@ async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) ->
     }
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
+    let handled = reply::serving(state.fast_json, next.run(req));
     let mut res =
-        match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(next.run(req))).await {
+        match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(handled)).await {
             Ok(res) => res,
             Err(_) => {
                 tracing::error!("handler panicked");

@@ -146,12 +146,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.clone())?;
     if let Some(url) = &cli.database_url {
-        config.database_url = url.clone();
+        config.database_url = url.as_str().into();
     }
     if let Command::Serve { listen: Some(l) } = &cli.command {
         config.listen = l.clone();
     }
     init_tracing(&config);
+    // The database URL's password is redacted (config::DatabaseUrl).
+    tracing::debug!(?config, "configuration");
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -257,7 +259,11 @@ async fn serve(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let app = entreposto_http::router(entreposto_http::AppState::new(store, &public_url));
+    let app = entreposto_http::router(entreposto_http::AppState::with_options(
+        store,
+        &public_url,
+        config.http.options(),
+    ));
     tracing::info!(%addr, backend, "listening on {addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -70,7 +70,10 @@ async fn a_full_writer_queue_refuses_and_loses_no_acknowledged_write() {
         match outcome {
             Ok(()) => {
                 acknowledged += 1;
-                store.get_operator(id).await.expect("acknowledged write lost");
+                store
+                    .get_operator(id)
+                    .await
+                    .expect("acknowledged write lost");
             }
             Err(StoreError::Busy) => {
                 busy += 1;

@@ -75,23 +75,39 @@ pub struct Reply {
     pub headers: reqwest::header::HeaderMap,
 }
 
+/// A harness setting: no credential cache, so a revocation shows on the next request
+/// (instead of sleeping to outwait the cache).
+pub fn no_credential_cache(config: &mut Config) {
+    config.http.credential_cache_ttl_ms = 0;
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings changed by `configure` first.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
-        let config = Config {
-            database_url: database_url.clone(),
+        let mut config = Config {
+            database_url: database_url.as_str().into(),
             pg_max_connections: 4,
             ..Config::default()
         };
+        configure(&mut config);
         let store = entreposto::store::open(&config).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = entreposto_http::router(entreposto_http::AppState::new(
+        let app = entreposto_http::router(entreposto_http::AppState::with_options(
             store.clone(),
             &format!("http://{addr}"),
+            config.http.options(),
         ));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -228,23 +244,37 @@ pub fn order_body(seller: &str, code: &str) -> Value {
     })
 }
 
-/// Runs each named `async fn(TestApp)` of the enclosing file on SQLite and PostgreSQL.
+/// Runs each named `async fn(TestApp)` of the enclosing file on SQLite and PostgreSQL;
+/// `on_both_backends!(with SETTING; names...)` first applies `SETTING: fn(&mut Config)`
+/// (such as [`no_credential_cache`]).
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
+    (with $configure:path; $($name:ident),* $(,)?) => {
         $(
             mod $name {
+                // `$configure` is named as in the enclosing file.
+                #[allow(unused_imports)]
+                use super::*;
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
-                        .await
-                        .expect("sqlite app");
+                    let app = $crate::common::TestApp::spawn_with(
+                        $crate::common::Backend::Sqlite,
+                        $configure,
+                    )
+                    .await
+                    .expect("sqlite app");
                     super::$name(app).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    match $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                    match $crate::common::TestApp::spawn_with(
+                        $crate::common::Backend::Postgres,
+                        $configure,
+                    )
+                    .await
+                    {
                         Some(app) => super::$name(app).await,
                         None => eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set"),
                     }
@@ -252,7 +282,13 @@ macro_rules! on_both_backends {
             }
         )*
     };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(with $crate::common::keep_defaults; $($name),*);
+    };
 }
+
+/// The harness's settings as they are.
+pub fn keep_defaults(_: &mut Config) {}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
 
