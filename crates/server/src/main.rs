@@ -3,6 +3,7 @@
 //! Admin commands talk to the database directly, so they work whether or not a server
 //! is running (SQLite's WAL lets both write safely). Their output is JSON on stdout;
 //! logs go to stderr.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

@@ -5,6 +5,7 @@
 //! reads and writes; PostgreSQL does its own concurrency control, so there is no
 //! writer thread here. The schema is whatever `search_path` selects, which is how the
 //! tests give every case a fresh schema in one database (`?options=-csearch_path%3D...`).
+#![forbid(unsafe_code)]
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
