@@ -150,3 +150,70 @@ impl SnapshotPool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::SqliteStore;
+
+    /// A read that finds the database locked (`Busy` at once, since inline reads never
+    /// wait) is tried again off the async worker: with one worker, another task runs
+    /// while the retry waits. Were the retry on the worker, that task could not run and
+    /// the retry would give up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_read_that_would_wait_is_retried_off_the_worker() {
+        let dir = std::env::temp_dir().join(format!(
+            "entreposto-snapshot-{}",
+            entreposto_store::new_id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(SqliteStore::open(dir.join("s.db"), Default::default()).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let tries = AtomicUsize::new(0);
+                let out = store.read_now(|_| {
+                    if tries.fetch_add(1, Ordering::Relaxed) == 0 {
+                        return Err(StoreError::Busy);
+                    }
+                    rx.recv_timeout(Duration::from_secs(5))
+                        .map_err(|_| StoreError::Other("the worker was stalled".into()))
+                });
+                (out, tries.load(Ordering::Relaxed))
+            })
+        };
+        let other = tokio::spawn(async move { tx.send(()).unwrap() });
+        other.await.unwrap();
+        let (out, tries) = reader.await.unwrap();
+        assert_eq!(tries, 2);
+        out.unwrap();
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Pooled connections never wait for a lock (SQLite's busy timeout is zero), and
+    /// a patient retry hands its connection back to the pool impatient again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn inline_reads_do_not_wait_for_locks() {
+        let dir = std::env::temp_dir().join(format!(
+            "entreposto-snapshot-{}",
+            entreposto_store::new_id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(dir.join("s.db"), Default::default()).unwrap();
+        let timeout = |c: &Connection| {
+            c.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0))
+                .map_err(map_err)
+        };
+        assert_eq!(store.read_now(timeout).unwrap(), 0);
+        let patient = store.snapshots.attempt(&timeout, true).unwrap();
+        assert_eq!(patient, PATIENCE.as_millis() as i64);
+        assert_eq!(store.read_now(timeout).unwrap(), 0);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
