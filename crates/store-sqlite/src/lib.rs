@@ -577,6 +577,51 @@ mod tests {
         }
     }
 
+    /// The reader queue is bounded too: with its one reader busy and its one slot
+    /// taken, a further read is refused with `Busy` at once; the queued one still runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_reader_queue_refuses_reads() {
+        let dir = std::env::temp_dir().join(format!("entreposto-readq-{}", new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let options = SqliteOptions {
+            readers: 1,
+            reader_queue: Some(1),
+            ..SqliteOptions::default()
+        };
+        let store = Arc::new(SqliteStore::open(dir.join("t.db"), options).unwrap());
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let busy_reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(move |_| {
+                        let _ = started_tx.send(());
+                        release_rx
+                            .recv_timeout(Duration::from_secs(10))
+                            .map_err(|_| StoreError::Other("never released".into()))
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        let queued = {
+            let store = store.clone();
+            tokio::spawn(async move { store.read(|_| Ok(7)).await })
+        };
+        while store.queued().1 == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(store.read(|_| Ok(0)).await, Err(StoreError::Busy)));
+        assert_eq!(store.queued().1, 1);
+        release_tx.send(()).unwrap();
+        busy_reader.await.unwrap().unwrap();
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+        assert_eq!(store.read(|_| Ok(1)).await.unwrap(), 1);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     fn new_id() -> String {
         entreposto_store::new_id()
     }

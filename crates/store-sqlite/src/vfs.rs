@@ -21,6 +21,10 @@
 //! passes [`REMAP_GROWTH`] and the map is rebuilt at the new size. Like WAL mode itself,
 //! this assumes one host whose page cache serves both the map and `pread`/`pwrite` (a
 //! local filesystem, not a network or `direct_io` mount).
+//!
+//! This is the crate's only unsafe code; `[sqlite] vfs_shim = false`
+//! (`SqliteOptions::vfs_shim`) opens every connection on SQLite's own `unix` VFS
+//! instead, with the same results (the contract suite runs on both).
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::mem::size_of;
