@@ -327,12 +327,13 @@ impl SqliteStore {
     ///
     /// For primary-key lookups that take microseconds, handing the work to a reader
     /// thread and waking the caller again costs more than the query (two context
-    /// switches on a two-core machine), and so does `block_in_place` (measured about
-    /// 12 µs a call on two busy workers). Only bounded, indexed point reads may use
-    /// this: it briefly occupies an async worker thread. What could hold that thread
-    /// long, waiting for a lock, cannot happen here: the first try never waits, and a
-    /// read that would have to is retried off the worker (see [`snapshot`]). `f` may
-    /// therefore run twice.
+    /// switches on a two-core machine), and so would `block_in_place` around every
+    /// read (a micro-benchmark here: about 12 µs more per call with both workers
+    /// busy). Only bounded, indexed point reads may use this: it briefly occupies an
+    /// async worker thread. What could hold that thread long, waiting for a lock,
+    /// cannot happen here: the first try never waits, and a read that would have to is
+    /// retried off the worker (see [`snapshot`]); what remains is the few pages a point
+    /// lookup touches, read from the memory map. `f` may therefore run twice.
     pub(crate) fn read_now<T>(&self, f: impl Fn(&Connection) -> Result<T>) -> Result<T> {
         self.snapshots.with(f)
     }
