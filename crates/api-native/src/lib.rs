@@ -2,6 +2,8 @@
 //! administers the hub. Operator Bearer tokens only; described by an OpenAPI document
 //! at `/api/v1/openapi.json`.
 
+#![forbid(unsafe_code)]
+
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;

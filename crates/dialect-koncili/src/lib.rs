@@ -3,6 +3,8 @@
 //! Auth is `gumgaToken`, or `Authorization` as the newer API sends it. Errors are read
 //! by clients as `{"response": "..."}`.
 
+#![forbid(unsafe_code)]
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::Router;

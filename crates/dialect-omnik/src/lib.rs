@@ -4,6 +4,8 @@
 //! `seller` naming one of the operator's sellers when an operator credential acts for
 //! it. Errors are `{"code", "type", "message", "messages": [{"code", "message"}]}`.
 
+#![forbid(unsafe_code)]
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderName;

@@ -7,6 +7,8 @@
 //! `{"error": "...", "errors": {"detail": "..."}}`: the documented `errors.detail`
 //! plus the top-level `error` older clients look for.
 
+#![forbid(unsafe_code)]
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderName;

@@ -8,6 +8,8 @@
 //! dialect's clients see the same status for bad credentials (the body's `code` still
 //! tells them apart). Validation errors are 400 as documented.
 
+#![forbid(unsafe_code)]
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;

@@ -5,7 +5,6 @@
 //! field when the input breaks a rule), the store persists them, and a dialect renders
 //! them back. Money is integer centavos ([`Cents`]), time is UTC microseconds
 //! ([`Timestamp`]).
-
 #![forbid(unsafe_code)]
 
 pub mod document;

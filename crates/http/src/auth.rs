@@ -6,9 +6,11 @@
 //! the digest is stored; the secret is shown once, when issued. Secrets have ~190 bits
 //! of entropy, so a fast hash is enough (no password-style stretching needed).
 //!
-//! Verified credentials are cached for a second: a revocation made by the admin
-//! command while the server runs takes effect within that second. Within it, a secret
-//! already verified is recognised by a keyed fingerprint instead of hashed again.
+//! Verified credentials are cached for a time-to-live (`[http]
+//! credential_cache_ttl_ms`, a second by default): a revocation made by the admin
+//! command while the server runs takes effect within it. Within it, a secret already
+//! verified is recognised by a keyed fingerprint instead of hashed again. A TTL of zero
+//! reads the credential on every request (the tests of revocation use it).
 
 use std::collections::HashMap;
 use std::hash::Hasher;

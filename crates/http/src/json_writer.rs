@@ -8,6 +8,8 @@
 //! the three things JSON escapes (`"`, `\` and control characters), copying clean runs
 //! whole. Escapes, numbers, `null`s and nesting follow serde_json's compact output
 //! exactly; the tests hold it to serde_json on values and on the response shapes.
+//! It holds the crate's only unsafe code (`append`); `[http] fast_json = false`
+//! (`HttpOptions::fast_json`) writes those responses with serde_json instead.
 
 use std::fmt::Display;
 

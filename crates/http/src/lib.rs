@@ -9,6 +9,10 @@
 //! error envelope, so a client gets exactly the bodies its vendor documents, failures
 //! included. Errors are one [`ApiError`] everywhere, rendered per dialect only at the
 //! edge.
+//!
+//! Unsafe code is denied here except in [`json_writer`], which `[http] fast_json =
+//! false` ([`HttpOptions::fast_json`]) switches off.
+#![deny(unsafe_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +28,7 @@ pub mod auth;
 pub mod body;
 pub mod envelope;
 pub mod error;
+#[allow(unsafe_code)]
 pub mod json_writer;
 pub mod metrics;
 pub mod mount;
@@ -59,6 +64,28 @@ pub struct Shared {
     /// The digest of the `cursor_secret` setting, half of the key page cursors are
     /// signed with ([`signed`]).
     pub cursor_secret: [u8; 32],
+    /// See [`HttpOptions::fast_json`].
+    pub fast_json: bool,
+}
+
+/// Settings of the HTTP edge (`[http]` in the configuration file).
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// How long a verified credential is trusted before it is read again: a
+    /// revocation takes effect within this time. Zero reads it on every request.
+    pub credential_ttl: Duration,
+    /// Serialize the hot read responses with [`json_writer`] (faster, and unsafe code)
+    /// instead of serde_json. Both write the same bytes.
+    pub fast_json: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            credential_ttl: Duration::from_secs(1),
+            fast_json: true,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -69,17 +96,23 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The state with the default [`HttpOptions`].
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
+        AppState::with_options(store, public_url, HttpOptions::default())
+    }
+
+    pub fn with_options(store: Arc<dyn Store>, public_url: &str, options: HttpOptions) -> AppState {
         AppState(Arc::new(Shared {
             credentials: Arc::new(auth::CredentialCache::new(
                 store.clone(),
-                Duration::from_secs(1),
+                options.credential_ttl,
             )),
             app: entreposto_app::App::with_system_clock(store.clone()),
             store,
             metrics: Arc::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
             cursor_secret: signed::server_secret(None),
+            fast_json: options.fast_json,
         }))
     }
 
@@ -109,6 +142,7 @@ impl AppState {
             metrics: self.metrics.clone(),
             public_url: self.public_url.clone(),
             cursor_secret: self.cursor_secret,
+            fast_json: self.fast_json,
         }
     }
 }
@@ -145,7 +179,10 @@ fn edge(router: Router<AppState>, state: AppState, owners: Owners) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn_with_state(owners, json_edge))
+        .layer(axum::middleware::from_fn_with_state(
+            (owners, state.fast_json),
+            json_edge,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -189,7 +226,7 @@ impl Owners {
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
 async fn json_edge(
-    axum::extract::State(owners): axum::extract::State<Owners>,
+    axum::extract::State((owners, fast_json)): axum::extract::State<(Owners, bool)>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
@@ -200,8 +237,9 @@ async fn json_edge(
     }
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
+    let handled = reply::serving(fast_json, next.run(req));
     let mut res =
-        match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(next.run(req))).await {
+        match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(handled)).await {
             Ok(res) => res,
             Err(_) => {
                 tracing::error!("handler panicked");

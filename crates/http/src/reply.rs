@@ -8,11 +8,25 @@
 //! `Serialize` impls and the same bytes out (a test below holds it to serde_json's
 //! output), with field names written as they are and strings checked for escapes
 //! eight bytes at a time; serde_json's byte-at-a-time escaping of every key and value
-//! was a fifth of the instructions of an Omnik case read.
+//! was a fifth of the instructions of an Omnik case read. `[http] fast_json = false`
+//! ([`crate::HttpOptions::fast_json`]) writes them with serde_json instead: the JSON
+//! writer holds the crate's only unsafe code.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+tokio::task_local! {
+    /// Whether the request being served writes [`SizedJson`] with the JSON writer. A
+    /// task-local rather than a process-wide flag, so two servers in one process (the
+    /// tests) can differ; set around every request by the JSON edge.
+    static FAST_JSON: bool;
+}
+
+/// Runs `handler` (one request) with the `fast_json` setting in force.
+pub(crate) async fn serving<F: std::future::Future>(fast_json: bool, handler: F) -> F::Output {
+    FAST_JSON.scope(fast_json, handler).await
+}
 
 /// `value` as a JSON response body, serialized into a buffer of `capacity` bytes
 /// (grown if the body is larger).
@@ -21,7 +35,13 @@ pub struct SizedJson<T>(pub T, pub usize);
 impl<T: Serialize> IntoResponse for SizedJson<T> {
     fn into_response(self) -> Response {
         let mut buf = Vec::with_capacity(self.1);
-        match crate::json_writer::to_writer(&mut buf, &self.0) {
+        // Outside a served request (unit tests) the default, the JSON writer.
+        let written = if FAST_JSON.try_with(|on| *on).unwrap_or(true) {
+            crate::json_writer::to_writer(&mut buf, &self.0).map_err(|e| e.to_string())
+        } else {
+            serde_json::to_writer(&mut buf, &self.0).map_err(|e| e.to_string())
+        };
+        match written {
             Ok(()) => (
                 [(
                     header::CONTENT_TYPE,
@@ -31,7 +51,7 @@ impl<T: Serialize> IntoResponse for SizedJson<T> {
             )
                 .into_response(),
             // Only a map with non-string keys fails to serialize; none of ours has one.
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
         }
     }
 }
@@ -49,6 +69,27 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&body[..], br#"{"a":[1,"dois"]}"#);
+    }
+
+    /// The switch reaches the writer: a field name the JSON writer copies unescaped
+    /// (none of ours needs escaping, see `json_writer`) tells the two apart.
+    #[tokio::test]
+    async fn fast_json_off_writes_with_serde_json() {
+        #[derive(Serialize)]
+        struct Probe {
+            #[serde(rename = "a\"b")]
+            field: u8,
+        }
+        let body = |fast: bool| {
+            serving(fast, async {
+                let res = SizedJson(Probe { field: 1 }, 4).into_response();
+                axum::body::to_bytes(res.into_body(), 1 << 10)
+                    .await
+                    .unwrap()
+            })
+        };
+        assert_eq!(&body(false).await[..], br#"{"a\"b":1}"#);
+        assert_eq!(&body(true).await[..], br#"{"a"b":1}"#);
     }
 
     /// Clients parse what serde_json wrote before; the bytes must not change.

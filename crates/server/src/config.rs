@@ -14,9 +14,16 @@
 //! listen = "127.0.0.1:8081"
 //! public_url = "https://skyhub.example.com"   # optional
 //! ```
+//!
+//! with the prefix (`ENTREPOSTO_DATABASE_URL`); a key of a section takes a double
+//! underscore (`[sqlite] vfs_shim` is `ENTREPOSTO_SQLITE__VFS_SHIM`).
+//!
+//! The database URL may carry a password: its `Debug` and `Display` redact it (see
+//! [`DatabaseUrl`]), so printing or logging the configuration never shows it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -28,7 +35,7 @@ pub struct Config {
     /// Address `serve` listens on.
     pub listen: String,
     /// `postgres://...` for PostgreSQL; a file path (optionally `sqlite://path`) for SQLite.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// SQLite durability: `normal` (survives process crashes) or `full` (also power loss).
     pub sqlite_synchronous: String,
     /// SQLite reader threads; the number of cores when absent.
@@ -53,6 +60,136 @@ pub struct Config {
     /// that read access to the database is not enough to forge one. Changing it voids
     /// the cursors handed out before.
     pub cursor_secret: Option<Secret>,
+    /// `[sqlite]`: the embedded backend's queues and its unsafe VFS shim.
+    pub sqlite: SqliteSettings,
+    /// `[http]`: the edge's credential cache and JSON writer.
+    pub http: HttpSettings,
+}
+
+/// `[sqlite]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqliteSettings {
+    /// Writes waiting for the writer thread; past it writes answer 503 with
+    /// `Retry-After` until the writer catches up.
+    pub writer_queue: usize,
+    /// Reads waiting for a reader thread (64 per reader when absent); past it, 503.
+    pub reader_queue: Option<usize>,
+    /// Our VFS shim (unsafe code; faster reads under writes); `false` uses SQLite's
+    /// own `unix` VFS.
+    pub vfs_shim: bool,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        SqliteSettings {
+            writer_queue: entreposto_store_sqlite::DEFAULT_WRITER_QUEUE,
+            reader_queue: None,
+            vfs_shim: true,
+        }
+    }
+}
+
+/// `[http]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Milliseconds a verified credential is trusted before it is read again (a
+    /// revocation takes effect within it); 0 reads it on every request.
+    pub credential_cache_ttl_ms: u64,
+    /// Our JSON writer for the hot responses (unsafe code; faster); `false` uses
+    /// serde_json. Both write the same bytes.
+    pub fast_json: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        let d = entreposto_http::HttpOptions::default();
+        HttpSettings {
+            credential_cache_ttl_ms: d.credential_ttl.as_millis() as u64,
+            fast_json: d.fast_json,
+        }
+    }
+}
+
+impl HttpSettings {
+    pub fn options(&self) -> entreposto_http::HttpOptions {
+        entreposto_http::HttpOptions {
+            credential_ttl: Duration::from_millis(self.credential_cache_ttl_ms),
+            fast_json: self.fast_json,
+        }
+    }
+}
+
+/// A database URL whose password never reaches a log: `Debug` and `Display` print it
+/// redacted (`postgres://user:***@host/db`); [`DatabaseUrl::expose`] gives the real one
+/// to the code that connects.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(s: String) -> Self {
+        DatabaseUrl(s)
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(s: &str) -> Self {
+        DatabaseUrl(s.to_string())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&redact(&self.0), f)
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+/// `url` with its password replaced by `***`: the `user:password@` of a URL, and a
+/// `password=` parameter of its query or of a `key=value` connection string.
+pub fn redact(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = &out[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        // The last `@` of the authority ends the user info (a password may contain `@`
+        // only percent-encoded, but be safe with a raw one).
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            if let Some(colon) = rest[..at].find(':') {
+                let start = scheme_end + 3 + colon + 1;
+                out.replace_range(start..scheme_end + 3 + at, "***");
+            }
+        }
+    }
+    let mut redacted = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    // `password=` after a `?`, `&`, whitespace or at the start.
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        let boundary = i == 0 || matches!(rest.as_bytes()[i - 1], b'?' | b'&' | b' ' | b'\t');
+        let value_start = i + "password=".len();
+        redacted.push_str(&rest[..value_start]);
+        rest = &rest[value_start..];
+        if boundary {
+            let end = rest.find(['&', ' ', '\t', '#']).unwrap_or(rest.len());
+            redacted.push_str("***");
+            rest = &rest[end..];
+        }
+    }
+    redacted.push_str(rest);
+    redacted
 }
 
 /// A setting that is never printed: its `Debug` shows `"***"`.
@@ -90,6 +227,8 @@ impl Default for Config {
             public_url: None,
             dialects: BTreeMap::new(),
             cursor_secret: None,
+            sqlite: SqliteSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -109,7 +248,11 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("ENTREPOSTO_").ignore(&["config", "test_postgres_url"]));
+        fig = fig.merge(
+            Env::prefixed("ENTREPOSTO_")
+                .ignore(&["config", "test_postgres_url"])
+                .split("__"),
+        );
         Ok(fig.extract()?)
     }
 }
@@ -127,5 +270,62 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("cursor_secret: Some(\"***\")"), "{shown}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        for (url, shown) in [
+            (
+                "postgres://user:secret@db.example.com:5432/app",
+                "postgres://user:***@db.example.com:5432/app",
+            ),
+            (
+                "postgresql://user:s3cr%40t@host/db?sslmode=require",
+                "postgresql://user:***@host/db?sslmode=require",
+            ),
+            (
+                "postgres://user:p@ss@host/db",
+                "postgres://user:***@host/db",
+            ),
+            (
+                "postgres://user@host/db?sslmode=require&password=secret&x=1",
+                "postgres://user@host/db?sslmode=require&password=***&x=1",
+            ),
+            (
+                "host=db user=app password=secret dbname=x",
+                "host=db user=app password=*** dbname=x",
+            ),
+            ("postgres://user@host/db", "postgres://user@host/db"),
+            ("entreposto.db", "entreposto.db"),
+            (
+                "/var/lib/my_password=notakey.db",
+                "/var/lib/my_password=notakey.db",
+            ),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn debug_of_the_configuration_never_shows_the_password() {
+        let config = Config {
+            database_url: "postgres://user:secret@host/db?password=secret2".into(),
+            ..Config::default()
+        };
+        for printed in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            format!("{}", config.database_url),
+        ] {
+            assert!(
+                !printed.contains(":secret@") && !printed.contains("secret2"),
+                "{printed}"
+            );
+            assert!(printed.contains("postgres://user:***@host/db"), "{printed}");
+        }
+        assert_eq!(
+            config.database_url.expose(),
+            "postgres://user:secret@host/db?password=secret2"
+        );
     }
 }

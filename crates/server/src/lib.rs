@@ -1,5 +1,6 @@
 //! The pieces of the `entreposto` binary that tests and benchmarks reuse: loading the
 //! configuration, opening the configured backend, and generating demo data.
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod demo;

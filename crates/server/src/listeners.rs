@@ -57,7 +57,7 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let url = public_url(config.public_url.as_deref(), shared.local_addr()?);
-    let state = AppState::new(store, &url)
+    let state = AppState::with_options(store, &url, config.http.options())
         .with_cursor_secret(config.cursor_secret.as_ref().map(|s| s.0.as_str()));
     let mut bound = vec![Bound {
         mount: None,

@@ -3,6 +3,7 @@
 //! Admin commands talk to the database directly, so they work whether or not a server
 //! is running (SQLite's WAL lets both write safely). Their output is JSON on stdout;
 //! logs go to stderr.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 
@@ -146,12 +147,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.clone())?;
     if let Some(url) = &cli.database_url {
-        config.database_url = url.clone();
+        config.database_url = url.as_str().into();
     }
     if let Command::Serve { listen: Some(l) } = &cli.command {
         config.listen = l.clone();
     }
     init_tracing(&config);
+    // The database URL's password is redacted (config::DatabaseUrl).
+    tracing::debug!(?config, "configuration");
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -12,7 +12,7 @@ use crate::config::Config;
 /// `postgres://` or `postgresql://` URLs open PostgreSQL; anything else is a SQLite
 /// file path, with an optional `sqlite://` or `sqlite:` prefix.
 pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let url = config.database_url.trim();
+    let url = config.database_url.expose().trim();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PgStore::connect(url, config.pg_max_connections)
             .await
@@ -30,6 +30,9 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 config.sqlite_synchronous
             )
         })?,
+        writer_queue: config.sqlite.writer_queue,
+        reader_queue: config.sqlite.reader_queue,
+        vfs_shim: config.sqlite.vfs_shim,
         ..SqliteOptions::default()
     };
     if let Some(n) = config.sqlite_readers {

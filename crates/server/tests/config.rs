@@ -92,3 +92,59 @@ fn file_then_environment_then_flags() {
         &[]
     ));
 }
+
+/// The `[sqlite]` and `[http]` sections, from the file and from the environment
+/// (double underscore for the section), and a misspelt key refused.
+#[test]
+fn sections_from_the_file_and_the_environment() {
+    let dir = TempDir::new();
+    let d = &dir.0;
+    std::fs::write(
+        d.join("entreposto.toml"),
+        "database_url = \"sections.db\"\n\
+         [sqlite]\nvfs_shim = false\nwriter_queue = 16\nreader_queue = 8\n\
+         [http]\nfast_json = false\ncredential_cache_ttl_ms = 0\n",
+    )
+    .unwrap();
+    assert!(run(d, &["operator", "create", "--name", "A"], &[]));
+    assert!(d.join("sections.db").exists());
+    assert!(run(
+        d,
+        &["operator", "create", "--name", "B"],
+        &[("ENTREPOSTO_SQLITE__WRITER_QUEUE", "32")]
+    ));
+    assert!(!run(
+        d,
+        &["operator", "create", "--name", "C"],
+        &[("ENTREPOSTO_SQLITE__WRITER_QUEUE", "many")]
+    ));
+    std::fs::write(d.join("typo.toml"), "[sqlite]\nvfs_shm = false\n").unwrap();
+    assert!(!run(
+        d,
+        &["--config", "typo.toml", "operator", "create", "--name", "D"],
+        &[]
+    ));
+}
+
+/// Whatever logs the configuration shows no database password.
+#[test]
+fn the_logged_configuration_hides_the_password() {
+    let dir = TempDir::new();
+    let out = Command::new(BIN)
+        .current_dir(&dir.0)
+        .args([
+            "--database-url",
+            "postgres://user:hunter2@127.0.0.1:1/nowhere?connect_timeout=1",
+            "operator",
+            "create",
+            "--name",
+            "A",
+        ])
+        .env("ENTREPOSTO_LOG_LEVEL", "debug")
+        .output()
+        .expect("run entreposto");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("user:***@127.0.0.1"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}

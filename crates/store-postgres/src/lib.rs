@@ -5,16 +5,19 @@
 //! reads and writes; PostgreSQL does its own concurrency control, so there is no
 //! writer thread here. The schema is whatever `search_path` selects, which is how the
 //! tests give every case a fresh schema in one database (`?options=-csearch_path%3D...`).
+//! Connections use TLS as the URL's `sslmode` and `sslrootcert` ask (see [`tls`]).
+#![forbid(unsafe_code)]
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use entreposto_domain::Timestamp;
 use entreposto_store::{Result, Store, StoreError};
-use tokio_postgres::{error::SqlState, NoTls};
+use tokio_postgres::error::SqlState;
 
 mod orders;
 mod tenants;
 mod tickets;
+mod tls;
 
 const MIGRATIONS: &[(i64, &str)] = entreposto_store::migrations!();
 
@@ -37,8 +40,25 @@ pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
         {
             StoreError::Busy
         }
-        _ => StoreError::Other(e.to_string()),
+        _ => StoreError::Other(with_causes(&e)),
     }
+}
+
+/// An error's message followed by its causes: tokio-postgres words a failed TLS
+/// handshake "error performing TLS handshake" and keeps why (an unknown issuer, a
+/// wrong host name) in its source.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
+    }
+    message
 }
 
 pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
@@ -52,12 +72,10 @@ pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
 impl PgStore {
     /// Connects with `url` and applies pending migrations.
     pub async fn connect(url: &str, max_connections: usize) -> Result<PgStore> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-            StoreError::Other(format!("bad database URL: {e}"))
-        })?;
+        let (config, tls) = tls::connect_settings(url)?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -68,7 +86,21 @@ impl PgStore {
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let store = PgStore { pool };
         store.migrate().await?;
+        tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");
         Ok(store)
+    }
+
+    /// Whether a pooled connection runs over TLS, as the server sees it.
+    pub async fn tls_in_use(&self) -> Result<bool> {
+        let c = self.conn().await?;
+        let row = c
+            .query_opt(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
 
     pub(crate) async fn conn(&self) -> Result<deadpool_postgres::Object> {
@@ -119,10 +151,8 @@ impl PgStore {
 /// Creates a new empty schema in the database at `url` and returns a URL whose
 /// connections use it. Tests use this to isolate every case.
 pub async fn fresh_schema_url(url: &str) -> Result<String> {
-    let config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| StoreError::Other(format!("bad database URL: {e}")))?;
-    let (client, conn) = config.connect(NoTls).await.map_err(map_err)?;
+    let (config, tls) = tls::connect_settings(url)?;
+    let (client, conn) = config.connect(tls).await.map_err(map_err)?;
     let handle = tokio::spawn(conn);
     let schema = format!(
         "entreposto_test_{}",

@@ -8,7 +8,10 @@
 //! default `synchronous=NORMAL` (WAL) the last commits before a power loss may be lost,
 //! `synchronous=FULL` (see [`Durability`]) makes every group fsync before it answers.
 //! Reads run on a small pool of threads, each with its own connection, in parallel with
-//! the writer (WAL readers never block it).
+//! the writer (WAL readers never block it). Both queues are bounded: past their bound
+//! a job is refused with [`StoreError::Busy`] before it runs, so overload answers
+//! "retry later" at once instead of growing a queue without limit.
+#![deny(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -26,6 +29,9 @@ mod orders;
 mod snapshot;
 mod tenants;
 mod tickets;
+// The one module with unsafe code: SQLite's C VFS interface. `[sqlite] vfs_shim =
+// false` (`SqliteOptions::vfs_shim`) runs without it.
+#[allow(unsafe_code)]
 mod vfs;
 
 use snapshot::SnapshotPool;
@@ -59,7 +65,23 @@ impl Durability {
 pub struct SqliteOptions {
     pub durability: Durability,
     pub readers: usize,
+    /// Most writes waiting for the writer thread. Past it a write is refused at once
+    /// with [`StoreError::Busy`] (never executed, so never acknowledged) instead of
+    /// queueing without limit while the writer falls behind.
+    pub writer_queue: usize,
+    /// Most reads waiting for a reader thread, likewise refused with `Busy` past it;
+    /// `None` is [`READS_QUEUED_PER_READER`] per reader.
+    pub reader_queue: Option<usize>,
+    /// Open connections through our VFS shim ([`vfs`], unsafe code keeping memory maps
+    /// across commits); `false` uses SQLite's own `unix` VFS, with the same results.
+    pub vfs_shim: bool,
 }
+
+/// The writer queue's default bound: about a second of seller replies at the measured
+/// group-commit rate, and a few MiB of queued jobs at most.
+pub const DEFAULT_WRITER_QUEUE: usize = 4096;
+/// The reader queue's default bound, per reader thread.
+pub const READS_QUEUED_PER_READER: usize = 64;
 
 impl Default for SqliteOptions {
     fn default() -> Self {
@@ -68,7 +90,18 @@ impl Default for SqliteOptions {
             readers: thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .max(2),
+            writer_queue: DEFAULT_WRITER_QUEUE,
+            reader_queue: None,
+            vfs_shim: true,
         }
+    }
+}
+
+impl SqliteOptions {
+    fn reader_queue(&self) -> usize {
+        self.reader_queue
+            .unwrap_or(self.readers.max(1) * READS_QUEUED_PER_READER)
+            .max(1)
     }
 }
 
@@ -91,6 +124,7 @@ pub struct SqliteStore {
     writer: Sender<WriteJob>,
     readers: Sender<ReadJob>,
     path: PathBuf,
+    vfs: String,
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
@@ -109,21 +143,32 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn open_conn(path: &Path, durability: Durability, read_only: bool) -> rusqlite::Result<Connection> {
+fn open_conn(
+    path: &Path,
+    options: &SqliteOptions,
+    read_only: bool,
+) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     // Our VFS keeps a connection's memory map across other connections' commits (see
-    // [`vfs`]); if it cannot be registered, SQLite's own is used.
-    let conn = match vfs::register() {
+    // [`vfs`]); when it is switched off or cannot be registered, SQLite's own is used.
+    let registered = if options.vfs_shim {
+        vfs::register()
+    } else {
+        Err("switched off ([sqlite] vfs_shim = false)".into())
+    };
+    let conn = match registered {
         Ok(()) => Connection::open_with_flags_and_vfs(path, flags, "entreposto-unix")?,
         Err(e) => {
-            tracing::warn!(error = %e, "SQLite VFS not registered, using SQLite's own");
+            if options.vfs_shim {
+                tracing::warn!(error = %e, "SQLite VFS not registered, using SQLite's own");
+            }
             Connection::open_with_flags(path, flags)?
         }
     };
-    let sync = match durability {
+    let sync = match options.durability {
         Durability::Normal => "NORMAL",
         Durability::Full => "FULL",
     };
@@ -141,27 +186,6 @@ fn open_conn(path: &Path, durability: Durability, read_only: bool) -> rusqlite::
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
-}
-
-/// Process-wide SQLite settings, applied once before the first connection opens.
-///
-/// Memory-usage statistics make every allocation inside SQLite take one global mutex;
-/// with several threads reading at once that lock, not the queries, becomes the
-/// bottleneck. We never read those statistics, so they are turned off.
-fn configure_library() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: sqlite3_config may only be called before sqlite3_initialize or after
-        // sqlite3_shutdown; the Once runs before this process opens any connection
-        // (all connections are opened through SqliteStore). If the library was already
-        // initialised the call fails harmlessly with SQLITE_MISUSE.
-        unsafe {
-            rusqlite::ffi::sqlite3_config(
-                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
-                0 as std::os::raw::c_int,
-            );
-        }
-    });
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -212,10 +236,11 @@ fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies migrations.
     pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
-        configure_library();
         let path = path.as_ref().to_path_buf();
-        let mut wconn = open_conn(&path, options.durability, false).map_err(map_err)?;
+        let mut wconn = open_conn(&path, &options, false).map_err(map_err)?;
         migrate(&mut wconn)?;
+        let vfs = vfs::name_of(&wconn).unwrap_or_else(|| "unknown".into());
+        tracing::debug!(%vfs, path = %path.display(), "SQLite database opened");
         // Fold whatever WAL a previous process left (a bulk import, a crash) into the
         // database file: every read looks pages up in the WAL index first, so a large
         // leftover WAL slows all reads until the next checkpoint.
@@ -223,7 +248,9 @@ impl SqliteStore {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(map_err)?;
 
-        let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
+        // Bounded (see `SqliteOptions::writer_queue`): the writer holds at most this many
+        // waiting jobs plus the group it is committing.
+        let (wtx, wrx) = crossbeam_channel::bounded::<WriteJob>(options.writer_queue.max(1));
         let generation = Arc::new(AtomicU64::new(0));
         let writer_generation = generation.clone();
         let wal_path = PathBuf::from(format!("{}-wal", path.display()));
@@ -239,16 +266,16 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(wconn, wrx, &writer_generation, wal_path))
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        let cconn = open_conn(&path, options.durability, false).map_err(map_err)?;
+        let cconn = open_conn(&path, &options, false).map_err(map_err)?;
         let weak = Arc::downgrade(&generation);
         thread::Builder::new()
             .name("sqlite-checkpointer".into())
             .spawn(move || checkpointer(cconn, weak))
             .map_err(|e| StoreError::Other(e.to_string()))?;
 
-        let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
+        let (rtx, rrx) = crossbeam_channel::bounded::<ReadJob>(options.reader_queue());
         for i in 0..options.readers.max(1) {
-            let conn = open_conn(&path, options.durability, true).map_err(map_err)?;
+            let conn = open_conn(&path, &options, true).map_err(map_err)?;
             let rx = rrx.clone();
             thread::Builder::new()
                 .name(format!("sqlite-reader-{i}"))
@@ -262,12 +289,13 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Other(e.to_string()))?;
         }
         Ok(SqliteStore {
-            snapshots: SnapshotPool::new(path.clone(), options.durability, generation.clone()),
+            snapshots: SnapshotPool::new(path.clone(), options.clone(), generation.clone()),
             generation,
             counts: Default::default(),
             writer: wtx,
             readers: rtx,
             path,
+            vfs,
         })
     }
 
@@ -280,15 +308,32 @@ impl SqliteStore {
         &self.path
     }
 
+    /// The VFS the database runs on, as SQLite reports it: `entreposto-unix/unix`
+    /// through our shim, `unix` without it (`SqliteOptions::vfs_shim`).
+    pub fn vfs(&self) -> &str {
+        &self.vfs
+    }
+
     /// Runs `f` right here, on the calling thread, on a pooled read connection whose
     /// snapshot is reused while current (see [`snapshot`]).
     ///
     /// For primary-key lookups that take microseconds, handing the work to a reader
     /// thread and waking the caller again costs more than the query (two context
-    /// switches on a two-core machine). Only bounded, indexed point reads may use this:
-    /// it briefly occupies an async worker thread.
-    pub(crate) fn read_now<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    /// switches on a two-core machine), and so would `block_in_place` around every
+    /// read (a micro-benchmark here: about 12 µs more per call with both workers
+    /// busy). Only bounded, indexed point reads may use this: it briefly occupies an
+    /// async worker thread. What could hold that thread long, waiting for a lock,
+    /// cannot happen here: the first try never waits, and a read that would have to is
+    /// retried off the worker (see [`snapshot`]); what remains is the few pages a point
+    /// lookup touches, read from the memory map. `f` may therefore run twice.
+    pub(crate) fn read_now<T>(&self, f: impl Fn(&Connection) -> Result<T>) -> Result<T> {
         self.snapshots.with(f)
+    }
+
+    /// Jobs waiting for the writer and for the readers, now: never more than
+    /// [`SqliteOptions::writer_queue`] and the reader queue's bound.
+    pub fn queued(&self) -> (usize, usize) {
+        (self.writer.len(), self.readers.len())
     }
 
     /// Runs `f` on a reader thread: for scans and anything that may take a while.
@@ -299,10 +344,10 @@ impl SqliteStore {
     {
         let (tx, rx) = oneshot::channel();
         self.readers
-            .send(Box::new(move |conn| {
+            .try_send(Box::new(move |conn| {
                 let _ = tx.send(f(conn));
             }))
-            .map_err(|_| StoreError::Other("reader pool stopped".into()))?;
+            .map_err(|e| refused(e, "reader pool"))?;
         rx.await
             .map_err(|_| StoreError::Other("reader dropped the request".into()))?
     }
@@ -326,11 +371,27 @@ impl SqliteStore {
             });
             (ok, finish)
         });
+        // A full queue refuses the write before it runs: the caller hears `Busy` and
+        // nothing was written, so no acknowledged write can be lost to the bound.
         self.writer
-            .send(job)
-            .map_err(|_| StoreError::Other("writer stopped".into()))?;
+            .try_send(job)
+            .map_err(|e| refused(e, "writer"))?;
         rx.await
             .map_err(|_| StoreError::Other("writer dropped the request".into()))?
+    }
+}
+
+/// Why a job could not be queued: a full queue is overload (`Busy`, retry later), a
+/// disconnected one a stopped thread.
+fn refused<J>(e: crossbeam_channel::TrySendError<J>, queue: &str) -> StoreError {
+    match e {
+        crossbeam_channel::TrySendError::Full(_) => {
+            tracing::debug!(queue, "SQLite queue full, refusing");
+            StoreError::Busy
+        }
+        crossbeam_channel::TrySendError::Disconnected(_) => {
+            StoreError::Other(format!("{queue} stopped"))
+        }
     }
 }
 
@@ -460,5 +521,101 @@ impl Store for SqliteStore {
     /// pool checkout instead of three.
     async fn get_ticket_detail(&self, scope: &Scope, id: i64) -> Result<TicketDetail> {
         self.read_now(|c| tickets::load_detail(c, scope, id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory statistics (one global mutex per SQLite allocation) are compiled out by
+    /// `.cargo/config.toml`, which is why no runtime `sqlite3_config` call (unsafe)
+    /// is needed to turn them off.
+    #[test]
+    fn memory_statistics_are_compiled_out() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
+    /// Every connection of a store (writer, reader threads, inline snapshots) runs on
+    /// the VFS the switch chose.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_vfs_switch_reaches_every_connection() {
+        for (shim, expected) in [(true, "entreposto-unix/unix"), (false, "unix")] {
+            let dir = std::env::temp_dir().join(format!("entreposto-vfs-switch-{}", new_id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let options = SqliteOptions {
+                vfs_shim: shim,
+                ..SqliteOptions::default()
+            };
+            let store = SqliteStore::open(dir.join("t.db"), options).unwrap();
+            assert_eq!(store.vfs(), expected);
+            let pooled = store.read(|c| Ok(vfs::name_of(c))).await.unwrap();
+            assert_eq!(pooled.as_deref(), Some(expected));
+            let inline = store.read_now(|c| Ok(vfs::name_of(c))).unwrap();
+            assert_eq!(inline.as_deref(), Some(expected));
+            let written = store.write(|c| Ok(vfs::name_of(c))).await.unwrap();
+            assert_eq!(written.as_deref(), Some(expected));
+            drop(store);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// The reader queue is bounded too: with its one reader busy and its one slot
+    /// taken, a further read is refused with `Busy` at once; the queued one still runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_reader_queue_refuses_reads() {
+        let dir = std::env::temp_dir().join(format!("entreposto-readq-{}", new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let options = SqliteOptions {
+            readers: 1,
+            reader_queue: Some(1),
+            ..SqliteOptions::default()
+        };
+        let store = Arc::new(SqliteStore::open(dir.join("t.db"), options).unwrap());
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let busy_reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(move |_| {
+                        let _ = started_tx.send(());
+                        release_rx
+                            .recv_timeout(Duration::from_secs(10))
+                            .map_err(|_| StoreError::Other("never released".into()))
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        let queued = {
+            let store = store.clone();
+            tokio::spawn(async move { store.read(|_| Ok(7)).await })
+        };
+        while store.queued().1 == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(store.read(|_| Ok(0)).await, Err(StoreError::Busy)));
+        assert_eq!(store.queued().1, 1);
+        release_tx.send(()).unwrap();
+        busy_reader.await.unwrap().unwrap();
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+        assert_eq!(store.read(|_| Ok(1)).await.unwrap(), 1);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn new_id() -> String {
+        entreposto_store::new_id()
     }
 }

@@ -691,7 +691,7 @@ impl TicketStore for SqliteStore {
         ids.dedup();
         self.read_now(|c| {
             let mut all = Vec::new();
-            for id in ids {
+            for &id in &ids {
                 all.extend(load_messages(c, scope, id)?);
             }
             Ok(all)

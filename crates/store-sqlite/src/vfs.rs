@@ -21,6 +21,10 @@
 //! passes [`REMAP_GROWTH`] and the map is rebuilt at the new size. Like WAL mode itself,
 //! this assumes one host whose page cache serves both the map and `pread`/`pwrite` (a
 //! local filesystem, not a network or `direct_io` mount).
+//!
+//! This is the crate's only unsafe code; `[sqlite] vfs_shim = false`
+//! (`SqliteOptions::vfs_shim`) opens every connection on SQLite's own `unix` VFS
+//! instead, with the same results (the contract suite runs on both).
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::mem::size_of;
@@ -149,7 +153,46 @@ forward!(file_size, xFileSize, ffi::SQLITE_IOERR, (size: *mut i64) -> c_int);
 forward!(lock, xLock, ffi::SQLITE_IOERR, (level: c_int) -> c_int);
 forward!(unlock, xUnlock, ffi::SQLITE_IOERR, (level: c_int) -> c_int);
 forward!(check_reserved_lock, xCheckReservedLock, ffi::SQLITE_IOERR, (out: *mut c_int) -> c_int);
-forward!(file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void) -> c_int);
+forward!(forward_file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void) -> c_int);
+
+/// Forwards file controls; `SQLITE_FCNTL_VFSNAME` answers `entreposto-unix/unix`, our
+/// name in front of the wrapped VFS's, as SQLite's own shims do (`vfstrace`), so a
+/// connection can tell which VFS it runs on (see [`name_of`]).
+unsafe extern "C" fn file_control(f: *mut ffi::sqlite3_file, op: c_int, arg: *mut c_void) -> c_int {
+    let rc = forward_file_control(f, op, arg);
+    if op == ffi::SQLITE_FCNTL_VFSNAME && rc == ffi::SQLITE_OK {
+        let out = arg as *mut *mut c_char;
+        // `%z` frees the wrapped VFS's string once it is copied.
+        *out = if (*out).is_null() {
+            ffi::sqlite3_mprintf(c"%s".as_ptr(), NAME.as_ptr())
+        } else {
+            ffi::sqlite3_mprintf(c"%s/%z".as_ptr(), NAME.as_ptr(), *out)
+        };
+    }
+    rc
+}
+
+/// The VFS stack `conn`'s main database file runs on: `entreposto-unix/unix` through
+/// this shim, `unix` without it.
+pub(crate) fn name_of(conn: &rusqlite::Connection) -> Option<String> {
+    let mut out: *mut c_char = ptr::null_mut();
+    // SAFETY: the handle is valid while `conn` is borrowed; SQLITE_FCNTL_VFSNAME writes
+    // a string from sqlite3_malloc (or nothing) into `out`, which we copy and free.
+    unsafe {
+        let rc = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_VFSNAME,
+            (&mut out as *mut *mut c_char).cast(),
+        );
+        if rc != ffi::SQLITE_OK || out.is_null() {
+            return None;
+        }
+        let name = CStr::from_ptr(out).to_string_lossy().into_owned();
+        ffi::sqlite3_free(out.cast());
+        Some(name)
+    }
+}
 forward!(sector_size, xSectorSize, 4096, () -> c_int);
 forward!(device_characteristics, xDeviceCharacteristics, 0, () -> c_int);
 forward!(shm_map, xShmMap, ffi::SQLITE_IOERR, (region: c_int, size: c_int, extend: c_int, out: *mut *mut c_void) -> c_int);
@@ -239,7 +282,7 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{open_conn, Durability};
+    use crate::{open_conn, SqliteOptions};
 
     /// A reader that begins a transaction after another connection's commit keeps its
     /// map (the skip is counted) and still reads the committed rows.
@@ -248,11 +291,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("entreposto-vfs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("vfs.db");
-        let writer = open_conn(&path, Durability::Normal, false).unwrap();
+        let writer = open_conn(&path, &SqliteOptions::default(), false).unwrap();
         writer
             .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
             .unwrap();
-        let reader = open_conn(&path, Durability::Normal, true).unwrap();
+        let reader = open_conn(&path, &SqliteOptions::default(), true).unwrap();
         let count = |c: &rusqlite::Connection| -> i64 {
             c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
                 .unwrap()
@@ -270,6 +313,7 @@ mod tests {
             .query_row("SELECT v FROM t ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
             .unwrap();
         assert_eq!(last, "row 20");
+        assert_eq!(name_of(&reader).as_deref(), Some("entreposto-unix/unix"));
         drop((reader, writer));
         std::fs::remove_dir_all(&dir).unwrap();
     }

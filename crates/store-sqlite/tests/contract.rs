@@ -33,6 +33,7 @@ async fn open() -> Option<TempStore> {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let store = SqliteStore::open(dir.join("test.db"), SqliteOptions::default()).expect("open");
+    assert_eq!(store.vfs(), "entreposto-unix/unix");
     Some(TempStore {
         store: Arc::new(store),
         _dir: TempDir(dir),

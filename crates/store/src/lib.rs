@@ -9,6 +9,7 @@
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. [`contract`] holds the test suite
 //! each backend runs against itself.
+#![forbid(unsafe_code)]
 
 use async_trait::async_trait;
 use entreposto_domain::{

@@ -79,6 +79,12 @@ pub struct Reply {
     pub headers: reqwest::header::HeaderMap,
 }
 
+/// A harness setting: no credential cache, so a revocation shows on the next request
+/// (instead of sleeping to outwait the cache).
+pub fn no_credential_cache(config: &mut Config) {
+    config.http.credential_cache_ttl_ms = 0;
+}
+
 impl TestApp {
     /// The use cases over this app's store, for setting up data as a client would.
     pub fn app(&self) -> entreposto_app::App {
@@ -100,7 +106,7 @@ impl TestApp {
         let database_url = fresh_database(backend, &dir).await?;
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
-            database_url: database_url.clone(),
+            database_url: database_url.as_str().into(),
             pg_max_connections: 4,
             ..Config::default()
         };
@@ -267,17 +273,22 @@ pub fn order_body(seller: &str, code: &str) -> Value {
 }
 
 /// Runs each named `async fn(TestApp)` of the enclosing file on SQLite and PostgreSQL;
-/// `with configure;` first applies `configure(&mut Config)` to the app's settings.
+/// `on_both_backends!(with SETTING; names...)` first applies `SETTING: fn(&mut Config)`
+/// (such as [`no_credential_cache`]).
 #[macro_export]
 macro_rules! on_both_backends {
-    (with $configure:ident; $($name:ident),* $(,)?) => {
+    (with $configure:path; $($name:ident),* $(,)?) => {
         $(
             mod $name {
+                // `$configure` is named as in the enclosing file.
+                #[allow(unused_imports)]
+                use super::*;
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let app = $crate::common::TestApp::spawn_with(
                         $crate::common::Backend::Sqlite,
-                        super::$configure,
+                        $configure,
                     )
                     .await
                     .expect("sqlite app");
@@ -288,7 +299,7 @@ macro_rules! on_both_backends {
                 async fn postgres() {
                     match $crate::common::TestApp::spawn_with(
                         $crate::common::Backend::Postgres,
-                        super::$configure,
+                        $configure,
                     )
                     .await
                     {
@@ -300,27 +311,12 @@ macro_rules! on_both_backends {
         )*
     };
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
-                        .await
-                        .expect("sqlite app");
-                    super::$name(app).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    match $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
-                        Some(app) => super::$name(app).await,
-                        None => eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set"),
-                    }
-                }
-            }
-        )*
+        $crate::on_both_backends!(with $crate::common::keep_defaults; $($name),*);
     };
 }
+
+/// The harness's settings as they are.
+pub fn keep_defaults(_: &mut Config) {}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
 

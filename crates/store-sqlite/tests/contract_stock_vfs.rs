@@ -1,0 +1,52 @@
+//! The storage contract on SQLite with SQLite's own VFS (`vfs_shim = false`): the
+//! unsafe VFS shim switched off gives the same results as `contract.rs`, which runs
+//! with it on.
+
+use std::sync::Arc;
+
+use entreposto_store::Store;
+use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
+
+struct TempStore {
+    store: Arc<dyn Store>,
+    _dir: TempDir,
+}
+
+impl std::ops::Deref for TempStore {
+    type Target = Arc<dyn Store>;
+    fn deref(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
+/// A directory removed on drop; enough for a test, no extra dependency.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn open() -> Option<TempStore> {
+    let dir = std::env::temp_dir().join(format!(
+        "entreposto-contract-{}",
+        entreposto_store::new_id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let store = SqliteStore::open(
+        dir.join("test.db"),
+        SqliteOptions {
+            vfs_shim: false,
+            ..SqliteOptions::default()
+        },
+    )
+    .expect("open");
+    assert_eq!(store.vfs(), "unix");
+    Some(TempStore {
+        store: Arc::new(store),
+        _dir: TempDir(dir),
+    })
+}
+
+entreposto_app::contract_tests!(open());
