@@ -18,6 +18,9 @@ use entreposto_http::body::JsonBody;
 use entreposto_http::envelope::{render, Envelope, Failure, Plain};
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 
+/// The name credentials of this API carry.
+pub const DIALECT: Dialect = Dialect::named("native");
+
 pub mod dto;
 pub mod tickets;
 
@@ -43,7 +46,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let token = authorization_token(parts).ok_or_else(|| missing("Authorization"))?;
-        let p = state.credentials.verify(token, Dialect::Native).await?;
+        let p = state.credentials.verify(token, DIALECT).await?;
         if p.credential.seller_id.is_some() {
             return Err(
                 ApiError::Forbidden("the native API needs an operator token".into()).into(),
@@ -188,7 +191,7 @@ async fn get_order(
 
 /// The native API as the hub serves it.
 pub const MOUNT: Mount = Mount {
-    dialect: Dialect::Native,
+    dialect: DIALECT,
     prefix: "/api/v1",
     routes,
     renderer: |_| render::<Native>,

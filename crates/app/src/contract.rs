@@ -151,7 +151,7 @@ pub async fn tenants_and_credentials(s: Arc<dyn Store>) {
         id: new_id(),
         operator_id: w.operator.id.clone(),
         seller_id: Some(w.seller_a.id.clone()),
-        dialect: Dialect::Skyhub,
+        dialect: Dialect::named("skyhub"),
         secret_hash: [7u8; 32],
         user_email: Some("loja-a@example.com".into()),
         created_at: Timestamp::now(),

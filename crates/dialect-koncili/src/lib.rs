@@ -14,6 +14,9 @@ use entreposto_http::auth::{authorization_token, header, missing, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 
+/// The name credentials of this API carry.
+pub const DIALECT: Dialect = Dialect::named("koncili");
+
 pub struct Koncili;
 
 impl Envelope for Koncili {
@@ -35,9 +38,7 @@ impl FromRequestParts<AppState> for KonciliAuth {
         let token = header(parts, "gumgatoken")
             .or_else(|| authorization_token(parts))
             .ok_or_else(|| missing("gumgaToken"))?;
-        Ok(KonciliAuth(
-            state.credentials.verify(token, Dialect::Koncili).await?,
-        ))
+        Ok(KonciliAuth(state.credentials.verify(token, DIALECT).await?))
     }
 }
 
@@ -54,7 +55,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 
 /// Koncili as the hub serves it.
 pub const MOUNT: Mount = Mount {
-    dialect: Dialect::Koncili,
+    dialect: DIALECT,
     prefix: "/koncili",
     routes,
     renderer: |_| render::<Koncili>,

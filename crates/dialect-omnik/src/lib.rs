@@ -18,6 +18,9 @@ use entreposto_http::auth::{authorization_token, bad_credentials, header, missin
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::{ApiError, AppState, Mount, Renderer, Routes};
 
+/// The name credentials of this API carry.
+pub const DIALECT: Dialect = Dialect::named("omnik");
+
 pub mod cs;
 pub mod dto;
 
@@ -78,7 +81,7 @@ async fn authenticate(
     if need_app_id && app.is_none() {
         return Err(missing("application_id"));
     }
-    let p = state.credentials.verify(token, Dialect::Omnik).await?;
+    let p = state.credentials.verify(token, DIALECT).await?;
     if app.is_some_and(|a| a != p.credential.id) {
         return Err(bad_credentials());
     }
@@ -197,7 +200,7 @@ pub fn renderer(rest: &str) -> Renderer {
 
 /// Omnik as the hub serves it.
 pub const MOUNT: Mount = Mount {
-    dialect: Dialect::Omnik,
+    dialect: DIALECT,
     prefix: "/omnik",
     routes,
     renderer,

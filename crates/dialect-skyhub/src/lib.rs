@@ -21,6 +21,9 @@ use entreposto_http::auth::{bad_credentials, header, missing, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 
+/// The name credentials of this API carry.
+pub const DIALECT: Dialect = Dialect::named("skyhub");
+
 pub mod dto;
 pub mod sac;
 
@@ -52,7 +55,7 @@ impl FromRequestParts<AppState> for SkyhubAuth {
         let key = header(parts, API_KEY).ok_or_else(|| missing("X-Api-Key"))?;
         let account =
             header(parts, ACCOUNT_MANAGER_KEY).ok_or_else(|| missing("X-Accountmanager-Key"))?;
-        let p = state.credentials.verify(key, Dialect::Skyhub).await?;
+        let p = state.credentials.verify(key, DIALECT).await?;
         let expected = p.credential.user_email.as_deref().unwrap_or_default();
         if !expected.eq_ignore_ascii_case(email) {
             return Err(bad_credentials().into());
@@ -144,7 +147,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 
 /// SkyHub as the hub serves it.
 pub const MOUNT: Mount = Mount {
-    dialect: Dialect::Skyhub,
+    dialect: DIALECT,
     prefix: "/skyhub",
     routes,
     renderer: |_| render::<Skyhub>,

@@ -20,6 +20,9 @@ use entreposto_http::auth::{authorization_token, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 
+/// The name credentials of this API carry.
+pub const DIALECT: Dialect = Dialect::named("zerok");
+
 pub struct Zerok;
 
 const MISSING_AUTH: &str = "missing Authorization header";
@@ -68,9 +71,7 @@ impl FromRequestParts<AppState> for ZerokAuth {
     ) -> Result<Self, Self::Rejection> {
         let token = authorization_token(parts)
             .ok_or_else(|| ApiError::Unauthorized(MISSING_AUTH.into()))?;
-        Ok(ZerokAuth(
-            state.credentials.verify(token, Dialect::Zerok).await?,
-        ))
+        Ok(ZerokAuth(state.credentials.verify(token, DIALECT).await?))
     }
 }
 
@@ -87,7 +88,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 
 /// 00K as the hub serves it.
 pub const MOUNT: Mount = Mount {
-    dialect: Dialect::Zerok,
+    dialect: DIALECT,
     prefix: "/00k",
     routes,
     renderer: |_| render::<Zerok>,

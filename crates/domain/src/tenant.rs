@@ -10,38 +10,82 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Document, Timestamp};
 
-/// The vendor API a credential speaks. `Native` is the operator's `/api/v1` token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    Skyhub,
-    Omnik,
-    Zerok,
-    Koncili,
-    Native,
+/// The API a credential speaks, by the name its API crate gives it (`native` is the
+/// operator's `/api/v1` token; each vendor dialect names itself). The domain keeps no
+/// list of them: the server's mount list is the set that exists, so a new dialect is
+/// one crate and one line there. A name is 1 to 15 lowercase ASCII letters or digits,
+/// held inline so a `Dialect` stays `Copy` and can be a `const`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Dialect {
+    len: u8,
+    name: [u8; Dialect::MAX_LEN],
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 5] = [
-        Dialect::Skyhub,
-        Dialect::Omnik,
-        Dialect::Zerok,
-        Dialect::Koncili,
-        Dialect::Native,
-    ];
+    pub const MAX_LEN: usize = 15;
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Skyhub => "skyhub",
-            Dialect::Omnik => "omnik",
-            Dialect::Zerok => "zerok",
-            Dialect::Koncili => "koncili",
-            Dialect::Native => "native",
+    /// The dialect called `name`, for the `const` an API crate declares; a name that
+    /// is not 1 to 15 lowercase letters or digits fails to compile there.
+    pub const fn named(name: &'static str) -> Dialect {
+        match Dialect::from_bytes(name.as_bytes()) {
+            Some(d) => d,
+            None => panic!("a dialect name is 1 to 15 lowercase ASCII letters or digits"),
         }
     }
 
+    /// A dialect name read back (from storage, a command line); `None` if it is not a
+    /// well-formed name. Whether a mount serves it is the caller's question.
     pub fn parse(s: &str) -> Option<Dialect> {
-        Dialect::ALL.into_iter().find(|d| d.as_str() == s)
+        Dialect::from_bytes(s.as_bytes())
+    }
+
+    const fn from_bytes(b: &[u8]) -> Option<Dialect> {
+        if b.is_empty() || b.len() > Dialect::MAX_LEN {
+            return None;
+        }
+        let mut name = [0u8; Dialect::MAX_LEN];
+        let mut i = 0;
+        while i < b.len() {
+            if !(b[i].is_ascii_lowercase() || b[i].is_ascii_digit()) {
+                return None;
+            }
+            name[i] = b[i];
+            i += 1;
+        }
+        Some(Dialect {
+            len: b.len() as u8,
+            name,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (see `from_bytes`).
+        std::str::from_utf8(&self.name[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dialect({})", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Dialect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Dialect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dialect, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Dialect::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("bad dialect '{s}'")))
     }
 }
 
@@ -101,5 +145,25 @@ impl Scope {
     /// Whether a row owned by (`operator_id`, `seller_id`) is visible in this scope.
     pub fn sees(&self, operator_id: &str, seller_id: &str) -> bool {
         self.operator_id == operator_id && self.seller_id.as_deref().is_none_or(|s| s == seller_id)
+    }
+}
+
+#[cfg(test)]
+mod dialect_tests {
+    use super::Dialect;
+
+    #[test]
+    fn names_round_trip_and_bad_ones_are_refused() {
+        const D: Dialect = Dialect::named("skyhub");
+        assert_eq!(D.as_str(), "skyhub");
+        assert_eq!(Dialect::parse("skyhub"), Some(D));
+        assert_eq!(Dialect::parse("native").unwrap().to_string(), "native");
+        for bad in ["", "SkyHub", "sky hub", "a-b", "abcdefghijklmnop"] {
+            assert_eq!(Dialect::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            Dialect::parse("abcdefghijklmno").unwrap().as_str().len(),
+            15
+        );
     }
 }

@@ -35,7 +35,7 @@ pub struct Mount {
 
 impl Mount {
     /// The API's name, as `--dialect` and the config's `[dialects.<name>]` spell it.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         self.dialect.as_str()
     }
 }

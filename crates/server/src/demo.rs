@@ -222,8 +222,22 @@ pub async fn run(
         created_at: now,
     };
     store.create_operator(&operator).await?;
-    let native = issue_credential(&app, &operator.id, None, Dialect::Native, None).await?;
-    let operator_omnik = issue_credential(&app, &operator.id, None, Dialect::Omnik, None).await?;
+    let native = issue_credential(
+        &app,
+        &operator.id,
+        None,
+        entreposto_api_native::DIALECT,
+        None,
+    )
+    .await?;
+    let operator_omnik = issue_credential(
+        &app,
+        &operator.id,
+        None,
+        entreposto_dialect_omnik::DIALECT,
+        None,
+    )
+    .await?;
 
     let mut subjects = Vec::new();
     for (name, sla, for_return) in SUBJECTS {
@@ -269,12 +283,12 @@ pub async fn run(
         };
         store.create_seller(&seller).await?;
         let mut creds = serde_json::Map::new();
-        for d in [
-            Dialect::Skyhub,
-            Dialect::Omnik,
-            Dialect::Zerok,
-            Dialect::Koncili,
-        ] {
+        // A seller credential for every vendor dialect (native tokens are operators').
+        let dialects = crate::mounts::MOUNTS
+            .iter()
+            .map(|m| m.dialect)
+            .filter(|d| *d != entreposto_api_native::DIALECT);
+        for d in dialects {
             let c = issue_credential(&app, &operator.id, Some(&seller.id), d, None).await?;
             creds.insert(
                 d.as_str().into(),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use entreposto::mounts::issue_credential;
-use entreposto_domain::{Dialect, Document, Operator, Seller, Timestamp};
+use entreposto_domain::{Document, Operator, Seller, Timestamp};
 use entreposto_store::new_id;
 
 use entreposto::config::Config;
@@ -173,7 +173,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 created_at: Timestamp::now(),
             };
             store.create_operator(&op).await?;
-            let cred = issue_credential(&app, &op.id, None, Dialect::Native, None).await?;
+            let cred =
+                issue_credential(&app, &op.id, None, entreposto_api_native::DIALECT, None).await?;
             let token = cred.headers["Authorization"]
                 .trim_start_matches("Bearer ")
                 .to_string();
@@ -208,12 +209,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }))
         }
         Command::Credential(CredentialCmd::Create(c)) => {
-            let dialect = Dialect::parse(&c.dialect).with_context(|| {
-                format!(
-                    "unknown dialect '{}': skyhub, omnik, zerok, koncili or native",
-                    c.dialect
-                )
-            })?;
+            let dialect = entreposto::mounts::MOUNTS
+                .iter()
+                .map(|m| m.dialect)
+                .find(|d| d.as_str() == c.dialect)
+                .with_context(|| {
+                    let names: Vec<&str> = entreposto::mounts::MOUNTS
+                        .iter()
+                        .map(|m| m.name())
+                        .collect();
+                    format!(
+                        "unknown dialect '{}': one of {}",
+                        c.dialect,
+                        names.join(", ")
+                    )
+                })?;
             let (operator, seller) = match (c.owner.seller, c.owner.operator) {
                 (Some(s), _) => {
                     let seller = store
@@ -225,7 +235,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 (None, Some(o)) => (o, None),
                 (None, None) => anyhow::bail!("--seller or --operator is required"),
             };
-            if dialect == Dialect::Native && seller.is_some() {
+            if dialect == entreposto_api_native::DIALECT && seller.is_some() {
                 anyhow::bail!("native credentials belong to operators: use --operator");
             }
             let cred = issue_credential(&app, &operator, seller.as_deref(), dialect, c.email)

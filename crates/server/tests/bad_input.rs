@@ -477,11 +477,11 @@ async fn every_dialect_reads_exactly_one_json_value(app: TestApp) {
     let ticket_id: i64 = t.body["id"].as_str().unwrap().parse().unwrap();
     let code = t.body["code"].as_str().unwrap().replace(' ', "%20");
     let sky = app
-        .credential(&op, Some(&seller), Dialect::Skyhub)
+        .credential(&op, Some(&seller), Dialect::named("skyhub"))
         .await
         .headers;
     let omnik = app
-        .credential(&op, Some(&seller), Dialect::Omnik)
+        .credential(&op, Some(&seller), Dialect::named("omnik"))
         .await
         .headers;
 

@@ -30,24 +30,26 @@ type Shape = fn(&Value) -> bool;
 /// The path prefix of each dialect, and a predicate recognising its error body.
 fn dialects() -> Vec<(Dialect, &'static str, Shape)> {
     vec![
-        (Dialect::Skyhub, "/skyhub/nothing-here", |b| {
+        (Dialect::named("skyhub"), "/skyhub/nothing-here", |b| {
             b["errors"]["detail"].is_string() && b["error"].is_string()
         }),
-        (Dialect::Omnik, "/omnik/HUB/v1/nothing-here", |b| {
+        (Dialect::named("omnik"), "/omnik/HUB/v1/nothing-here", |b| {
             b["code"].is_u64()
                 && b["type"].is_string()
                 && b["message"].is_string()
                 && b["messages"][0]["message"].is_string()
         }),
-        (Dialect::Zerok, "/00k/nothing-here", |b| {
+        (Dialect::named("zerok"), "/00k/nothing-here", |b| {
             b["code"].is_string()
                 && b["httpCode"].is_u64()
                 && b["type"].is_string()
                 && b["description"].is_string()
         }),
-        (Dialect::Koncili, "/koncili/externalapi/nothing-here", |b| {
-            b["response"].is_string()
-        }),
+        (
+            Dialect::named("koncili"),
+            "/koncili/externalapi/nothing-here",
+            |b| b["response"].is_string(),
+        ),
     ]
 }
 
@@ -141,7 +143,9 @@ async fn a_revocation_waits_for_the_cache_ttl(app: TestApp) {
 async fn headers_in_any_case_and_credentials_only_for_their_dialect(app: TestApp) {
     let (op, _) = app.operator().await;
     let seller = app.seller(&op, "Loja A").await;
-    let sky = app.credential(&op, Some(&seller), Dialect::Skyhub).await;
+    let sky = app
+        .credential(&op, Some(&seller), Dialect::named("skyhub"))
+        .await;
     let lower: BTreeMap<String, String> = sky
         .headers
         .iter()
@@ -168,7 +172,9 @@ async fn headers_in_any_case_and_credentials_only_for_their_dialect(app: TestApp
     assert_eq!(app.get("/skyhub/x", &no_account).await.status, 401);
 
     // A 00K key is not a Koncili token, and so on.
-    let zerok = app.credential(&op, Some(&seller), Dialect::Zerok).await;
+    let zerok = app
+        .credential(&op, Some(&seller), Dialect::named("zerok"))
+        .await;
     let as_koncili = BTreeMap::from([(
         "gumgaToken".to_string(),
         zerok.headers["Authorization"].clone(),
@@ -178,7 +184,9 @@ async fn headers_in_any_case_and_credentials_only_for_their_dialect(app: TestApp
         401
     );
     // Koncili's newer Authorization header and 00K's tolerated Bearer prefix.
-    let koncili = app.credential(&op, Some(&seller), Dialect::Koncili).await;
+    let koncili = app
+        .credential(&op, Some(&seller), Dialect::named("koncili"))
+        .await;
     let newer = BTreeMap::from([(
         "Authorization".to_string(),
         koncili.headers["gumgaToken"].clone(),
@@ -191,7 +199,9 @@ async fn headers_in_any_case_and_credentials_only_for_their_dialect(app: TestApp
     assert_eq!(app.get("/00k/x", &bearer).await.status, 404);
 
     // Omnik: the token must match its application_id; Authorization: Bearer works too.
-    let omnik = app.credential(&op, Some(&seller), Dialect::Omnik).await;
+    let omnik = app
+        .credential(&op, Some(&seller), Dialect::named("omnik"))
+        .await;
     let mut wrong_app = omnik.headers.clone();
     wrong_app.insert("application_id".into(), sky.id.clone());
     assert_eq!(app.get("/omnik/HUB/v1/x", &wrong_app).await.status, 401);
@@ -210,7 +220,7 @@ async fn omnik_seller_header_is_scoped_to_the_operator(app: TestApp) {
     let (other_op, _) = app.operator().await;
     let mine = app.seller(&op, "Loja A").await;
     let theirs = app.seller(&other_op, "Loja Z").await;
-    let operator_cred = app.credential(&op, None, Dialect::Omnik).await;
+    let operator_cred = app.credential(&op, None, Dialect::named("omnik")).await;
     let mut h = operator_cred.headers.clone();
     h.insert("seller".into(), mine.id.clone());
     assert_eq!(app.get("/omnik/HUB/v1/x", &h).await.status, 404);
@@ -220,7 +230,9 @@ async fn omnik_seller_header_is_scoped_to_the_operator(app: TestApp) {
     assert_eq!(refused.body["code"], 403);
 
     // A seller credential may not name another seller.
-    let seller_cred = app.credential(&op, Some(&mine), Dialect::Omnik).await;
+    let seller_cred = app
+        .credential(&op, Some(&mine), Dialect::named("omnik"))
+        .await;
     let other_seller = app.seller(&op, "Loja B").await;
     let mut h = seller_cred.headers.clone();
     h.insert("seller".into(), other_seller.id.clone());

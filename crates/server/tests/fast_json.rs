@@ -19,11 +19,11 @@ async fn hot_responses_are_the_same_bytes_either_way(app: TestApp) {
     let token = bearer(&token);
     let seller = app.seller(&op, "Loja \"A\"").await;
     let sky = app
-        .credential(&op, Some(&seller), Dialect::Skyhub)
+        .credential(&op, Some(&seller), Dialect::named("skyhub"))
         .await
         .headers;
     let omnik = app
-        .credential(&op, Some(&seller), Dialect::Omnik)
+        .credential(&op, Some(&seller), Dialect::named("omnik"))
         .await
         .headers;
     let subject = json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false});

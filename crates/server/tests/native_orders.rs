@@ -134,10 +134,10 @@ async fn operators_cannot_see_each_other(app: TestApp) {
 
     // Seller credentials of any dialect are not native tokens.
     for dialect in [
-        Dialect::Skyhub,
-        Dialect::Omnik,
-        Dialect::Zerok,
-        Dialect::Koncili,
+        Dialect::named("skyhub"),
+        Dialect::named("omnik"),
+        Dialect::named("zerok"),
+        Dialect::named("koncili"),
     ] {
         let c = app.credential(&op_a, Some(&seller_a), dialect).await;
         let secret = c

@@ -35,7 +35,7 @@ async fn shop(app: &TestApp) -> Shop {
     let token = bearer(&token);
     let seller = app.seller(&op, "Loja A").await;
     let omnik = app
-        .credential(&op, Some(&seller), Dialect::Omnik)
+        .credential(&op, Some(&seller), Dialect::named("omnik"))
         .await
         .headers;
     for (name, sla, ret) in [("Produto não chegou", 48, false), ("Devolução", 168, true)] {
@@ -395,7 +395,7 @@ async fn operator_and_seller_scoping(app: TestApp) {
     let shop = shop(&app).await;
     let seller_b = app.seller(&shop.op, "Loja B").await;
     let omnik_b = app
-        .credential(&shop.op, Some(&seller_b), Dialect::Omnik)
+        .credential(&shop.op, Some(&seller_b), Dialect::named("omnik"))
         .await
         .headers;
     let oa = order(&app, &shop, &shop.seller, "02-1").await;
@@ -447,7 +447,10 @@ async fn operator_and_seller_scoping(app: TestApp) {
     );
 
     // The operator sees both, or one seller with the `seller` header.
-    let op = app.credential(&shop.op, None, Dialect::Omnik).await.headers;
+    let op = app
+        .credential(&shop.op, None, Dialect::named("omnik"))
+        .await
+        .headers;
     assert_eq!(app.get(CS, &op).await.body["total"], 2);
     let mut for_a = op.clone();
     for_a.insert("seller".into(), shop.seller.id.clone());
@@ -463,7 +466,7 @@ async fn operator_and_seller_scoping(app: TestApp) {
     assert_eq!(r.status, 403);
     assert_eq!(r.body["code"], 403);
     let other = app
-        .credential(&other_op, None, Dialect::Omnik)
+        .credential(&other_op, None, Dialect::named("omnik"))
         .await
         .headers;
     assert_eq!(app.get(CS, &other).await.body["total"], 0);
@@ -654,7 +657,7 @@ async fn bad_input_in_omniks_shape(app: TestApp) {
 async fn one_ticket_through_omnik_and_skyhub(app: TestApp) {
     let shop = shop(&app).await;
     let sky = app
-        .credential(&shop.op, Some(&shop.seller), Dialect::Skyhub)
+        .credential(&shop.op, Some(&shop.seller), Dialect::named("skyhub"))
         .await
         .headers;
     let order_id = order(&app, &shop, &shop.seller, "02-1000000004").await;

@@ -42,11 +42,11 @@ async fn writes_past_the_queue_get_503_and_acknowledged_ones_survive() {
     let token = bearer(&token);
     let seller = app.seller(&op, "Loja A").await;
     let sky = app
-        .credential(&op, Some(&seller), Dialect::Skyhub)
+        .credential(&op, Some(&seller), Dialect::named("skyhub"))
         .await
         .headers;
     let omnik = app
-        .credential(&op, Some(&seller), Dialect::Omnik)
+        .credential(&op, Some(&seller), Dialect::named("omnik"))
         .await
         .headers;
     let subject = json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false});

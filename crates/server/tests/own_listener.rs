@@ -50,7 +50,7 @@ async fn shop(app: &TestApp) -> Shop {
     let (op, token) = app.operator().await;
     let seller = app.seller(&op, "Loja A").await;
     let sky = app
-        .credential(&op, Some(&seller), Dialect::Skyhub)
+        .credential(&op, Some(&seller), Dialect::named("skyhub"))
         .await
         .headers;
     let token = bearer(&token);
@@ -303,7 +303,7 @@ async fn next_page_points_at_the_listener_called(app: TestApp) {
     let forged = "eyJ1IjotMSwiaSI6LTF9"; // base64url of {"u":-1,"i":-1}
     let other = app.seller(&shop.op, "Loja B").await;
     let other_sky = app
-        .credential(&shop.op, Some(&other), Dialect::Skyhub)
+        .credential(&shop.op, Some(&other), Dialect::named("skyhub"))
         .await
         .headers;
     for (url, headers) in [
@@ -339,7 +339,7 @@ async fn every_dialect_answers_at_its_root(app: TestApp) {
     let (op, _) = app.operator().await;
     let seller = app.seller(&op, "Loja A").await;
     let omnik = app
-        .credential(&op, Some(&seller), Dialect::Omnik)
+        .credential(&op, Some(&seller), Dialect::named("omnik"))
         .await
         .headers;
     let base = &app.own["omnik"];

@@ -39,7 +39,7 @@ async fn shop(app: &TestApp) -> Shop {
     let (op, token) = app.operator().await;
     let seller = app.seller(&op, "Loja A").await;
     let sky = app
-        .credential(&op, Some(&seller), Dialect::Skyhub)
+        .credential(&op, Some(&seller), Dialect::named("skyhub"))
         .await
         .headers;
     let token = bearer(&token);
@@ -501,7 +501,7 @@ async fn seller_b_cannot_touch_seller_a(app: TestApp) {
     let shop = shop(&app).await;
     let seller_b = app.seller(&shop.op, "Loja B").await;
     let sky_b = app
-        .credential(&shop.op, Some(&seller_b), Dialect::Skyhub)
+        .credential(&shop.op, Some(&seller_b), Dialect::named("skyhub"))
         .await
         .headers;
     let (_, code) = ticket(&app, &shop, &shop.seller, "02-1000000010", true).await;
@@ -549,7 +549,7 @@ async fn seller_b_cannot_touch_seller_a(app: TestApp) {
     assert_eq!(chat.body["messages"].as_array().unwrap().len(), 1);
     // A's operator-level SkyHub credential sees it; another operator's does not.
     let op_cred = app
-        .credential(&shop.op, None, Dialect::Skyhub)
+        .credential(&shop.op, None, Dialect::named("skyhub"))
         .await
         .headers;
     assert_eq!(
@@ -558,7 +558,7 @@ async fn seller_b_cannot_touch_seller_a(app: TestApp) {
     );
     let (other_op, _) = app.operator().await;
     let other = app
-        .credential(&other_op, None, Dialect::Skyhub)
+        .credential(&other_op, None, Dialect::named("skyhub"))
         .await
         .headers;
     assert_eq!(

@@ -146,7 +146,7 @@ impl TestApp {
             created_at: Timestamp::now(),
         };
         self.store.create_operator(&op).await.expect("operator");
-        let c = issue_credential(&self.app(), &op.id, None, Dialect::Native, None)
+        let c = issue_credential(&self.app(), &op.id, None, Dialect::named("native"), None)
             .await
             .expect("native credential");
         let token = c.headers["Authorization"].clone();
