@@ -37,7 +37,15 @@ open(f"{out}/codes", "w").write("\n".join(urllib.parse.quote(c) for c in codes) 
 row = db.execute(
     "SELECT updated_at, id FROM tickets WHERE seller_id = ? AND message_count > 0 "
     "ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET ?", (seller["id"], depth)).fetchone()
-cursor = base64.urlsafe_b64encode(json.dumps({"u": row[0], "i": row[1]}, separators=(",", ":")).encode()).decode().rstrip("=")
+# Cursors are signed (crates/http/src/signed.rs): HMAC-SHA256 keyed by the listing
+# credential's stored secret digest then the digest of `cursor_secret` (unset here).
+import hashlib, hmac
+cred_id = seller["credentials"]["skyhub"]["id"]
+digest = bytes(db.execute("SELECT secret_hash FROM credentials WHERE id = ?", (cred_id,)).fetchone()[0])
+key = digest + hashlib.sha256(b"").digest()
+payload = json.dumps({"u": row[0], "i": row[1]}, separators=(",", ":")).encode()
+b64 = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
+cursor = b64(payload) + "." + b64(hmac.new(key, payload, hashlib.sha256).digest())
 open(f"{out}/cursor", "w").write(cursor)
 PY
 source "$OUT/env"
