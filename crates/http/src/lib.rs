@@ -23,6 +23,7 @@ pub mod dialects;
 pub mod envelope;
 pub mod error;
 pub mod json_writer;
+pub mod limits;
 pub mod metrics;
 pub mod native;
 pub mod query;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .fallback(|| async { ApiError::NotFound("no such route".into()).into_response() })
+        .layer(axum::middleware::from_fn(limits::refuse_oversize))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

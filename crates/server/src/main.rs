@@ -259,9 +259,7 @@ async fn serve(
         .unwrap_or_else(|| format!("http://{addr}"));
     let app = entreposto_http::router(entreposto_http::AppState::new(store, &public_url));
     tracing::info!(%addr, backend, "listening on {addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    entreposto::listener::serve_listener(listener, app, &config.edge, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use entreposto::config::Config;
+use entreposto::config::{Config, EdgeSettings};
 use entreposto_domain::{Dialect, Operator, Seller, Timestamp};
 use entreposto_http::auth::{issue_credential, IssuedCredential};
 use entreposto_store::{new_id, Store};
@@ -77,6 +77,16 @@ pub struct Reply {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, EdgeSettings::default(), |r| r).await
+    }
+
+    /// The application behind the real listener with `edge`'s settings, its router
+    /// first passed through `extend` (a test adds a route it needs).
+    pub async fn spawn_with(
+        backend: Backend,
+        edge: EdgeSettings,
+        extend: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
         let config = Config {
@@ -89,12 +99,14 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = entreposto_http::router(entreposto_http::AppState::new(
+        let app = extend(entreposto_http::router(entreposto_http::AppState::new(
             store.clone(),
             &format!("http://{addr}"),
-        ));
+        )));
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ =
+                entreposto::listener::serve_listener(listener, app, &edge, std::future::pending())
+                    .await;
         });
         Some(TestApp {
             base: format!("http://{addr}"),

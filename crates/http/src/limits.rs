@@ -1,0 +1,228 @@
+//! What a request may be, checked before any handler sees it, and the deadlines it has
+//! to meet, each refusal rendered in the envelope of the API that owns the path.
+//!
+//! [`refuse_oversize`] answers 414 (URI), 431 (headers) and 413 (a `Content-Length`
+//! over [`crate::MAX_BODY_BYTES`]) from the request head alone: the body is never read,
+//! so hyper never sends `100 Continue` for it. Our limits sit well below hyper's own
+//! (a 64 KiB URI, the listener's read buffer), so that, for everything short of those,
+//! it is this module and not hyper that refuses, in JSON. [`deadlines`] bounds how long
+//! a request's body may take to arrive (408) and how long its handler may take (503
+//! with `Retry-After`). [`raw_refusal`] renders the few refusals hyper still writes
+//! itself (a request it cannot parse) so the listener can put JSON on the wire instead.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body::{Frame, SizeHint};
+
+use crate::ApiError;
+
+/// Longest request target (path and query) accepted: the 8 KiB most proxies allow.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Largest total of the request's header lines (names, values and separators).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses, from the head alone, a request whose URI, headers or declared body are
+/// over the limits.
+pub async fn refuse_oversize(req: Request, next: Next) -> Response {
+    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    let err = if uri_len > MAX_URI_BYTES {
+        ApiError::UriTooLong
+    } else if header_bytes > MAX_HEADER_BYTES {
+        ApiError::HeadersTooLarge
+    } else if req.body().size_hint().lower() > crate::MAX_BODY_BYTES as u64 {
+        // hyper's size hint is the validated `Content-Length`.
+        ApiError::PayloadTooLarge
+    } else {
+        return next.run(req).await;
+    };
+    closing(crate::renderer_for(req.uri().path())(&err))
+}
+
+/// A refusal after which the connection cannot be reused (the body was not read):
+/// say so, so the client does not send its next request on it.
+fn closing(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+/// How long a request may take: its body to arrive, its handler to answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    /// From the head being read to the body's last byte.
+    pub body: Duration,
+    /// From the head being read to the response; the body's time included.
+    pub request: Duration,
+}
+
+/// The state of a request body under a deadline.
+const READING: u8 = 0;
+const DONE: u8 = 1;
+const LATE: u8 = 2;
+
+/// Applies [`Deadlines`] (the listener layers it over the whole router with its
+/// settings). A body that misses its deadline fails the handler's read; whatever the
+/// handler made of that is replaced by a 408, so the client learns it was too slow. A
+/// handler past the request deadline is dropped and answered 503 with `Retry-After`
+/// (a write it started may still complete: a 503 acknowledges nothing).
+pub async fn deadlines(State(d): State<Deadlines>, req: Request, next: Next) -> Response {
+    let render = crate::renderer_for(req.uri().path());
+    let (req, body) = if req.body().is_end_stream() {
+        (req, None)
+    } else {
+        let state = Arc::new(AtomicU8::new(READING));
+        let (parts, inner) = req.into_parts();
+        let timed = TimedBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(d.body)),
+            state: state.clone(),
+        };
+        (Request::from_parts(parts, Body::new(timed)), Some(state))
+    };
+    let res = tokio::time::timeout(d.request, next.run(req)).await;
+    match (res, body.map(|s| s.load(Ordering::Acquire))) {
+        (Ok(_), Some(LATE)) | (Err(_), Some(READING | LATE)) => {
+            closing(render(&ApiError::RequestTimeout))
+        }
+        (Ok(res), _) => res,
+        (Err(_), _) => {
+            tracing::warn!("request timed out");
+            render(&ApiError::Timeout)
+        }
+    }
+}
+
+/// A request body that fails once its deadline passes before its end.
+struct TimedBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    state: Arc<AtomicU8>,
+}
+
+impl HttpBody for TimedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            if frame.is_none() || this.inner.is_end_stream() {
+                this.state.store(DONE, Ordering::Release);
+            }
+            return Poll::Ready(frame);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.state.store(LATE, Ordering::Release);
+            return Poll::Ready(Some(Err(axum::Error::new("request body timed out"))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The complete HTTP/1.1 response (head and JSON body, `Connection: close`) for a
+/// refusal hyper writes itself, bare, for a request it could not take: 400 (a
+/// malformed request line or header), 414 (a URI over hyper's fixed 64 KiB) or 431 (a
+/// head over the listener's read buffer). `head` is the start of the refused request,
+/// as far as it was read: its path, when one can be read, picks the envelope.
+pub fn raw_refusal(status: u16, head: &[u8]) -> Option<Vec<u8>> {
+    let err = match status {
+        400 => ApiError::BadRequest("the request line or a header could not be parsed".into()),
+        414 => ApiError::UriTooLong,
+        431 => ApiError::HeadersTooLarge,
+        _ => return None,
+    };
+    let path = head
+        .split(|b| *b == b' ')
+        .nth(1)
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
+    let res = crate::renderer_for(path)(&err);
+    let (parts, body) = res.into_parts();
+    // The envelope's body is one in-memory buffer: it is ready at once.
+    let body = futures::FutureExt::now_or_never(axum::body::to_bytes(body, usize::MAX))?.ok()?;
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(parts.status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\r\n");
+    for (k, v) in &parts.headers {
+        if k != header::CONTENT_LENGTH && k != header::CONNECTION {
+            out.extend_from_slice(k.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    out.extend_from_slice(b"connection: close\r\n\r\n");
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_refusals_are_json_in_the_envelope_of_the_path() {
+        let out = raw_refusal(400, b"GET /omnik/HUB/v1/x HT").expect("400");
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        assert!(
+            text.contains("content-type: application/json\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("connection: close\r\n"), "{text}");
+        let body: serde_json::Value =
+            serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        // Omnik's envelope, not the native one.
+        assert_eq!(body["type"], "BAD_REQUEST", "{body}");
+        let len: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(len, text.split("\r\n\r\n").nth(1).unwrap().len());
+
+        let native = String::from_utf8(raw_refusal(431, b"\x16\x03garbage").unwrap()).unwrap();
+        assert!(native.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        assert!(native.contains("\"headers_too_large\""), "{native}");
+        assert!(raw_refusal(500, b"").is_none());
+    }
+}
