@@ -2,8 +2,8 @@
 //! to meet, each refusal rendered in the envelope of the API that owns the path.
 //!
 //! [`refuse_oversize`] answers 414 (URI), 431 (headers) and 413 (a `Content-Length`
-//! over [`crate::MAX_BODY_BYTES`]) from the request head alone: the body is never read,
-//! so hyper never sends `100 Continue` for it. Our limits sit well below hyper's own
+//! over [`crate::MAX_BODY_BYTES`]) from the request head alone: no body is read before
+//! the answer, so hyper never sends `100 Continue` for one. Our limits sit well below hyper's own
 //! (a 64 KiB URI, the listener's read buffer), so that, for everything short of those,
 //! it is this module and not hyper that refuses, in JSON. [`deadlines`] bounds how long
 //! a request's body may take to arrive (408) and how long its handler may take (503
@@ -47,11 +47,39 @@ pub async fn refuse_oversize(req: Request, next: Next) -> Response {
         ApiError::HeadersTooLarge
     } else if req.body().size_hint().lower() > crate::MAX_BODY_BYTES as u64 {
         // hyper's size hint is the validated `Content-Length`.
-        ApiError::PayloadTooLarge
+        let res = closing(crate::renderer_for(req.uri().path())(
+            &ApiError::PayloadTooLarge,
+        ));
+        drain_if_sent(req);
+        return res;
     } else {
         return next.run(req).await;
     };
     closing(crate::renderer_for(req.uri().path())(&err))
+}
+
+/// Past this much a refused body is not drained: the connection is closed under it.
+/// The same bound as [`crate::body::read_limited`]'s.
+const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A client that sent `Expect: 100-continue` waits for our answer and sends nothing:
+/// dropping the body tells hyper to skip the `100 Continue` and close. Any other
+/// client is already sending the body it declared; closing under it would reset the
+/// connection before it reads our 413, so the body is read and discarded in the
+/// background (as far as [`DRAIN_BYTES`] and the body deadline allow).
+fn drain_if_sent(req: Request) {
+    let expects = req
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if expects || req.body().size_hint().lower() > DRAIN_BYTES {
+        return;
+    }
+    let mut body = req.into_body().into_data_stream();
+    tokio::spawn(async move {
+        use futures::StreamExt;
+        while let Some(Ok(_)) = body.next().await {}
+    });
 }
 
 /// A refusal after which the connection cannot be reused (the body was not read):

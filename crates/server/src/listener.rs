@@ -48,6 +48,9 @@ const READ_BUFFER: usize = 4 * (MAX_HEADER_BYTES + MAX_URI_BYTES);
 /// writes itself (`GET /omnik/HUB/v1/...`).
 const HEAD_PREFIX: usize = 64;
 
+/// How often a connection waiting at the cap looks again for one to evict.
+const EVICT_RETRY: Duration = Duration::from_millis(50);
+
 const HEAD: u8 = 0;
 const IDLE: u8 = 1;
 const BUSY: u8 = 2;
@@ -81,7 +84,7 @@ pub async fn serve_listener(
     let permits = Arc::new(Semaphore::new(edge.max_connections));
     let (signal_tx, signal_rx) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
-    loop {
+    'accept: loop {
         let (stream, _peer) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -101,10 +104,16 @@ pub async fn serve_listener(
         let permit = match permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
-                registry.evict_one();
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+                // At the cap: evict, and while every connection is busy, keep trying
+                // (a busy connection that goes idle is the next to give way).
+                let mut wait = pin!(permits.clone().acquire_owned());
+                loop {
+                    registry.evict_one();
+                    tokio::select! {
+                        _ = &mut shutdown => break 'accept,
+                        p = &mut wait => break p.expect("the semaphore is never closed"),
+                        _ = tokio::time::sleep(EVICT_RETRY) => {}
+                    }
                 }
             }
         };

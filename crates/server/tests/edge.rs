@@ -432,3 +432,78 @@ fn edge_settings_come_from_the_config_file() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_idle_connections_give_way_and_busy_ones_are_waited_for() {
+    let slow = axum::Router::new().route(
+        "/test/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            axum::Json(serde_json::json!({"done": true}))
+        }),
+    );
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        EdgeSettings {
+            max_connections: 2,
+            idle_timeout_ms: 20_000,
+            ..EdgeSettings::default()
+        },
+        |r| r.merge(slow),
+    )
+    .await
+    .expect("app");
+    let health_req = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Two kept-alive connections, idle after one request each.
+    let mut older = send(&app, health_req).await;
+    assert_eq!(
+        read_response(&mut older, Duration::from_secs(2))
+            .await
+            .status,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let mut newer = send(&app, health_req).await;
+    assert_eq!(
+        read_response(&mut newer, Duration::from_secs(2))
+            .await
+            .status,
+        200
+    );
+    // A third gets in by closing the one idle longest.
+    let mut third = send(&app, health_req).await;
+    assert_eq!(
+        read_response(&mut third, Duration::from_secs(2))
+            .await
+            .status,
+        200
+    );
+    assert!(closed_within(&mut older, Duration::from_secs(1))
+        .await
+        .is_some());
+    assert!(closed_within(&mut newer, Duration::from_millis(200))
+        .await
+        .is_none());
+    drop((newer, third));
+
+    // Both connections busy: a new one waits for a request to finish, and the busy
+    // requests are answered in full.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let slow_req = b"GET /test/slow HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut a = send(&app, slow_req).await;
+    let mut b = send(&app, slow_req).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let mut c = send(&app, health_req).await;
+    let r = read_response(&mut c, Duration::from_secs(5)).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "/health did not wait: {:?}",
+        started.elapsed()
+    );
+    for s in [&mut a, &mut b] {
+        let r = read_response(s, Duration::from_secs(3)).await;
+        assert_eq!(r.json()["done"], true);
+    }
+}
