@@ -431,6 +431,27 @@ fn edge_settings_come_from_the_config_file() {
             "{bad} was accepted"
         );
     }
+    // A section's key from the environment, through the binary (whose environment
+    // is its own): a zero there is refused too.
+    let run = |value: &str| {
+        std::process::Command::new(common::BIN)
+            .current_dir(&dir.0)
+            .args(["operator", "create", "--name", "E"])
+            .env_remove("ENTREPOSTO_DATABASE_URL")
+            .env("ENTREPOSTO_LOG_LEVEL", "warn")
+            .env("ENTREPOSTO_EDGE__MAX_CONNECTIONS", value)
+            .output()
+            .expect("run entreposto")
+    };
+    std::fs::remove_file(&file).unwrap();
+    assert!(run("5").status.success());
+    let out = run("0");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("edge.max_connections"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
