@@ -81,7 +81,9 @@ pub async fn serve_listener(
         idle: edge.idle_timeout(),
     };
     let registry = Arc::new(Registry::default());
-    let permits = Arc::new(Semaphore::new(edge.max_connections));
+    let permits = Arc::new(Semaphore::new(
+        edge.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     let (signal_tx, signal_rx) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
     'accept: loop {
@@ -89,10 +91,17 @@ pub async fn serve_listener(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
+                // A client that gave up before we accepted it: nothing to wait for.
+                Err(e) if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionRefused
+                ) => continue,
                 Err(e) => {
-                    // Out of file descriptors: free one the way the cap does, then
-                    // give the evicted task a moment to close it.
-                    tracing::debug!(error = %e, "accept failed");
+                    // Out of file descriptors (the cap is above `ulimit -n`): free one
+                    // the way the cap does, and give the evicted task a moment.
+                    tracing::warn!(error = %e, "accept failed");
                     if matches!(e.raw_os_error(), Some(23 | 24)) {
                         registry.evict_one();
                     }

@@ -528,3 +528,70 @@ async fn at_the_cap_idle_connections_give_way_and_busy_ones_are_waited_for() {
         assert_eq!(r.json()["done"], true);
     }
 }
+
+/// The real binary under `ulimit -n 128`, far below the default cap: accepting fails
+/// for want of file descriptors, and idle sockets still must not lock out `/health`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_open_file_limit_health_still_answers() {
+    use std::io::{BufRead, BufReader};
+    let dir = common::TempDir::new();
+    let db = dir.0.join("entreposto.db").display().to_string();
+    let mut child = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 128 && exec \"$0\" serve --listen 127.0.0.1:0 --database-url \"$1\"",
+            common::BIN,
+            &db,
+        ])
+        .env("ENTREPOSTO_LOG_LEVEL", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let stderr = child.stderr.take().expect("stderr");
+    let _server = KillOnDrop(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not start");
+    let mut socks = Vec::new();
+    for _ in 0..200 {
+        let mut s = TcpStream::connect(&addr).await.expect("connect");
+        s.write_all(b"GET /health HTTP/1.1\r\n")
+            .await
+            .expect("write");
+        socks.push(s);
+    }
+    let started = Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_secs(10),
+        reqwest::get(format!("http://{addr}/health")),
+    )
+    .await
+    .expect("/health did not answer")
+    .expect("/health");
+    assert_eq!(r.status().as_u16(), 200);
+    eprintln!("/health answered after {:?}", started.elapsed());
+}
+
+/// Stops the server however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
