@@ -76,7 +76,6 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .fallback(|| async { ApiError::NotFound("no such route".into()).into_response() })
-        .layer(axum::middleware::from_fn(limits::refuse_oversize))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -107,7 +106,8 @@ fn renderer_for(path: &str) -> Renderer {
 /// have no body): some vendor clients crash on anything else. Errors produced by the
 /// framework itself (an undecodable path segment, a wrong method) arrive as plain
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
-/// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
+/// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them;
+/// so are a URI, headers or declared body over the limits of [`limits`].
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
 async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let uri = req.uri();
@@ -115,6 +115,10 @@ async fn json_edge(req: axum::extract::Request, next: axum::middleware::Next) ->
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }
+    let req = match limits::refuse_oversize(req, render) {
+        Ok(req) => req,
+        Err(res) => return *res,
+    };
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
     let mut res =

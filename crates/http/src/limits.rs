@@ -18,9 +18,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
 
@@ -33,29 +32,31 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Refuses, from the head alone, a request whose URI, headers or declared body are
-/// over the limits.
-pub async fn refuse_oversize(req: Request, next: Next) -> Response {
+/// over the limits, rendered by the API that owns the path; else hands it back.
+/// Called by the JSON edge, which has that renderer at hand: a layer of its own would
+/// cost every request another boxed future.
+pub(crate) fn refuse_oversize(
+    req: Request,
+    render: crate::Renderer,
+) -> Result<Request, Box<Response>> {
     let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     let header_bytes: usize = req
         .headers()
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
-    let err = if uri_len > MAX_URI_BYTES {
-        ApiError::UriTooLong
+    if uri_len > MAX_URI_BYTES {
+        Err(Box::new(closing(render(&ApiError::UriTooLong))))
     } else if header_bytes > MAX_HEADER_BYTES {
-        ApiError::HeadersTooLarge
+        Err(Box::new(closing(render(&ApiError::HeadersTooLarge))))
     } else if req.body().size_hint().lower() > crate::MAX_BODY_BYTES as u64 {
         // hyper's size hint is the validated `Content-Length`.
-        let res = closing(crate::renderer_for(req.uri().path())(
-            &ApiError::PayloadTooLarge,
-        ));
+        let res = closing(render(&ApiError::PayloadTooLarge));
         drain_if_sent(req);
-        return res;
+        Err(Box::new(res))
     } else {
-        return next.run(req).await;
-    };
-    closing(crate::renderer_for(req.uri().path())(&err))
+        Ok(req)
+    }
 }
 
 /// Past this much a refused body is not drained: the connection is closed under it.
@@ -104,31 +105,35 @@ const READING: u8 = 0;
 const DONE: u8 = 1;
 const LATE: u8 = 2;
 
-/// Applies [`Deadlines`] (the listener layers it over the whole router with its
-/// settings). A body that misses its deadline fails the handler's read; whatever the
-/// handler made of that is replaced by a 408, so the client learns it was too slow. A
-/// handler past the request deadline is dropped and answered 503 with `Retry-After`
-/// (a write it started may still complete: a 503 acknowledges nothing).
-pub async fn deadlines(State(d): State<Deadlines>, req: Request, next: Next) -> Response {
+/// Runs `handle` on `req` under [`Deadlines`] (the listener wraps the whole router in
+/// it, with its settings). A body that misses its deadline fails the handler's read;
+/// whatever the handler made of that is replaced by a 408, so the client learns it was
+/// too slow. A handler past the request deadline is dropped and answered 503 with
+/// `Retry-After` (a write it started may still complete: a 503 acknowledges nothing).
+pub async fn within_deadlines<F, Fut>(d: Deadlines, mut req: Request, handle: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<Response, std::convert::Infallible>>,
+{
     let render = crate::renderer_for(req.uri().path());
-    let (req, body) = if req.body().is_end_stream() {
-        (req, None)
-    } else {
+    // The body is swapped in place: a request is a few hundred bytes to move.
+    let body = (!req.body().is_end_stream()).then(|| {
         let state = Arc::new(AtomicU8::new(READING));
-        let (parts, inner) = req.into_parts();
         let timed = TimedBody {
-            inner,
+            inner: std::mem::take(req.body_mut()),
             deadline: Box::pin(tokio::time::sleep(d.body)),
             state: state.clone(),
         };
-        (Request::from_parts(parts, Body::new(timed)), Some(state))
-    };
-    let res = tokio::time::timeout(d.request, next.run(req)).await;
+        *req.body_mut() = Body::new(timed);
+        state
+    });
+    let res = tokio::time::timeout(d.request, handle(req)).await;
     match (res, body.map(|s| s.load(Ordering::Acquire))) {
         (Ok(_), Some(LATE)) | (Err(_), Some(READING | LATE)) => {
             closing(render(&ApiError::RequestTimeout))
         }
-        (Ok(res), _) => res,
+        (Ok(Ok(res)), _) => res,
+        (Ok(Err(never)), _) => match never {},
         (Err(_), _) => {
             tracing::warn!("request timed out");
             render(&ApiError::Timeout)

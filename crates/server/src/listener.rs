@@ -9,7 +9,7 @@
 //! the router) or *idle* (kept alive between requests). Its task closes it when a head
 //! phase outlasts `header_timeout` or an idle phase outlasts `idle_timeout`; busy
 //! requests are bounded by the body and request deadlines of
-//! [`entreposto_http::limits::deadlines`], layered here over the router. At
+//! [`entreposto_http::limits::within_deadlines`], wrapped here around the router. At
 //! `max_connections`, a new connection evicts the open connection that has waited
 //! longest in the head or idle phase: a socket that has not sent a whole request
 //! holds nothing worth keeping, so however many of them a client opens, a client that
@@ -19,6 +19,7 @@
 //! for the next head, so it cannot tell an idle connection from a slow one.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::{pin, Pin};
@@ -63,13 +64,10 @@ pub async fn serve_listener(
     edge: &EdgeSettings,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        Deadlines {
-            body: edge.body_timeout(),
-            request: edge.request_timeout(),
-        },
-        limits::deadlines,
-    ));
+    let deadlines = Deadlines {
+        body: edge.body_timeout(),
+        request: edge.request_timeout(),
+    };
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -132,6 +130,7 @@ pub async fn serve_listener(
             registry: registry.clone(),
             conn,
             timeouts,
+            deadlines,
             signal: signal_rx.clone(),
         };
         let (builder, app) = (builder.clone(), app.clone());
@@ -240,6 +239,7 @@ struct Connection {
     registry: Arc<Registry>,
     conn: Arc<ConnState>,
     timeouts: Timeouts,
+    deadlines: Deadlines,
     signal: watch::Receiver<bool>,
 }
 
@@ -252,23 +252,26 @@ impl Connection {
     ) {
         let io = TokioIo::new(EdgeIo::new(stream, self.conn.clone()));
         let conn = self.conn.clone();
+        let deadlines = self.deadlines;
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let guard = Busy::new(conn.clone());
             let mut app = app.clone();
-            let fut = app.call(req.map(Body::new));
             async move {
-                let res = fut.await;
+                let res =
+                    limits::within_deadlines(deadlines, req.map(Body::new), |r| app.call(r)).await;
                 drop(guard);
-                res
+                Ok::<_, Infallible>(res)
             }
         });
         let mut http = pin!(builder.serve_connection(io, service));
         // The phase changes inside hyper's polling (reads, the service's future), so
-        // the deadline is recomputed on every poll of the connection and the timer
-        // reset only when it moved: no wake-up per request.
+        // the deadline is recomputed on every poll of the connection. The timer is
+        // only moved earlier: an idle deadline that moves later with every request
+        // leaves the timer where it was, and when it fires early it is re-armed.
         let mut timer = pin!(tokio::time::sleep(Duration::ZERO));
         let mut armed: Option<Instant> = None;
         let mut evicted = pin!(self.conn.evict.notified());
+        let (mut listening, mut was_evicted) = (false, false);
         let mut stop = pin!(self.signal.changed());
         let (mut closing, mut told) = (false, false);
         loop {
@@ -276,20 +279,24 @@ impl Connection {
                 if let Poll::Ready(res) = http.as_mut().poll(cx) {
                     return Poll::Ready(Event::Done(res));
                 }
-                if evicted.as_mut().poll(cx).is_ready() {
-                    evicted.set(self.conn.evict.notified());
-                    return Poll::Ready(Event::Evicted);
+                // Once registered, the notification wakes this task (whose waker does
+                // not change); it is polled again only when it has been sent.
+                if !listening || (!was_evicted && self.conn.evicted.load(Ordering::Relaxed)) {
+                    listening = true;
+                    if evicted.as_mut().poll(cx).is_ready() {
+                        was_evicted = true;
+                        return Poll::Ready(Event::Evicted);
+                    }
                 }
                 if !told && stop.as_mut().poll(cx).is_ready() {
                     told = true;
                     return Poll::Ready(Event::Stop);
                 }
-                let want = next_check(&self.conn, self.timeouts, closing);
-                if want != armed {
-                    if let Some(at) = want {
-                        timer.as_mut().reset(at.into());
+                if let Some(want) = next_check(&self.conn, self.timeouts, closing) {
+                    if armed.is_none_or(|at| want < at) {
+                        timer.as_mut().reset(want.into());
+                        armed = Some(want);
                     }
-                    armed = want;
                 }
                 if armed.is_some() && timer.as_mut().poll(cx).is_ready() {
                     armed = None;
@@ -368,8 +375,10 @@ struct Busy(Arc<ConnState>);
 
 impl Busy {
     fn new(conn: Arc<ConnState>) -> Busy {
+        // No timestamp: nothing measures how long a connection has been busy (the
+        // request deadlines do), and reading the clock is a cost on every request.
         if conn.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
-            conn.enter(BUSY);
+            conn.phase.store(BUSY, Ordering::Release);
         }
         Busy(conn)
     }
