@@ -110,11 +110,19 @@ const LATE: u8 = 2;
 /// whatever the handler made of that is replaced by a 408, so the client learns it was
 /// too slow. A handler past the request deadline is dropped and answered 503 with
 /// `Retry-After` (a write it started may still complete: a 503 acknowledges nothing).
-pub async fn within_deadlines<F, Fut>(d: Deadlines, mut req: Request, handle: F) -> Response
+///
+/// A combinator rather than an `async fn`: the request and the handler's future are
+/// each moved once, not again into an outer state machine.
+pub fn within_deadlines<F, Fut>(
+    d: Deadlines,
+    mut req: Request,
+    handle: F,
+) -> impl Future<Output = Response>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Response, std::convert::Infallible>>,
 {
+    use futures::FutureExt;
     let render = crate::renderer_for(req.uri().path());
     // The body is swapped in place: a request is a few hundred bytes to move.
     let body = (!req.body().is_end_stream()).then(|| {
@@ -127,18 +135,19 @@ where
         *req.body_mut() = Body::new(timed);
         state
     });
-    let res = tokio::time::timeout(d.request, handle(req)).await;
-    match (res, body.map(|s| s.load(Ordering::Acquire))) {
-        (Ok(_), Some(LATE)) | (Err(_), Some(READING | LATE)) => {
-            closing(render(&ApiError::RequestTimeout))
+    tokio::time::timeout(d.request, handle(req)).map(move |res| {
+        match (res, body.map(|s| s.load(Ordering::Acquire))) {
+            (Ok(_), Some(LATE)) | (Err(_), Some(READING | LATE)) => {
+                closing(render(&ApiError::RequestTimeout))
+            }
+            (Ok(Ok(res)), _) => res,
+            (Ok(Err(never)), _) => match never {},
+            (Err(_), _) => {
+                tracing::warn!("request timed out");
+                render(&ApiError::Timeout)
+            }
         }
-        (Ok(Ok(res)), _) => res,
-        (Ok(Err(never)), _) => match never {},
-        (Err(_), _) => {
-            tracing::warn!("request timed out");
-            render(&ApiError::Timeout)
-        }
-    }
+    })
 }
 
 /// A request body that fails once its deadline passes before its end.

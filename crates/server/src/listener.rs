@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::Router;
+use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -256,12 +257,12 @@ impl Connection {
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let guard = Busy::new(conn.clone());
             let mut app = app.clone();
-            async move {
-                let res =
-                    limits::within_deadlines(deadlines, req.map(Body::new), |r| app.call(r)).await;
-                drop(guard);
-                Ok::<_, Infallible>(res)
-            }
+            limits::within_deadlines(deadlines, req.map(Body::new), move |r| app.call(r)).map(
+                move |res| {
+                    drop(guard);
+                    Ok::<_, Infallible>(res)
+                },
+            )
         });
         let mut http = pin!(builder.serve_connection(io, service));
         // The phase changes inside hyper's polling (reads, the service's future), so
