@@ -1,14 +1,15 @@
 //! What a request may be, checked before any handler sees it, and the deadlines it has
 //! to meet, each refusal rendered in the envelope of the API that owns the path.
 //!
-//! [`refuse_oversize`] answers 414 (URI), 431 (headers) and 413 (a `Content-Length`
-//! over [`crate::MAX_BODY_BYTES`]) from the request head alone: no body is read before
-//! the answer, so hyper never sends `100 Continue` for one. Our limits sit well below hyper's own
-//! (a 64 KiB URI, the listener's read buffer), so that, for everything short of those,
-//! it is this module and not hyper that refuses, in JSON. [`deadlines`] bounds how long
-//! a request's body may take to arrive (408) and how long its handler may take (503
-//! with `Retry-After`). [`raw_refusal`] renders the few refusals hyper still writes
-//! itself (a request it cannot parse) so the listener can put JSON on the wire instead.
+//! `refuse_oversize` (called by the JSON edge) answers 414 (URI), 431 (headers) and
+//! 413 (a `Content-Length` over [`crate::MAX_BODY_BYTES`]) from the request head
+//! alone: no body is read before the answer, so hyper never sends `100 Continue` for
+//! one. Our limits sit well below hyper's own (a 64 KiB URI, the listener's read
+//! buffer), so that, for everything short of those, it is this module and not hyper
+//! that refuses, in JSON. [`within_deadlines`] bounds how long a request's body may
+//! take to arrive (408) and how long its handler may take (503 with `Retry-After`).
+//! [`raw_refusal`] renders the refusals hyper still writes itself (a request it cannot
+//! parse, or over its own limits) so the listener can put JSON on the wire instead.
 
 use std::future::Future;
 use std::pin::Pin;

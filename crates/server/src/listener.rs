@@ -4,7 +4,7 @@
 //! use to lock everyone out, JSON for the refusals hyper writes itself, and graceful
 //! shutdown (in-flight requests finish; idle connections close).
 //!
-//! Each connection has a phase, kept in [`ConnState`]: *head* (connected, or bytes of
+//! Each connection has a phase, kept in `ConnState`: *head* (connected, or bytes of
 //! a new request arrived, and the head is not complete yet), *busy* (a request is in
 //! the router) or *idle* (kept alive between requests). Its task closes it when a head
 //! phase outlasts `header_timeout` or an idle phase outlasts `idle_timeout`; busy

@@ -595,3 +595,37 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// HTTP/2 with prior knowledge still works through the listener, and an h2 connection
+/// without a stream is timed out as idle, not as a slow head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_connections_are_served_and_idle_ones_closed() {
+    let app = spawn(EdgeSettings {
+        header_timeout_ms: 200,
+        idle_timeout_ms: 800,
+        ..EdgeSettings::default()
+    })
+    .await;
+    let mut s = send(
+        &app,
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+    )
+    .await;
+    let mut frame = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(2), s.read_exact(&mut frame))
+        .await
+        .expect("no frame")
+        .expect("read");
+    assert_eq!(
+        frame[3], 4,
+        "the server's first frame is not SETTINGS: {frame:?}"
+    );
+    let started = Instant::now();
+    let closed = closed_within(&mut s, Duration::from_secs(5))
+        .await
+        .expect("idle h2 connection not closed");
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "closed after {closed:?}, before the idle timeout"
+    );
+}
