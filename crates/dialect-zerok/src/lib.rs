@@ -45,8 +45,14 @@ impl Envelope for Zerok {
             ApiError::Invalid(_) | ApiError::PayloadTooLarge | ApiError::Conflict(_) => {
                 ("2.1", "Validation Error")
             }
-            ApiError::MethodNotAllowed => ("2.1", "Validation Error"),
-            ApiError::Busy | ApiError::Internal => ("3.0", "Data consistency error"),
+            ApiError::MethodNotAllowed
+            | ApiError::UriTooLong
+            | ApiError::HeadersTooLarge
+            | ApiError::BadRequest(_)
+            | ApiError::RequestTimeout => ("2.1", "Validation Error"),
+            ApiError::Busy | ApiError::Timeout | ApiError::Internal => {
+                ("3.0", "Data consistency error")
+            }
         };
         let errors: Vec<String> = err.field().map(|_| err.message()).into_iter().collect();
         serde_json::json!({

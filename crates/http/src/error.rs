@@ -22,9 +22,19 @@ pub enum ApiError {
     /// Well-formed input that conflicts with the current state (closing twice).
     Conflict(String),
     PayloadTooLarge,
+    /// The request target is longer than [`crate::limits::MAX_URI_BYTES`].
+    UriTooLong,
+    /// The request's headers are larger than [`crate::limits::MAX_HEADER_BYTES`].
+    HeadersTooLarge,
+    /// A request the HTTP layer could not parse (a broken request line or header).
+    BadRequest(String),
+    /// The client did not send its body in time.
+    RequestTimeout,
     MethodNotAllowed,
     /// The database is saturated: retry later.
     Busy,
+    /// The handler did not answer within the request timeout: retry later.
+    Timeout,
     /// A bug or an outage; details are logged, never sent.
     Internal,
 }
@@ -42,8 +52,12 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -57,8 +71,13 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid_field",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UriTooLong => "uri_too_long",
+            ApiError::HeadersTooLarge => "headers_too_large",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Busy => "busy",
+            ApiError::Timeout => "timeout",
             ApiError::Internal => "internal",
         }
     }
@@ -69,14 +88,25 @@ impl ApiError {
             ApiError::Unauthorized(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
-            | ApiError::Conflict(m) => m.clone(),
+            | ApiError::Conflict(m)
+            | ApiError::BadRequest(m) => m.clone(),
             ApiError::Invalid(f) => f.to_string(),
             ApiError::PayloadTooLarge => format!(
                 "request body is larger than {} bytes",
                 crate::MAX_BODY_BYTES
             ),
+            ApiError::UriTooLong => format!(
+                "the request URI is longer than {} bytes",
+                crate::limits::MAX_URI_BYTES
+            ),
+            ApiError::HeadersTooLarge => format!(
+                "the request headers are larger than {} bytes",
+                crate::limits::MAX_HEADER_BYTES
+            ),
+            ApiError::RequestTimeout => "the request body did not arrive in time".into(),
             ApiError::MethodNotAllowed => "method not allowed on this route".into(),
             ApiError::Busy => "the server is busy, retry shortly".into(),
+            ApiError::Timeout => "the request took too long, retry shortly".into(),
             ApiError::Internal => "internal error".into(),
         }
     }

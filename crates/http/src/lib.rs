@@ -30,6 +30,7 @@ pub mod envelope;
 pub mod error;
 #[allow(unsafe_code)]
 pub mod json_writer;
+pub mod limits;
 pub mod metrics;
 pub mod mount;
 pub mod query;
@@ -194,9 +195,10 @@ async fn health() -> Json<serde_json::Value> {
 /// How the API that owns a path renders an error.
 pub type Renderer = fn(&ApiError) -> Response;
 
-/// Who owns the paths a router serves, for rendering errors.
+/// Who owns the paths a router serves, for rendering errors (also outside the
+/// router: the listener's own refusals).
 #[derive(Clone, Copy)]
-enum Owners {
+pub enum Owners {
     /// The shared listener: the mount whose prefix the path starts with; paths no
     /// mount owns answer in the hub's plain envelope.
     Prefixed(&'static [Mount]),
@@ -204,8 +206,20 @@ enum Owners {
     Root(&'static Mount),
 }
 
+impl std::fmt::Debug for Owners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owners::Prefixed(mounts) => f
+                .debug_tuple("Prefixed")
+                .field(&mounts.iter().map(Mount::name).collect::<Vec<_>>())
+                .finish(),
+            Owners::Root(m) => f.debug_tuple("Root").field(&m.name()).finish(),
+        }
+    }
+}
+
 impl Owners {
-    fn renderer_for(self, path: &str) -> Renderer {
+    pub fn renderer_for(self, path: &str) -> Renderer {
         match self {
             Owners::Prefixed(mounts) => mounts
                 .iter()
@@ -223,7 +237,8 @@ impl Owners {
 /// clients crash on anything else, one of them on a 204 without it. Errors produced by the
 /// framework itself (an undecodable path segment, a wrong method) arrive as plain
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
-/// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them.
+/// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them;
+/// so are a URI, headers or declared body over the limits of [`limits`].
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
 async fn json_edge(
     axum::extract::State((owners, fast_json)): axum::extract::State<(Owners, bool)>,
@@ -235,6 +250,10 @@ async fn json_edge(
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }
+    let req = match limits::refuse_oversize(req, render) {
+        Ok(req) => req,
+        Err(res) => return *res,
+    };
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
     let handled = reply::serving(fast_json, next.run(req));

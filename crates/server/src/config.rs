@@ -64,6 +64,41 @@ pub struct Config {
     pub sqlite: SqliteSettings,
     /// `[http]`: the edge's credential cache and JSON writer.
     pub http: HttpSettings,
+    /// Connection-level limits: the `[edge]` section.
+    pub edge: EdgeSettings,
+}
+
+/// How long clients may take and how many may be connected: what keeps slow, idle
+/// and abusive clients from holding the server. Times in milliseconds, all above 0.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeSettings {
+    /// A request's head must be complete this long after the connection opens, or
+    /// after its first byte on a kept-alive connection; else the connection is closed.
+    pub header_timeout_ms: u64,
+    /// A kept-alive connection with no request for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// A request's body must have arrived this long after its head (else 408).
+    pub body_timeout_ms: u64,
+    /// A handler that has not answered this long after the head is answered 503 with
+    /// `Retry-After`.
+    pub request_timeout_ms: u64,
+    /// Connections open at once, per listener. At the cap a new connection closes the
+    /// connection that has waited longest without a request in progress (idle or still
+    /// sending its head); when every connection has a request in progress, it waits.
+    pub max_connections: usize,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        EdgeSettings {
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            body_timeout_ms: 30_000,
+            request_timeout_ms: 30_000,
+            max_connections: 4096,
+        }
+    }
 }
 
 /// `[sqlite]` settings.
@@ -87,6 +122,40 @@ impl Default for SqliteSettings {
             reader_queue: None,
             vfs_shim: true,
         }
+    }
+}
+
+impl EdgeSettings {
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// A zero would refuse every request (or every connection): refuse it instead.
+    fn validate(&self) -> anyhow::Result<()> {
+        for (name, v) in [
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if v == 0 {
+                anyhow::bail!("edge.{name} must be above 0");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -229,6 +298,7 @@ impl Default for Config {
             cursor_secret: None,
             sqlite: SqliteSettings::default(),
             http: HttpSettings::default(),
+            edge: EdgeSettings::default(),
         }
     }
 }
@@ -253,7 +323,9 @@ impl Config {
                 .ignore(&["config", "test_postgres_url"])
                 .split("__"),
         );
-        Ok(fig.extract()?)
+        let config: Config = fig.extract()?;
+        config.edge.validate()?;
+        Ok(config)
     }
 }
 

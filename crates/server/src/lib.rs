@@ -1,9 +1,11 @@
 //! The pieces of the `entreposto` binary that tests and benchmarks reuse: loading the
-//! configuration, opening the configured backend, and generating demo data.
+//! configuration, opening the configured backend, serving a listener, and generating
+//! demo data.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod demo;
+pub mod listener;
 pub mod listeners;
 pub mod mounts;
 pub mod store;

@@ -28,6 +28,14 @@ pub struct Bound {
 }
 
 impl Bound {
+    /// Whose envelope errors on this listener are written in.
+    pub fn owners(&self) -> entreposto_http::Owners {
+        match self.mount {
+            None => entreposto_http::Owners::Prefixed(&crate::mounts::MOUNTS),
+            Some(m) => entreposto_http::Owners::Root(m),
+        }
+    }
+
     /// What the log and errors call this listener.
     pub fn name(&self) -> &'static str {
         self.mount.map_or("shared", Mount::name)

@@ -263,6 +263,13 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let backend = store.backend();
     let bound = entreposto::listeners::bind(store, config).await?;
+    // One signal for every listener: each drains when it is seen.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signal = shutdown_signal();
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop.send(true);
+    });
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -279,8 +286,14 @@ async fn serve(
             ),
         }
         let name = b.name();
+        let edge = config.edge.clone();
+        let owners = b.owners();
+        let mut stopped = stopped.clone();
         running.spawn(async move {
-            serve_listener(b.listener, b.router)
+            let stop = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            entreposto::listener::serve_listener(b.listener, b.router, owners, &edge, stop)
                 .await
                 .with_context(|| format!("serving the {name} listener"))
         });
@@ -293,36 +306,39 @@ async fn serve(
     Ok(())
 }
 
-/// Serves one listener until the shutdown signal, then lets in-flight requests finish.
-/// Every listener goes through here, so connection handling is set in one place.
-async fn serve_listener(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+/// The next delivery of `signal`; never, when its handler could not be installed.
+#[cfg(unix)]
+async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
-/// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish before exit.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when it is first polled, so a signal that arrives once `serve` has logged its
+/// listeners is never missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let mut signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        [SignalKind::terminate(), SignalKind::interrupt()].map(|k| signal(k).ok())
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let [term, int] = &mut signals;
+            tokio::select! {
+                _ = next_signal(term) => {},
+                _ = next_signal(int) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutdown signal received, draining");
     }
-    tracing::info!("shutdown signal received, draining");
 }

@@ -102,6 +102,17 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
+        TestApp::spawn_extended(backend, configure, |r| r).await
+    }
+
+    /// Like [`TestApp::spawn_with`], the shared listener's router first passed through
+    /// `extend` (a test adds a route it needs). Every listener is served by the real
+    /// connection handling (`entreposto::listener`) with the configured `[edge]`.
+    pub async fn spawn_extended(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        extend: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
         let mut config = Config {
@@ -114,19 +125,34 @@ impl TestApp {
         let store = entreposto::store::open(&config).await.expect("open store");
         let mut base = String::new();
         let mut own = BTreeMap::new();
+        let mut extend = Some(extend);
         for b in entreposto::listeners::bind(store.clone(), &config)
             .await
             .expect("bind")
         {
             let url = format!("http://{}", b.listener.local_addr().expect("addr"));
-            match b.mount {
-                None => base = url,
+            let owners = b.owners();
+            let router = match b.mount {
+                None => {
+                    base = url;
+                    let extend = extend.take().expect("one shared listener");
+                    extend(b.router)
+                }
                 Some(m) => {
                     own.insert(m.name().to_string(), url);
+                    b.router
                 }
-            }
+            };
+            let edge = config.edge.clone();
             tokio::spawn(async move {
-                let _ = axum::serve(b.listener, b.router).await;
+                let _ = entreposto::listener::serve_listener(
+                    b.listener,
+                    router,
+                    owners,
+                    &edge,
+                    std::future::pending(),
+                )
+                .await;
             });
         }
         Some(TestApp {
