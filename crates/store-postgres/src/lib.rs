@@ -12,6 +12,7 @@ use entreposto_domain::Timestamp;
 use entreposto_store::{Result, Store, StoreError};
 use tokio_postgres::{error::SqlState, NoTls};
 
+mod order_json;
 mod orders;
 mod tenants;
 mod tickets;
