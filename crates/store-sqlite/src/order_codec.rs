@@ -4,38 +4,46 @@
 //! is a BLOB, a format byte then the fields in postcard (compact, not
 //! self-describing: a field is its position, an enum variant its index), or, in rows
 //! written by versions before postcard, JSON TEXT (SQLite keeps each value's type, so
-//! the type tells the two apart). The types here (`StoredOrderV1` and its parts) are
-//! that layout, field for field; they are frozen, and the fixtures in
-//! `tests/order_body.rs` pin their bytes and enum positions. The JSON rows were written
-//! from the very same serde shape (postcard ignores the names and renames JSON uses),
-//! so both read through these types. Reading converts the stored values into domain
-//! types by moving them (strings are decoded owned and handed over, never copied);
-//! writing borrows from the domain value.
+//! the type tells the two apart). The definitions here (`StoredOrderV1`, its head
+//! `StoredHeadV1` and their parts) are that layout, field for field, and are frozen:
+//! the fixtures in `tests/order_body.rs` pin their bytes and enum positions. The JSON
+//! rows were written from the very same serde shape (postcard ignores the names and
+//! renames JSON uses), so both read through them.
 //!
-//! **Adding a version** (the domain's order gains, drops or reshapes a field): add
-//! `StoredOrderV2` and its head `StoredHeadV2` (fields in the new order, the head's a
-//! prefix of the body's), a new format byte `BODY_V2`, and make [`encode`] write it;
-//! keep `StoredOrderV1` and its decoder unchanged, and let its conversion into the
-//! domain fill what V1 lacks (a default, `None`). Pin V2 with a fixture next to V1's.
-//! Old rows keep decoding as V1 until they are next written. The conversions match
-//! exhaustively on the domain's enums, so a new `OrderStatus` or `DocumentKind` does
-//! not compile until it is given a position here (append it: positions are stored).
+//! They are serde *remote* definitions of the domain types: decoding builds the
+//! domain values directly and encoding reads them in place, with no intermediate
+//! copy. That matters because the customer-service case read decodes a head per
+//! request (an owned mirror converted afterwards cost 7% more instructions per head).
+//! A remote definition names every field of its domain type, so the domain cannot
+//! gain, lose or retype a field without this module failing to compile, and its enums
+//! are matched exhaustively, so a new `OrderStatus` or `DocumentKind` needs a position
+//! here (append it: positions are stored).
+//!
+//! **Adding a version** (the domain's order changes shape): write `StoredOrderV2` and
+//! `StoredHeadV2` as the remote definitions of the new shape (declared through one
+//! macro like `starting_with_the_head_v1!`, so the head stays a prefix of the
+//! body), a new format byte `BODY_V2`, and make [`encode`] write it. Keep version 1
+//! decoding: the definitions of the parts that changed can no longer be remote ones,
+//! so turn them into plain structs (same fields, same order) that deserialize on
+//! their own and convert into the domain value, filling what V1 lacks (a default,
+//! `None`); unchanged parts stay shared. Rows keep reading as V1 until they are next
+//! written. Pin V2 with a fixture next to V1's, and keep V1's fixture.
 //!
 //! **What the body holds**: what the marketplace sends of an order. State the order's
 //! lifecycle changes and queries filter on (status history, tracking, invoice, ERP
 //! state) does not belong in the body, where every change would rewrite it and no
 //! index could reach it: it goes into columns of `orders` (as `status`, `placed_at`
 //! and `total` already are) or tables keyed by the order id (`order_status_history`,
-//! `order_shipments`, ...), read next to the body by `orders::order_at` and added to
-//! the domain's `Order` beside `data`, not inside `OrderData`'s stored types.
-
-use std::borrow::Cow;
+//! `order_shipments`, ...), read next to the body by `orders::order_at` and carried by
+//! the domain's `Order` beside `data`, never inside these definitions. The status is
+//! in both today, as the marketplace sent it; once the lifecycle moves it, the column
+//! is the truth and the row reader sets it over the body's.
 
 use entreposto_domain::{
     Address, Cents, Customer, Document, DocumentKind, OrderData, OrderHead, OrderItem, OrderStatus,
     Payment, Phone, Timestamp,
 };
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The format byte of a postcard body of [`StoredOrderV1`].
 pub const BODY_V1: u8 = 1;
@@ -49,7 +57,7 @@ pub enum Body<'a> {
 
 /// The body to store for `data`: the current format byte, then its fields.
 pub fn encode(data: &OrderData) -> Result<Vec<u8>, String> {
-    postcard::to_extend(&StoredOrderV1::from(data), vec![BODY_V1]).map_err(|e| e.to_string())
+    postcard::to_extend(&AsV1(data), vec![BODY_V1]).map_err(|e| e.to_string())
 }
 
 /// The order a stored body holds, whatever version wrote it.
@@ -77,73 +85,209 @@ fn unknown(b: &[u8]) -> String {
 }
 
 fn decode_v1(postcard: &[u8]) -> Result<OrderData, String> {
-    postcard::from_bytes::<StoredOrderV1>(postcard)
-        .map(OrderData::from)
+    postcard::from_bytes::<FromV1<OrderData>>(postcard)
+        .map(|FromV1(data)| data)
         .map_err(|e| format!("corrupt body: {e}"))
 }
 
 fn decode_head_v1(postcard: &[u8]) -> Result<OrderHead, String> {
-    postcard::take_from_bytes::<StoredHeadV1>(postcard)
-        .map(|(head, _rest)| OrderHead::from(head))
+    postcard::take_from_bytes::<HeadV1>(postcard)
+        .map(|(HeadV1(head), _rest)| head)
         .map_err(|e| format!("corrupt body: {e}"))
 }
 
 /// JSON TEXT, written by the versions before postcard bodies.
 fn decode_json(json: &[u8]) -> Result<OrderData, String> {
-    serde_json::from_slice::<StoredOrderV1>(json)
-        .map(OrderData::from)
+    serde_json::from_slice::<FromV1<OrderData>>(json)
+        .map(|FromV1(data)| data)
         .map_err(|e| format!("corrupt JSON body: {e}"))
 }
 
 fn decode_head_json(json: &[u8]) -> Result<OrderHead, String> {
-    serde_json::from_slice::<StoredHeadV1>(json)
-        .map(OrderHead::from)
+    serde_json::from_slice::<HeadV1>(json)
+        .map(|HeadV1(head)| head)
         .map_err(|e| format!("corrupt JSON body: {e}"))
 }
 
-/// An order body as version 1 stores it. Strings borrow when writing and are owned
-/// when read (serde decodes a `Cow` owned), so one type serves both directions.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StoredOrderV1<'a> {
-    pub operator_id: Cow<'a, str>,
-    pub seller_id: Cow<'a, str>,
-    pub channel: Cow<'a, str>,
-    pub marketplace_order_id: Cow<'a, str>,
-    pub site_id: Option<Cow<'a, str>>,
-    pub warehouse: Option<Cow<'a, str>>,
-    pub status: StatusV1,
-    pub placed_at: i64,
-    pub approved_at: Option<i64>,
-    pub cancelled_at: Option<i64>,
-    pub customer: CustomerV1<'a>,
-    pub shipping_address: Option<AddressV1<'a>>,
-    pub items: Vec<ItemV1<'a>>,
-    pub freight: i64,
-    pub discount: i64,
-    pub payments: Vec<PaymentV1<'a>>,
+/// A domain type's version-1 stored form: how it is written and read.
+pub trait V1: Sized {
+    fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error>;
+    fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
 }
 
-/// The leading fields of [`StoredOrderV1`], in its order: postcard decodes a body's
-/// head from the body's beginning. A unit test pins that this stays a prefix.
-#[derive(Debug, Deserialize)]
-pub struct StoredHeadV1<'a> {
-    pub operator_id: Cow<'a, str>,
-    pub seller_id: Cow<'a, str>,
-    pub channel: Cow<'a, str>,
-    pub marketplace_order_id: Cow<'a, str>,
-    pub site_id: Option<Cow<'a, str>>,
-    pub warehouse: Option<Cow<'a, str>>,
-    pub status: StatusV1,
-    pub placed_at: i64,
-    pub approved_at: Option<i64>,
-    pub cancelled_at: Option<i64>,
-    pub customer: CustomerV1<'a>,
-    pub shipping_address: Option<AddressV1<'a>>,
+/// Writes a domain value in its version-1 form (the fixture tests pin it through this).
+pub struct AsV1<'a, T>(pub &'a T);
+
+impl<T: V1> Serialize for AsV1<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_v1(s)
+    }
+}
+
+/// Reads a domain value from its version-1 form. Transparent, so a `Vec` of these
+/// becomes a `Vec` of the values in place.
+#[repr(transparent)]
+struct FromV1<T>(T);
+
+impl<'de, T: V1> Deserialize<'de> for FromV1<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize_v1(d).map(FromV1)
+    }
+}
+
+/// Reads an order's head from the beginning of a version-1 body, leaving the rest.
+struct HeadV1(OrderHead);
+
+impl<'de> Deserialize<'de> for HeadV1 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        StoredHeadV1::deserialize(d).map(HeadV1)
+    }
+}
+
+macro_rules! v1_by_remote {
+    ($($domain:ty => $stored:ident),* $(,)?) => {$(
+        impl V1 for $domain {
+            fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $stored::serialize(self, s)
+            }
+            fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $stored::deserialize(d)
+            }
+        }
+    )*};
+}
+
+v1_by_remote! {
+    OrderData => StoredOrderV1,
+    OrderStatus => StatusV1,
+    DocumentKind => DocumentKindV1,
+    Document => DocumentV1,
+    Phone => PhoneV1,
+    Customer => CustomerV1,
+    Address => AddressV1,
+    OrderItem => ItemV1,
+    Payment => PaymentV1,
+}
+
+/// Times are UTC microseconds, money is centavos: plain integers.
+impl V1 for Timestamp {
+    fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+    fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        i64::deserialize(d).map(Timestamp)
+    }
+}
+
+impl V1 for Cents {
+    fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+    fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        i64::deserialize(d).map(Cents)
+    }
+}
+
+/// `#[serde(with)]` for a field of a domain type with a version-1 form.
+mod v1 {
+    use super::*;
+
+    pub fn serialize<T: V1, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize_v1(s)
+    }
+
+    pub fn deserialize<'de, T: V1, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        T::deserialize_v1(d)
+    }
+}
+
+/// `#[serde(with)]` for an optional one (written as serde writes an `Option`).
+mod opt_v1 {
+    use super::*;
+
+    pub fn serialize<T: V1, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().map(AsV1).serialize(s)
+    }
+
+    pub fn deserialize<'de, T: V1, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        Ok(Option::<FromV1<T>>::deserialize(d)?.map(|FromV1(v)| v))
+    }
+}
+
+/// `#[serde(with)]` for a list of them (written as serde writes a `Vec`).
+mod vec_v1 {
+    use super::*;
+
+    pub fn serialize<T: V1, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(AsV1))
+    }
+
+    pub fn deserialize<'de, T: V1, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        let stored = Vec::<FromV1<T>>::deserialize(d)?;
+        Ok(stored.into_iter().map(|FromV1(v)| v).collect())
+    }
+}
+
+// The version-1 layout. Optional fields read through `opt_v1` carry
+// `#[serde(default)]`, as plain `Option` fields have it implicitly: a JSON body
+// without the key reads as `None` (postcard bodies always hold every field).
+
+/// Declares a version-1 definition that starts with the head's fields: the head and
+/// the body get them from this one list, so the head is a prefix of the body by
+/// construction (postcard decodes a body's head from the body's beginning).
+macro_rules! starting_with_the_head_v1 {
+    ($(#[$meta:meta])* pub struct $name:ident { $($rest:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            pub operator_id: String,
+            pub seller_id: String,
+            pub channel: String,
+            pub marketplace_order_id: String,
+            pub site_id: Option<String>,
+            pub warehouse: Option<String>,
+            #[serde(with = "v1")]
+            pub status: OrderStatus,
+            #[serde(with = "v1")]
+            pub placed_at: Timestamp,
+            #[serde(default, with = "opt_v1")]
+            pub approved_at: Option<Timestamp>,
+            #[serde(default, with = "opt_v1")]
+            pub cancelled_at: Option<Timestamp>,
+            #[serde(with = "v1")]
+            pub customer: Customer,
+            #[serde(default, with = "opt_v1")]
+            pub shipping_address: Option<Address>,
+            $($rest)*
+        }
+    };
+}
+
+starting_with_the_head_v1! {
+    /// An order body as version 1 stores it: the head, then the rest.
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "OrderData")]
+    pub struct StoredOrderV1 {
+        #[serde(with = "vec_v1")]
+        pub items: Vec<OrderItem>,
+        #[serde(with = "v1")]
+        pub freight: Cents,
+        #[serde(with = "v1")]
+        pub discount: Cents,
+        #[serde(with = "vec_v1")]
+        pub payments: Vec<Payment>,
+    }
+}
+
+starting_with_the_head_v1! {
+    /// The leading fields of [`StoredOrderV1`], all a head read decodes.
+    #[derive(Deserialize)]
+    #[serde(remote = "OrderHead")]
+    pub struct StoredHeadV1 {}
 }
 
 /// Order statuses by stored position (postcard) and name (JSON). Append only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "OrderStatus", rename_all = "snake_case")]
 pub enum StatusV1 {
     New,
     AwaitingPayment,
@@ -155,362 +299,91 @@ pub enum StatusV1 {
 }
 
 /// Document kinds by stored position (postcard) and name (JSON). Append only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "DocumentKind", rename_all = "UPPERCASE")]
 pub enum DocumentKindV1 {
     Cpf,
     Cnpj,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct DocumentV1<'a> {
-    pub kind: DocumentKindV1,
-    pub number: Cow<'a, str>,
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Document")]
+pub struct DocumentV1 {
+    #[serde(with = "v1")]
+    pub kind: DocumentKind,
+    pub number: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PhoneV1<'a> {
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Phone")]
+pub struct PhoneV1 {
     #[serde(rename = "type")]
-    pub kind: Option<Cow<'a, str>>,
-    pub ddi: Cow<'a, str>,
-    pub ddd: Cow<'a, str>,
-    pub number: Cow<'a, str>,
+    pub kind: Option<String>,
+    pub ddi: String,
+    pub ddd: String,
+    pub number: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CustomerV1<'a> {
-    pub name: Cow<'a, str>,
-    pub document: DocumentV1<'a>,
-    pub gender: Option<Cow<'a, str>>,
-    pub email: Option<Cow<'a, str>>,
-    pub birth_date: Option<Cow<'a, str>>,
-    pub corporate_name: Option<Cow<'a, str>>,
-    pub trade_name: Option<Cow<'a, str>>,
-    pub corporate_document: Option<Cow<'a, str>>,
-    pub corporate_phone: Option<Cow<'a, str>>,
-    pub state_inscription: Option<Cow<'a, str>>,
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Customer")]
+pub struct CustomerV1 {
+    pub name: String,
+    #[serde(with = "v1")]
+    pub document: Document,
+    pub gender: Option<String>,
+    pub email: Option<String>,
+    pub birth_date: Option<String>,
+    pub corporate_name: Option<String>,
+    pub trade_name: Option<String>,
+    pub corporate_document: Option<String>,
+    pub corporate_phone: Option<String>,
+    pub state_inscription: Option<String>,
     /// JSON bodies from before phones were kept have none.
-    #[serde(default)]
-    pub phones: Vec<PhoneV1<'a>>,
+    #[serde(default, with = "vec_v1")]
+    pub phones: Vec<Phone>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AddressV1<'a> {
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Address")]
+pub struct AddressV1 {
     #[serde(rename = "type")]
-    pub kind: Option<Cow<'a, str>>,
-    pub recipient: Option<Cow<'a, str>>,
-    pub zipcode: Cow<'a, str>,
-    pub address: Cow<'a, str>,
-    pub number: Option<Cow<'a, str>>,
-    pub complement: Option<Cow<'a, str>>,
-    pub neighborhood: Option<Cow<'a, str>>,
-    pub city: Cow<'a, str>,
-    pub state: Cow<'a, str>,
-    pub country: Cow<'a, str>,
-    pub reference: Option<Cow<'a, str>>,
+    pub kind: Option<String>,
+    pub recipient: Option<String>,
+    pub zipcode: String,
+    pub address: String,
+    pub number: Option<String>,
+    pub complement: Option<String>,
+    pub neighborhood: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub country: String,
+    pub reference: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ItemV1<'a> {
-    pub sku: Cow<'a, str>,
-    pub name: Cow<'a, str>,
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "OrderItem")]
+pub struct ItemV1 {
+    pub sku: String,
+    pub name: String,
     pub quantity: i64,
-    pub unit_price: i64,
-    pub marketplace_item_id: Option<Cow<'a, str>>,
-    pub freight: Option<i64>,
+    #[serde(with = "v1")]
+    pub unit_price: Cents,
+    pub marketplace_item_id: Option<String>,
+    #[serde(default, with = "opt_v1")]
+    pub freight: Option<Cents>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PaymentV1<'a> {
-    pub method: Cow<'a, str>,
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Payment")]
+pub struct PaymentV1 {
+    pub method: String,
     pub installments: i64,
-    pub value: i64,
-    pub paid_at: Option<i64>,
-    pub gateway: Option<Cow<'a, str>>,
-    pub transaction_id: Option<Cow<'a, str>>,
-}
-
-// Writing: borrow every string of the domain value.
-
-fn b(s: &str) -> Cow<'_, str> {
-    Cow::Borrowed(s)
-}
-
-fn ob(s: &Option<String>) -> Option<Cow<'_, str>> {
-    s.as_deref().map(Cow::Borrowed)
-}
-
-impl<'a> From<&'a OrderData> for StoredOrderV1<'a> {
-    fn from(d: &'a OrderData) -> Self {
-        StoredOrderV1 {
-            operator_id: b(&d.operator_id),
-            seller_id: b(&d.seller_id),
-            channel: b(&d.channel),
-            marketplace_order_id: b(&d.marketplace_order_id),
-            site_id: ob(&d.site_id),
-            warehouse: ob(&d.warehouse),
-            status: d.status.into(),
-            placed_at: d.placed_at.0,
-            approved_at: d.approved_at.map(|t| t.0),
-            cancelled_at: d.cancelled_at.map(|t| t.0),
-            customer: (&d.customer).into(),
-            shipping_address: d.shipping_address.as_ref().map(AddressV1::from),
-            items: d.items.iter().map(ItemV1::from).collect(),
-            freight: d.freight.0,
-            discount: d.discount.0,
-            payments: d.payments.iter().map(PaymentV1::from).collect(),
-        }
-    }
-}
-
-impl From<OrderStatus> for StatusV1 {
-    fn from(s: OrderStatus) -> Self {
-        match s {
-            OrderStatus::New => StatusV1::New,
-            OrderStatus::AwaitingPayment => StatusV1::AwaitingPayment,
-            OrderStatus::Approved => StatusV1::Approved,
-            OrderStatus::Invoiced => StatusV1::Invoiced,
-            OrderStatus::Shipped => StatusV1::Shipped,
-            OrderStatus::Delivered => StatusV1::Delivered,
-            OrderStatus::Cancelled => StatusV1::Cancelled,
-        }
-    }
-}
-
-impl From<DocumentKind> for DocumentKindV1 {
-    fn from(k: DocumentKind) -> Self {
-        match k {
-            DocumentKind::Cpf => DocumentKindV1::Cpf,
-            DocumentKind::Cnpj => DocumentKindV1::Cnpj,
-        }
-    }
-}
-
-impl<'a> From<&'a Customer> for CustomerV1<'a> {
-    fn from(c: &'a Customer) -> Self {
-        CustomerV1 {
-            name: b(&c.name),
-            document: DocumentV1 {
-                kind: c.document.kind.into(),
-                number: b(&c.document.number),
-            },
-            gender: ob(&c.gender),
-            email: ob(&c.email),
-            birth_date: ob(&c.birth_date),
-            corporate_name: ob(&c.corporate_name),
-            trade_name: ob(&c.trade_name),
-            corporate_document: ob(&c.corporate_document),
-            corporate_phone: ob(&c.corporate_phone),
-            state_inscription: ob(&c.state_inscription),
-            phones: c
-                .phones
-                .iter()
-                .map(|p| PhoneV1 {
-                    kind: ob(&p.kind),
-                    ddi: b(&p.ddi),
-                    ddd: b(&p.ddd),
-                    number: b(&p.number),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl<'a> From<&'a Address> for AddressV1<'a> {
-    fn from(a: &'a Address) -> Self {
-        AddressV1 {
-            kind: ob(&a.kind),
-            recipient: ob(&a.recipient),
-            zipcode: b(&a.zipcode),
-            address: b(&a.address),
-            number: ob(&a.number),
-            complement: ob(&a.complement),
-            neighborhood: ob(&a.neighborhood),
-            city: b(&a.city),
-            state: b(&a.state),
-            country: b(&a.country),
-            reference: ob(&a.reference),
-        }
-    }
-}
-
-impl<'a> From<&'a OrderItem> for ItemV1<'a> {
-    fn from(i: &'a OrderItem) -> Self {
-        ItemV1 {
-            sku: b(&i.sku),
-            name: b(&i.name),
-            quantity: i.quantity,
-            unit_price: i.unit_price.0,
-            marketplace_item_id: ob(&i.marketplace_item_id),
-            freight: i.freight.map(|c| c.0),
-        }
-    }
-}
-
-impl<'a> From<&'a Payment> for PaymentV1<'a> {
-    fn from(p: &'a Payment) -> Self {
-        PaymentV1 {
-            method: b(&p.method),
-            installments: p.installments,
-            value: p.value.0,
-            paid_at: p.paid_at.map(|t| t.0),
-            gateway: ob(&p.gateway),
-            transaction_id: ob(&p.transaction_id),
-        }
-    }
-}
-
-// Reading: move every decoded string into the domain value.
-
-fn s(c: Cow<'_, str>) -> String {
-    c.into_owned()
-}
-
-fn os(c: Option<Cow<'_, str>>) -> Option<String> {
-    c.map(Cow::into_owned)
-}
-
-fn ts(t: Option<i64>) -> Option<Timestamp> {
-    t.map(Timestamp)
-}
-
-impl From<StoredOrderV1<'_>> for OrderData {
-    fn from(d: StoredOrderV1<'_>) -> Self {
-        OrderData {
-            operator_id: s(d.operator_id),
-            seller_id: s(d.seller_id),
-            channel: s(d.channel),
-            marketplace_order_id: s(d.marketplace_order_id),
-            site_id: os(d.site_id),
-            warehouse: os(d.warehouse),
-            status: d.status.into(),
-            placed_at: Timestamp(d.placed_at),
-            approved_at: ts(d.approved_at),
-            cancelled_at: ts(d.cancelled_at),
-            customer: d.customer.into(),
-            shipping_address: d.shipping_address.map(Address::from),
-            items: d.items.into_iter().map(OrderItem::from).collect(),
-            freight: Cents(d.freight),
-            discount: Cents(d.discount),
-            payments: d.payments.into_iter().map(Payment::from).collect(),
-        }
-    }
-}
-
-impl From<StoredHeadV1<'_>> for OrderHead {
-    fn from(h: StoredHeadV1<'_>) -> Self {
-        OrderHead {
-            operator_id: s(h.operator_id),
-            seller_id: s(h.seller_id),
-            channel: s(h.channel),
-            marketplace_order_id: s(h.marketplace_order_id),
-            site_id: os(h.site_id),
-            warehouse: os(h.warehouse),
-            status: h.status.into(),
-            placed_at: Timestamp(h.placed_at),
-            approved_at: ts(h.approved_at),
-            cancelled_at: ts(h.cancelled_at),
-            customer: h.customer.into(),
-            shipping_address: h.shipping_address.map(Address::from),
-        }
-    }
-}
-
-impl From<StatusV1> for OrderStatus {
-    fn from(s: StatusV1) -> Self {
-        match s {
-            StatusV1::New => OrderStatus::New,
-            StatusV1::AwaitingPayment => OrderStatus::AwaitingPayment,
-            StatusV1::Approved => OrderStatus::Approved,
-            StatusV1::Invoiced => OrderStatus::Invoiced,
-            StatusV1::Shipped => OrderStatus::Shipped,
-            StatusV1::Delivered => OrderStatus::Delivered,
-            StatusV1::Cancelled => OrderStatus::Cancelled,
-        }
-    }
-}
-
-impl From<DocumentKindV1> for DocumentKind {
-    fn from(k: DocumentKindV1) -> Self {
-        match k {
-            DocumentKindV1::Cpf => DocumentKind::Cpf,
-            DocumentKindV1::Cnpj => DocumentKind::Cnpj,
-        }
-    }
-}
-
-impl From<CustomerV1<'_>> for Customer {
-    fn from(c: CustomerV1<'_>) -> Self {
-        Customer {
-            name: s(c.name),
-            document: Document {
-                kind: c.document.kind.into(),
-                number: s(c.document.number),
-            },
-            gender: os(c.gender),
-            email: os(c.email),
-            birth_date: os(c.birth_date),
-            corporate_name: os(c.corporate_name),
-            trade_name: os(c.trade_name),
-            corporate_document: os(c.corporate_document),
-            corporate_phone: os(c.corporate_phone),
-            state_inscription: os(c.state_inscription),
-            phones: c
-                .phones
-                .into_iter()
-                .map(|p| Phone {
-                    kind: os(p.kind),
-                    ddi: s(p.ddi),
-                    ddd: s(p.ddd),
-                    number: s(p.number),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<AddressV1<'_>> for Address {
-    fn from(a: AddressV1<'_>) -> Self {
-        Address {
-            kind: os(a.kind),
-            recipient: os(a.recipient),
-            zipcode: s(a.zipcode),
-            address: s(a.address),
-            number: os(a.number),
-            complement: os(a.complement),
-            neighborhood: os(a.neighborhood),
-            city: s(a.city),
-            state: s(a.state),
-            country: s(a.country),
-            reference: os(a.reference),
-        }
-    }
-}
-
-impl From<ItemV1<'_>> for OrderItem {
-    fn from(i: ItemV1<'_>) -> Self {
-        OrderItem {
-            sku: s(i.sku),
-            name: s(i.name),
-            quantity: i.quantity,
-            unit_price: Cents(i.unit_price),
-            marketplace_item_id: os(i.marketplace_item_id),
-            freight: i.freight.map(Cents),
-        }
-    }
-}
-
-impl From<PaymentV1<'_>> for Payment {
-    fn from(p: PaymentV1<'_>) -> Self {
-        Payment {
-            method: s(p.method),
-            installments: p.installments,
-            value: Cents(p.value),
-            paid_at: ts(p.paid_at),
-            gateway: os(p.gateway),
-            transaction_id: os(p.transaction_id),
-        }
-    }
+    #[serde(with = "v1")]
+    pub value: Cents,
+    #[serde(default, with = "opt_v1")]
+    pub paid_at: Option<Timestamp>,
+    pub gateway: Option<String>,
+    pub transaction_id: Option<String>,
 }
 
 #[cfg(test)]
@@ -533,8 +406,7 @@ mod tests {
     }
 
     /// A head read from the beginning of a stored body is the body's head:
-    /// `StoredHeadV1`'s fields are `StoredOrderV1`'s first ones, in order. Reordering
-    /// either breaks this.
+    /// `StoredHeadV1`'s fields are `StoredOrderV1`'s first ones, in order.
     #[test]
     fn a_head_decodes_from_the_beginning_of_a_body() {
         let data = sample();
@@ -543,7 +415,7 @@ mod tests {
             decode_head(Body::Blob(&body)).unwrap(),
             OrderHead::from(data.clone())
         );
-        let json = serde_json::to_vec(&StoredOrderV1::from(&data)).unwrap();
+        let json = serde_json::to_vec(&AsV1(&data)).unwrap();
         assert_eq!(
             decode_head(Body::Text(&json)).unwrap(),
             OrderHead::from(data)
@@ -556,17 +428,25 @@ mod tests {
         let body = encode(&data).unwrap();
         assert_eq!(body[0], BODY_V1);
         assert_eq!(decode(Body::Blob(&body)).unwrap(), data);
-        let json = serde_json::to_vec(&StoredOrderV1::from(&data)).unwrap();
+        let json = serde_json::to_vec(&AsV1(&data)).unwrap();
         assert_eq!(decode(Body::Text(&json)).unwrap(), data);
     }
 
+    /// JSON bodies read as serde read them before the codec: optional keys may be
+    /// missing (`None`), so may the phones (none).
     #[test]
-    fn enums_round_trip_through_their_stored_positions() {
-        for st in OrderStatus::ALL {
-            assert_eq!(OrderStatus::from(StatusV1::from(st)), st);
+    fn a_json_body_without_optional_keys_reads() {
+        let data = sample();
+        let mut v = serde_json::to_value(AsV1(&data)).unwrap();
+        for key in ["approved_at", "cancelled_at", "shipping_address", "site_id"] {
+            v.as_object_mut().unwrap().remove(key);
         }
-        for k in [DocumentKind::Cpf, DocumentKind::Cnpj] {
-            assert_eq!(DocumentKind::from(DocumentKindV1::from(k)), k);
-        }
+        v["customer"].as_object_mut().unwrap().remove("phones");
+        v["items"][0].as_object_mut().unwrap().remove("freight");
+        v["payments"][0].as_object_mut().unwrap().remove("paid_at");
+        let read = decode(Body::Text(v.to_string().as_bytes())).unwrap();
+        assert_eq!((read.approved_at, read.site_id), (None, None));
+        assert!(read.shipping_address.is_none() && read.customer.phones.is_empty());
+        assert_eq!(read.items, data.items);
     }
 }

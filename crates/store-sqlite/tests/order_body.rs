@@ -4,7 +4,7 @@
 
 use entreposto_domain::{DocumentKind, Operator, OrderData, OrderStatus, Scope, Seller, Timestamp};
 use entreposto_store::{fixtures::sample_order, OrderStore, StoreError, TenantStore};
-use entreposto_store_sqlite::order_codec::{DocumentKindV1, StatusV1};
+use entreposto_store_sqlite::order_codec::AsV1;
 use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::Connection;
 
@@ -161,14 +161,14 @@ fn enum_positions_in_bodies_are_pinned() {
     );
     for (status, position) in statuses {
         assert_eq!(
-            postcard::to_allocvec(&StatusV1::from(status)).unwrap(),
+            postcard::to_allocvec(&AsV1(&status)).unwrap(),
             [position],
             "{status:?}"
         );
     }
     for (kind, position) in [(DocumentKind::Cpf, 0u8), (DocumentKind::Cnpj, 1)] {
         assert_eq!(
-            postcard::to_allocvec(&DocumentKindV1::from(kind)).unwrap(),
+            postcard::to_allocvec(&AsV1(&kind)).unwrap(),
             [position],
             "{kind:?}"
         );
