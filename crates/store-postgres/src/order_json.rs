@@ -5,14 +5,18 @@
 //! `type` for a phone's or an address's kind, statuses in snake_case, document kinds
 //! in capitals, money in centavos and times in UTC microseconds as integers), so every
 //! row written so far reads. Reading moves the decoded strings into the domain value;
-//! writing borrows from it.
+//! writing borrows from it. (SQLite's codec uses serde remote definitions instead, to
+//! keep its head decode free of the conversion; here the conversion is about 4% of a
+//! JSON decode, 7% of an encode, a microsecond next to a network round trip, and
+//! plain types keep each key's default on the stored side.)
 //!
 //! **Changing the shape**: JSON names its keys, so a new field is added here with
 //! `#[serde(default)]` (rows written before lack it) and needs no version. Renaming or
 //! reinterpreting a key is a migration: rewrite the stored bodies in SQL in the
 //! migration that changes the code's expectation, or add a version key and keep a
-//! decoder for the shape without it. The conversions match exhaustively on the
-//! domain's enums, so a new `OrderStatus` does not compile until it is named here.
+//! decoder for the shape without it. The conversions build the domain values field
+//! by field and match exhaustively on its enums, so a new domain field or
+//! `OrderStatus` does not compile until it is given its key here.
 //!
 //! **What the body holds**: what the marketplace sends of an order. State the order's
 //! lifecycle changes and queries filter on (status history, tracking, invoice, ERP
