@@ -10,9 +10,9 @@
 //! rows were written from the very same serde shape (postcard ignores the names and
 //! renames JSON uses), so both read through them.
 //!
-//! They are serde *remote* definitions of the domain types: decoding builds the
-//! domain values directly and encoding reads them in place, with no intermediate
-//! copy. That matters because the customer-service case read decodes a head per
+//! They are serde *remote* definitions of the domain types (glue from
+//! `entreposto_store::stored_form`): decoding builds the domain values directly and
+//! encoding reads them in place, with no intermediate copy. That matters because the customer-service case read decodes a head per
 //! request (an owned mirror converted afterwards cost 7% more instructions per head).
 //! A remote definition names every field of its domain type, so the domain cannot
 //! gain, lose or retype a field without this module failing to compile, and its enums
@@ -43,7 +43,7 @@ use entreposto_domain::{
     Address, Cents, Customer, Document, DocumentKind, OrderData, OrderHead, OrderItem, OrderStatus,
     Payment, Phone, Timestamp,
 };
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The format byte of a postcard body of [`StoredOrderV1`].
 pub const BODY_V1: u8 = 1;
@@ -109,55 +109,14 @@ fn decode_head_json(json: &[u8]) -> Result<OrderHead, String> {
         .map_err(|e| format!("corrupt JSON body: {e}"))
 }
 
-/// A domain type's version-1 stored form: how it is written and read.
-pub trait V1: Sized {
-    fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error>;
-    fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+entreposto_store::stored_form! {
+    /// A domain type's version-1 stored form: how it is written and read. `AsV1`
+    /// writes a value in it (the fixture tests pin positions through it).
+    pub trait V1, writer AsV1, reader FromV1, with v1 opt_v1 vec_v1
 }
 
-/// Writes a domain value in its version-1 form (the fixture tests pin it through this).
-pub struct AsV1<'a, T>(pub &'a T);
-
-impl<T: V1> Serialize for AsV1<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize_v1(s)
-    }
-}
-
-/// Reads a domain value from its version-1 form. Transparent, so a `Vec` of these
-/// becomes a `Vec` of the values in place.
-#[repr(transparent)]
-struct FromV1<T>(T);
-
-impl<'de, T: V1> Deserialize<'de> for FromV1<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        T::deserialize_v1(d).map(FromV1)
-    }
-}
-
-/// Reads an order's head from the beginning of a version-1 body, leaving the rest.
-struct HeadV1(OrderHead);
-
-impl<'de> Deserialize<'de> for HeadV1 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        StoredHeadV1::deserialize(d).map(HeadV1)
-    }
-}
-
-macro_rules! v1_by_remote {
-    ($($domain:ty => $stored:ident),* $(,)?) => {$(
-        impl V1 for $domain {
-            fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                $stored::serialize(self, s)
-            }
-            fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $stored::deserialize(d)
-            }
-        }
-    )*};
-}
-
-v1_by_remote! {
+entreposto_store::stored_form_impls! {
+    V1:
     OrderData => StoredOrderV1,
     OrderStatus => StatusV1,
     DocumentKind => DocumentKindV1,
@@ -166,65 +125,17 @@ v1_by_remote! {
     Customer => CustomerV1,
     Address => AddressV1,
     OrderItem => ItemV1,
-    Payment => PaymentV1,
+    Payment => PaymentV1;
+    // Times are UTC microseconds, money is centavos: plain integers.
+    i64 newtypes: Timestamp, Cents
 }
 
-/// Times are UTC microseconds, money is centavos: plain integers.
-impl V1 for Timestamp {
-    fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-    fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        i64::deserialize(d).map(Timestamp)
-    }
-}
+/// Reads an order's head from the beginning of a version-1 body, leaving the rest.
+struct HeadV1(OrderHead);
 
-impl V1 for Cents {
-    fn serialize_v1<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-    fn deserialize_v1<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        i64::deserialize(d).map(Cents)
-    }
-}
-
-/// `#[serde(with)]` for a field of a domain type with a version-1 form.
-mod v1 {
-    use super::*;
-
-    pub fn serialize<T: V1, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-        v.serialize_v1(s)
-    }
-
-    pub fn deserialize<'de, T: V1, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-        T::deserialize_v1(d)
-    }
-}
-
-/// `#[serde(with)]` for an optional one (written as serde writes an `Option`).
-mod opt_v1 {
-    use super::*;
-
-    pub fn serialize<T: V1, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
-        v.as_ref().map(AsV1).serialize(s)
-    }
-
-    pub fn deserialize<'de, T: V1, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
-        Ok(Option::<FromV1<T>>::deserialize(d)?.map(|FromV1(v)| v))
-    }
-}
-
-/// `#[serde(with)]` for a list of them (written as serde writes a `Vec`).
-mod vec_v1 {
-    use super::*;
-
-    pub fn serialize<T: V1, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(AsV1))
-    }
-
-    pub fn deserialize<'de, T: V1, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-        let stored = Vec::<FromV1<T>>::deserialize(d)?;
-        Ok(stored.into_iter().map(|FromV1(v)| v).collect())
+impl<'de> Deserialize<'de> for HeadV1 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        StoredHeadV1::deserialize(d).map(HeadV1)
     }
 }
 
