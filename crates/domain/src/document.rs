@@ -6,15 +6,11 @@
 //! force since July 2026): the first twelve characters are `0-9A-Z`, each valued as its
 //! ASCII code minus 48, and the two check digits are computed with the same weights.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::FieldError;
 
-/// Append new kinds at the end: SQLite's stored order bodies (postcard) carry the
-/// variant's position, not its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocumentKind {
     Cpf,
     Cnpj,
@@ -41,7 +37,7 @@ impl DocumentKind {
 }
 
 /// A CPF or CNPJ with valid check digits, stored without punctuation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Document {
     pub kind: DocumentKind,
     pub number: String,

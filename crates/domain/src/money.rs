@@ -7,17 +7,13 @@
 //! refuses others. [`Cents::parse_decimal`] accepts exactly the texts that are a whole
 //! number of centavos (`1.50`, `1.500`, `1e2`) and refuses every other one.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::{Add, Sub};
 
 use crate::FieldError;
 
 /// An amount of Brazilian reais in centavos.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Cents(pub i64);
 
 /// Largest amount we accept: a trillion reais, far past any order. Every amount up to

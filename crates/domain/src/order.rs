@@ -5,11 +5,10 @@
 //! model carries what every vendor API shows of an order (Omnik's order, marketplace
 //! and customer data; 00K's customer, address, products, freight and payments;
 //! Koncili's payment installments and totals), so later dialects read it without a
-//! schema change: each backend stores the nested parts as one value (SQLite in a
-//! compact binary form, PostgreSQL as JSON) next to the columns that queries filter on.
+//! schema change. How it is stored is each backend's business: the types here carry
+//! no serde layout (SQLite's `order_codec` and PostgreSQL's `order_json` own theirs).
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use crate::time::brasilia;
 use crate::vocabulary::{
@@ -17,12 +16,9 @@ use crate::vocabulary::{
 };
 use crate::{Cents, Document, DocumentKind, FieldError, Timestamp};
 
-/// Where an order is in its life. Vendors spell these differently; each dialect maps.
-///
-/// Append new statuses at the end: SQLite stores order bodies in postcard, which
-/// writes a variant's position, not its name (pinned by a test in store-sqlite).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+/// Where an order is in its life. Vendors spell these differently; each dialect maps,
+/// and each storage backend gives a status its stored form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OrderStatus {
     #[default]
     New,
@@ -73,17 +69,16 @@ impl OrderStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone {
     /// `mobile`, `home`, `work`, as the marketplace labels it.
-    #[serde(rename = "type")]
     pub kind: Option<String>,
     pub ddi: String,
     pub ddd: String,
     pub number: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
     pub name: String,
     pub document: Document,
@@ -95,7 +90,6 @@ pub struct Customer {
     pub corporate_document: Option<String>,
     pub corporate_phone: Option<String>,
     pub state_inscription: Option<String>,
-    #[serde(default)]
     pub phones: Vec<Phone>,
 }
 
@@ -109,9 +103,8 @@ impl Customer {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
-    #[serde(rename = "type")]
     pub kind: Option<String>,
     pub recipient: Option<String>,
     /// Eight digits, no punctuation.
@@ -127,7 +120,7 @@ pub struct Address {
     pub reference: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderItem {
     pub sku: String,
     pub name: String,
@@ -137,7 +130,7 @@ pub struct OrderItem {
     pub freight: Option<Cents>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
     /// `credit_card`, `boleto`, `pix`, ... as the marketplace names it.
     pub method: String,
@@ -149,7 +142,7 @@ pub struct Payment {
 }
 
 /// Everything about an order that the marketplace sends; what the store persists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderData {
     pub operator_id: String,
     pub seller_id: String,
@@ -171,10 +164,9 @@ pub struct OrderData {
 }
 
 /// The head of an order: everything a customer-service case shows of it, which is all
-/// but its items, freight, discount and payments. These are `OrderData`'s first fields,
-/// in its order, so a stored body (postcard writes fields one after another) decodes
-/// into a head by reading only its beginning; a test in store-sqlite pins that.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// but its items, freight, discount and payments. A backend may read it without the
+/// rest (SQLite decodes only the beginning of a stored body).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderHead {
     pub operator_id: String,
     pub seller_id: String,

@@ -89,14 +89,14 @@ impl<'de> Deserialize<'de> for Dialect {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
     pub id: String,
     pub name: String,
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seller {
     pub id: String,
     pub operator_id: String,

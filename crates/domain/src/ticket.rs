@@ -136,7 +136,7 @@ impl ReadState {
 }
 
 /// A reason a ticket is opened, with its service-level agreement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
     pub id: String,
     pub operator_id: String,

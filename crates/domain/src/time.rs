@@ -8,7 +8,6 @@
 //! the vendors themselves render). Inside, everything is UTC.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::FieldError;
 
@@ -18,10 +17,7 @@ pub fn brasilia() -> FixedOffset {
 }
 
 /// A UTC instant with microsecond precision.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

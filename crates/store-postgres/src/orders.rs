@@ -1,19 +1,22 @@
 //! Orders on PostgreSQL: `INSERT .. ON CONFLICT` upsert, scoped reads, `UNNEST` bulk load.
+//!
+//! The columns queries filter on are real columns; the rest of the order is one JSON
+//! `body` in the shape [`crate::order_json`] owns.
 
 use async_trait::async_trait;
 use entreposto_domain::*;
 use entreposto_store::{OrderStore, Result, StoreError};
 use tokio_postgres::Row;
 
-use crate::{map_err, PgStore};
+use crate::{map_err, order_json, PgStore};
 
 pub(crate) const ORDER_COLS: &str = "id, created_at, updated_at, body";
 
 pub(crate) fn decode(r: &Row) -> Result<Order> {
     let id: i64 = r.get(0);
     let body: &str = r.get(3);
-    let data: OrderData = serde_json::from_str(body)
-        .map_err(|e| StoreError::Other(format!("order {id}: corrupt body: {e}")))?;
+    let data =
+        order_json::decode(body).map_err(|e| StoreError::Other(format!("order {id}: {e}")))?;
     Ok(Order {
         id,
         data,
@@ -23,7 +26,7 @@ pub(crate) fn decode(r: &Row) -> Result<Order> {
 }
 
 fn encode(data: &OrderData) -> Result<String> {
-    serde_json::to_string(data).map_err(|e| StoreError::Other(e.to_string()))
+    order_json::encode(data).map_err(StoreError::Other)
 }
 
 #[async_trait]

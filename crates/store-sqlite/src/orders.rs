@@ -1,14 +1,11 @@
 //! Orders on SQLite: upsert by marketplace key, scoped reads, bulk import.
 //!
 //! The columns a query filters or sorts on are real columns; the rest of the order
-//! (`OrderData`) is one `body` value. Bodies are written as a BLOB: a format byte
-//! ([`BODY_V1`]) then `OrderData` in postcard, a compact binary serde format. Decoding
-//! it costs about a third of decoding the same order as JSON (measured 1.9 µs for a
-//! demo order's JSON), and reading an order is most of what a GET of one does. Rows
-//! written before (TEXT, JSON) still read: SQLite keeps each value's type, so the type
-//! tells the two apart. Postcard is not self-describing, so `OrderData` and the types
-//! inside it cannot change shape under `BODY_V1`: a change means a new format byte
-//! and keeping a decoder for the old one (the `v1_body_fixture` test fails first).
+//! (`OrderData`) is one `body` value, in the format [`crate::order_codec`] owns: a
+//! BLOB, a format byte then postcard, a compact binary serde format. Decoding it costs
+//! about a third of decoding the same order as JSON (measured 1.9 µs for a demo order's
+//! JSON), and reading an order is most of what a GET of one does. Rows written before
+//! (TEXT, JSON) still read.
 
 use async_trait::async_trait;
 use entreposto_domain::*;
@@ -16,6 +13,7 @@ use entreposto_store::{OrderStore, Result, StoreError};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::order_codec::{self, Body};
 use crate::{map_err, SqliteStore};
 
 #[rustfmt::skip]
@@ -109,41 +107,27 @@ pub(crate) fn load_order(c: &Connection, scope: &Scope, id: i64) -> Result<Order
         .map_err(map_err)?
 }
 
-/// The format byte of a postcard body.
-const BODY_V1: u8 = 1;
-
 fn encode(data: &OrderData) -> Result<Vec<u8>> {
-    postcard::to_extend(data, vec![BODY_V1]).map_err(|e| StoreError::Other(e.to_string()))
+    order_codec::encode(data).map_err(StoreError::Other)
 }
 
-fn decode(body: ValueRef<'_>) -> std::result::Result<OrderData, String> {
-    match body {
-        ValueRef::Blob([BODY_V1, rest @ ..]) => {
-            postcard::from_bytes(rest).map_err(|e| format!("corrupt body: {e}"))
-        }
-        ValueRef::Text(json) => {
-            serde_json::from_slice(json).map_err(|e| format!("corrupt JSON body: {e}"))
-        }
-        ValueRef::Blob(b) => Err(format!(
-            "body in an unknown format (first byte {:?})",
-            b.first()
-        )),
+/// The stored body in a row's value: SQLite keeps each value's type, so a BLOB is a
+/// postcard body and TEXT a JSON one.
+fn body(value: ValueRef<'_>) -> std::result::Result<Body<'_>, String> {
+    match value {
+        ValueRef::Blob(b) => Ok(Body::Blob(b)),
+        ValueRef::Text(t) => Ok(Body::Text(t)),
         _ => Err("body is neither a BLOB nor text".into()),
     }
 }
 
-/// The head of a stored body: a postcard body's leading fields (the rest is left
-/// unread), or a JSON body's fields of the head.
-fn decode_head(body: ValueRef<'_>) -> std::result::Result<OrderHead, String> {
-    match body {
-        ValueRef::Blob([BODY_V1, rest @ ..]) => postcard::take_from_bytes(rest)
-            .map(|(head, _)| head)
-            .map_err(|e| format!("corrupt body: {e}")),
-        ValueRef::Text(json) => {
-            serde_json::from_slice(json).map_err(|e| format!("corrupt JSON body: {e}"))
-        }
-        other => decode(other).map(OrderHead::from),
-    }
+fn decode(value: ValueRef<'_>) -> std::result::Result<OrderData, String> {
+    order_codec::decode(body(value)?)
+}
+
+/// Only the beginning of a postcard body is decoded (see [`order_codec::decode_head`]).
+fn decode_head(value: ValueRef<'_>) -> std::result::Result<OrderHead, String> {
+    order_codec::decode_head(body(value)?)
 }
 
 fn insert(c: &Connection, data: &OrderData, body: &[u8], now: Timestamp) -> Result<i64> {
@@ -289,34 +273,5 @@ impl OrderStore for SqliteStore {
             Ok(encoded.len() as u64)
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A head read from the beginning of a stored body is the body's head: `OrderHead`'s
-    /// fields are `OrderData`'s first ones, in order. Reordering either breaks this.
-    #[test]
-    fn a_head_decodes_from_the_beginning_of_a_body() {
-        let seller = Seller {
-            id: "S".into(),
-            operator_id: "O".into(),
-            name: "Loja".into(),
-            document: None,
-            created_at: Timestamp(0),
-        };
-        let mut data = entreposto_store::fixtures::sample_order(&seller, "02-1");
-        data.items.push(data.items[0].clone());
-        data.payments.push(data.payments[0].clone());
-        let body = encode(&data).unwrap();
-        let head = decode_head(ValueRef::Blob(&body)).unwrap();
-        assert_eq!(head, OrderHead::from(data.clone()));
-        let json = serde_json::to_vec(&data).unwrap();
-        assert_eq!(
-            decode_head(ValueRef::Text(&json)).unwrap(),
-            OrderHead::from(data)
-        );
     }
 }

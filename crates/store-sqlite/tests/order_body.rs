@@ -1,14 +1,15 @@
-//! The stored form of an order's body on SQLite (see the `orders` module): the
+//! The stored form of an order's body on SQLite (see the `order_codec` module): the
 //! postcard format is pinned by a fixture, and bodies written as JSON by earlier
 //! versions still read.
 
 use entreposto_domain::{DocumentKind, Operator, OrderData, OrderStatus, Scope, Seller, Timestamp};
 use entreposto_store::{fixtures::sample_order, OrderStore, StoreError, TenantStore};
+use entreposto_store_sqlite::order_codec::AsV1;
 use entreposto_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::Connection;
 
 /// `sample_order` as written by this version: format byte 1, then postcard.
-/// If this changes, `OrderData` changed shape: bodies already on disk would no longer
+/// If this changes, the stored shape changed: bodies already on disk would no longer
 /// decode. Give the new shape a new format byte and keep a decoder for this one.
 const V1_FIXTURE: &str = concat!(
     "011a30314f50455241544f52303030303030303030303030303041411a303153454c4c4552303030",
@@ -21,6 +22,9 @@ const V1_FIXTURE: &str = concat!(
     "00010639396a6a73380750726f6475746f029e8d060000b81700010b6372656469745f6361726406",
     "d6a406000000",
 );
+
+/// `sample_order` as versions before postcard bodies stored it: JSON TEXT.
+const V0_JSON_FIXTURE: &str = include_str!("fixtures/order_body_v0.json");
 
 struct Db {
     store: SqliteStore,
@@ -112,8 +116,11 @@ async fn v1_body_fixture() {
 #[tokio::test]
 async fn json_bodies_from_earlier_versions_still_read() {
     let (db, id, data) = with_order().await;
-    let json = serde_json::to_string(&data).expect("json");
-    set_body(&db, id, rusqlite::types::Value::Text(json));
+    set_body(
+        &db,
+        id,
+        rusqlite::types::Value::Text(V0_JSON_FIXTURE.trim_end().into()),
+    );
     let order = db.store.get_order(&scope(), id).await.expect("read back");
     assert_eq!(order.data, data);
 }
@@ -154,14 +161,14 @@ fn enum_positions_in_bodies_are_pinned() {
     );
     for (status, position) in statuses {
         assert_eq!(
-            postcard::to_allocvec(&status).unwrap(),
+            postcard::to_allocvec(&AsV1(&status)).unwrap(),
             [position],
             "{status:?}"
         );
     }
     for (kind, position) in [(DocumentKind::Cpf, 0u8), (DocumentKind::Cnpj, 1)] {
         assert_eq!(
-            postcard::to_allocvec(&kind).unwrap(),
+            postcard::to_allocvec(&AsV1(&kind)).unwrap(),
             [position],
             "{kind:?}"
         );

@@ -62,7 +62,7 @@ fn version_4_database(path: &std::path::Path) {
     c.execute(
         "INSERT INTO orders (id, operator_id, seller_id, channel, marketplace_order_id, status,
          placed_at, total, created_at, updated_at, body) VALUES (1, ?1, ?2, ?3, ?4, 'approved', 0, 0, 0, 0, ?5)",
-        params![OP, SELLER, order.channel, order.marketplace_order_id, serde_json::to_string(&order).unwrap()],
+        params![OP, SELLER, order.channel, order.marketplace_order_id, include_str!("fixtures/order_body_v0.json").trim_end()],
     )
     .expect("order");
     for (id, code) in [(1, "A-1"), (2, "A-2")] {

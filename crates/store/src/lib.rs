@@ -18,6 +18,7 @@ use entreposto_domain::{
 };
 
 pub mod fixtures;
+pub mod stored_form;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
