@@ -1,4 +1,5 @@
-//! The storage contract on SQLite: each case on its own fresh database file.
+//! The storage contract on SQLite: each case on its own fresh database file, once
+//! with the VFS shim and once with SQLite's own VFS (`vfs_shim = false`).
 
 use std::sync::Arc;
 
@@ -26,18 +27,38 @@ impl Drop for TempDir {
     }
 }
 
-async fn open() -> Option<TempStore> {
+/// A fresh store, with our VFS shim or (`vfs_shim: false`) SQLite's own `unix` VFS.
+async fn open(vfs_shim: bool) -> Option<TempStore> {
     let dir = std::env::temp_dir().join(format!(
         "entreposto-contract-{}",
         entreposto_store::new_id()
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let store = SqliteStore::open(dir.join("test.db"), SqliteOptions::default()).expect("open");
-    assert_eq!(store.vfs(), "entreposto-unix/unix");
+    let options = SqliteOptions {
+        vfs_shim,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(dir.join("test.db"), options).expect("open");
+    let expected = if vfs_shim {
+        "entreposto-unix/unix"
+    } else {
+        "unix"
+    };
+    assert_eq!(store.vfs(), expected);
     Some(TempStore {
         store: Arc::new(store),
         _dir: TempDir(dir),
     })
 }
 
-entreposto_app::contract_tests!(open());
+/// With the VFS shim (the default).
+mod shim {
+    use super::*;
+    entreposto_app::contract_tests!(open(true));
+}
+
+/// The unsafe VFS shim switched off gives the same results.
+mod stock_vfs {
+    use super::*;
+    entreposto_app::contract_tests!(open(false));
+}
