@@ -6,7 +6,9 @@
 //! `CLIENTE`, `SELLER` and `MARKETPLACE`.
 
 use entreposto_domain::time::brasilia;
-use entreposto_domain::{OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp};
+use entreposto_domain::{
+    OrderStatus, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,6 +34,89 @@ pub fn parse_entity(s: &str) -> Option<Party> {
     }
 }
 
+/// The HUB's error envelope.
+#[derive(Serialize, ToSchema)]
+pub struct OmnikError {
+    /// The HTTP status.
+    pub code: u16,
+    /// The kind of error in capitals (`UNAUTHORIZED`, `INVALID_FIELD`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message: String,
+    pub messages: Vec<OmnikErrorMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OmnikErrorMessage {
+    pub code: u16,
+    pub message: String,
+}
+
+/// hub-web's error envelope.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OmnikWebError {
+    pub log_id: u64,
+    /// The kind of error in capitals.
+    pub name: String,
+    pub message: String,
+}
+
+// The closed vocabularies, for the document only (the wire carries strings).
+
+/// A party as Omnik names it (read in any letter case).
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum Entity {
+    CLIENTE,
+    SELLER,
+    MARKETPLACE,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum DocumentType {
+    CPF,
+    CNPJ,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CustomerType {
+    Individual,
+    Company,
+}
+
+/// A page's order (read in any letter case).
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum Sort {
+    lastUpdate,
+    createDate,
+}
+
+/// Open or closed cases: `OPEN` (also `OPENED`, `ABERTO`) or `CLOSED` (also
+/// `FECHADO`, `ENCERRADO`), in any letter case.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum CaseStatus {
+    OPEN,
+    OPENED,
+    ABERTO,
+    CLOSED,
+    FECHADO,
+    ENCERRADO,
+}
+
+fn order_status() -> utoipa::openapi::schema::Object {
+    entreposto_http::mount::string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
+}
+
+fn gender() -> utoipa::openapi::schema::Object {
+    entreposto_http::mount::string_enum(entreposto_domain::vocabulary::GENDERS, true)
+}
+
 /// A time as Omnik writes it, rendered while the response is serialized (no string
 /// per field: a case carries a dozen times).
 #[derive(Clone, Copy)]
@@ -47,27 +132,34 @@ impl Serialize for OmnikTime {
 // a case is rendered on every read and copying each string into it was a visible
 // part of a read's cost.
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerServiceData<'a> {
     pub id: String,
     pub subject: &'a str,
+    #[schema(value_type = String)]
     pub open_date: OmnikTime,
+    #[schema(value_type = Option<String>)]
     pub closing_date: Option<OmnikTime>,
+    #[schema(value_type = Entity)]
     pub responsible: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderDataOut {
     pub id: String,
+    #[schema(schema_with = order_status)]
     pub status: &'static str,
+    #[schema(value_type = String)]
     pub order_date: OmnikTime,
+    #[schema(value_type = Option<String>)]
     pub approval_date: Option<OmnikTime>,
+    #[schema(value_type = Option<String>)]
     pub cancel_date: Option<OmnikTime>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MarketplaceData<'a> {
     #[serde(rename = "marketPlaceId")]
     pub market_place_id: &'a str,
@@ -75,10 +167,11 @@ pub struct MarketplaceData<'a> {
     pub site_id: Option<&'a str>,
     pub marketplace: &'a str,
     #[serde(rename = "lastUpdate")]
+    #[schema(value_type = String)]
     pub last_update: OmnikTime,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddressData<'a> {
     #[serde(rename = "type")]
@@ -94,7 +187,7 @@ pub struct AddressData<'a> {
     pub country: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PhoneOut<'a> {
     #[serde(rename = "type")]
     pub kind: Option<&'a str>,
@@ -104,13 +197,16 @@ pub struct PhoneOut<'a> {
     pub local: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerData<'a> {
     pub name: &'a str,
     pub document: &'a str,
+    #[schema(value_type = DocumentType)]
     pub document_type: &'static str,
+    #[schema(schema_with = gender)]
     pub gender: Option<&'a str>,
+    #[schema(value_type = CustomerType)]
     pub customer_type: &'static str,
     pub email: Option<&'a str>,
     pub corporate_name: Option<&'a str>,
@@ -122,7 +218,7 @@ pub struct CustomerData<'a> {
     pub phones: Vec<PhoneOut<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorOut<'a> {
     pub code: Option<&'a str>,
@@ -132,27 +228,32 @@ pub struct AuthorOut<'a> {
     pub hub_session_id: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentOut<'a> {
+    #[schema(value_type = Entity)]
     pub entity: &'static str,
     pub subject: &'a str,
     pub comment: &'a str,
     pub customer_can_view: bool,
     pub author: AuthorOut<'a>,
+    #[schema(value_type = String)]
     pub iteration_date: OmnikTime,
+    #[schema(value_type = Entity)]
     pub responsible: &'static str,
 }
 
 /// One customer-service case ("atendimento") in Omnik's shape.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerService<'a> {
     /// The seller's id.
     pub tenant: &'a str,
     /// The operator's id.
     pub operator: &'a str,
+    #[schema(value_type = String)]
     pub create_date: OmnikTime,
+    #[schema(value_type = String)]
     pub last_update: OmnikTime,
     pub customer_service_data: CustomerServiceData<'a>,
     pub order_data: OrderDataOut,
@@ -254,11 +355,13 @@ impl<'a> CustomerService<'a> {
 }
 
 /// A page of Omnik's offset paging.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Page<'a> {
     pub total: u64,
+    #[schema(minimum = 1, maximum = 10)]
     pub limit: u32,
     pub offset: u64,
+    #[schema(value_type = Sort)]
     pub sort: &'static str,
     pub values: Vec<CustomerService<'a>>,
 }
@@ -340,6 +443,8 @@ impl ReturnSubject {
 
 #[derive(Deserialize, ToSchema)]
 pub struct AuthorIn {
+    /// Required.
+    #[schema(format = Email)]
     pub email: Option<String>,
     pub name: Option<String>,
     pub code: Option<String>,
@@ -348,34 +453,57 @@ pub struct AuthorIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentIn {
-    /// `CLIENTE`, `SELLER` or `MARKETPLACE`.
+    /// Required.
+    #[schema(value_type = Option<Entity>)]
     pub entity: Option<String>,
     pub subject: Option<String>,
+    /// Required, not blank.
+    #[schema(min_length = 1, max_length = 20000)]
     pub comment: Option<String>,
     /// Default false: the comment stays between marketplace and seller.
     pub customer_can_view: Option<bool>,
+    /// Required, with an e-mail.
     pub author: Option<AuthorIn>,
-    /// `yyyy-MM-dd'T'HH:mm:ss.SSS'000'`.
+    /// Required: `yyyy-MM-dd'T'HH:mm:ss.SSS'000'` (fraction and zone optional;
+    /// zone-less is Brasília time).
     pub iteration_date: Option<String>,
+    /// Required.
+    #[schema(value_type = Option<Entity>)]
     pub responsible: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CustomerServiceDataIn {
+    /// Required: one of the operator's subjects, by id or name.
     pub subject: Option<String>,
+    /// Required.
+    #[schema(value_type = Option<Entity>)]
     pub responsible: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct OrderDataIn {
-    /// The hub's order id (as `GET /HUB/v1/orders/{id}/customerservice` takes).
+    /// Required: the hub's order id (as `GET /HUB/v1/orders/{id}/customerservice`
+    /// takes), a number or its text.
+    #[schema(value_type = Option<OrderId>)]
     pub id: Option<serde_json::Value>,
+}
+
+/// An order id, as a number or its text.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum OrderId {
+    Number(i64),
+    Text(String),
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateIn {
+    /// Required.
     pub customer_service_data: Option<CustomerServiceDataIn>,
+    /// Required.
     pub order_data: Option<OrderDataIn>,
     #[serde(default)]
     pub comments: Vec<CommentIn>,
@@ -383,8 +511,10 @@ pub struct CreateIn {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CloseIn {
+    /// Required.
+    #[schema(value_type = Option<Entity>)]
     pub responsible: Option<String>,
-    /// The final comment. The document's table calls it `comments`; both are read.
+    /// Required: the final comment. The document's table calls it `comments`; both are read.
     #[serde(alias = "comments")]
     pub comment: Option<CommentIn>,
 }
