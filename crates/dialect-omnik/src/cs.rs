@@ -279,9 +279,9 @@ pub struct ListQuery {
     #[param(minimum = 1)]
     limit: Option<i64>,
     /// Default `lastUpdate`, newest first.
-    #[param(value_type = Option<Sort>)]
+    #[param(value_type = Option<Sort>, inline)]
     sort: Option<String>,
-    #[param(value_type = Option<CaseStatus>)]
+    #[param(value_type = Option<CaseStatus>, inline)]
     status: Option<String>,
     /// Only cases updated since this time (`yyyy-MM-dd'T'HH:mm:ss`, zone optional).
     last_update: Option<String>,
