@@ -39,11 +39,15 @@ pub struct PhoneDto {
     #[serde(rename = "type")]
     #[schema(schema_with = phone_type)]
     pub kind: Option<String>,
-    /// Country code, 1 to 3 digits, `55` when absent.
+    /// Country code, 1 to 3 digits, `55` when absent. In these three, spaces,
+    /// dashes, parentheses and `+` are ignored.
+    #[schema(pattern = r"^[ ()+-]*([0-9][ ()+-]*){1,3}$")]
     pub ddi: Option<String>,
     /// 2 digits.
+    #[schema(pattern = r"^[ ()+-]*([0-9][ ()+-]*){2}$")]
     pub ddd: String,
-    /// 8 or 9 digits (spaces, dashes, parentheses and `+` are ignored).
+    /// 8 or 9 digits.
+    #[schema(pattern = r"^[ ()+-]*([0-9][ ()+-]*){8,9}$")]
     pub number: String,
 }
 
@@ -51,7 +55,7 @@ pub struct PhoneDto {
 #[serde(rename_all = "camelCase")]
 pub struct CustomerDto {
     /// Not blank.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// CPF or CNPJ, with or without punctuation; check digits are verified.
     pub document: String,
@@ -69,6 +73,7 @@ pub struct CustomerDto {
     pub email: Option<String>,
     /// `yyyy-MM-dd`, a real date not in the future; a date-time's date part is taken
     /// as written. Stored and returned as `yyyy-MM-dd`.
+    #[schema(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]|\s*$)")]
     pub birth_date: Option<String>,
     pub corporate_name: Option<String>,
     pub trade_name: Option<String>,
@@ -85,14 +90,16 @@ pub struct AddressDto {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub recipient: Option<String>,
-    /// CEP, 8 digits (a dash is accepted).
+    /// CEP, 8 digits (dashes and dots are ignored).
+    #[schema(pattern = r"^[.-]*([0-9][.-]*){8}$")]
     pub zipcode: String,
     pub address: String,
     pub number: Option<String>,
     pub complement: Option<String>,
     pub neighborhood: Option<String>,
     pub city: String,
-    /// State acronym (`SP`).
+    /// A Brazilian state's acronym (`SP`, any letter case).
+    #[schema(pattern = r"^\s*[A-Za-z]{2}\s*$")]
     pub state: String,
     /// ISO 3166-1 alpha-2 code (any letter case), `BR` when absent.
     #[schema(schema_with = country)]
@@ -104,10 +111,10 @@ pub struct AddressDto {
 #[serde(rename_all = "camelCase")]
 pub struct ItemDto {
     /// Not blank.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub sku: String,
     /// Not blank.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub name: String,
     #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: i64,
@@ -128,7 +135,8 @@ pub struct PaymentDto {
     pub installments: i64,
     /// Not negative.
     pub value: Amount,
-    /// ISO 8601; written back as RFC 3339 UTC.
+    /// Written back as RFC 3339 UTC.
+    #[schema(schema_with = date_time_or_null)]
     pub paid_at: Option<String>,
     pub gateway: Option<String>,
     pub transaction_id: Option<String>,
@@ -177,6 +185,14 @@ fn ignored<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     Ok(None)
 }
 
+fn date_time() -> Object {
+    entreposto_http::mount::date_time_text(false)
+}
+
+fn date_time_or_null() -> Object {
+    entreposto_http::mount::date_time_text(true)
+}
+
 fn one() -> i64 {
     1
 }
@@ -188,20 +204,22 @@ pub struct OrderIn {
     /// The seller's id (from `entreposto seller create`).
     pub seller: String,
     /// Marketplace name, e.g. `Lojas Americanas`. Not blank.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub channel: String,
     /// Not blank; with `channel`, identifies the seller's order (a second push updates it).
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub marketplace_order_id: String,
     pub site_id: Option<String>,
     pub warehouse: Option<String>,
     /// `new` when absent.
     #[schema(schema_with = order_status_in)]
     pub status: Option<String>,
-    /// ISO 8601 (a zone-less time is Brasília time).
+    #[schema(schema_with = date_time)]
     pub placed_at: String,
-    /// ISO 8601, not before `placedAt`.
+    /// Not before `placedAt`.
+    #[schema(schema_with = date_time_or_null)]
     pub approved_at: Option<String>,
+    #[schema(schema_with = date_time_or_null)]
     pub cancelled_at: Option<String>,
     pub customer: CustomerDto,
     pub shipping_address: Option<AddressDto>,

@@ -25,7 +25,7 @@ use super::Native;
 #[serde(rename_all = "camelCase")]
 pub struct SubjectIn {
     /// The subject's name, unique per operator (`Produto não chegou`), not blank.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: String,
     /// Service-level agreement in hours.
     #[schema(minimum = 1, maximum = 8760)]
@@ -60,7 +60,7 @@ pub struct MessageIn {
     #[schema(schema_with = conversation)]
     pub part: String,
     /// Not blank.
-    #[schema(min_length = 1, max_length = 20000)]
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub content: String,
     pub author_name: Option<String>,
     #[schema(format = Email, max_length = 254)]

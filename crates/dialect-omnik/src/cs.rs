@@ -181,9 +181,14 @@ async fn detail(
 fn list_filter(q: &QueryPairs) -> std::result::Result<(TicketFilter, &'static str), ApiError> {
     let mut f = TicketFilter::default();
     let offset = match q.get("offset") {
-        Some(o) => o.parse::<u64>().map_err(|_| {
-            ApiError::invalid("offset", format!("'{o}' is not a non-negative integer"))
-        })?,
+        // Read as i64: the stores page with signed offsets, and the document says so.
+        Some(o) => o
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| {
+                ApiError::invalid("offset", format!("'{o}' is not a non-negative integer"))
+            })?,
         None => 0,
     };
     let limit = match q.get("limit") {
@@ -274,7 +279,7 @@ async fn page(
 pub struct ListQuery {
     /// Cases to skip.
     #[param(minimum = 0)]
-    offset: Option<u64>,
+    offset: Option<i64>,
     /// Cases per page, at least 1; more than 10 reads as 10.
     #[param(minimum = 1)]
     limit: Option<i64>,
@@ -283,8 +288,13 @@ pub struct ListQuery {
     sort: Option<String>,
     #[param(value_type = Option<CaseStatus>, inline)]
     status: Option<String>,
-    /// Only cases updated since this time (`yyyy-MM-dd'T'HH:mm:ss`, zone optional).
+    /// Only cases updated since this time.
+    #[param(schema_with = last_update)]
     last_update: Option<String>,
+}
+
+fn last_update() -> utoipa::openapi::schema::Object {
+    entreposto_http::mount::date_time_text(false)
 }
 
 /// The header an operator credential names one of its sellers with.
@@ -415,7 +425,8 @@ pub async fn return_subjects(
 
 /// `POST /HUB/v1/orders/customerservice/`: opens a case on an order.
 #[utoipa::path(post, path = "/HUB/v1/orders/customerservice", request_body = CreateIn, params(SellerHeader),
-    responses((status = 201, description = "The case opened", body = CustomerService<'static>)))]
+    responses((status = 201, description = "The case opened", body = CustomerService<'static>),
+              (status = 404, description = "`orderData.id` names no order in this credential's scope")))]
 pub async fn create(
     auth: OmnikAuth,
     State(state): State<AppState>,

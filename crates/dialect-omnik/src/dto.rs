@@ -443,8 +443,7 @@ impl ReturnSubject {
 
 #[derive(Deserialize, ToSchema)]
 pub struct AuthorIn {
-    /// Required.
-    #[schema(format = Email)]
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     pub email: Option<String>,
     pub name: Option<String>,
     pub code: Option<String>,
@@ -453,39 +452,39 @@ pub struct AuthorIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentIn {
-    /// Required.
-    #[schema(value_type = Option<Entity>)]
+    #[schema(value_type = Entity, required = true)]
     pub entity: Option<String>,
     pub subject: Option<String>,
-    /// Required, not blank.
-    #[schema(min_length = 1, max_length = 20000)]
+    /// Not blank.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 20000, pattern = r"\S")]
     pub comment: Option<String>,
     /// Default false: the comment stays between marketplace and seller.
     pub customer_can_view: Option<bool>,
-    /// Required, with an e-mail.
+    #[schema(value_type = AuthorIn, required = true)]
     pub author: Option<AuthorIn>,
-    /// Required: `yyyy-MM-dd'T'HH:mm:ss.SSS'000'` (fraction and zone optional;
-    /// zone-less is Brasília time).
+    /// `yyyy-MM-dd'T'HH:mm:ss.SSS'000'` (fraction and zone optional; zone-less is
+    /// Brasília time).
+    #[schema(value_type = String, required = true, max_length = 40,
+        pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")]
     pub iteration_date: Option<String>,
-    /// Required.
-    #[schema(value_type = Option<Entity>)]
+    #[schema(value_type = Entity, required = true)]
     pub responsible: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CustomerServiceDataIn {
-    /// Required: one of the operator's subjects, by id or name.
+    /// One of the operator's subjects, by id or name.
+    #[schema(value_type = String, required = true, pattern = r"\S")]
     pub subject: Option<String>,
-    /// Required.
-    #[schema(value_type = Option<Entity>)]
+    #[schema(value_type = Entity, required = true)]
     pub responsible: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct OrderDataIn {
-    /// Required: the hub's order id (as `GET /HUB/v1/orders/{id}/customerservice`
-    /// takes), a number or its text.
-    #[schema(value_type = Option<OrderId>)]
+    /// The hub's order id (as `GET /HUB/v1/orders/{id}/customerservice` takes), a
+    /// number or its text.
+    #[schema(value_type = OrderId, required = true)]
     pub id: Option<serde_json::Value>,
 }
 
@@ -501,9 +500,9 @@ pub enum OrderId {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateIn {
-    /// Required.
+    #[schema(value_type = CustomerServiceDataIn, required = true)]
     pub customer_service_data: Option<CustomerServiceDataIn>,
-    /// Required.
+    #[schema(value_type = OrderDataIn, required = true)]
     pub order_data: Option<OrderDataIn>,
     #[serde(default)]
     pub comments: Vec<CommentIn>,
@@ -511,11 +510,11 @@ pub struct CreateIn {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CloseIn {
-    /// Required.
-    #[schema(value_type = Option<Entity>)]
+    #[schema(value_type = Entity, required = true)]
     pub responsible: Option<String>,
-    /// Required: the final comment. The document's table calls it `comments`; both are read.
+    /// The final comment. The document's table calls it `comments`; both are read.
     #[serde(alias = "comments")]
+    #[schema(value_type = CommentIn, required = true)]
     pub comment: Option<CommentIn>,
 }
 

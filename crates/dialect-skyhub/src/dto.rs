@@ -73,6 +73,14 @@ pub enum Part {
     CUSTOMER_B2W,
 }
 
+/// The parts a seller writes in (not `CUSTOMER_B2W`).
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum SellerPart {
+    CUSTOMER_SELLER,
+    B2W_SELLER,
+}
+
 /// Who wrote a chat message.
 #[derive(ToSchema)]
 #[allow(dead_code, clippy::upper_case_acronyms)]
@@ -286,7 +294,7 @@ pub struct ReplyIn {
     #[schema(value_type = Option<MessageType>)]
     pub message_type: Option<String>,
     /// The text, not blank.
-    #[schema(min_length = 1, max_length = 20000)]
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub message: String,
     pub order_id: Option<serde_json::Value>,
     pub delivery_id: Option<serde_json::Value>,

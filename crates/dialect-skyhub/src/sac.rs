@@ -15,7 +15,8 @@ use entreposto_store::TicketFilter;
 use serde::{Deserialize, Serialize};
 
 use super::dto::{
-    parse_part, Chat, Instance, Instances, Part, ReplyIn, Sac, SacPage, SacStatus, StatusIn,
+    parse_part, Chat, Instance, Instances, Part, ReplyIn, Sac, SacPage, SacStatus, SellerPart,
+    StatusIn,
 };
 use super::{Skyhub, SkyhubAuth};
 use entreposto_http::auth::Principal;
@@ -146,7 +147,7 @@ fn page_url(state: &AppState, uri: &axum::http::Uri, cursor: &str) -> String {
 
 /// `GET /sac`: tickets with at least one message, newest update first.
 #[utoipa::path(get, path = "/sac",
-    params(("status" = Option<SacStatus>, Query, description = "Only SACs in this read state"),
+    params(("status" = inline(Option<SacStatus>), Query, description = "Only SACs in this read state"),
            ("mediation" = Option<bool>, Query, description = "Only SACs in (or out of) mediation"),
            ("updated_at" = Option<String>, Query, format = Date, description = "Only SACs updated on this Brasília calendar day (a longer value is cut to its first 10 characters)"),
            ("platform" = Option<String>, Query, description = "Accepted, no effect"),
@@ -285,7 +286,7 @@ async fn chat(
 /// `GET /sac/{code}/chats`: the chat object (see [`chosen_part`]).
 #[utoipa::path(get, path = "/sac/{code}/chats",
     params(("code" = String, Path, description = "The SAC's code"),
-           ("parts" = Option<Part>, Query, description = "The part; else the part with the latest message")),
+           ("parts" = inline(Option<Part>), Query, description = "The part; else the part with the latest message")),
     responses((status = 200, description = "The chat of one part", body = Chat)))]
 pub async fn chats(
     p: SkyhubAuth,
@@ -298,7 +299,7 @@ pub async fn chats(
 
 /// `GET /sac/{code}/chats/{parts}`.
 #[utoipa::path(get, path = "/sac/{code}/chats/{parts}",
-    params(("code" = String, Path, description = "The SAC's code"), ("parts" = Part, Path)),
+    params(("code" = String, Path, description = "The SAC's code"), ("parts" = inline(Part), Path)),
     responses((status = 200, description = "The chat of the part", body = Chat)))]
 pub async fn chats_part(
     p: SkyhubAuth,
@@ -389,7 +390,7 @@ async fn do_reply(
 /// `POST /sac/{code}/chats/{parts}`: the seller replies in a part.
 #[utoipa::path(post, path = "/sac/{code}/chats/{parts}", request_body = ReplyIn,
     params(("code" = String, Path, description = "The SAC's code"),
-           ("parts" = Part, Path, description = "Sellers write in CUSTOMER_SELLER and B2W_SELLER only")),
+           ("parts" = inline(SellerPart), Path, description = "A part the seller writes in")),
     responses((status = 200, description = "The part's chat, the reply included", body = Chat)))]
 pub async fn reply_part(
     p: SkyhubAuth,
@@ -437,7 +438,7 @@ async fn do_set_status(
 /// `PATCH /sac/{code}/chats/{parts}`: the seller's read state (READ, UNREAD, ARCHIVED).
 /// The state is the ticket's: it is what `/sac` lists and filters on.
 #[utoipa::path(patch, path = "/sac/{code}/chats/{parts}", request_body = StatusIn,
-    params(("code" = String, Path, description = "The SAC's code"), ("parts" = Part, Path)),
+    params(("code" = String, Path, description = "The SAC's code"), ("parts" = inline(Part), Path)),
     responses((status = 204, description = "Set: no body")))]
 pub async fn set_status_part(
     p: SkyhubAuth,

@@ -399,3 +399,27 @@ pub fn string_enum<'a>(words: impl IntoIterator<Item = &'a str>, nullable: bool)
         .enum_values(Some(values))
         .build()
 }
+
+/// What `Timestamp::parse` reads, as a pattern: a date, optionally a time (`T` or a
+/// space, minutes, seconds, a fraction) and a zone (`Z` or an offset). A necessary
+/// condition only (`2023-13-45` matches and is refused, naming the field).
+const DATE_TIME_TEXT: &str = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$";
+
+/// The schema of a date-time as the hub reads it ([`DATE_TIME_TEXT`]), for
+/// `#[schema(schema_with = ...)]`; zone-less is Brasília time.
+pub fn date_time_text(nullable: bool) -> Object {
+    let kind = if nullable {
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .pattern(Some(DATE_TIME_TEXT))
+        .max_length(Some(40))
+        .description(Some(
+            "ISO 8601 (`2023-06-06T21:41:57-03:00`; the seconds, fraction and zone may be \
+             left out, a zone-less time is Brasília time)",
+        ))
+        .build()
+}
