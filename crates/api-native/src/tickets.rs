@@ -23,6 +23,7 @@ use super::Native;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"subject": "Produto chegou quebrado", "sla": 48})))]
 pub struct SubjectIn {
     /// The subject's name, unique per operator (`Produto não chegou`), not blank.
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
@@ -53,6 +54,8 @@ pub struct IdOut {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"author": "CUSTOMER", "part": "CUSTOMER_SELLER",
+    "content": "Meu pedido ainda não chegou.", "authorName": "Ana Soares"})))]
 pub struct MessageIn {
     /// Sellers answer through their dialect; the author must be a party of `part`.
     #[schema(schema_with = message_author)]
@@ -72,6 +75,8 @@ pub struct MessageIn {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"subject": "Produto não chegou", "message": {"author": "CUSTOMER",
+    "part": "CUSTOMER_SELLER", "content": "Meu pedido ainda não chegou."}})))]
 pub struct OpenTicketIn {
     /// Subject id or exact name.
     pub subject: String,

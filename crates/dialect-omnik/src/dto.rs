@@ -499,6 +499,14 @@ pub enum OrderId {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({
+    "customerServiceData": {"subject": "Produto não chegou", "responsible": "SELLER"},
+    "orderData": {"id": 1},
+    "comments": [{"entity": "MARKETPLACE", "subject": "Produto não chegou",
+        "comment": "O cliente informa que o produto não chegou.", "customerCanView": false,
+        "author": {"email": "atendimento@marketplace.com.br", "name": "Atendimento"},
+        "iterationDate": "2023-06-06T21:41:57.123000", "responsible": "SELLER"}]
+})))]
 pub struct CreateIn {
     #[schema(value_type = CustomerServiceDataIn, required = true)]
     pub customer_service_data: Option<CustomerServiceDataIn>,
@@ -509,6 +517,12 @@ pub struct CreateIn {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "responsible": "SELLER",
+    "comment": {"entity": "SELLER", "comment": "Pedido reenviado, caso encerrado.",
+        "customerCanView": true, "author": {"email": "sac@loja.com.br", "name": "SAC Loja"},
+        "iterationDate": "2023-06-07T10:00:00.000000", "responsible": "SELLER"}
+})))]
 pub struct CloseIn {
     #[schema(value_type = Entity, required = true)]
     pub responsible: Option<String>,

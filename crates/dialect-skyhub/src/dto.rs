@@ -286,6 +286,9 @@ impl Chat {
 /// The seller's reply, as the spec's example body.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"deliveryId": "3", "identityId": "00007604079750",
+    "messageTo": "TO_CUSTOMER", "messageType": "TEXT_MESSAGE", "orderId": "1234567",
+    "message": "Olá! O pedido foi reenviado hoje."})))]
 pub struct ReplyIn {
     /// Picks the part when the URL has none (then `TO_CUSTOMER` by default); with
     /// a part in the URL it must agree with it.
@@ -302,6 +305,7 @@ pub struct ReplyIn {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"status": "READ"})))]
 pub struct StatusIn {
     #[schema(value_type = SacStatus)]
     pub status: String,
