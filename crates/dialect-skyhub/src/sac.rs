@@ -207,7 +207,7 @@ pub async fn list(
     .into_response())
 }
 
-/// `GET /sac/{code}`.
+/// `GET /sac/{code}`: one SAC.
 #[utoipa::path(get, path = "/sac/{code}", params(("code" = String, Path, description = "The SAC's code")),
     responses((status = 200, description = "The SAC", body = Sac)))]
 pub async fn one(
@@ -283,7 +283,8 @@ async fn chat(
     Ok(Json(Chat::of(&t, which, &messages)))
 }
 
-/// `GET /sac/{code}/chats`: the chat object (see [`chosen_part`]).
+/// `GET /sac/{code}/chats`: the chat of the part `?parts=` names, else of the part
+/// with the latest message.
 #[utoipa::path(get, path = "/sac/{code}/chats",
     params(("code" = String, Path, description = "The SAC's code"),
            ("parts" = inline(Option<Part>), Query, description = "The part; else the part with the latest message")),
@@ -297,7 +298,7 @@ pub async fn chats(
     chat(p, state, code, None, q).await
 }
 
-/// `GET /sac/{code}/chats/{parts}`.
+/// `GET /sac/{code}/chats/{parts}`: the chat of one part.
 #[utoipa::path(get, path = "/sac/{code}/chats/{parts}",
     params(("code" = String, Path, description = "The SAC's code"), ("parts" = inline(Part), Path)),
     responses((status = 200, description = "The chat of the part", body = Chat)))]
