@@ -15,7 +15,7 @@ use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;
 
 use entreposto_http::body::Amount;
-use entreposto_http::mount::string_enum;
+use entreposto_http::openapi::string_enum;
 
 /// The native error body.
 #[derive(Serialize, ToSchema)]
@@ -186,11 +186,11 @@ fn ignored<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 }
 
 fn date_time() -> Object {
-    entreposto_http::mount::date_time_text(false)
+    entreposto_http::openapi::date_time_text(false)
 }
 
 fn date_time_or_null() -> Object {
-    entreposto_http::mount::date_time_text(true)
+    entreposto_http::openapi::date_time_text(true)
 }
 
 fn one() -> i64 {

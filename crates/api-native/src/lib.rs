@@ -83,7 +83,7 @@ struct NativeApi;
 /// The document's frame: info, credentials and envelope (the paths come with the routes).
 fn document() -> utoipa::openapi::OpenApi {
     let mut doc = NativeApi::openapi();
-    entreposto_http::mount::add_bearer(&mut doc, "operator_token", "An operator's native token");
+    entreposto_http::openapi::add_bearer(&mut doc, "operator_token", "An operator's native token");
     doc
 }
 

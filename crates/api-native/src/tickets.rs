@@ -169,7 +169,7 @@ pub enum TicketStatus {
 // The vocabularies from the domain's own constants, so the document says exactly
 // what the server accepts and writes.
 fn words(parties: &[Party], nullable: bool) -> utoipa::openapi::schema::Object {
-    entreposto_http::mount::string_enum(parties.iter().map(|p| p.as_str()), nullable)
+    entreposto_http::openapi::string_enum(parties.iter().map(|p| p.as_str()), nullable)
 }
 
 fn message_author() -> utoipa::openapi::schema::Object {
@@ -189,11 +189,11 @@ fn party_out() -> utoipa::openapi::schema::Object {
 }
 
 fn conversation() -> utoipa::openapi::schema::Object {
-    entreposto_http::mount::string_enum(Conversation::ALL.map(Conversation::as_str), false)
+    entreposto_http::openapi::string_enum(Conversation::ALL.map(Conversation::as_str), false)
 }
 
 fn read_state() -> utoipa::openapi::schema::Object {
-    entreposto_http::mount::string_enum(ReadState::ALL.map(ReadState::as_str), false)
+    entreposto_http::openapi::string_enum(ReadState::ALL.map(ReadState::as_str), false)
 }
 
 fn party(raw: &str, field: &str, allowed: &[Party]) -> std::result::Result<Party, ApiError> {

@@ -46,7 +46,7 @@ struct KonciliApi;
 /// The document's frame: info, credentials and envelope (the paths come with the routes).
 fn document() -> utoipa::openapi::OpenApi {
     let mut doc = KonciliApi::openapi();
-    entreposto_http::mount::add_header_keys(
+    entreposto_http::openapi::add_header_keys(
         &mut doc,
         &[
             ("gumga_token", "gumgaToken", "The credential's secret"),

@@ -294,7 +294,7 @@ pub struct ListQuery {
 }
 
 fn last_update() -> utoipa::openapi::schema::Object {
-    entreposto_http::mount::date_time_text(false)
+    entreposto_http::openapi::date_time_text(false)
 }
 
 /// The header an operator credential names one of its sellers with.

@@ -110,11 +110,11 @@ pub enum CaseStatus {
 }
 
 fn order_status() -> utoipa::openapi::schema::Object {
-    entreposto_http::mount::string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
+    entreposto_http::openapi::string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
 }
 
 fn gender() -> utoipa::openapi::schema::Object {
-    entreposto_http::mount::string_enum(entreposto_domain::vocabulary::GENDERS, true)
+    entreposto_http::openapi::string_enum(entreposto_domain::vocabulary::GENDERS, true)
 }
 
 /// A time as Omnik writes it, rendered while the response is serialized (no string

@@ -170,14 +170,14 @@ struct OmnikApi;
 /// The document's frame: info, credentials and envelopes (the paths come with the routes).
 fn document() -> utoipa::openapi::OpenApi {
     let mut doc = OmnikApi::openapi();
-    entreposto_http::mount::add_header_keys(
+    entreposto_http::openapi::add_header_keys(
         &mut doc,
         &[
             ("token", "token", "The credential's secret"),
             ("application_id", "application_id", "The credential's id"),
         ],
     );
-    entreposto_http::mount::add_bearer(
+    entreposto_http::openapi::add_bearer(
         &mut doc,
         "bearer",
         "The credential's secret, instead of `token`",

@@ -83,7 +83,7 @@ struct SkyhubApi;
 /// The document's frame: info, credentials and envelope (the paths come with the routes).
 fn document() -> utoipa::openapi::OpenApi {
     let mut doc = SkyhubApi::openapi();
-    entreposto_http::mount::add_header_keys(
+    entreposto_http::openapi::add_header_keys(
         &mut doc,
         &[
             (

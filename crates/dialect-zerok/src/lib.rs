@@ -103,7 +103,7 @@ struct ZerokApi;
 /// The document's frame: info, credentials and envelope (the paths come with the routes).
 fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ZerokApi::openapi();
-    entreposto_http::mount::add_header_keys(
+    entreposto_http::openapi::add_header_keys(
         &mut doc,
         &[(
             "store_key",

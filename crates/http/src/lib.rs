@@ -27,6 +27,7 @@ pub mod error;
 pub mod json_writer;
 pub mod metrics;
 pub mod mount;
+pub mod openapi;
 pub mod query;
 pub mod reply;
 pub mod signed;

@@ -1,11 +1,12 @@
-//! The mount table's types: what an API served by the hub tells the edge about itself.
+//! The mount table's types: what an API served by the hub tells the edge about itself,
+//! and [`Routes`], the builder that registers an API's routes with their OpenAPI
+//! documentation.
 //!
 //! Each dialect crate (and the native API) exports one [`Mount`]; the server lists
 //! them and hands the list to [`crate::router`]. The edge never names a vendor: it
 //! routes, renders framework errors and builds credential headers through the table.
 
 use std::collections::BTreeMap;
-
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -15,10 +16,8 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use entreposto_domain::Dialect;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
-use utoipa::openapi::security::{
-    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
-};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{
     ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder,
@@ -353,73 +352,87 @@ pub fn credential_headers(
         .collect()
 }
 
-/// Adds to `doc` one security scheme per `(name, header, description)`: a key sent in
-/// that header (the dialects' credentials are headers).
-pub fn add_header_keys(doc: &mut OpenApi, keys: &[(&str, &str, &str)]) {
-    let components = doc.components.get_or_insert_with(Default::default);
-    for (name, header, description) in keys {
-        components.add_security_scheme(
-            *name,
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                *header,
-                *description,
-            ))),
-        );
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::Plain;
+
+    /// An envelope that answers validation failures with 400, as some vendors do.
+    struct Strict;
+
+    impl Envelope for Strict {
+        fn body(err: &ApiError) -> serde_json::Value {
+            Plain::body(err)
+        }
+
+        fn status(err: &ApiError) -> StatusCode {
+            match err {
+                ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+                e => e.status(),
+            }
+        }
     }
-}
 
-/// Adds to `doc` a security scheme `name`: a Bearer token in `Authorization`.
-pub fn add_bearer(doc: &mut OpenApi, name: &str, description: &str) {
-    doc.components
-        .get_or_insert_with(Default::default)
-        .add_security_scheme(
-            name,
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(description))
-                    .build(),
-            ),
+    #[utoipa::path(get, path = "/things/{id}", responses((status = 200), (status = 409)))]
+    async fn thing() {}
+
+    #[utoipa::path(post, path = "/things/{id}", request_body = String, responses((status = 201)))]
+    async fn make_thing() {}
+
+    #[utoipa::path(get, path = "/other", responses((status = 200)))]
+    async fn other() {}
+
+    #[utoipa::path(post, path = "/other", responses((status = 200)))]
+    async fn post_other() {}
+
+    fn doc_of(routes: Routes) -> OpenApi {
+        routes.doc
+    }
+
+    #[test]
+    fn operations_get_the_edge_answers_in_the_envelope() {
+        let answers = Answers::of::<Strict>("StrictError")
+            .secured(&[&["a", "b"], &["c"]])
+            .forbidding("not yours");
+        let routes = Routes::under("/p", OpenApi::default(), answers)
+            .trailing_slash()
+            .routes(utoipa_axum::routes!(thing, make_thing))
+            .routes(utoipa_axum::routes!(other));
+        let doc = serde_json::to_value(doc_of(routes)).unwrap();
+        let get = &doc["paths"]["/things/{id}"]["get"];
+        let codes: Vec<&String> = get["responses"].as_object().unwrap().keys().collect();
+        // The handler's own, then the edge's: credentials, 403, 404 (a path
+        // parameter), the envelope's validation status, busy and internal. No 413:
+        // there is no body.
+        assert_eq!(
+            codes,
+            ["200", "400", "401", "403", "404", "409", "500", "503"]
         );
-}
+        assert_eq!(
+            get["responses"]["409"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/StrictError",
+            "a listed error without a body gets the envelope"
+        );
+        assert!(get["responses"]["503"]["headers"]["Retry-After"].is_object());
+        assert!(get["responses"]["200"]["content"].is_null());
+        assert_eq!(
+            get["security"],
+            serde_json::json!([{"a": [], "b": []}, {"c": []}])
+        );
+        let post = &doc["paths"]["/things/{id}"]["post"];
+        assert!(
+            post["responses"]["413"].is_object(),
+            "a body can be too large"
+        );
+        let other = &doc["paths"]["/other"]["get"]["responses"];
+        assert!(other["404"].is_null(), "no parameter, nothing to miss");
+        assert!(doc["paths"]["/p/other"].is_null(), "paths below the prefix");
+    }
 
-/// The schema of a string that is one of `words` (null too when `nullable`), for
-/// `#[schema(schema_with = ...)]` on fields whose vocabulary is a constant of the
-/// domain: the document then lists exactly what the server accepts.
-pub fn string_enum<'a>(words: impl IntoIterator<Item = &'a str>, nullable: bool) -> Object {
-    let mut values: Vec<serde_json::Value> = words.into_iter().map(Into::into).collect();
-    let kind = if nullable {
-        values.push(serde_json::Value::Null);
-        SchemaType::from_iter([Type::String, Type::Null])
-    } else {
-        SchemaType::Type(Type::String)
-    };
-    ObjectBuilder::new()
-        .schema_type(kind)
-        .enum_values(Some(values))
-        .build()
-}
-
-/// What `Timestamp::parse` reads, as a pattern: a date, optionally a time (`T` or a
-/// space, minutes, seconds, a fraction) and a zone (`Z` or an offset). A necessary
-/// condition only (`2023-13-45` matches and is refused, naming the field).
-const DATE_TIME_TEXT: &str = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$";
-
-/// The schema of a date-time as the hub reads it ([`DATE_TIME_TEXT`]), for
-/// `#[schema(schema_with = ...)]`; zone-less is Brasília time.
-pub fn date_time_text(nullable: bool) -> Object {
-    let kind = if nullable {
-        SchemaType::from_iter([Type::String, Type::Null])
-    } else {
-        SchemaType::Type(Type::String)
-    };
-    ObjectBuilder::new()
-        .schema_type(kind)
-        .pattern(Some(DATE_TIME_TEXT))
-        .max_length(Some(40))
-        .description(Some(
-            "ISO 8601 (`2023-06-06T21:41:57-03:00`; the seconds, fraction and zone may be \
-             left out, a zone-less time is Brasília time)",
-        ))
-        .build()
+    #[test]
+    #[should_panic(expected = "one routes!(...) per path")]
+    fn one_path_per_registration() {
+        let _ = Routes::under("/p", OpenApi::default(), Answers::of::<Plain>("E"))
+            .routes(utoipa_axum::routes!(thing, post_other));
+    }
 }
