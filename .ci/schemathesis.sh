@@ -18,6 +18,11 @@ SCHEMATHESIS_VERSION="4.32.5"
 EXAMPLES="${SCHEMATHESIS_EXAMPLES:-50}"
 SECONDS_PER_DOCUMENT="${SCHEMATHESIS_SECONDS:-120}"
 SEED="${SCHEMATHESIS_SEED:-20261201}"
+# No 5xx; status, content type, headers and body as documented; 405 with `Allow` for
+# a method a path does not serve; 401 without the credentials the document requires.
+CHECKS=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance
+CHECKS+=,response_headers_conformance,unsupported_method,allow_header_conformance
+CHECKS+=,ignored_auth,missing_required_header
 
 if ! command -v schemathesis >/dev/null \
   || [ "$(schemathesis --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
@@ -96,7 +101,7 @@ run() {
   # recursion depth mismatch") and the run errors out.
   # Run from the temporary directory: schemathesis keeps a cache in its working one.
   if ! (cd "$WORK" && timeout "$SECONDS_PER_DOCUMENT" schemathesis run "$url" "${args[@]}" \
-    --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+    --checks "$CHECKS" \
     --max-examples "$EXAMPLES" --seed "$SEED" --request-timeout 10 --workers 1); then
     echo "!! schemathesis found failures in $url" >&2
     failed=1

@@ -308,7 +308,16 @@ impl Routes {
         U: 'static,
     {
         let p = self.prefix;
-        let doc = Arc::new(self.doc);
+        let mut doc = self.doc;
+        // What no operation can carry: the answers for methods and paths not listed.
+        let note = "A method a listed path does not serve answers 405 with `Allow`, and a \
+                    path not listed 404 (once the credentials pass, where the API needs \
+                    them), both in the error envelope.";
+        doc.info.description = Some(match doc.info.description.take() {
+            Some(d) => format!("{d}\n\n{note}"),
+            None => note.to_string(),
+        });
+        let doc = Arc::new(doc);
         let served = move |State(state): State<AppState>| {
             let doc = doc.clone();
             async move { Json(document_for(&doc, &format!("{}{p}", state.public_url))) }
