@@ -24,10 +24,17 @@ CHECKS=not_a_server_error,response_schema_conformance,status_code_conformance,co
 CHECKS+=,response_headers_conformance,unsupported_method,allow_header_conformance
 CHECKS+=,ignored_auth,missing_required_header
 
-if ! command -v schemathesis >/dev/null \
-  || [ "$(schemathesis --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
-  python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+# Run as `python3 -m schemathesis.cli`, so the one interpreter that installs it runs it
+# (whatever is on PATH).
+installed() {
+  python3 -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null
+}
+if [ "$(installed)" != "$SCHEMATHESIS_VERSION" ]; then
+  python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-pip; }
+  python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" \
+    || python3 -m pip install --quiet --break-system-packages "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+[ "$(installed)" = "$SCHEMATHESIS_VERSION" ] || { echo "schemathesis $SCHEMATHESIS_VERSION is not installed" >&2; exit 1; }
 
 cargo build --quiet --bin entreposto
 BIN="$PWD/target/debug/entreposto"
@@ -100,7 +107,7 @@ run() {
   # hypothesis's lambda-source parsing races on Python 3.11 ("AST constructor
   # recursion depth mismatch") and the run errors out.
   # Run from the temporary directory: schemathesis keeps a cache in its working one.
-  if ! (cd "$WORK" && timeout "$SECONDS_PER_DOCUMENT" schemathesis run "$url" "${args[@]}" \
+  if ! (cd "$WORK" && timeout "$SECONDS_PER_DOCUMENT" python3 -m schemathesis.cli run "$url" "${args[@]}" \
     --checks "$CHECKS" \
     --max-examples "$EXAMPLES" --seed "$SEED" --request-timeout 10 --workers 1); then
     echo "!! schemathesis found failures in $url" >&2

@@ -126,7 +126,7 @@ async fn push_order(
 #[utoipa::path(
     get,
     path = "/orders/{id}",
-    params(("id" = i64, Path, description = "The hub's order id")),
+    params(("id" = i64, Path, example = 1, description = "The hub's order id")),
     responses(
         (status = 200, description = "The order", body = OrderOut),
         (status = 404, description = "No such order for this operator"),

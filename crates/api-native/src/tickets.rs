@@ -350,7 +350,7 @@ pub async fn list_subjects(
 
 /// Opens a ticket on an order, with an optional first message.
 #[utoipa::path(post, path = "/orders/{id}/tickets", request_body = OpenTicketIn,
-    params(("id" = i64, Path, description = "The hub's order id")),
+    params(("id" = i64, Path, example = 1, description = "The hub's order id")),
     responses((status = 201, description = "Opened", body = OpenedOut), (status = 404, description = "No such order")))]
 pub async fn open_ticket(
     OperatorAuth(p): OperatorAuth,
@@ -399,7 +399,7 @@ pub async fn open_ticket(
 
 /// Adds a message from the customer or the marketplace.
 #[utoipa::path(post, path = "/tickets/{id}/messages", request_body = MessageIn,
-    params(("id" = i64, Path, description = "The ticket's id")),
+    params(("id" = i64, Path, example = 1, description = "The ticket's id")),
     responses((status = 201, description = "Added", body = MessageOut), (status = 404, description = "No such ticket")))]
 pub async fn add_message(
     OperatorAuth(p): OperatorAuth,
@@ -418,7 +418,7 @@ pub async fn add_message(
 }
 
 /// Asks the marketplace to mediate the ticket.
-#[utoipa::path(post, path = "/tickets/{id}/mediation", params(("id" = i64, Path, description = "The ticket's id")),
+#[utoipa::path(post, path = "/tickets/{id}/mediation", params(("id" = i64, Path, example = 1, description = "The ticket's id")),
     responses((status = 200, description = "The ticket, in mediation", body = TicketOut), (status = 404, description = "No such ticket")))]
 pub async fn request_mediation(
     OperatorAuth(p): OperatorAuth,
@@ -437,7 +437,7 @@ pub async fn request_mediation(
 }
 
 /// A ticket with all its messages.
-#[utoipa::path(get, path = "/tickets/{id}", params(("id" = i64, Path, description = "The ticket's id")),
+#[utoipa::path(get, path = "/tickets/{id}", params(("id" = i64, Path, example = 1, description = "The ticket's id")),
     responses((status = 200, description = "The ticket", body = TicketOut), (status = 404, description = "No such ticket")))]
 pub async fn get_ticket(
     OperatorAuth(p): OperatorAuth,

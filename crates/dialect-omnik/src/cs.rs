@@ -315,7 +315,7 @@ fn ticket_id(raw: &str) -> std::result::Result<i64, ApiError> {
 
 /// `GET /HUB/v1/orders/customerservice/{id}`.
 #[utoipa::path(get, path = "/HUB/v1/orders/customerservice/{id}",
-    params(("id" = i64, Path, description = "The case's id"), SellerHeader),
+    params(("id" = i64, Path, example = 1, description = "The case's id"), SellerHeader),
     responses((status = 200, description = "The case", body = CustomerService<'static>)))]
 pub async fn get_one(
     auth: OmnikAuth,
@@ -358,7 +358,7 @@ pub async fn by_marketplace_id(
 
 /// `GET /HUB/v1/orders/{id}/customerservice`: by the hub's order id.
 #[utoipa::path(get, path = "/HUB/v1/orders/{id}/customerservice",
-    params(("id" = i64, Path, description = "The hub's order id"), ListQuery, SellerHeader),
+    params(("id" = i64, Path, example = 1, description = "The hub's order id"), ListQuery, SellerHeader),
     responses((status = 200, description = "A page of the order's cases", body = Page<'static>)))]
 pub async fn by_order(
     auth: OmnikAuth,
@@ -490,7 +490,7 @@ pub async fn create(
 
 /// `PUT /HUB/v1/orders/customerservice/{id}/close`: closes with a final comment.
 #[utoipa::path(put, path = "/HUB/v1/orders/customerservice/{id}/close", request_body = CloseIn,
-    params(("id" = i64, Path, description = "The case's id"), SellerHeader),
+    params(("id" = i64, Path, example = 1, description = "The case's id"), SellerHeader),
     responses((status = 200, description = "The case, closed", body = CustomerService<'static>),
               (status = 409, description = "The case is already closed")))]
 pub async fn close(
