@@ -4,15 +4,18 @@
 //! liberally, written as RFC 3339 UTC). Every conversion error is re-rooted at the
 //! JSON path of the field that caused it.
 
+use entreposto_domain::vocabulary::{COUNTRIES, GENDERS, PAYMENT_METHODS, PHONE_TYPES};
 use entreposto_domain::{
     check_email, parse_birth_date, parse_country, parse_gender, parse_payment_method,
     parse_phone_type, parse_uf, parse_zipcode, Address, Customer, Document, DocumentKind,
     FieldError, Order, OrderData, OrderItem, OrderStatus, Payment, Phone, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;
 
 use entreposto_http::body::Amount;
+use entreposto_http::openapi::string_enum;
 
 /// The native error body.
 #[derive(Serialize, ToSchema)]
@@ -32,31 +35,45 @@ pub struct ErrorDetail {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneDto {
-    /// `mobile`, `home` or `work` (any letter case; stored in lower case).
+    /// Any letter case; stored in lower case.
     #[serde(rename = "type")]
+    #[schema(schema_with = phone_type)]
     pub kind: Option<String>,
-    /// Country code, `55` when absent.
+    /// Country code, 1 to 3 digits, `55` when absent. In these three, spaces,
+    /// dashes, parentheses and `+` are ignored.
+    #[schema(pattern = r"^[ ()+-]*([0-9][ ()+-]*){1,3}$")]
     pub ddi: Option<String>,
+    /// 2 digits.
+    #[schema(pattern = r"^[ ()+-]*([0-9][ ()+-]*){2}$")]
     pub ddd: String,
+    /// 8 or 9 digits.
+    #[schema(pattern = r"^[ ()+-]*([0-9][ ()+-]*){8,9}$")]
     pub number: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerDto {
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// CPF or CNPJ, with or without punctuation; check digits are verified.
     pub document: String,
-    /// `CPF` or `CNPJ`; inferred from the length when absent.
+    /// Inferred from the length when absent (any letter case).
+    #[schema(schema_with = document_type)]
     pub document_type: Option<String>,
-    /// `individual` or `company` (output only).
-    #[serde(default, skip_deserializing)]
+    /// Output only: ignored on input.
+    #[serde(default, deserialize_with = "ignored")]
+    #[schema(schema_with = customer_type)]
     pub customer_type: Option<String>,
-    /// `female`, `male` or `other` (any letter case; stored in lower case).
+    /// Any letter case; stored in lower case.
+    #[schema(schema_with = gender)]
     pub gender: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// `yyyy-MM-dd`, a real date not in the future; a date-time's date part is taken
     /// as written. Stored and returned as `yyyy-MM-dd`.
+    #[schema(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]|\s*$)")]
     pub birth_date: Option<String>,
     pub corporate_name: Option<String>,
     pub trade_name: Option<String>,
@@ -73,16 +90,19 @@ pub struct AddressDto {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub recipient: Option<String>,
-    /// CEP, 8 digits (a dash is accepted).
+    /// CEP, 8 digits (dashes and dots are ignored).
+    #[schema(pattern = r"^[.-]*([0-9][.-]*){8}$")]
     pub zipcode: String,
     pub address: String,
     pub number: Option<String>,
     pub complement: Option<String>,
     pub neighborhood: Option<String>,
     pub city: String,
-    /// State acronym (`SP`).
+    /// A Brazilian state's acronym (`SP`, any letter case).
+    #[schema(pattern = r"^\s*[A-Za-z]{2}\s*$")]
     pub state: String,
     /// ISO 3166-1 alpha-2 code (any letter case), `BR` when absent.
+    #[schema(schema_with = country)]
     pub country: Option<String>,
     pub reference: Option<String>,
 }
@@ -90,9 +110,15 @@ pub struct AddressDto {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemDto {
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub sku: String,
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub name: String,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: i64,
+    /// Not negative.
     pub unit_price: Amount,
     pub marketplace_item_id: Option<String>,
     pub freight: Option<Amount>,
@@ -101,15 +127,70 @@ pub struct ItemDto {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentDto {
-    /// `credit_card`, `debit_card`, `boleto`, `pix`, `bank_transfer`, `voucher`,
-    /// `gift_card` or `wallet` (any letter case; stored in lower case).
+    /// Any letter case; stored in lower case.
+    #[schema(schema_with = payment_method)]
     pub method: String,
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 99, default = 1)]
     pub installments: i64,
+    /// Not negative.
     pub value: Amount,
+    /// Written back as RFC 3339 UTC.
+    #[schema(schema_with = date_time_or_null)]
     pub paid_at: Option<String>,
     pub gateway: Option<String>,
     pub transaction_id: Option<String>,
+}
+
+// The vocabularies from the domain's own constants (`entreposto_domain::vocabulary`),
+// so the document lists exactly what the server accepts.
+fn payment_method() -> Object {
+    string_enum(PAYMENT_METHODS, false)
+}
+
+fn phone_type() -> Object {
+    string_enum(PHONE_TYPES, true)
+}
+
+fn gender() -> Object {
+    string_enum(GENDERS, true)
+}
+
+fn country() -> Object {
+    string_enum(COUNTRIES, true)
+}
+
+fn document_type() -> Object {
+    string_enum(
+        [DocumentKind::Cpf, DocumentKind::Cnpj].map(DocumentKind::as_str),
+        true,
+    )
+}
+
+fn customer_type() -> Object {
+    string_enum(["individual", "company"], true)
+}
+
+fn order_status() -> Object {
+    string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
+}
+
+fn order_status_in() -> Object {
+    string_enum(OrderStatus::ALL.map(OrderStatus::as_str), true)
+}
+
+/// Reads any value and keeps none: for output-only fields a client may echo back.
+fn ignored<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(None)
+}
+
+fn date_time() -> Object {
+    entreposto_http::openapi::date_time_text(false)
+}
+
+fn date_time_or_null() -> Object {
+    entreposto_http::openapi::date_time_text(true)
 }
 
 fn one() -> i64 {
@@ -122,19 +203,27 @@ fn one() -> i64 {
 pub struct OrderIn {
     /// The seller's id (from `entreposto seller create`).
     pub seller: String,
-    /// Marketplace name, e.g. `Lojas Americanas`.
+    /// Marketplace name, e.g. `Lojas Americanas`. Not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub channel: String,
+    /// Not blank; with `channel`, identifies the seller's order (a second push updates it).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub marketplace_order_id: String,
     pub site_id: Option<String>,
     pub warehouse: Option<String>,
-    /// `new` (default), `awaiting_payment`, `approved`, `invoiced`, `shipped`,
-    /// `delivered` or `cancelled`.
+    /// `new` when absent.
+    #[schema(schema_with = order_status_in)]
     pub status: Option<String>,
+    #[schema(schema_with = date_time)]
     pub placed_at: String,
+    /// Not before `placedAt`.
+    #[schema(schema_with = date_time_or_null)]
     pub approved_at: Option<String>,
+    #[schema(schema_with = date_time_or_null)]
     pub cancelled_at: Option<String>,
     pub customer: CustomerDto,
     pub shipping_address: Option<AddressDto>,
+    #[schema(min_items = 1)]
     pub items: Vec<ItemDto>,
     pub freight: Option<Amount>,
     pub discount: Option<Amount>,
@@ -153,9 +242,13 @@ pub struct OrderOut {
     pub marketplace_order_id: String,
     pub site_id: Option<String>,
     pub warehouse: Option<String>,
+    #[schema(schema_with = order_status)]
     pub status: String,
+    #[schema(format = DateTime)]
     pub placed_at: String,
+    #[schema(format = DateTime)]
     pub approved_at: Option<String>,
+    #[schema(format = DateTime)]
     pub cancelled_at: Option<String>,
     pub customer: CustomerDto,
     pub shipping_address: Option<AddressDto>,
@@ -165,7 +258,9 @@ pub struct OrderOut {
     pub items_total: f64,
     pub total: f64,
     pub payments: Vec<PaymentDto>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 

@@ -7,15 +7,16 @@
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use entreposto_domain::{Dialect, Upserted};
 use entreposto_store::StoreError;
 use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use entreposto_http::auth::{authorization_token, missing, Principal};
 use entreposto_http::body::JsonBody;
 use entreposto_http::envelope::{render, Envelope, Failure, Plain};
+use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 
 /// The name credentials of this API carry.
@@ -57,18 +58,17 @@ impl FromRequestParts<AppState> for OperatorAuth {
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
-    Routes::under(prefix)
-        .route("/openapi.json", get(move || openapi(prefix)))
-        .route("/orders", post(push_order))
-        .route("/orders/{id}", get(get_order))
-        .route(
-            "/subjects",
-            post(tickets::create_subject).get(tickets::list_subjects),
-        )
-        .route("/orders/{id}/tickets", post(tickets::open_ticket))
-        .route("/tickets/{id}", get(tickets::get_ticket))
-        .route("/tickets/{id}/messages", post(tickets::add_message))
-        .route("/tickets/{id}/mediation", post(tickets::request_mediation))
+    let answers = Answers::of::<Native>("ErrorBody")
+        .secured(&[&["operator_token"]])
+        .forbidding("The token is a seller's: the native API needs an operator's");
+    Routes::under(prefix, document(), answers)
+        .routes(routes!(push_order))
+        .routes(routes!(get_order))
+        .routes(routes!(tickets::create_subject, tickets::list_subjects))
+        .routes(routes!(tickets::open_ticket))
+        .routes(routes!(tickets::get_ticket))
+        .routes(routes!(tickets::add_message))
+        .routes(routes!(tickets::request_mediation))
         .finish(
             entreposto_http::envelope::not_found::<Native>,
             entreposto_http::envelope::method_not_allowed::<Native>,
@@ -79,61 +79,28 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders, administer the hub."
+        description = "The operator's API: push marketplace orders, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
-    paths(
-        push_order,
-        get_order,
-        tickets::create_subject,
-        tickets::list_subjects,
-        tickets::open_ticket,
-        tickets::add_message,
-        tickets::request_mediation,
-        tickets::get_ticket
-    ),
-    components(schemas(dto::OrderIn, dto::OrderOut, dto::ErrorBody)),
-    modifiers(&BearerAuth)
+    components(schemas(dto::ErrorBody))
 )]
-pub struct NativeApi;
+struct NativeApi;
 
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "operator_token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
-            "operator_token",
-            Vec::<String>::new(),
-        )]);
-    }
-}
-
-/// The document, its paths under `prefix` (see [`entreposto_http::mount::openapi_under`]).
-async fn openapi(prefix: &'static str) -> Json<utoipa::openapi::OpenApi> {
-    Json(entreposto_http::mount::openapi_under(
-        NativeApi::openapi(),
-        MOUNT.prefix,
-        prefix,
-    ))
+/// The document's frame: info, credentials and envelope (the paths come with the routes).
+fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = NativeApi::openapi();
+    entreposto_http::openapi::add_bearer(&mut doc, "operator_token", "An operator's native token");
+    doc
 }
 
 /// Creates an order, or updates the seller's order with the same channel and
 /// marketplace order id.
 #[utoipa::path(
     post,
-    path = "/api/v1/orders",
+    path = "/orders",
     request_body = OrderIn,
     responses(
         (status = 201, description = "Order created", body = OrderOut),
         (status = 200, description = "Existing order updated", body = OrderOut),
-        (status = 401, description = "Missing or invalid operator token", body = dto::ErrorBody),
-        (status = 413, description = "Body larger than 1 MiB", body = dto::ErrorBody),
-        (status = 422, description = "Invalid field, named in `error.field`", body = dto::ErrorBody),
     )
 )]
 async fn push_order(
@@ -163,11 +130,11 @@ async fn push_order(
 /// Reads one order of the operator's sellers by its hub id.
 #[utoipa::path(
     get,
-    path = "/api/v1/orders/{id}",
-    params(("id" = String, Path, description = "The hub's order id")),
+    path = "/orders/{id}",
+    params(("id" = i64, Path, example = 1, description = "The hub's order id")),
     responses(
         (status = 200, description = "The order", body = OrderOut),
-        (status = 404, description = "No such order for this operator", body = dto::ErrorBody),
+        (status = 404, description = "No such order for this operator"),
     )
 )]
 async fn get_order(

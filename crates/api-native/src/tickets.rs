@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use entreposto_app::{AppError, OpenTicket};
 use entreposto_domain::{
-    Author, Conversation, NewMessage, Party, Scope, Subject, Ticket, TicketMessage, Timestamp,
+    Author, Conversation, NewMessage, Party, ReadState, Scope, Subject, Ticket, TicketMessage,
+    Timestamp,
 };
 use entreposto_store::new_id;
 use serde::{Deserialize, Serialize};
@@ -22,10 +23,13 @@ use super::Native;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"subject": "Produto chegou quebrado", "sla": 48})))]
 pub struct SubjectIn {
-    /// The subject's name, unique per operator (`Produto não chegou`).
+    /// The subject's name, unique per operator (`Produto não chegou`), not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: String,
     /// Service-level agreement in hours.
+    #[schema(minimum = 1, maximum = 8760)]
     pub sla: i64,
     /// A return (devolução) subject.
     #[serde(default)]
@@ -39,6 +43,7 @@ pub struct SubjectOut {
     pub subject: String,
     pub sla: i64,
     pub for_return: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -49,13 +54,19 @@ pub struct IdOut {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"author": "CUSTOMER", "part": "CUSTOMER_SELLER",
+    "content": "Meu pedido ainda não chegou.", "authorName": "Ana Soares"})))]
 pub struct MessageIn {
-    /// `CUSTOMER` or `MARKETPLACE` (sellers answer through their dialect).
+    /// Sellers answer through their dialect; the author must be a party of `part`.
+    #[schema(schema_with = message_author)]
     pub author: String,
-    /// `CUSTOMER_SELLER`, `MARKETPLACE_SELLER` or `CUSTOMER_MARKETPLACE`.
+    #[schema(schema_with = conversation)]
     pub part: String,
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub content: String,
     pub author_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub author_email: Option<String>,
     pub author_code: Option<String>,
     /// Defaults to whether the conversation includes the customer.
@@ -64,14 +75,18 @@ pub struct MessageIn {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"subject": "Produto não chegou", "message": {"author": "CUSTOMER",
+    "part": "CUSTOMER_SELLER", "content": "Meu pedido ainda não chegou."}})))]
 pub struct OpenTicketIn {
     /// Subject id or exact name.
     pub subject: String,
     #[serde(default)]
     pub mediation: bool,
-    /// `SELLER` (default), `MARKETPLACE` or `CUSTOMER`.
+    /// `SELLER` by default.
+    #[schema(schema_with = responsible)]
     pub responsible: Option<String>,
-    /// `MARKETPLACE` (default) or `CUSTOMER`.
+    /// `MARKETPLACE` by default.
+    #[schema(schema_with = opened_by)]
     pub opened_by: Option<String>,
     /// An optional first message.
     pub message: Option<MessageIn>,
@@ -86,6 +101,7 @@ pub struct OpenedOut {
 
 #[derive(Serialize, ToSchema)]
 pub struct AuthorOut {
+    #[schema(schema_with = party_out)]
     pub party: String,
     pub name: Option<String>,
     pub email: Option<String>,
@@ -96,11 +112,14 @@ pub struct AuthorOut {
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {
     pub id: String,
+    #[schema(schema_with = conversation)]
     pub part: String,
     pub author: AuthorOut,
     pub content: String,
     pub customer_can_view: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub replied_at: Option<String>,
 }
 
@@ -116,21 +135,65 @@ pub struct TicketOut {
     pub subject: String,
     pub sla: i64,
     pub for_return: bool,
+    #[schema(schema_with = party_out)]
     pub responsible: String,
+    #[schema(schema_with = party_out)]
     pub opened_by: String,
-    /// The seller's read state: `READ`, `UNREAD` or `ARCHIVED`.
+    /// The seller's read state.
+    #[schema(schema_with = read_state)]
     pub read_state: String,
     pub mediation: bool,
-    /// `OPEN` or `CLOSED`.
+    #[schema(value_type = TicketStatus)]
     pub status: String,
     /// Opened with no message exchanged yet.
     pub instance: bool,
+    #[schema(format = DateTime)]
     pub deadline: String,
     pub late: bool,
+    #[schema(format = DateTime)]
     pub closed_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub messages: Vec<MessageOut>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum TicketStatus {
+    OPEN,
+    CLOSED,
+}
+
+// The vocabularies from the domain's own constants, so the document says exactly
+// what the server accepts and writes.
+fn words(parties: &[Party], nullable: bool) -> utoipa::openapi::schema::Object {
+    entreposto_http::openapi::string_enum(parties.iter().map(|p| p.as_str()), nullable)
+}
+
+fn message_author() -> utoipa::openapi::schema::Object {
+    words(&[Party::Customer, Party::Marketplace], false)
+}
+
+fn responsible() -> utoipa::openapi::schema::Object {
+    words(&[Party::Seller, Party::Marketplace, Party::Customer], true)
+}
+
+fn opened_by() -> utoipa::openapi::schema::Object {
+    words(&[Party::Marketplace, Party::Customer], true)
+}
+
+fn party_out() -> utoipa::openapi::schema::Object {
+    words(&[Party::Customer, Party::Seller, Party::Marketplace], false)
+}
+
+fn conversation() -> utoipa::openapi::schema::Object {
+    entreposto_http::openapi::string_enum(Conversation::ALL.map(Conversation::as_str), false)
+}
+
+fn read_state() -> utoipa::openapi::schema::Object {
+    entreposto_http::openapi::string_enum(ReadState::ALL.map(ReadState::as_str), false)
 }
 
 fn party(raw: &str, field: &str, allowed: &[Party]) -> std::result::Result<Party, ApiError> {
@@ -251,9 +314,8 @@ fn not_found<E: Into<AppError>>(what: &'static str, id: String) -> impl FnOnce(E
 }
 
 /// Creates a customer-service subject with its SLA.
-#[utoipa::path(post, path = "/api/v1/subjects", request_body = SubjectIn,
-    responses((status = 201, body = IdOut), (status = 409, description = "Name already used", body = super::dto::ErrorBody),
-              (status = 422, body = super::dto::ErrorBody)))]
+#[utoipa::path(post, path = "/subjects", request_body = SubjectIn,
+    responses((status = 201, description = "Created", body = IdOut), (status = 409, description = "Name already used")))]
 pub async fn create_subject(
     OperatorAuth(p): OperatorAuth,
     State(state): State<AppState>,
@@ -277,7 +339,7 @@ pub async fn create_subject(
 }
 
 /// Lists the operator's subjects.
-#[utoipa::path(get, path = "/api/v1/subjects", responses((status = 200, body = [SubjectOut])))]
+#[utoipa::path(get, path = "/subjects", responses((status = 200, description = "The operator's subjects", body = [SubjectOut])))]
 pub async fn list_subjects(
     OperatorAuth(p): OperatorAuth,
     State(state): State<AppState>,
@@ -287,9 +349,9 @@ pub async fn list_subjects(
 }
 
 /// Opens a ticket on an order, with an optional first message.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/tickets", request_body = OpenTicketIn,
-    params(("id" = String, Path, description = "The hub's order id")),
-    responses((status = 201, body = OpenedOut), (status = 404, body = super::dto::ErrorBody), (status = 422, body = super::dto::ErrorBody)))]
+#[utoipa::path(post, path = "/orders/{id}/tickets", request_body = OpenTicketIn,
+    params(("id" = i64, Path, example = 1, description = "The hub's order id")),
+    responses((status = 201, description = "Opened", body = OpenedOut), (status = 404, description = "No such order")))]
 pub async fn open_ticket(
     OperatorAuth(p): OperatorAuth,
     State(state): State<AppState>,
@@ -336,9 +398,9 @@ pub async fn open_ticket(
 }
 
 /// Adds a message from the customer or the marketplace.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", request_body = MessageIn,
-    params(("id" = String, Path)),
-    responses((status = 201, body = MessageOut), (status = 404, body = super::dto::ErrorBody), (status = 422, body = super::dto::ErrorBody)))]
+#[utoipa::path(post, path = "/tickets/{id}/messages", request_body = MessageIn,
+    params(("id" = i64, Path, example = 1, description = "The ticket's id")),
+    responses((status = 201, description = "Added", body = MessageOut), (status = 404, description = "No such ticket")))]
 pub async fn add_message(
     OperatorAuth(p): OperatorAuth,
     State(state): State<AppState>,
@@ -356,8 +418,8 @@ pub async fn add_message(
 }
 
 /// Asks the marketplace to mediate the ticket.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/mediation", params(("id" = String, Path)),
-    responses((status = 200, body = TicketOut), (status = 404, body = super::dto::ErrorBody)))]
+#[utoipa::path(post, path = "/tickets/{id}/mediation", params(("id" = i64, Path, example = 1, description = "The ticket's id")),
+    responses((status = 200, description = "The ticket, in mediation", body = TicketOut), (status = 404, description = "No such ticket")))]
 pub async fn request_mediation(
     OperatorAuth(p): OperatorAuth,
     State(state): State<AppState>,
@@ -375,8 +437,8 @@ pub async fn request_mediation(
 }
 
 /// A ticket with all its messages.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = TicketOut), (status = 404, body = super::dto::ErrorBody)))]
+#[utoipa::path(get, path = "/tickets/{id}", params(("id" = i64, Path, example = 1, description = "The ticket's id")),
+    responses((status = 200, description = "The ticket", body = TicketOut), (status = 404, description = "No such ticket")))]
 pub async fn get_ticket(
     OperatorAuth(p): OperatorAuth,
     State(state): State<AppState>,

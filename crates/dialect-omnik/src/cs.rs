@@ -16,9 +16,11 @@ use entreposto_domain::{
     TicketMessage, Timestamp,
 };
 use entreposto_store::{TicketFilter, TicketSort};
+use utoipa::IntoParams;
 
 use super::dto::{
-    parse_entity, CloseIn, CommentIn, CreateIn, CustomerService, Page, ReturnSubject, SubjectOut,
+    parse_entity, CaseStatus, CloseIn, CommentIn, CreateIn, CustomerService, Page, ReturnSubject,
+    Sort, SubjectOut,
 };
 use super::{Omnik, OmnikAuth, OmnikWeb, OmnikWebAuth};
 use entreposto_http::body::JsonBody;
@@ -179,9 +181,14 @@ async fn detail(
 fn list_filter(q: &QueryPairs) -> std::result::Result<(TicketFilter, &'static str), ApiError> {
     let mut f = TicketFilter::default();
     let offset = match q.get("offset") {
-        Some(o) => o.parse::<u64>().map_err(|_| {
-            ApiError::invalid("offset", format!("'{o}' is not a non-negative integer"))
-        })?,
+        // Read as i64: the stores page with signed offsets, and the document says so.
+        Some(o) => o
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| {
+                ApiError::invalid("offset", format!("'{o}' is not a non-negative integer"))
+            })?,
         None => 0,
     };
     let limit = match q.get("limit") {
@@ -265,6 +272,41 @@ async fn page(
     .into_response())
 }
 
+/// The paging and filters of the list endpoints.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListQuery {
+    /// Cases to skip.
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+    /// Cases per page, at least 1; more than 10 reads as 10.
+    #[param(minimum = 1)]
+    limit: Option<i64>,
+    /// Default `lastUpdate`, newest first.
+    #[param(value_type = Option<Sort>, inline)]
+    sort: Option<String>,
+    #[param(value_type = Option<CaseStatus>, inline)]
+    status: Option<String>,
+    /// Only cases updated since this time.
+    #[param(schema_with = last_update)]
+    last_update: Option<String>,
+}
+
+fn last_update() -> utoipa::openapi::schema::Object {
+    entreposto_http::openapi::date_time_text(false)
+}
+
+/// The header an operator credential names one of its sellers with.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct SellerHeader {
+    /// One of the operator's sellers, to act for it (a seller credential may name
+    /// only its own).
+    seller: Option<String>,
+}
+
 fn ticket_id(raw: &str) -> std::result::Result<i64, ApiError> {
     raw.trim()
         .parse()
@@ -272,6 +314,9 @@ fn ticket_id(raw: &str) -> std::result::Result<i64, ApiError> {
 }
 
 /// `GET /HUB/v1/orders/customerservice/{id}`.
+#[utoipa::path(get, path = "/HUB/v1/orders/customerservice/{id}",
+    params(("id" = i64, Path, example = 1, description = "The case's id"), SellerHeader),
+    responses((status = 200, description = "The case", body = CustomerService<'static>)))]
 pub async fn get_one(
     auth: OmnikAuth,
     State(state): State<AppState>,
@@ -281,6 +326,8 @@ pub async fn get_one(
 }
 
 /// `GET /HUB/v1/orders/customerservice/` (with or without the slash).
+#[utoipa::path(get, path = "/HUB/v1/orders/customerservice", params(ListQuery, SellerHeader),
+    responses((status = 200, description = "A page of cases", body = Page<'static>)))]
 pub async fn list(
     auth: OmnikAuth,
     State(state): State<AppState>,
@@ -290,6 +337,9 @@ pub async fn list(
 }
 
 /// `GET /HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice`.
+#[utoipa::path(get, path = "/HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice",
+    params(("marketplaceid" = String, Path, description = "The marketplace's order id"), ListQuery, SellerHeader),
+    responses((status = 200, description = "A page of the order's cases (empty when there is no such order)", body = Page<'static>)))]
 pub async fn by_marketplace_id(
     auth: OmnikAuth,
     State(state): State<AppState>,
@@ -307,6 +357,9 @@ pub async fn by_marketplace_id(
 }
 
 /// `GET /HUB/v1/orders/{id}/customerservice`: by the hub's order id.
+#[utoipa::path(get, path = "/HUB/v1/orders/{id}/customerservice",
+    params(("id" = i64, Path, example = 1, description = "The hub's order id"), ListQuery, SellerHeader),
+    responses((status = 200, description = "A page of the order's cases", body = Page<'static>)))]
 pub async fn by_order(
     auth: OmnikAuth,
     State(state): State<AppState>,
@@ -340,6 +393,8 @@ fn tenant_of(auth: &OmnikAuth) -> String {
 }
 
 /// `GET /HUB/v1/orders/customerservice/subjects`.
+#[utoipa::path(get, path = "/HUB/v1/orders/customerservice/subjects", params(SellerHeader),
+    responses((status = 200, description = "The operator's subjects", body = [SubjectOut])))]
 pub async fn subjects(
     auth: OmnikAuth,
     State(state): State<AppState>,
@@ -352,6 +407,8 @@ pub async fn subjects(
 }
 
 /// `GET /v1/hub-web/atendimentoAssunto/devolucao`: return subjects, Portuguese shape.
+#[utoipa::path(get, path = "/v1/hub-web/atendimentoAssunto/devolucao", params(SellerHeader),
+    responses((status = 200, description = "The operator's return subjects", body = [ReturnSubject])))]
 pub async fn return_subjects(
     auth: OmnikWebAuth,
     State(state): State<AppState>,
@@ -367,6 +424,9 @@ pub async fn return_subjects(
 }
 
 /// `POST /HUB/v1/orders/customerservice/`: opens a case on an order.
+#[utoipa::path(post, path = "/HUB/v1/orders/customerservice", request_body = CreateIn, params(SellerHeader),
+    responses((status = 201, description = "The case opened", body = CustomerService<'static>),
+              (status = 404, description = "`orderData.id` names no order in this credential's scope")))]
 pub async fn create(
     auth: OmnikAuth,
     State(state): State<AppState>,
@@ -429,6 +489,10 @@ pub async fn create(
 }
 
 /// `PUT /HUB/v1/orders/customerservice/{id}/close`: closes with a final comment.
+#[utoipa::path(put, path = "/HUB/v1/orders/customerservice/{id}/close", request_body = CloseIn,
+    params(("id" = i64, Path, example = 1, description = "The case's id"), SellerHeader),
+    responses((status = 200, description = "The case, closed", body = CustomerService<'static>),
+              (status = 409, description = "The case is already closed")))]
 pub async fn close(
     auth: OmnikAuth,
     State(state): State<AppState>,

@@ -6,7 +6,9 @@
 //! `CLIENTE`, `SELLER` and `MARKETPLACE`.
 
 use entreposto_domain::time::brasilia;
-use entreposto_domain::{OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp};
+use entreposto_domain::{
+    OrderStatus, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,6 +34,89 @@ pub fn parse_entity(s: &str) -> Option<Party> {
     }
 }
 
+/// The HUB's error envelope.
+#[derive(Serialize, ToSchema)]
+pub struct OmnikError {
+    /// The HTTP status.
+    pub code: u16,
+    /// The kind of error in capitals (`UNAUTHORIZED`, `INVALID_FIELD`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message: String,
+    pub messages: Vec<OmnikErrorMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OmnikErrorMessage {
+    pub code: u16,
+    pub message: String,
+}
+
+/// hub-web's error envelope.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OmnikWebError {
+    pub log_id: u64,
+    /// The kind of error in capitals.
+    pub name: String,
+    pub message: String,
+}
+
+// The closed vocabularies, for the document only (the wire carries strings).
+
+/// A party as Omnik names it (read in any letter case).
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum Entity {
+    CLIENTE,
+    SELLER,
+    MARKETPLACE,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum DocumentType {
+    CPF,
+    CNPJ,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CustomerType {
+    Individual,
+    Company,
+}
+
+/// A page's order (read in any letter case).
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum Sort {
+    lastUpdate,
+    createDate,
+}
+
+/// Open or closed cases: `OPEN` (also `OPENED`, `ABERTO`) or `CLOSED` (also
+/// `FECHADO`, `ENCERRADO`), in any letter case.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum CaseStatus {
+    OPEN,
+    OPENED,
+    ABERTO,
+    CLOSED,
+    FECHADO,
+    ENCERRADO,
+}
+
+fn order_status() -> utoipa::openapi::schema::Object {
+    entreposto_http::openapi::string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
+}
+
+fn gender() -> utoipa::openapi::schema::Object {
+    entreposto_http::openapi::string_enum(entreposto_domain::vocabulary::GENDERS, true)
+}
+
 /// A time as Omnik writes it, rendered while the response is serialized (no string
 /// per field: a case carries a dozen times).
 #[derive(Clone, Copy)]
@@ -47,27 +132,34 @@ impl Serialize for OmnikTime {
 // a case is rendered on every read and copying each string into it was a visible
 // part of a read's cost.
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerServiceData<'a> {
     pub id: String,
     pub subject: &'a str,
+    #[schema(value_type = String)]
     pub open_date: OmnikTime,
+    #[schema(value_type = Option<String>)]
     pub closing_date: Option<OmnikTime>,
+    #[schema(value_type = Entity)]
     pub responsible: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderDataOut {
     pub id: String,
+    #[schema(schema_with = order_status)]
     pub status: &'static str,
+    #[schema(value_type = String)]
     pub order_date: OmnikTime,
+    #[schema(value_type = Option<String>)]
     pub approval_date: Option<OmnikTime>,
+    #[schema(value_type = Option<String>)]
     pub cancel_date: Option<OmnikTime>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MarketplaceData<'a> {
     #[serde(rename = "marketPlaceId")]
     pub market_place_id: &'a str,
@@ -75,10 +167,11 @@ pub struct MarketplaceData<'a> {
     pub site_id: Option<&'a str>,
     pub marketplace: &'a str,
     #[serde(rename = "lastUpdate")]
+    #[schema(value_type = String)]
     pub last_update: OmnikTime,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddressData<'a> {
     #[serde(rename = "type")]
@@ -94,7 +187,7 @@ pub struct AddressData<'a> {
     pub country: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PhoneOut<'a> {
     #[serde(rename = "type")]
     pub kind: Option<&'a str>,
@@ -104,13 +197,16 @@ pub struct PhoneOut<'a> {
     pub local: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerData<'a> {
     pub name: &'a str,
     pub document: &'a str,
+    #[schema(value_type = DocumentType)]
     pub document_type: &'static str,
+    #[schema(schema_with = gender)]
     pub gender: Option<&'a str>,
+    #[schema(value_type = CustomerType)]
     pub customer_type: &'static str,
     pub email: Option<&'a str>,
     pub corporate_name: Option<&'a str>,
@@ -122,7 +218,7 @@ pub struct CustomerData<'a> {
     pub phones: Vec<PhoneOut<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorOut<'a> {
     pub code: Option<&'a str>,
@@ -132,27 +228,32 @@ pub struct AuthorOut<'a> {
     pub hub_session_id: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentOut<'a> {
+    #[schema(value_type = Entity)]
     pub entity: &'static str,
     pub subject: &'a str,
     pub comment: &'a str,
     pub customer_can_view: bool,
     pub author: AuthorOut<'a>,
+    #[schema(value_type = String)]
     pub iteration_date: OmnikTime,
+    #[schema(value_type = Entity)]
     pub responsible: &'static str,
 }
 
 /// One customer-service case ("atendimento") in Omnik's shape.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerService<'a> {
     /// The seller's id.
     pub tenant: &'a str,
     /// The operator's id.
     pub operator: &'a str,
+    #[schema(value_type = String)]
     pub create_date: OmnikTime,
+    #[schema(value_type = String)]
     pub last_update: OmnikTime,
     pub customer_service_data: CustomerServiceData<'a>,
     pub order_data: OrderDataOut,
@@ -254,11 +355,13 @@ impl<'a> CustomerService<'a> {
 }
 
 /// A page of Omnik's offset paging.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Page<'a> {
     pub total: u64,
+    #[schema(minimum = 1, maximum = 10)]
     pub limit: u32,
     pub offset: u64,
+    #[schema(value_type = Sort)]
     pub sort: &'static str,
     pub values: Vec<CustomerService<'a>>,
 }
@@ -340,6 +443,7 @@ impl ReturnSubject {
 
 #[derive(Deserialize, ToSchema)]
 pub struct AuthorIn {
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     pub email: Option<String>,
     pub name: Option<String>,
     pub code: Option<String>,
@@ -348,44 +452,83 @@ pub struct AuthorIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentIn {
-    /// `CLIENTE`, `SELLER` or `MARKETPLACE`.
+    #[schema(value_type = Entity, required = true)]
     pub entity: Option<String>,
     pub subject: Option<String>,
+    /// Not blank.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 20000, pattern = r"\S")]
     pub comment: Option<String>,
     /// Default false: the comment stays between marketplace and seller.
     pub customer_can_view: Option<bool>,
+    #[schema(value_type = AuthorIn, required = true)]
     pub author: Option<AuthorIn>,
-    /// `yyyy-MM-dd'T'HH:mm:ss.SSS'000'`.
+    /// `yyyy-MM-dd'T'HH:mm:ss.SSS'000'` (fraction and zone optional; zone-less is
+    /// Brasília time).
+    #[schema(value_type = String, required = true, max_length = 40,
+        pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")]
     pub iteration_date: Option<String>,
+    #[schema(value_type = Entity, required = true)]
     pub responsible: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CustomerServiceDataIn {
+    /// One of the operator's subjects, by id or name.
+    #[schema(value_type = String, required = true, pattern = r"\S")]
     pub subject: Option<String>,
+    #[schema(value_type = Entity, required = true)]
     pub responsible: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct OrderDataIn {
-    /// The hub's order id (as `GET /HUB/v1/orders/{id}/customerservice` takes).
+    /// The hub's order id (as `GET /HUB/v1/orders/{id}/customerservice` takes), a
+    /// number or its text.
+    #[schema(value_type = OrderId, required = true)]
     pub id: Option<serde_json::Value>,
+}
+
+/// An order id, as a number or its text.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum OrderId {
+    Number(i64),
+    Text(String),
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({
+    "customerServiceData": {"subject": "Produto não chegou", "responsible": "SELLER"},
+    "orderData": {"id": 1},
+    "comments": [{"entity": "MARKETPLACE", "subject": "Produto não chegou",
+        "comment": "O cliente informa que o produto não chegou.", "customerCanView": false,
+        "author": {"email": "atendimento@marketplace.com.br", "name": "Atendimento"},
+        "iterationDate": "2023-06-06T21:41:57.123000", "responsible": "SELLER"}]
+})))]
 pub struct CreateIn {
+    #[schema(value_type = CustomerServiceDataIn, required = true)]
     pub customer_service_data: Option<CustomerServiceDataIn>,
+    #[schema(value_type = OrderDataIn, required = true)]
     pub order_data: Option<OrderDataIn>,
     #[serde(default)]
     pub comments: Vec<CommentIn>,
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "responsible": "SELLER",
+    "comment": {"entity": "SELLER", "comment": "Pedido reenviado, caso encerrado.",
+        "customerCanView": true, "author": {"email": "sac@loja.com.br", "name": "SAC Loja"},
+        "iterationDate": "2023-06-07T10:00:00.000000", "responsible": "SELLER"}
+})))]
 pub struct CloseIn {
+    #[schema(value_type = Entity, required = true)]
     pub responsible: Option<String>,
     /// The final comment. The document's table calls it `comments`; both are read.
     #[serde(alias = "comments")]
+    #[schema(value_type = CommentIn, required = true)]
     pub comment: Option<CommentIn>,
 }
 

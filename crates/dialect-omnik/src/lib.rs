@@ -9,13 +9,15 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderName;
-use axum::routing::{get, put};
 use axum::Router;
 use entreposto_domain::{Dialect, Scope};
 use entreposto_store::StoreError;
+use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use entreposto_http::auth::{authorization_token, bad_credentials, header, missing, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
+use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Renderer, Routes};
 
 /// The name credentials of this API carry.
@@ -38,11 +40,14 @@ impl Envelope for Omnik {
     fn body(err: &ApiError) -> serde_json::Value {
         let code = Self::status(err).as_u16();
         let m = err.message();
-        serde_json::json!({
-            "code": code,
-            "type": err.kind().to_ascii_uppercase(),
-            "message": m,
-            "messages": [{"code": code, "message": m}],
+        serde_json::json!(dto::OmnikError {
+            code,
+            kind: err.kind().to_ascii_uppercase(),
+            messages: vec![dto::OmnikErrorMessage {
+                code,
+                message: m.clone()
+            }],
+            message: m,
         })
     }
 }
@@ -127,7 +132,11 @@ impl Envelope for OmnikWeb {
         let log_id = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
-        serde_json::json!({"logId": log_id, "name": err.kind().to_ascii_uppercase(), "message": err.message()})
+        serde_json::json!(dto::OmnikWebError {
+            log_id,
+            name: err.kind().to_ascii_uppercase(),
+            message: err.message(),
+        })
     }
 }
 
@@ -153,36 +162,53 @@ async fn unknown(_: OmnikAuth) -> Failure<Omnik> {
     Failure::new(ApiError::NotFound("resource not found".into()))
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Entreposto: Omnik HUB customer service",
+        description = "Omnik's customer service (atendimento), served by Entreposto under /omnik (clients' base URL ends in /HUB), or at the root of a listener of its own. Auth: `token` (or `Authorization: Bearer`) with `application_id`; hub-web paths take the token alone. Every path also answers with a trailing slash."
+    ),
+    components(schemas(dto::OmnikError, dto::OmnikWebError))
+)]
+struct OmnikApi;
+
+/// The document's frame: info, credentials and envelopes (the paths come with the routes).
+fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = OmnikApi::openapi();
+    entreposto_http::openapi::add_header_keys(
+        &mut doc,
+        &[
+            ("token", "token", "The credential's secret"),
+            ("application_id", "application_id", "The credential's id"),
+        ],
+    );
+    entreposto_http::openapi::add_bearer(
+        &mut doc,
+        "bearer",
+        "The credential's secret, instead of `token`",
+    );
+    doc
+}
+
 pub fn routes(prefix: &'static str) -> Router<AppState> {
-    const CS: &str = "/HUB/v1/orders/customerservice";
+    let hub = Answers::of::<Omnik>("OmnikError")
+        .secured(&[&["token", "application_id"], &["bearer", "application_id"]])
+        .forbidding("The `seller` header names a seller this credential may not act for");
+    let web = Answers::of::<OmnikWeb>("OmnikWebError")
+        .secured(&[&["token"], &["bearer"]])
+        .forbidding("The `seller` header names a seller this credential may not act for");
     // Clients append paths with and without the trailing slash the document shows.
-    Routes::under(prefix)
-        .route(CS, get(cs::list).post(cs::create))
-        .route(&format!("{CS}/"), get(cs::list).post(cs::create))
-        .route(&format!("{CS}/subjects"), get(cs::subjects))
-        .route(&format!("{CS}/subjects/"), get(cs::subjects))
-        .route(&format!("{CS}/{{id}}"), get(cs::get_one))
-        .route(&format!("{CS}/{{id}}/"), get(cs::get_one))
-        .route(&format!("{CS}/{{id}}/close"), put(cs::close))
-        .route(&format!("{CS}/{{id}}/close/"), put(cs::close))
-        .route(
-            "/HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice",
-            get(cs::by_marketplace_id),
-        )
-        .route(
-            "/HUB/v1/orders/marketplaceid/{marketplaceid}/customerservice/",
-            get(cs::by_marketplace_id),
-        )
-        .route("/HUB/v1/orders/{id}/customerservice", get(cs::by_order))
-        .route("/HUB/v1/orders/{id}/customerservice/", get(cs::by_order))
-        .route(
-            "/v1/hub-web/atendimentoAssunto/devolucao",
-            get(cs::return_subjects),
-        )
-        .route(
-            "/v1/hub-web/atendimentoAssunto/devolucao/",
-            get(cs::return_subjects),
-        )
+    Routes::under(prefix, document(), hub)
+        .document_at("/HUB/openapi.json")
+        .trailing_slash()
+        .routes(routes!(cs::list, cs::create))
+        .routes(routes!(cs::subjects))
+        .routes(routes!(cs::get_one))
+        .routes(routes!(cs::close))
+        .routes(routes!(cs::by_marketplace_id))
+        .routes(routes!(cs::by_order))
+        .answering(web)
+        .routes(routes!(cs::return_subjects))
         .finish(
             unknown,
             entreposto_http::envelope::method_not_allowed::<Omnik>,

@@ -39,6 +39,80 @@ fn role(p: Party) -> &'static str {
     }
 }
 
+/// The error envelope: the documented `errors.detail`, and the top-level `error` older
+/// clients look for (the same message).
+#[derive(Serialize, ToSchema)]
+pub struct SkyhubError {
+    pub error: String,
+    pub errors: SkyhubErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SkyhubErrorDetail {
+    pub detail: String,
+}
+
+// The closed vocabularies, for the document only: the wire carries them as strings
+// (read in any letter case).
+
+/// The seller's read state of a SAC.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum SacStatus {
+    READ,
+    UNREAD,
+    ARCHIVED,
+}
+
+/// A SAC's conversation ("part").
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum Part {
+    CUSTOMER_SELLER,
+    B2W_SELLER,
+    CUSTOMER_B2W,
+}
+
+/// The parts a seller writes in (not `CUSTOMER_B2W`).
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum SellerPart {
+    CUSTOMER_SELLER,
+    B2W_SELLER,
+}
+
+/// Who wrote a chat message.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum Role {
+    CUSTOMER,
+    SELLER,
+    B2W,
+}
+
+/// Whether the SAC is open.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum ChatStatus {
+    ACTIVE,
+    CLOSED,
+}
+
+/// Where a reply without a part in its URL goes (`TO_MARKETPLACE` is `TO_B2W`).
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum MessageTo {
+    TO_CUSTOMER,
+    TO_B2W,
+    TO_MARKETPLACE,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum MessageType {
+    TEXT_MESSAGE,
+}
+
 /// A time as SkyHub renders it ([`br_time`]), written while serializing.
 pub struct BrTime(pub Timestamp);
 
@@ -54,14 +128,15 @@ impl Serialize for BrTime {
 #[derive(Serialize, ToSchema)]
 pub struct Sac<'a> {
     pub code: &'a str,
-    #[schema(value_type = String, example = "2023-06-06T21:41:57-03:00")]
+    #[schema(value_type = String, format = DateTime, example = "2023-06-06T21:41:57-03:00")]
     pub created_at: BrTime,
     pub mediation: bool,
     pub order_code: &'a str,
+    /// Always `B2w`.
     pub platform: &'static str,
-    /// `READ`, `UNREAD` or `ARCHIVED`.
+    #[schema(value_type = SacStatus)]
     pub status: &'static str,
-    #[schema(value_type = String, example = "2023-06-06T21:41:57-03:00")]
+    #[schema(value_type = String, format = DateTime, example = "2023-06-06T21:41:57-03:00")]
     pub updated_at: BrTime,
     pub warehouse: Option<&'a str>,
 }
@@ -92,14 +167,19 @@ pub struct SacPage<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct Instance {
     pub code: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub order_code: String,
     pub subject: String,
+    /// Hours.
     pub sla: i64,
+    #[schema(format = DateTime)]
     pub deadline: String,
     pub late: bool,
     pub mediation: bool,
+    #[schema(value_type = SacStatus)]
     pub status: String,
     pub warehouse: Option<String>,
 }
@@ -129,18 +209,29 @@ pub struct Instances {
 
 #[derive(Serialize, ToSchema)]
 pub struct ChatPart {
+    #[schema(value_type = Role)]
     pub role: String,
     pub name: Option<String>,
     pub email: Option<String>,
-    /// The author's code, a number when it is one.
-    #[schema(value_type = Object)]
-    pub code: serde_json::Value,
+    /// The author's code, null when there is none.
+    pub code: Option<AuthorCode>,
+}
+
+/// An author's code: a number when it is one, else the text.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AuthorCode {
+    Number(i64),
+    Text(String),
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ChatMessage {
+    /// When the other side answered it (SkyHub's spelling).
+    #[schema(format = DateTime)]
     pub replyed_at: Option<String>,
     pub part: ChatPart,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub content: String,
 }
@@ -149,11 +240,16 @@ pub struct ChatMessage {
 #[derive(Serialize, ToSchema)]
 pub struct Chat {
     /// `ACTIVE` while the ticket is open, `CLOSED` after.
+    #[schema(value_type = ChatStatus)]
     pub status: String,
     /// The seller's read state of the ticket.
+    #[schema(value_type = SacStatus)]
     pub seller_status: String,
+    #[schema(value_type = Part)]
     pub parts: String,
     pub messages: Vec<ChatMessage>,
+    /// When the part's latest message was written.
+    #[schema(format = DateTime)]
     pub last_message: Option<String>,
 }
 
@@ -174,13 +270,10 @@ impl Chat {
                         role: role(m.author.party).into(),
                         name: m.author.name.clone(),
                         email: m.author.email.clone(),
-                        code: match &m.author.code {
-                            Some(c) => c
-                                .parse::<i64>()
-                                .map(serde_json::Value::from)
-                                .unwrap_or_else(|_| serde_json::Value::from(c.clone())),
-                            None => serde_json::Value::Null,
-                        },
+                        code: m.author.code.as_ref().map(|c| match c.parse::<i64>() {
+                            Ok(n) => AuthorCode::Number(n),
+                            Err(_) => AuthorCode::Text(c.clone()),
+                        }),
                     },
                     created_at: br_time(m.created_at),
                     content: m.content.clone(),
@@ -193,11 +286,18 @@ impl Chat {
 /// The seller's reply, as the spec's example body.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"deliveryId": "3", "identityId": "00007604079750",
+    "messageTo": "TO_CUSTOMER", "messageType": "TEXT_MESSAGE", "orderId": "1234567",
+    "message": "Olá! O pedido foi reenviado hoje."})))]
 pub struct ReplyIn {
-    /// `TO_CUSTOMER` or `TO_B2W`; picks the part when the URL has none.
+    /// Picks the part when the URL has none (then `TO_CUSTOMER` by default); with
+    /// a part in the URL it must agree with it.
+    #[schema(value_type = Option<MessageTo>)]
     pub message_to: Option<String>,
-    /// `TEXT_MESSAGE`.
+    #[schema(value_type = Option<MessageType>)]
     pub message_type: Option<String>,
+    /// The text, not blank.
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub message: String,
     pub order_id: Option<serde_json::Value>,
     pub delivery_id: Option<serde_json::Value>,
@@ -205,7 +305,8 @@ pub struct ReplyIn {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"status": "READ"})))]
 pub struct StatusIn {
-    /// `READ`, `UNREAD` or `ARCHIVED`.
+    #[schema(value_type = SacStatus)]
     pub status: String,
 }

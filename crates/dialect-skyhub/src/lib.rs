@@ -12,13 +12,14 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderName;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use entreposto_domain::Dialect;
 use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use entreposto_http::auth::{bad_credentials, header, missing, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
+use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 
 /// The name credentials of this API carry.
@@ -32,7 +33,10 @@ pub struct Skyhub;
 impl Envelope for Skyhub {
     fn body(err: &ApiError) -> serde_json::Value {
         let m = err.message();
-        serde_json::json!({"error": m, "errors": {"detail": m}})
+        serde_json::json!(dto::SkyhubError {
+            error: m.clone(),
+            errors: dto::SkyhubErrorDetail { detail: m },
+        })
     }
 }
 
@@ -75,70 +79,52 @@ async fn unknown(_: SkyhubAuth) -> Failure<Skyhub> {
 #[openapi(
     info(
         title = "Entreposto: SkyHub SAC API",
-        description = "SkyHub's SAC and chats, served by Entreposto under /skyhub. Auth: X-User-Email, X-Api-Key, X-Accountmanager-Key."
+        description = "SkyHub's SAC and chats, served by Entreposto under /skyhub (or at the root of a listener of its own). Auth: X-User-Email, X-Api-Key and X-Accountmanager-Key together. Every path also answers with a trailing slash."
     ),
-    paths(
-        sac::list,
-        sac::one,
-        sac::instances,
-        sac::chats,
-        sac::chats_part,
-        sac::reply_part,
-        sac::set_status_part
-    ),
-    components(schemas(
-        dto::Sac,
-        dto::SacPage,
-        dto::Instance,
-        dto::Instances,
-        dto::Chat,
-        dto::ChatMessage,
-        dto::ChatPart,
-        dto::ReplyIn,
-        dto::StatusIn
-    ))
+    components(schemas(dto::SkyhubError))
 )]
-pub struct SkyhubApi;
+struct SkyhubApi;
 
-/// The document, its paths under `prefix` (see [`entreposto_http::mount::openapi_under`]).
-async fn openapi(prefix: &'static str) -> Json<utoipa::openapi::OpenApi> {
-    Json(entreposto_http::mount::openapi_under(
-        SkyhubApi::openapi(),
-        MOUNT.prefix,
-        prefix,
-    ))
+/// The document's frame: info, credentials and envelope (the paths come with the routes).
+fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = SkyhubApi::openapi();
+    entreposto_http::openapi::add_header_keys(
+        &mut doc,
+        &[
+            (
+                "user_email",
+                "X-User-Email",
+                "The e-mail the credential was issued for",
+            ),
+            ("api_key", "X-Api-Key", "The credential's secret"),
+            (
+                "account_manager_key",
+                "X-Accountmanager-Key",
+                "The integrating platform's key: any non-empty value",
+            ),
+        ],
+    );
+    doc
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
+    let answers = Answers::of::<Skyhub>("SkyhubError").secured(&[&[
+        "user_email",
+        "api_key",
+        "account_manager_key",
+    ]]);
     // Clients call with and without trailing slashes; both spellings route the same.
-    Routes::under(prefix)
-        .route("/openapi.json", get(move || openapi(prefix)))
-        .route("/sac", get(sac::list))
-        .route("/sac/", get(sac::list))
-        .route("/sac/{code}", get(sac::one))
-        .route("/sac/{code}/", get(sac::one))
-        .route("/sac/{code}/instances", get(sac::instances))
-        .route("/sac/{code}/instances/", get(sac::instances))
-        .route(
-            "/sac/{code}/chats",
-            get(sac::chats).post(sac::reply).patch(sac::set_status),
-        )
-        .route(
-            "/sac/{code}/chats/",
-            get(sac::chats).post(sac::reply).patch(sac::set_status),
-        )
-        .route(
-            "/sac/{code}/chats/{parts}",
-            get(sac::chats_part)
-                .post(sac::reply_part)
-                .patch(sac::set_status_part),
-        )
-        .route(
-            "/sac/{code}/chats/{parts}/",
-            get(sac::chats_part)
-                .post(sac::reply_part)
-                .patch(sac::set_status_part),
-        )
+    Routes::under(prefix, document(), answers)
+        .trailing_slash()
+        .routes(routes!(sac::list))
+        .routes(routes!(sac::one))
+        .routes(routes!(sac::instances))
+        .routes(routes!(sac::chats, sac::reply, sac::set_status))
+        .routes(routes!(
+            sac::chats_part,
+            sac::reply_part,
+            sac::set_status_part
+        ))
         .finish(
             unknown,
             entreposto_http::envelope::method_not_allowed::<Skyhub>,

@@ -14,7 +14,10 @@ use entreposto_domain::{
 use entreposto_store::TicketFilter;
 use serde::{Deserialize, Serialize};
 
-use super::dto::{parse_part, Chat, Instance, Instances, ReplyIn, Sac, SacPage, StatusIn};
+use super::dto::{
+    parse_part, Chat, Instance, Instances, Part, ReplyIn, Sac, SacPage, SacStatus, SellerPart,
+    StatusIn,
+};
 use super::{Skyhub, SkyhubAuth};
 use entreposto_http::auth::Principal;
 use entreposto_http::body::JsonBody;
@@ -143,12 +146,13 @@ fn page_url(state: &AppState, uri: &axum::http::Uri, cursor: &str) -> String {
 }
 
 /// `GET /sac`: tickets with at least one message, newest update first.
-#[utoipa::path(get, path = "/skyhub/sac",
-    params(("status" = Option<String>, Query, description = "READ, UNREAD or ARCHIVED"),
-           ("mediation" = Option<bool>, Query), ("updated_at" = Option<String>, Query, description = "YYYY-MM-DD, a Brasília calendar day"),
+#[utoipa::path(get, path = "/sac",
+    params(("status" = inline(Option<SacStatus>), Query, description = "Only SACs in this read state"),
+           ("mediation" = Option<bool>, Query, description = "Only SACs in (or out of) mediation"),
+           ("updated_at" = Option<String>, Query, format = Date, description = "Only SACs updated on this Brasília calendar day (a longer value is cut to its first 10 characters)"),
            ("platform" = Option<String>, Query, description = "Accepted, no effect"),
-           ("cursor" = Option<String>, Query, description = "From next_page; other filters are then ignored")),
-    responses((status = 200, body = SacPage)))]
+           ("cursor" = Option<String>, Query, description = "From `next_page`; the other filters are then the cursor's")),
+    responses((status = 200, description = "A page of at most 50 SACs with messages, newest update first", body = SacPage<'static>)))]
 pub async fn list(
     SkyhubAuth(p): SkyhubAuth,
     State(state): State<AppState>,
@@ -203,9 +207,9 @@ pub async fn list(
     .into_response())
 }
 
-/// `GET /sac/{code}`.
-#[utoipa::path(get, path = "/skyhub/sac/{code}", params(("code" = String, Path)),
-    responses((status = 200, body = Sac), (status = 404)))]
+/// `GET /sac/{code}`: one SAC.
+#[utoipa::path(get, path = "/sac/{code}", params(("code" = String, Path, description = "The SAC's code")),
+    responses((status = 200, description = "The SAC", body = Sac)))]
 pub async fn one(
     SkyhubAuth(p): SkyhubAuth,
     State(state): State<AppState>,
@@ -216,8 +220,8 @@ pub async fn one(
 }
 
 /// `GET /sac/{code}/instances`: the order's tickets opened with no message yet.
-#[utoipa::path(get, path = "/skyhub/sac/{code}/instances", params(("code" = String, Path)),
-    responses((status = 200, body = Instances), (status = 404)))]
+#[utoipa::path(get, path = "/sac/{code}/instances", params(("code" = String, Path, description = "A SAC's code")),
+    responses((status = 200, description = "The order's SACs opened with no message yet", body = Instances)))]
 pub async fn instances(
     SkyhubAuth(p): SkyhubAuth,
     State(state): State<AppState>,
@@ -279,9 +283,12 @@ async fn chat(
     Ok(Json(Chat::of(&t, which, &messages)))
 }
 
-/// `GET /sac/{code}/chats`: the chat object (see [`chosen_part`]).
-#[utoipa::path(get, path = "/skyhub/sac/{code}/chats", params(("code" = String, Path)),
-    responses((status = 200, body = Chat), (status = 404)))]
+/// `GET /sac/{code}/chats`: the chat of the part `?parts=` names, else of the part
+/// with the latest message.
+#[utoipa::path(get, path = "/sac/{code}/chats",
+    params(("code" = String, Path, description = "The SAC's code"),
+           ("parts" = inline(Option<Part>), Query, description = "The part; else the part with the latest message")),
+    responses((status = 200, description = "The chat of one part", body = Chat)))]
 pub async fn chats(
     p: SkyhubAuth,
     State(state): State<AppState>,
@@ -291,9 +298,10 @@ pub async fn chats(
     chat(p, state, code, None, q).await
 }
 
-/// `GET /sac/{code}/chats/{parts}`.
-#[utoipa::path(get, path = "/skyhub/sac/{code}/chats/{parts}", params(("code" = String, Path), ("parts" = String, Path)),
-    responses((status = 200, body = Chat), (status = 404), (status = 422)))]
+/// `GET /sac/{code}/chats/{parts}`: the chat of one part.
+#[utoipa::path(get, path = "/sac/{code}/chats/{parts}",
+    params(("code" = String, Path, description = "The SAC's code"), ("parts" = inline(Part), Path)),
+    responses((status = 200, description = "The chat of the part", body = Chat)))]
 pub async fn chats_part(
     p: SkyhubAuth,
     State(state): State<AppState>,
@@ -381,9 +389,10 @@ async fn do_reply(
 }
 
 /// `POST /sac/{code}/chats/{parts}`: the seller replies in a part.
-#[utoipa::path(post, path = "/skyhub/sac/{code}/chats/{parts}", request_body = ReplyIn,
-    params(("code" = String, Path), ("parts" = String, Path, description = "CUSTOMER_SELLER or B2W_SELLER")),
-    responses((status = 200, body = Chat), (status = 404), (status = 422)))]
+#[utoipa::path(post, path = "/sac/{code}/chats/{parts}", request_body = ReplyIn,
+    params(("code" = String, Path, description = "The SAC's code"),
+           ("parts" = inline(SellerPart), Path, description = "A part the seller writes in")),
+    responses((status = 200, description = "The part's chat, the reply included", body = Chat)))]
 pub async fn reply_part(
     p: SkyhubAuth,
     State(state): State<AppState>,
@@ -394,6 +403,9 @@ pub async fn reply_part(
 }
 
 /// `POST /sac/{code}/chats/`: the part follows from `messageTo`.
+#[utoipa::path(post, path = "/sac/{code}/chats", request_body = ReplyIn,
+    params(("code" = String, Path, description = "The SAC's code")),
+    responses((status = 200, description = "The chat of the part `messageTo` picks, the reply included", body = Chat)))]
 pub async fn reply(
     p: SkyhubAuth,
     State(state): State<AppState>,
@@ -426,9 +438,9 @@ async fn do_set_status(
 
 /// `PATCH /sac/{code}/chats/{parts}`: the seller's read state (READ, UNREAD, ARCHIVED).
 /// The state is the ticket's: it is what `/sac` lists and filters on.
-#[utoipa::path(patch, path = "/skyhub/sac/{code}/chats/{parts}", request_body = StatusIn,
-    params(("code" = String, Path), ("parts" = String, Path)),
-    responses((status = 204), (status = 404), (status = 422)))]
+#[utoipa::path(patch, path = "/sac/{code}/chats/{parts}", request_body = StatusIn,
+    params(("code" = String, Path, description = "The SAC's code"), ("parts" = inline(Part), Path)),
+    responses((status = 204, description = "Set: no body")))]
 pub async fn set_status_part(
     p: SkyhubAuth,
     State(state): State<AppState>,
@@ -438,6 +450,10 @@ pub async fn set_status_part(
     do_set_status(p, state, code, Some(parts), body).await
 }
 
+/// `PATCH /sac/{code}/chats`: the read state, as with a part.
+#[utoipa::path(patch, path = "/sac/{code}/chats", request_body = StatusIn,
+    params(("code" = String, Path, description = "The SAC's code")),
+    responses((status = 204, description = "Set: no body")))]
 pub async fn set_status(
     p: SkyhubAuth,
     State(state): State<AppState>,

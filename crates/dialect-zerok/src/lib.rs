@@ -18,7 +18,10 @@ use entreposto_domain::Dialect;
 
 use entreposto_http::auth::{authorization_token, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
+use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 /// The name credentials of this API carry.
 pub const DIALECT: Dialect = Dialect::named("zerok");
@@ -55,14 +58,71 @@ impl Envelope for Zerok {
             }
         };
         let errors: Vec<String> = err.field().map(|_| err.message()).into_iter().collect();
-        serde_json::json!({
-            "code": code,
-            "httpCode": Self::status(err).as_u16(),
-            "type": kind,
-            "description": err.message(),
-            "errors": errors,
+        serde_json::json!(ZerokError {
+            code,
+            http_code: Self::status(err).as_u16(),
+            kind,
+            description: err.message(),
+            errors,
         })
     }
+}
+
+/// 00K's error envelope.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ZerokError {
+    /// 1.2 missing or malformed `Authorization`, 1.3 unknown store, 2.0 nothing
+    /// found, 2.1 validation, 3.0 internal.
+    #[schema(value_type = ZerokErrorCode)]
+    pub code: &'static str,
+    /// The HTTP status.
+    pub http_code: u16,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub description: String,
+    /// The validation messages, naming their fields.
+    pub errors: Vec<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum ZerokErrorCode {
+    #[schema(rename = "1.2")]
+    MissingAuthorization,
+    #[schema(rename = "1.3")]
+    UnknownStore,
+    #[schema(rename = "2.0")]
+    NotFound,
+    #[schema(rename = "2.1")]
+    Validation,
+    #[schema(rename = "3.0")]
+    Internal,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Entreposto: 00K API v2.0",
+        description = "The 00K API, served by Entreposto under /00k (or at the root of a listener of its own). Auth: the store's key in `Authorization` (a `Bearer` prefix is tolerated). No operation is served yet: every path answers 401 without a valid key, else 404."
+    ),
+    components(schemas(ZerokError)),
+    security(("store_key" = []))
+)]
+struct ZerokApi;
+
+/// The document's frame: info, credentials and envelope (the paths come with the routes).
+fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ZerokApi::openapi();
+    entreposto_http::openapi::add_header_keys(
+        &mut doc,
+        &[(
+            "store_key",
+            "Authorization",
+            "The store's key, no `Bearer` prefix",
+        )],
+    );
+    doc
 }
 
 /// A verified 00K store key.
@@ -86,7 +146,8 @@ async fn unknown(_: ZerokAuth) -> Failure<Zerok> {
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
-    Routes::under(prefix).finish(
+    let answers = Answers::of::<Zerok>("ZerokError").secured(&[&["store_key"]]);
+    Routes::under(prefix, document(), answers).finish(
         unknown,
         entreposto_http::envelope::method_not_allowed::<Zerok>,
     )

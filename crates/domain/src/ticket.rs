@@ -117,6 +117,8 @@ pub enum ReadState {
 }
 
 impl ReadState {
+    pub const ALL: [ReadState; 3] = [ReadState::Read, ReadState::Unread, ReadState::Archived];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReadState::Read => "READ",

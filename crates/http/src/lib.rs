@@ -33,6 +33,7 @@ pub mod json_writer;
 pub mod limits;
 pub mod metrics;
 pub mod mount;
+pub mod openapi;
 pub mod query;
 pub mod reply;
 pub mod signed;

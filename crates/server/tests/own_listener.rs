@@ -171,7 +171,8 @@ async fn skyhub_at_the_root_of_its_listener(app: TestApp) {
         "one store behind both listeners"
     );
 
-    // Its OpenAPI document lists the paths as this listener serves them.
+    // Its OpenAPI document lists the paths below the base, and the base is this
+    // listener's root; on the shared listener the base carries the prefix.
     let doc = app
         .call_url(Method::GET, &at("/openapi.json"), &Headers::new(), None)
         .await;
@@ -179,11 +180,12 @@ async fn skyhub_at_the_root_of_its_listener(app: TestApp) {
     let paths: Vec<&String> = doc.body["paths"].as_object().unwrap().keys().collect();
     assert!(paths.iter().any(|p| *p == "/sac"), "{paths:?}");
     assert!(!paths.iter().any(|p| p.starts_with("/skyhub")), "{paths:?}");
+    assert_eq!(doc.body["servers"][0]["url"], json!(sky));
     let doc = app.get("/skyhub/openapi.json", &Headers::new()).await;
-    assert!(
-        doc.body["paths"]["/skyhub/sac"].is_object(),
-        "{:?}",
-        doc.body
+    assert!(doc.body["paths"]["/sac"].is_object(), "{:?}", doc.body);
+    assert_eq!(
+        doc.body["servers"][0]["url"],
+        json!(format!("{}/skyhub", app.base))
     );
 
     // /health answers at the root too, without credentials.

@@ -320,8 +320,9 @@ async fn one_sac_instances_and_chats(app: TestApp) {
         .contains("not found"));
     let doc = app.get("/skyhub/openapi.json", &BTreeMap::new()).await;
     assert_eq!(doc.status, 200);
-    assert!(doc.body["paths"]["/skyhub/sac"]["get"].is_object());
-    assert!(doc.body["paths"]["/skyhub/sac/{code}/chats/{parts}"]["post"].is_object());
+    assert!(doc.body["paths"]["/sac"]["get"].is_object());
+    assert!(doc.body["paths"]["/sac/{code}/chats/{parts}"]["post"].is_object());
+    assert!(doc.body["paths"]["/sac/{code}/chats"]["post"].is_object());
 }
 
 async fn replies_and_read_state(app: TestApp) {
