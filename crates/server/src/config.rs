@@ -42,6 +42,9 @@ pub struct Config {
     pub sqlite_readers: Option<usize>,
     /// Connections in the PostgreSQL pool.
     pub pg_max_connections: usize,
+    /// Milliseconds a request waits for a pooled PostgreSQL connection when all are in
+    /// use; then it is answered 503 with `Retry-After`.
+    pub pg_pool_wait_ms: u64,
     /// `text` or `json` log lines on stderr.
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `entreposto=debug,info`.
@@ -291,6 +294,7 @@ impl Default for Config {
             sqlite_synchronous: "normal".into(),
             sqlite_readers: None,
             pg_max_connections: 16,
+            pg_pool_wait_ms: 5_000,
             log_format: "text".into(),
             log_level: "info".into(),
             public_url: None,

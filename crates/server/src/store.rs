@@ -14,9 +14,13 @@ use crate::config::Config;
 pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url.expose().trim();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PgStore::connect(url, config.pg_max_connections)
-            .await
-            .context("opening PostgreSQL")?;
+        let store = PgStore::connect_with(
+            url,
+            config.pg_max_connections,
+            std::time::Duration::from_millis(config.pg_pool_wait_ms),
+        )
+        .await
+        .context("opening PostgreSQL")?;
         return Ok(Arc::new(store));
     }
     let path = url

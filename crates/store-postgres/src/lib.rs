@@ -70,9 +70,23 @@ pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
+/// How long a request waits for a pooled connection when all are in use before it is
+/// answered busy (503 with `Retry-After`) instead of queueing without bound.
+pub const DEFAULT_POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl PgStore {
     /// Connects with `url` and applies pending migrations.
     pub async fn connect(url: &str, max_connections: usize) -> Result<PgStore> {
+        PgStore::connect_with(url, max_connections, DEFAULT_POOL_WAIT).await
+    }
+
+    /// Like [`PgStore::connect`], a request waiting at most `pool_wait` for one of
+    /// the `max_connections` pooled connections (then `Busy`).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: usize,
+        pool_wait: std::time::Duration,
+    ) -> Result<PgStore> {
         let (config, tls) = tls::connect_settings(url)?;
         let manager = Manager::from_config(
             config,
@@ -83,6 +97,8 @@ impl PgStore {
         );
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
+            .wait_timeout(Some(pool_wait))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let store = PgStore { pool };
@@ -179,5 +195,30 @@ impl Store for PgStore {
         let c = self.conn().await?;
         c.simple_query("SELECT 1").await.map_err(map_err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With every pooled connection taken, a request is answered busy after the
+    /// configured wait instead of queueing without bound.
+    #[tokio::test]
+    async fn a_full_pool_answers_busy_after_the_wait() {
+        let Ok(url) = std::env::var("ENTREPOSTO_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let url = fresh_schema_url(&url).await.expect("schema");
+        let store = PgStore::connect_with(&url, 1, std::time::Duration::from_millis(100))
+            .await
+            .expect("connect");
+        let held = store.conn().await.expect("the one connection");
+        let started = std::time::Instant::now();
+        assert!(matches!(store.ping().await, Err(StoreError::Busy)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(held);
+        store.ping().await.expect("free again");
     }
 }
