@@ -37,16 +37,7 @@ open(f"{out}/codes", "w").write("\n".join(urllib.parse.quote(c) for c in codes) 
 row = db.execute(
     "SELECT updated_at, id FROM tickets WHERE seller_id = ? AND message_count > 0 "
     "ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET ?", (seller["id"], depth)).fetchone()
-# Cursors are signed (crates/http/src/signed.rs): HMAC-SHA256 keyed by the listing
-# credential's stored secret digest then the digest of `cursor_secret` (unset here).
-import hashlib, hmac
-cred_id = seller["credentials"]["skyhub"]["id"]
-digest = bytes(db.execute("SELECT secret_hash FROM credentials WHERE id = ?", (cred_id,)).fetchone()[0])
-key = digest + hashlib.sha256(b"").digest()
-payload = json.dumps({"u": row[0], "i": row[1]}, separators=(",", ":")).encode()
-b64 = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
-cursor = b64(payload) + "." + b64(hmac.new(key, payload, hashlib.sha256).digest())
-open(f"{out}/cursor", "w").write(cursor)
+open(f"{out}/deep", "w").write(json.dumps({"u": row[0], "i": row[1], "cred": seller["credentials"]["skyhub"]["id"]}))
 PY
 source "$OUT/env"
 export SKY_EMAIL SKY_KEY CODES="$OUT/codes"
@@ -54,6 +45,20 @@ export SKY_EMAIL SKY_KEY CODES="$OUT/codes"
 start_server "$DB" "$PORT"
 trap stop_server EXIT
 URL="http://127.0.0.1:$PORT"
+# The deep cursor, signed as the server signs (crates/http/src/signed.rs): HMAC-SHA256
+# keyed by the server secret (SHA-256 of the `cursor` server key the server stored when
+# it started; `cursor_secret` unset here) then SHA-256 of the listing credential's id.
+python3 - "$OUT" <<'PY'
+import base64, hashlib, hmac, json, sqlite3, sys
+out = sys.argv[1]
+deep = json.load(open(f"{out}/deep"))
+db = sqlite3.connect(f"file:{out}/bench.db?mode=ro", uri=True)
+stored = bytes(db.execute("SELECT key FROM server_keys WHERE name = 'cursor'").fetchone()[0])
+key = hashlib.sha256(stored).digest() + hashlib.sha256(deep["cred"].encode()).digest()
+payload = json.dumps({"u": deep["u"], "i": deep["i"]}, separators=(",", ":")).encode()
+b64 = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
+open(f"{out}/cursor", "w").write(b64(payload) + "." + b64(hmac.new(key, payload, hashlib.sha256).digest()))
+PY
 # Warm-up: the pages a demo wrote are mostly back on disk by now (see bench/README.md).
 DURATION="$WARMUP" run_wrk warmup "$URL/" "$ROOT/bench/sac_get.lua" >/dev/null
 health=$(run_wrk health "$URL/" "$ROOT/bench/health.lua")

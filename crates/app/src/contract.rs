@@ -34,6 +34,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, ticket_import);
         $crate::contract_tests!(@case $open, racing_messages_all_land_with_their_replies);
         $crate::contract_tests!(@case $open, a_stale_change_is_refused);
+        $crate::contract_tests!(@case $open, a_server_key_is_created_once);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1002,4 +1003,12 @@ pub async fn a_stale_change_is_refused(s: Arc<dyn Store>) {
 
 fn first_version_plus_one(c: &TicketChange) -> i64 {
     c.loaded_version.unwrap() + 1
+}
+
+/// The first candidate offered for a key name is kept; later ones get it back.
+pub async fn a_server_key_is_created_once(s: Arc<dyn Store>) {
+    let first = s.server_key("cursor", &[1; 32]).await.unwrap();
+    assert_eq!(first, [1; 32]);
+    assert_eq!(s.server_key("cursor", &[2; 32]).await.unwrap(), [1; 32]);
+    assert_eq!(s.server_key("other", &[3; 32]).await.unwrap(), [3; 32]);
 }

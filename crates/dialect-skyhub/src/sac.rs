@@ -54,7 +54,7 @@ struct Cursor {
 /// Cursors are signed ([`entreposto_http::signed`]) with a key of the credential that
 /// listed, so a client cannot page from a position of its own making.
 fn cursor_key(state: &AppState, p: &Principal) -> TokenKey {
-    TokenKey::new(&p.credential.secret_hash, &state.cursor_secret)
+    TokenKey::new(&p.credential.id, &state.cursor_secret)
 }
 
 fn encode_cursor(key: &TokenKey, c: &Cursor) -> String {
@@ -477,7 +477,10 @@ mod tests {
             f: None,
             t: Some(9),
         };
-        let key = TokenKey::new(&[7; 32], &entreposto_http::signed::server_secret(None));
+        let key = TokenKey::new(
+            "cred",
+            &entreposto_http::signed::server_secret(&[7; 32], None),
+        );
         let sealed = encode_cursor(&key, &c);
         assert_eq!(decode_cursor(&key, &sealed).unwrap(), c);
         // A trailing `?`, or parameters a client glued on after one, read the same.

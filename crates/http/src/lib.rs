@@ -113,15 +113,18 @@ impl AppState {
             store,
             metrics: Arc::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
-            cursor_secret: signed::server_secret(None),
+            // Until `with_cursor_secret` gives it the database's key, a state signs
+            // under a key of this process alone.
+            cursor_secret: signed::server_secret(&rand::random(), None),
             fast_json: options.fast_json,
         }))
     }
 
-    /// This state with cursors signed under the `cursor_secret` setting.
-    pub fn with_cursor_secret(&self, setting: Option<&str>) -> AppState {
+    /// This state with cursors signed under the database's stored key (see
+    /// [`signed`]) and the `cursor_secret` setting.
+    pub fn with_cursor_secret(&self, stored_key: &[u8; 32], setting: Option<&str>) -> AppState {
         AppState(Arc::new(Shared {
-            cursor_secret: signed::server_secret(setting),
+            cursor_secret: signed::server_secret(stored_key, setting),
             ..self.parts()
         }))
     }

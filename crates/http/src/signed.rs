@@ -1,13 +1,16 @@
 //! Tokens the server hands a client and reads back later (page cursors), signed so
 //! that a client cannot make one up: `base64url(payload) "." base64url(HMAC-SHA256)`.
 //!
-//! The MAC key is the credential's stored secret digest followed by the digest of the
-//! server's `cursor_secret` setting (empty when unset). The credential's digest is in
-//! the database only, never sent, so a token cannot be forged without reading the
-//! database, and a token made for one credential does not open for another; every node
-//! serving one database computes the same key, so tokens survive restarts and load
-//! balancers without any setting. `cursor_secret` adds a secret the database does not
-//! hold, and changing it voids every token issued before.
+//! The MAC key is the server secret ([`server_secret`]: the digest of a random key the
+//! server generated once and keeps in the database, `server_keys`, with the
+//! `cursor_secret` setting when one is set) followed by the digest of the credential's
+//! id. No client ever sees the server secret (a credential's own secret, or anything
+//! derived from it alone, would not do: its holder could compute it), so a token
+//! cannot be made outside the server; the credential's id in the key makes a token
+//! issued to one credential fail for another. Every node of one database reads the
+//! same stored key, so tokens survive restarts and load balancers without any setting;
+//! `cursor_secret` adds a secret the database does not hold, and changing it voids
+//! every token issued before.
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -20,12 +23,12 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL
 pub struct TokenKey([u8; 64]);
 
 impl TokenKey {
-    /// `credential_digest` is the credential's stored secret hash; `server_secret`
-    /// the digest of the `cursor_secret` setting ([`server_secret`]).
-    pub fn new(credential_digest: &[u8; 32], server_secret: &[u8; 32]) -> TokenKey {
+    /// The key of the tokens issued to credential `credential_id`, under
+    /// `server_secret` ([`server_secret`]).
+    pub fn new(credential_id: &str, server_secret: &[u8; 32]) -> TokenKey {
         let mut k = [0u8; 64];
-        k[..32].copy_from_slice(credential_digest);
-        k[32..].copy_from_slice(server_secret);
+        k[..32].copy_from_slice(server_secret);
+        k[32..].copy_from_slice(&Sha256::digest(credential_id.as_bytes()));
         TokenKey(k)
     }
 
@@ -53,9 +56,13 @@ impl TokenKey {
     }
 }
 
-/// The digest of the `cursor_secret` setting (of `""` when unset).
-pub fn server_secret(setting: Option<&str>) -> [u8; 32] {
-    Sha256::digest(setting.unwrap_or_default().as_bytes()).into()
+/// The server secret tokens are signed under: the digest of the stored server key
+/// followed by the `cursor_secret` setting (nothing when unset).
+pub fn server_secret(stored_key: &[u8; 32], setting: Option<&str>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(stored_key);
+    h.update(setting.unwrap_or_default().as_bytes());
+    h.finalize().into()
 }
 
 #[cfg(test)]
@@ -64,14 +71,14 @@ mod tests {
 
     #[test]
     fn sealed_tokens_open_only_with_their_key() {
-        let server = server_secret(None);
-        let a = TokenKey::new(&[1; 32], &server);
+        let server = server_secret(&[9; 32], None);
+        let a = TokenKey::new("cred-1", &server);
         let t = a.seal(br#"{"u":5,"i":7}"#);
         assert_eq!(a.open(&t).as_deref(), Some(&br#"{"u":5,"i":7}"#[..]));
         // Another credential, another server secret.
-        assert_eq!(TokenKey::new(&[2; 32], &server).open(&t), None);
+        assert_eq!(TokenKey::new("cred-2", &server).open(&t), None);
         assert_eq!(
-            TokenKey::new(&[1; 32], &server_secret(Some("s"))).open(&t),
+            TokenKey::new("cred-1", &server_secret(&[9; 32], Some("s"))).open(&t),
             None
         );
         // A payload of the client's own, with or without a tag.

@@ -57,11 +57,11 @@ pub struct Config {
     /// (`skyhub`, `omnik`, `zerok`, `koncili`, or `native`); each stays under its
     /// prefix on `listen` too.
     pub dialects: BTreeMap<String, OwnListener>,
-    /// Signs SkyHub's page cursors, with the credential's stored digest (see
-    /// `entreposto_http::signed`). Optional: without it cursors are still signed and
-    /// every node of one database accepts them; set it (the same on every node) so
-    /// that read access to the database is not enough to forge one. Changing it voids
-    /// the cursors handed out before.
+    /// Mixed into the key SkyHub's page cursors are signed under, with the random key
+    /// the server keeps in the database (see `entreposto_http::signed`). Optional:
+    /// without it cursors are still signed and every node of one database accepts
+    /// them; set it (the same on every node) so that read access to the database is
+    /// not enough to forge one. Changing it voids the cursors handed out before.
     pub cursor_secret: Option<Secret>,
     /// `[sqlite]`: the embedded backend's queues and its unsafe VFS shim.
     pub sqlite: SqliteSettings,

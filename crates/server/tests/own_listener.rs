@@ -308,7 +308,18 @@ async fn next_page_points_at_the_listener_called(app: TestApp) {
         .credential(&shop.op, Some(&other), Dialect::named("skyhub"))
         .await
         .headers;
+    // A cursor the client signs itself, with the best key it can make from what it
+    // holds: its own secret and credential id (the server's key never leaves it).
+    let secret = &shop.sky["X-Api-Key"];
+    let id = entreposto_app::credentials::credential_id_of(secret).expect("our format");
+    let guess = entreposto_http::signed::server_secret(
+        &entreposto_app::credentials::hash_secret(secret),
+        None,
+    );
+    let self_signed =
+        entreposto_http::signed::TokenKey::new(id, &guess).seal(br#"{"u":-1,"i":-1}"#);
     for (url, headers) in [
+        (format!("{sky}/sac?cursor={self_signed}"), &shop.sky),
         (format!("{sky}/sac?cursor={forged}"), &shop.sky),
         (format!("{sky}/sac?cursor={forged}?"), &shop.sky),
         (format!("{sky}/sac?cursor={forged}.{tag}"), &shop.sky),

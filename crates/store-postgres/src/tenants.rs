@@ -167,6 +167,23 @@ impl TenantStore for PgStore {
         })
     }
 
+    async fn server_key(&self, name: &str, candidate: &[u8; 32]) -> Result<[u8; 32]> {
+        let c = self.conn().await?;
+        c.execute(
+            "INSERT INTO server_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &&candidate[..]],
+        )
+        .await
+        .map_err(map_err)?;
+        let key: Vec<u8> = c
+            .query_one("SELECT key FROM server_keys WHERE name = $1", &[&name])
+            .await
+            .map_err(map_err)?
+            .get(0);
+        key.try_into()
+            .map_err(|_| StoreError::Other(format!("server key {name} is not 32 bytes")))
+    }
+
     async fn revoke_credential(&self, id: &str, at: Timestamp) -> Result<()> {
         let c = self.conn().await?;
         let n = c

@@ -111,6 +111,22 @@ impl TenantStore for SqliteStore {
         .await
     }
 
+    async fn server_key(&self, name: &str, candidate: &[u8; 32]) -> Result<[u8; 32]> {
+        let (name, candidate) = (name.to_string(), *candidate);
+        self.write(move |c| {
+            c.prepare_cached("INSERT OR IGNORE INTO server_keys (name, key) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![name, &candidate[..]]))
+                .map_err(map_err)?;
+            let key: Vec<u8> = c
+                .prepare_cached("SELECT key FROM server_keys WHERE name = ?1")
+                .and_then(|mut s| s.query_row([&name], |r| r.get(0)))
+                .map_err(map_err)?;
+            key.try_into()
+                .map_err(|_| StoreError::Other(format!("server key {name} is not 32 bytes")))
+        })
+        .await
+    }
+
     async fn create_credential(&self, cred: &Credential) -> Result<()> {
         let k = cred.clone();
         self.write(move |c| {

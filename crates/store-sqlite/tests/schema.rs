@@ -203,7 +203,7 @@ async fn a_version_4_database_migrates_and_reads_the_same() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(versions, 8);
+    assert_eq!(versions, 9);
 }
 
 #[tokio::test]

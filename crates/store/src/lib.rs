@@ -59,6 +59,7 @@ macro_rules! migrations {
             6 => "0006_ticket_code_key",
             7 => "0007_messages_by_slot",
             8 => "0008_ticket_version",
+            9 => "0009_server_keys",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -99,6 +100,9 @@ pub trait TenantStore: Send + Sync {
     async fn get_credential(&self, id: &str) -> Result<Credential>;
     /// Marks a credential revoked; revoking twice keeps the first time.
     async fn revoke_credential(&self, id: &str, at: Timestamp) -> Result<()>;
+    /// The server key called `name`: `candidate` is stored if there is none yet, and
+    /// whichever key is stored is returned, so every node of one database agrees.
+    async fn server_key(&self, name: &str, candidate: &[u8; 32]) -> Result<[u8; 32]>;
 }
 
 #[async_trait]
