@@ -35,6 +35,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, racing_messages_all_land_with_their_replies);
         $crate::contract_tests!(@case $open, a_stale_change_is_refused);
         $crate::contract_tests!(@case $open, a_server_key_is_created_once);
+        $crate::contract_tests!(@case $open, a_change_outside_its_scope_writes_nothing);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -983,7 +984,7 @@ pub async fn a_stale_change_is_refused(s: Arc<dyn Store>) {
     let first = store.load_ticket(&scope, t.id).await.unwrap();
     let mut winner = TicketChange::on(first.clone());
     winner.set_read_state(ReadState::Read, Timestamp::now());
-    store.save_ticket(&winner).await.unwrap();
+    store.save_ticket(&scope, &winner).await.unwrap();
     let mut loser = TicketChange::on(first);
     loser
         .receive(
@@ -992,7 +993,7 @@ pub async fn a_stale_change_is_refused(s: Arc<dyn Store>) {
         )
         .unwrap();
     assert!(matches!(
-        store.save_ticket(&loser).await,
+        store.save_ticket(&scope, &loser).await,
         Err(StoreError::Stale)
     ));
     assert!(store.list_messages(&scope, t.id).await.unwrap().is_empty());
@@ -1011,4 +1012,59 @@ pub async fn a_server_key_is_created_once(s: Arc<dyn Store>) {
     assert_eq!(first, [1; 32]);
     assert_eq!(s.server_key("cursor", &[2; 32]).await.unwrap(), [1; 32]);
     assert_eq!(s.server_key("other", &[3; 32]).await.unwrap(), [3; 32]);
+}
+
+/// The store checks the scope on the row it writes, as on every read: a change built
+/// on seller A's ticket and saved under seller B's scope (or another operator's)
+/// writes nothing, for a new ticket and for an update alike.
+pub async fn a_change_outside_its_scope_writes_nothing(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let app = App::with_system_clock(s.clone());
+    let w = world(store).await;
+    let other = world(store).await;
+    let scope_a = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let (order, subj) = order_and_subject(store, &w, &w.seller_a, "SCOPE-1").await;
+    let t = app
+        .open_ticket(&scope_a, &new_ticket(&order, &subj, vec![]))
+        .await
+        .unwrap();
+    let loaded = store.load_ticket(&scope_a, t.id).await.unwrap();
+    for wrong in [
+        Scope::seller(&w.operator.id, &w.seller_b.id),
+        Scope::operator(&other.operator.id),
+        Scope::seller(&other.operator.id, &w.seller_a.id),
+    ] {
+        let mut change = TicketChange::on(loaded.clone());
+        change
+            .receive(
+                &message(Conversation::CustomerSeller, Party::Customer, "intruso"),
+                Timestamp::now(),
+            )
+            .unwrap();
+        assert!(
+            store.save_ticket(&wrong, &change).await.is_err(),
+            "{wrong:?}"
+        );
+        let on = TicketOrder::of(order.id, order.data.clone());
+        let opened = TicketChange::open(
+            on,
+            "Lojas Americanas-X1".into(),
+            &subj,
+            Party::Seller,
+            Party::Marketplace,
+            false,
+            Timestamp::now(),
+        );
+        assert!(matches!(
+            store.save_ticket(&wrong, &opened).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    let after = store.load_ticket(&scope_a, t.id).await.unwrap();
+    assert_eq!(after.version, loaded.version);
+    assert!(after.messages.is_empty());
+    assert!(!store
+        .ticket_code_taken(&w.seller_a.id, "Lojas Americanas-X1")
+        .await
+        .unwrap());
 }

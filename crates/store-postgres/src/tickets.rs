@@ -171,14 +171,20 @@ fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Params) {
     (sql, p)
 }
 
-/// Writes back the parts of a ticket that change after it is opened, if it still has
-/// version `loaded`; `Stale` if it does not.
-async fn update_ticket(c: &impl GenericClient, t: &Ticket, loaded: i64) -> Result<()> {
+/// Writes back the parts of a ticket that change after it is opened, if it is in
+/// `scope` and still has version `loaded`; `Stale` if it does not.
+async fn update_ticket(
+    c: &impl GenericClient,
+    scope: &Scope,
+    t: &Ticket,
+    loaded: i64,
+) -> Result<()> {
     let n = c
         .execute(
             "UPDATE tickets SET read_state = $2, mediation = $3, message_count = $4,
              last_message_at = $5, closed_at = $6, updated_at = $7, responsible = $8,
-             version = $9 + 1 WHERE id = $1 AND version = $9",
+             version = $9 + 1 WHERE id = $1 AND version = $9
+             AND operator_id = $10 AND ($11::text IS NULL OR seller_id = $11)",
             &[
                 &t.id,
                 &t.read_state.as_str(),
@@ -189,6 +195,8 @@ async fn update_ticket(c: &impl GenericClient, t: &Ticket, loaded: i64) -> Resul
                 &t.updated_at.0,
                 &t.responsible.as_str(),
                 &loaded,
+                &scope.operator_id,
+                &scope.seller_id,
             ],
         )
         .await
@@ -382,13 +390,20 @@ impl TicketStore for PgStore {
         Ok(row.is_some())
     }
 
-    async fn save_ticket(&self, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)> {
+    async fn save_ticket(
+        &self,
+        scope: &Scope,
+        change: &TicketChange,
+    ) -> Result<(Ticket, Vec<TicketMessage>)> {
+        let mut t = change.ticket.clone();
+        if change.loaded_version.is_none() && !scope.sees(&t.operator_id, &t.seller_id) {
+            return Err(StoreError::NotFound);
+        }
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        let mut t = change.ticket.clone();
         match change.loaded_version {
             None => t.id = insert_ticket(&tx, &t, "$3").await?,
-            Some(v) => update_ticket(&tx, &t, v).await?,
+            Some(v) => update_ticket(&tx, scope, &t, v).await?,
         }
         for &(id, at) in &change.answered {
             tx.execute(

@@ -398,14 +398,15 @@ pub(crate) fn load_detail(c: &Connection, scope: &Scope, id: i64) -> Result<Tick
     })
 }
 
-/// Writes back the parts of a ticket that change after it is opened, if it still has
-/// version `loaded`; `Stale` if it does not.
-fn update_ticket(c: &Connection, t: &Ticket, loaded: i64) -> Result<()> {
+/// Writes back the parts of a ticket that change after it is opened, if it is in
+/// `scope` and still has version `loaded`; `Stale` if it does not.
+fn update_ticket(c: &Connection, scope: &Scope, t: &Ticket, loaded: i64) -> Result<()> {
     let n = c
         .prepare_cached(
             "UPDATE tickets SET read_state = ?2, mediation = ?3, message_count = ?4,
              last_message_at = ?5, closed_at = ?6, updated_at = ?7, responsible = ?8,
-             version = ?9 + 1 WHERE id = ?1 AND version = ?9",
+             version = ?9 + 1 WHERE id = ?1 AND version = ?9
+             AND operator_id = ?10 AND (?11 IS NULL OR seller_id = ?11)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -417,7 +418,9 @@ fn update_ticket(c: &Connection, t: &Ticket, loaded: i64) -> Result<()> {
                 t.closed_at.map(|x| x.0),
                 t.updated_at.0,
                 t.responsible.as_str(),
-                loaded
+                loaded,
+                scope.operator_id,
+                scope.seller_id
             ])
         })
         .map_err(map_err)?;
@@ -440,11 +443,16 @@ fn mark_answered(c: &Connection, ticket_id: i64, message_id: i64, at: Timestamp)
 }
 
 /// Persists a decided change (see [`TicketStore::save_ticket`]); runs in the writer.
-fn save_change(c: &Connection, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)> {
+fn save_change(
+    c: &Connection,
+    scope: &Scope,
+    change: &TicketChange,
+) -> Result<(Ticket, Vec<TicketMessage>)> {
     let mut t = change.ticket.clone();
     match change.loaded_version {
+        None if !scope.sees(&t.operator_id, &t.seller_id) => return Err(StoreError::NotFound),
         None => t.id = insert_ticket(c, &t)?,
-        Some(v) => update_ticket(c, &t, v)?,
+        Some(v) => update_ticket(c, scope, &t, v)?,
     }
     for &(id, at) in &change.answered {
         mark_answered(c, t.id, id, at)?;
@@ -651,9 +659,13 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    async fn save_ticket(&self, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)> {
-        let change = change.clone();
-        self.write(move |c| save_change(c, &change)).await
+    async fn save_ticket(
+        &self,
+        scope: &Scope,
+        change: &TicketChange,
+    ) -> Result<(Ticket, Vec<TicketMessage>)> {
+        let (scope, change) = (scope.clone(), change.clone());
+        self.write(move |c| save_change(c, &scope, &change)).await
     }
 
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket> {

@@ -202,8 +202,9 @@ pub trait TicketStore: Send + Sync {
     async fn list_subjects(&self, operator_id: &str) -> Result<Vec<Subject>>;
     /// The operator's subject with this id, or else with this exact name.
     async fn find_subject(&self, operator_id: &str, id_or_name: &str) -> Result<Subject>;
-    /// The ticket `id` in `scope` with its version and messages, from one snapshot,
-    /// for a change to decide on.
+    /// The ticket `id` in `scope` with its version and messages, for a change to
+    /// decide on. A backend may read them in two statements: a message added in
+    /// between has moved the version, so a change decided on them is refused stale.
     async fn load_ticket(&self, scope: &Scope, id: i64) -> Result<LoadedTicket>;
     /// How many tickets order `order_id` has (of any state).
     async fn count_order_tickets(&self, order_id: i64) -> Result<i64>;
@@ -212,8 +213,14 @@ pub trait TicketStore: Send + Sync {
     /// Persists a decided change in one transaction: inserts the ticket when it is
     /// new (`Conflict` if its code is taken), else updates it if its version is still
     /// `loaded_version` (`Stale` otherwise); inserts the new messages in order and
-    /// marks the answered ones. Returns the stored ticket and its new messages.
-    async fn save_ticket(&self, change: &TicketChange) -> Result<(Ticket, Vec<TicketMessage>)>;
+    /// marks the answered ones. Returns the stored ticket and its new messages. The
+    /// ticket must be in `scope` (`NotFound` otherwise), checked on the row as every
+    /// read is: a change cannot land on another seller's ticket whoever builds it.
+    async fn save_ticket(
+        &self,
+        scope: &Scope,
+        change: &TicketChange,
+    ) -> Result<(Ticket, Vec<TicketMessage>)>;
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket>;
     async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket>;
     /// Messages of a ticket in `scope`, oldest first.
