@@ -522,7 +522,7 @@ pub async fn ticket_life(s: Arc<dyn Store>) {
         flows
             .close_ticket(&scope, t.id, None, None, Timestamp(t2.0 + 3))
             .await,
-        Err(AppError::Conflict(_))
+        Err(AppError::AlreadyClosed)
     ));
     assert!(matches!(
         flows

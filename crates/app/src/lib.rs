@@ -75,7 +75,11 @@ pub enum AppError {
     /// Input that breaks a rule; names the field.
     #[error("{0}")]
     Invalid(FieldError),
-    /// Well-formed input that conflicts with the current state (closing twice).
+    /// Closing a ticket that is already closed.
+    #[error("the ticket is already closed")]
+    AlreadyClosed,
+    /// Well-formed input that conflicts with the current state (a name already
+    /// taken, a record that kept changing under the use case).
     #[error("conflict: {0}")]
     Conflict(String),
     /// The database is saturated; the caller may retry.
@@ -115,13 +119,18 @@ pub type Result<T> = std::result::Result<T, AppError>;
 /// few dozen writers, with a growing random pause between tries ([`backoff`]).
 const ATTEMPTS: u32 = 32;
 
-/// The pause before try `attempt` (from 2 on): up to 100 µs times the tries so far,
-/// at random, so racers that lost together do not collide again in lockstep.
+/// The pause after losing try `attempt`: the first retry only yields (the winner's
+/// commit is usually already visible), later ones sleep a random 0 to `attempt`
+/// milliseconds, so racers that lost together do not collide again in lockstep. The
+/// timer's granularity is a millisecond, so finer jitter would wake them together.
 async fn backoff(attempt: u32) {
     use rand::Rng;
-    let max = 100 * u64::from(attempt);
-    let us = rand::thread_rng().gen_range(0..=max);
-    tokio::time::sleep(std::time::Duration::from_micros(us)).await;
+    if attempt <= 1 {
+        tokio::task::yield_now().await;
+        return;
+    }
+    let ms = rand::thread_rng().gen_range(0..=u64::from(attempt));
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 
 /// The use cases, over one store and one clock.

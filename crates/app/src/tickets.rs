@@ -141,9 +141,7 @@ impl App {
             .change_ticket(scope, ticket_id, |c, now| {
                 c.close(final_message, responsible, now)
                     .map_err(|e| match e {
-                        CloseError::AlreadyClosed => {
-                            AppError::Conflict("the ticket is already closed".into())
-                        }
+                        CloseError::AlreadyClosed => AppError::AlreadyClosed,
                         CloseError::Invalid(f) => AppError::Invalid(f),
                     })
             })

@@ -510,7 +510,7 @@ pub async fn close(
         .close_ticket(&auth.scope, id, Some(&msg), Some(responsible))
         .await
         .map_err(|e| match e {
-            AppError::Conflict(_) => {
+            AppError::AlreadyClosed => {
                 ApiError::Conflict("the customer service is already closed".into())
             }
             e => not_found("customer service")(e),

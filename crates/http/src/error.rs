@@ -139,6 +139,7 @@ impl From<AppError> for ApiError {
                 ApiError::invalid("subject", format!("unknown subject '{s}'"))
             }
             AppError::Invalid(f) => ApiError::Invalid(f),
+            AppError::AlreadyClosed => ApiError::Conflict(e.to_string()),
             AppError::Conflict(m) => ApiError::Conflict(m),
             AppError::Busy => ApiError::Busy,
             AppError::Internal(m) => {

@@ -225,12 +225,15 @@ impl std::fmt::Debug for Owners {
 impl Owners {
     pub fn renderer_for(self, path: &str) -> Renderer {
         match self {
+            // A prefix owns itself and what is below it (`/skyhub`, `/skyhub/sac`), not
+            // a longer name that starts with it (`/skyhubx`).
             Owners::Prefixed(mounts) => mounts
                 .iter()
-                .find(|m| path.starts_with(m.prefix))
-                .map_or(envelope::render::<envelope::Plain>, |m| {
-                    (m.renderer)(&path[m.prefix.len()..])
-                }),
+                .find_map(|m| {
+                    let rest = path.strip_prefix(m.prefix)?;
+                    (rest.is_empty() || rest.starts_with('/')).then(|| (m.renderer)(rest))
+                })
+                .unwrap_or(envelope::render::<envelope::Plain>),
             Owners::Root(m) => (m.renderer)(path),
         }
     }

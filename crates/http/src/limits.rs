@@ -285,6 +285,9 @@ mod tests {
         assert!(plain.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
         assert!(plain.contains("\"headers_too_large\""), "{plain}");
         assert!(raw_refusal(500, b"", owners).is_none());
+        // A longer name that starts with the prefix is not the mount's.
+        let longer = raw_refusal(414, b"GET /tx/y HT", owners).unwrap();
+        assert!(!String::from_utf8(longer).unwrap().contains("\"owner\""));
         // On a dialect's own listener every path is its own.
         let root = raw_refusal(414, b"GET /anything", crate::Owners::Root(&MOUNTS[0])).unwrap();
         assert!(String::from_utf8(root).unwrap().contains("\"owner\":\"t\""));

@@ -396,6 +396,12 @@ impl Drop for Busy {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.enter(IDLE);
+            // HTTP/2 runs a connection's requests on tasks of their own: one may have
+            // begun between the count reaching zero and the store above, and marked
+            // the connection busy before this marked it idle. Busy again, then.
+            if self.0.in_flight.load(Ordering::Acquire) > 0 {
+                self.0.phase.store(BUSY, Ordering::Release);
+            }
         }
     }
 }

@@ -29,10 +29,10 @@ pub struct PgStore {
 pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
         Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::FOREIGN_KEY_VIOLATION => {
-            StoreError::Conflict(
-                e.as_db_error()
-                    .map_or_else(|| e.to_string(), |d| d.message().to_string()),
-            )
+            // The database's own words name constraints and tables: logged, not sent
+            // (and SQLite's conflicts read the same).
+            tracing::debug!(error = %with_causes(&e), "constraint");
+            StoreError::Conflict("conflicts with an existing record".into())
         }
         Some(c)
             if *c == SqlState::T_R_SERIALIZATION_FAILURE
