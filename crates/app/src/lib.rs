@@ -20,9 +20,11 @@ use entreposto_store::{Store, StoreError};
 pub mod contract;
 pub mod credentials;
 pub mod orders;
+pub mod reads;
 pub mod tickets;
 
 pub use credentials::IssuedSecret;
+pub use reads::Reads;
 pub use tickets::OpenTicket;
 
 /// Where use cases get the time from.
@@ -150,9 +152,9 @@ impl App {
         App::new(store, Arc::new(SystemClock))
     }
 
-    /// The store, for reads that decide nothing.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// The reads that decide nothing, for the edge (no write is reachable from them).
+    pub fn reads(&self) -> Reads {
+        Reads::new(self.store.clone())
     }
 
     pub fn now(&self) -> Timestamp {

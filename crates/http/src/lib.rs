@@ -54,8 +54,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     /// The use cases: every change goes through them.
     pub app: entreposto_app::App,
-    /// For reads that decide nothing.
-    pub store: Arc<dyn Store>,
+    /// Reads that decide nothing: writes go through `app` only.
+    pub store: entreposto_app::Reads,
     pub credentials: Arc<auth::CredentialCache>,
     pub metrics: Arc<metrics::Metrics>,
     /// The URL clients reach this router's listener at (`http://host:port`, no
@@ -109,8 +109,8 @@ impl AppState {
                 store.clone(),
                 options.credential_ttl,
             )),
-            app: entreposto_app::App::with_system_clock(store.clone()),
-            store,
+            store: entreposto_app::Reads::new(store.clone()),
+            app: entreposto_app::App::with_system_clock(store),
             metrics: Arc::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
             // Until `with_cursor_secret` gives it the database's key, a state signs
