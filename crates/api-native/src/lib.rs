@@ -119,7 +119,7 @@ async fn push_order(
         Err(e) => return Err(e.into()),
     };
     let data = body.into_domain(operator_id, &seller.id)?;
-    let (order, how, _) = state.app.push_order(&data).await?;
+    let (order, how) = state.app.push_order(&data).await?;
     let status = match how {
         Upserted::Created => StatusCode::CREATED,
         Upserted::Updated => StatusCode::OK,

@@ -159,16 +159,16 @@ pub async fn tenants_and_credentials(s: Arc<dyn Store>) {
         created_at: Timestamp::now(),
         revoked_at: None,
     };
-    store.create_credential(&cred).await.unwrap();
+    store.create_credential(&cred, &[]).await.unwrap();
     assert_eq!(store.get_credential(&cred.id).await.unwrap(), cred);
     assert!(matches!(
-        store.create_credential(&cred).await,
+        store.create_credential(&cred, &[]).await,
         Err(StoreError::Conflict(_))
     ));
     let at = Timestamp(cred.created_at.0 + 1);
-    store.revoke_credential(&cred.id, at).await.unwrap();
+    store.revoke_credential(&cred.id, at, &[]).await.unwrap();
     store
-        .revoke_credential(&cred.id, Timestamp(at.0 + 5))
+        .revoke_credential(&cred.id, Timestamp(at.0 + 5), &[])
         .await
         .unwrap();
     assert_eq!(
@@ -176,7 +176,7 @@ pub async fn tenants_and_credentials(s: Arc<dyn Store>) {
         Some(at)
     );
     assert!(matches!(
-        store.revoke_credential("missing", at).await,
+        store.revoke_credential("missing", at, &[]).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -186,7 +186,7 @@ pub async fn order_upsert_is_idempotent(s: Arc<dyn Store>) {
     let w = world(store).await;
     let data = sample_order(&w.seller_a, "02-1000000004");
     let t0 = Timestamp::now();
-    let (created, how) = store.upsert_order(&data, t0).await.unwrap();
+    let (created, how) = store.upsert_order(&data, t0, &[]).await.unwrap();
     assert_eq!(how, Upserted::Created);
     assert_eq!(created.data, data);
     assert_eq!(created.created_at, t0);
@@ -195,7 +195,7 @@ pub async fn order_upsert_is_idempotent(s: Arc<dyn Store>) {
     changed.status = OrderStatus::Shipped;
     changed.items[0].quantity = 2;
     let t1 = Timestamp(t0.0 + 1000);
-    let (updated, how) = store.upsert_order(&changed, t1).await.unwrap();
+    let (updated, how) = store.upsert_order(&changed, t1, &[]).await.unwrap();
     assert_eq!(how, Upserted::Updated);
     assert_eq!(updated.id, created.id);
     assert_eq!(updated.created_at, t0);
@@ -210,7 +210,7 @@ pub async fn order_upsert_is_idempotent(s: Arc<dyn Store>) {
     // The same marketplace id on another channel is another order.
     let mut other_channel = data.clone();
     other_channel.channel = "Shoptime".into();
-    let (o2, how) = store.upsert_order(&other_channel, t1).await.unwrap();
+    let (o2, how) = store.upsert_order(&other_channel, t1, &[]).await.unwrap();
     assert_eq!(how, Upserted::Created);
     assert_ne!(o2.id, created.id);
     let found = store
@@ -229,12 +229,12 @@ pub async fn orders_are_scoped_to_their_seller(s: Arc<dyn Store>) {
     let other = world(store).await;
     let now = Timestamp::now();
     let (a, _) = store
-        .upsert_order(&sample_order(&w.seller_a, "A-1"), now)
+        .upsert_order(&sample_order(&w.seller_a, "A-1"), now, &[])
         .await
         .unwrap();
     // Seller B pushes the same marketplace code: a different order, not an update of A's.
     let (b, how) = store
-        .upsert_order(&sample_order(&w.seller_b, "A-1"), now)
+        .upsert_order(&sample_order(&w.seller_b, "A-1"), now, &[])
         .await
         .unwrap();
     assert_eq!(how, Upserted::Created);
@@ -304,7 +304,7 @@ pub async fn concurrent_upserts_all_land(s: Arc<dyn Store>) {
     // and each key must exist exactly once.
     let futs = (0..200).map(|i| {
         let data = sample_order(&w.seller_a, &format!("C-{}", i % 100));
-        async move { store.upsert_order(&data, Timestamp::now()).await }
+        async move { store.upsert_order(&data, Timestamp::now(), &[]).await }
     });
     let results = futures::future::join_all(futs).await;
     let mut created = 0;
@@ -353,7 +353,7 @@ async fn order_and_subject(
     code: &str,
 ) -> (Order, Subject) {
     let (order, _) = store
-        .upsert_order(&sample_order(seller, code), Timestamp::now())
+        .upsert_order(&sample_order(seller, code), Timestamp::now(), &[])
         .await
         .unwrap();
     let s = match store

@@ -63,19 +63,21 @@ impl App {
             created_at: self.now(),
             revoked_at: None,
         };
-        self.store.create_credential(&credential).await?;
+        let event = CredentialEvent::Issued;
+        self.store.create_credential(&credential, &[event]).await?;
         Ok(IssuedSecret {
             credential,
             secret,
-            event: CredentialEvent::Issued,
+            event,
         })
     }
 
     /// Revokes a credential; revoking twice keeps the first time.
     pub async fn revoke_credential(&self, id: &str) -> Result<(Timestamp, CredentialEvent)> {
         let now = self.now();
-        self.store.revoke_credential(id, now).await?;
-        Ok((now, CredentialEvent::Revoked))
+        let event = CredentialEvent::Revoked;
+        self.store.revoke_credential(id, now, &[event]).await?;
+        Ok((now, event))
     }
 }
 

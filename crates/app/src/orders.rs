@@ -9,8 +9,8 @@
 //! what the marketplace sent, so there is nothing to decide between "create" and
 //! "replace" but which one the key's row makes it, and deciding it here would cost
 //! every push a read and a retry loop for the race between two first pushes. The
-//! store answers which it was, from inside the write; the event ([`OrderEvent`]) is
-//! that answer, and the outbox will record it in the same transaction. State the
+//! store answers which it was, from inside the write, where the outbox will record
+//! it with the [`OrderEvent::Pushed`] handed over. State the
 //! order lifecycle decides (status transitions, invoices, tracking) will be decided
 //! here and saved guarded by a version, as tickets are.
 
@@ -20,11 +20,14 @@ use crate::{App, Result};
 
 impl App {
     /// Validates and stores `data`: a new order, or the new state of the one with the
-    /// same key. The event says which.
-    pub async fn push_order(&self, data: &OrderData) -> Result<(Order, Upserted, OrderEvent)> {
+    /// same key; which of the two the store says.
+    pub async fn push_order(&self, data: &OrderData) -> Result<(Order, Upserted)> {
         let now = self.now();
         data.validate(now)?;
-        let (order, how) = self.store.upsert_order(data, now).await?;
-        Ok((order, how, OrderEvent::Upserted(how)))
+        let (order, how) = self
+            .store
+            .upsert_order(data, now, &[OrderEvent::Pushed])
+            .await?;
+        Ok((order, how))
     }
 }

@@ -6,7 +6,7 @@
 //! the ticket of the change that carries it, so events can be decided before the
 //! store has given a new ticket or message its id.
 
-use crate::{ReadState, Upserted};
+use crate::ReadState;
 
 /// Something that happened to a ticket, in the order it happened within one change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,9 @@ pub enum TicketEvent {
 /// Something that happened to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderEvent {
-    Upserted(Upserted),
+    /// The marketplace pushed the order: new, or the new state of the one with its
+    /// key; which of the two is the store's answer from inside the same write.
+    Pushed,
 }
 
 /// Something that happened to a credential.
@@ -51,8 +53,7 @@ impl DomainEvent {
             DomainEvent::Ticket(TicketEvent::ReadStateSet(_)) => "ticket.read_state_set",
             DomainEvent::Ticket(TicketEvent::MediationRequested) => "ticket.mediation_requested",
             DomainEvent::Ticket(TicketEvent::Closed) => "ticket.closed",
-            DomainEvent::Order(OrderEvent::Upserted(Upserted::Created)) => "order.created",
-            DomainEvent::Order(OrderEvent::Upserted(Upserted::Updated)) => "order.updated",
+            DomainEvent::Order(OrderEvent::Pushed) => "order.pushed",
             DomainEvent::Credential(CredentialEvent::Issued) => "credential.issued",
             DomainEvent::Credential(CredentialEvent::Revoked) => "credential.revoked",
         }

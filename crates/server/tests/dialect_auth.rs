@@ -110,7 +110,7 @@ async fn revoked_credentials_are_refused_in_each_envelope(app: TestApp) {
             "{dialect:?}"
         );
         app.store
-            .revoke_credential(&good.id, Timestamp::now())
+            .revoke_credential(&good.id, Timestamp::now(), &[])
             .await
             .unwrap();
         let revoked = app.get(path, &good.headers).await;
@@ -132,7 +132,7 @@ async fn a_revocation_waits_for_the_cache_ttl(app: TestApp) {
             "{dialect:?}"
         );
         app.store
-            .revoke_credential(&good.id, Timestamp::now())
+            .revoke_credential(&good.id, Timestamp::now(), &[])
             .await
             .unwrap();
         let cached = app.get(path, &good.headers).await;

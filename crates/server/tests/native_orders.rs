@@ -193,7 +193,7 @@ async fn native_api_needs_a_live_operator_token(app: TestApp) {
         .unwrap()
         .to_string();
     app.store
-        .revoke_credential(&cred_id, Timestamp::now())
+        .revoke_credential(&cred_id, Timestamp::now(), &[])
         .await
         .unwrap();
     assert_eq!(

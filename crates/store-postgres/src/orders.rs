@@ -31,7 +31,12 @@ fn encode(data: &OrderData) -> Result<String> {
 
 #[async_trait]
 impl OrderStore for PgStore {
-    async fn upsert_order(&self, data: &OrderData, now: Timestamp) -> Result<(Order, Upserted)> {
+    async fn upsert_order(
+        &self,
+        data: &OrderData,
+        now: Timestamp,
+        _events: &[OrderEvent],
+    ) -> Result<(Order, Upserted)> {
         let body = encode(data)?;
         let c = self.conn().await?;
         let stmt = c

@@ -115,7 +115,7 @@ impl TenantStore for PgStore {
         Ok(rows.iter().map(seller_from_row).collect())
     }
 
-    async fn create_credential(&self, k: &Credential) -> Result<()> {
+    async fn create_credential(&self, k: &Credential, _events: &[CredentialEvent]) -> Result<()> {
         let c = self.conn().await?;
         c.execute(
             "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
@@ -184,7 +184,12 @@ impl TenantStore for PgStore {
             .map_err(|_| StoreError::Other(format!("server key {name} is not 32 bytes")))
     }
 
-    async fn revoke_credential(&self, id: &str, at: Timestamp) -> Result<()> {
+    async fn revoke_credential(
+        &self,
+        id: &str,
+        at: Timestamp,
+        _events: &[CredentialEvent],
+    ) -> Result<()> {
         let c = self.conn().await?;
         let n = c
             .execute(

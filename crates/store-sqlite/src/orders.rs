@@ -155,7 +155,12 @@ fn insert(c: &Connection, data: &OrderData, body: &[u8], now: Timestamp) -> Resu
 
 #[async_trait]
 impl OrderStore for SqliteStore {
-    async fn upsert_order(&self, data: &OrderData, now: Timestamp) -> Result<(Order, Upserted)> {
+    async fn upsert_order(
+        &self,
+        data: &OrderData,
+        now: Timestamp,
+        _events: &[OrderEvent],
+    ) -> Result<(Order, Upserted)> {
         let data = data.clone();
         // Encoding outside the writer keeps the single writer thread on SQL only.
         let body = encode(&data)?;

@@ -127,7 +127,11 @@ impl TenantStore for SqliteStore {
         .await
     }
 
-    async fn create_credential(&self, cred: &Credential) -> Result<()> {
+    async fn create_credential(
+        &self,
+        cred: &Credential,
+        _events: &[CredentialEvent],
+    ) -> Result<()> {
         let k = cred.clone();
         self.write(move |c| {
             c.prepare_cached(
@@ -204,7 +208,12 @@ impl TenantStore for SqliteStore {
         })
     }
 
-    async fn revoke_credential(&self, id: &str, at: Timestamp) -> Result<()> {
+    async fn revoke_credential(
+        &self,
+        id: &str,
+        at: Timestamp,
+        _events: &[CredentialEvent],
+    ) -> Result<()> {
         let id = id.to_string();
         self.write(move |c| {
             let n = c

@@ -5,7 +5,9 @@
 //! for scale). Backends persist and query; they decide nothing: a change arrives
 //! decided by the application layer (a [`TicketChange`] with its events) and is
 //! written as it is, atomically, or refused as [`StoreError::Stale`] when the row
-//! moved since it was loaded.
+//! moved since it was loaded. Every write takes the domain events the change
+//! produced (a [`TicketChange`]'s, or an `events` argument), so the outbox can write
+//! them in the same transaction; until it exists, backends receive and drop them.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. [`contract`] holds the test suite
 //! each backend runs against itself.
@@ -13,8 +15,9 @@
 
 use async_trait::async_trait;
 use entreposto_domain::{
-    Credential, FieldError, LoadedTicket, Operator, Order, OrderData, OrderSummary, ReadState,
-    Scope, Seller, Subject, Ticket, TicketChange, TicketHead, TicketMessage, Timestamp, Upserted,
+    Credential, CredentialEvent, FieldError, LoadedTicket, Operator, Order, OrderData, OrderEvent,
+    OrderSummary, ReadState, Scope, Seller, Subject, Ticket, TicketChange, TicketHead,
+    TicketMessage, Timestamp, Upserted,
 };
 
 pub mod fixtures;
@@ -96,10 +99,20 @@ pub trait TenantStore: Send + Sync {
     /// Looks a seller up by id alone: for admin commands, never for a request.
     async fn find_seller(&self, id: &str) -> Result<Seller>;
     async fn list_sellers(&self, operator_id: &str) -> Result<Vec<Seller>>;
-    async fn create_credential(&self, credential: &Credential) -> Result<()>;
+    /// Stores a new credential, with the events issuing it produced.
+    async fn create_credential(
+        &self,
+        credential: &Credential,
+        events: &[CredentialEvent],
+    ) -> Result<()>;
     async fn get_credential(&self, id: &str) -> Result<Credential>;
     /// Marks a credential revoked; revoking twice keeps the first time.
-    async fn revoke_credential(&self, id: &str, at: Timestamp) -> Result<()>;
+    async fn revoke_credential(
+        &self,
+        id: &str,
+        at: Timestamp,
+        events: &[CredentialEvent],
+    ) -> Result<()>;
     /// The server key called `name`: `candidate` is stored if there is none yet, and
     /// whichever key is stored is returned, so every node of one database agrees.
     async fn server_key(&self, name: &str, candidate: &[u8; 32]) -> Result<[u8; 32]>;
@@ -109,7 +122,13 @@ pub trait TenantStore: Send + Sync {
 pub trait OrderStore: Send + Sync {
     /// Creates the order, or updates the one with the same seller, channel and
     /// marketplace order id. The returned order carries the hub id either way.
-    async fn upsert_order(&self, data: &OrderData, now: Timestamp) -> Result<(Order, Upserted)>;
+    /// `events` are the push's, written with it.
+    async fn upsert_order(
+        &self,
+        data: &OrderData,
+        now: Timestamp,
+        events: &[OrderEvent],
+    ) -> Result<(Order, Upserted)>;
     async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order>;
     /// Orders of the scope with this marketplace order id (any channel), oldest first.
     async fn find_orders_by_marketplace_id(
