@@ -12,9 +12,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{bearer, order_body, TempDir, TestApp, BIN};
+use common::{order_body, shop, Shop, TempDir, TestApp, BIN};
 use entreposto::config::{Config, OwnListener};
-use entreposto_domain::{Dialect, Operator, Seller};
+use entreposto_domain::Dialect;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -36,37 +36,6 @@ fn own_listeners(c: &mut Config) {
                 public_url: None,
             },
         );
-    }
-}
-
-struct Shop {
-    op: Operator,
-    token: Headers,
-    seller: Seller,
-    sky: Headers,
-}
-
-async fn shop(app: &TestApp) -> Shop {
-    let (op, token) = app.operator().await;
-    let seller = app.seller(&op, "Loja A").await;
-    let sky = app
-        .credential(&op, Some(&seller), Dialect::named("skyhub"))
-        .await
-        .headers;
-    let token = bearer(&token);
-    let r = app
-        .post(
-            "/api/v1/subjects",
-            &token,
-            &json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    Shop {
-        op,
-        token,
-        seller,
-        sky,
     }
 }
 

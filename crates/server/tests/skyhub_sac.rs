@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-use common::{bearer, order_body, TestApp};
-use entreposto_domain::{Dialect, Operator, Seller};
+use common::{order_body, shop, Shop, TestApp};
+use entreposto_domain::{Dialect, Seller};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -26,38 +26,6 @@ type Headers = BTreeMap<String, String>;
 
 /// A bad request: method, path, body, expected status, field named in the detail.
 type Case = (Method, String, Option<&'static [u8]>, u16, &'static str);
-
-/// An operator with seller A (and its SkyHub headers), a subject, and the native token.
-struct Shop {
-    op: Operator,
-    token: Headers,
-    seller: Seller,
-    sky: Headers,
-}
-
-async fn shop(app: &TestApp) -> Shop {
-    let (op, token) = app.operator().await;
-    let seller = app.seller(&op, "Loja A").await;
-    let sky = app
-        .credential(&op, Some(&seller), Dialect::named("skyhub"))
-        .await
-        .headers;
-    let token = bearer(&token);
-    let r = app
-        .post(
-            "/api/v1/subjects",
-            &token,
-            &json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    Shop {
-        op,
-        token,
-        seller,
-        sky,
-    }
-}
 
 /// Pushes an order and opens a ticket on it; with `message`, the customer writes first.
 async fn ticket(

@@ -394,3 +394,35 @@ pub fn serve(db: &str) -> (Child, String) {
         .expect("server did not start");
     (child, format!("http://{addr}"))
 }
+
+/// An operator with seller A (and its SkyHub headers), a subject, and the native token.
+pub struct Shop {
+    pub op: Operator,
+    pub token: BTreeMap<String, String>,
+    pub seller: Seller,
+    pub sky: BTreeMap<String, String>,
+}
+
+pub async fn shop(app: &TestApp) -> Shop {
+    let (op, token) = app.operator().await;
+    let seller = app.seller(&op, "Loja A").await;
+    let sky = app
+        .credential(&op, Some(&seller), Dialect::named("skyhub"))
+        .await
+        .headers;
+    let token = bearer(&token);
+    let r = app
+        .post(
+            "/api/v1/subjects",
+            &token,
+            &serde_json::json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    Shop {
+        op,
+        token,
+        seller,
+        sky,
+    }
+}
