@@ -75,7 +75,7 @@ impl App {
             for m in &req.messages {
                 change.receive(m, now)?;
             }
-            match self.store.save_ticket(scope, &change).await {
+            match self.store.save_ticket(scope, change).await {
                 Ok((ticket, _)) => return Ok(ticket),
                 // Another ticket of this order (or one with a coinciding code) was
                 // opened meanwhile and took the code: pick again.
@@ -163,7 +163,7 @@ impl App {
             let loaded = self.store.load_ticket(scope, ticket_id).await?;
             let mut change = TicketChange::on(loaded);
             decide(&mut change, self.now())?;
-            match self.store.save_ticket(scope, &change).await {
+            match self.store.save_ticket(scope, change).await {
                 Err(StoreError::Stale) if attempt < ATTEMPTS => backoff(attempt).await,
                 saved => return Ok(saved?),
             }

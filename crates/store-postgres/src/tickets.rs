@@ -393,7 +393,7 @@ impl TicketStore for PgStore {
     async fn save_ticket(
         &self,
         scope: &Scope,
-        change: &TicketChange,
+        change: TicketChange,
     ) -> Result<(Ticket, Vec<TicketMessage>)> {
         let mut t = change.ticket.clone();
         if change.loaded_version.is_none() && !scope.sees(&t.operator_id, &t.seller_id) {

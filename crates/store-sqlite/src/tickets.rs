@@ -662,9 +662,9 @@ impl TicketStore for SqliteStore {
     async fn save_ticket(
         &self,
         scope: &Scope,
-        change: &TicketChange,
+        change: TicketChange,
     ) -> Result<(Ticket, Vec<TicketMessage>)> {
-        let (scope, change) = (scope.clone(), change.clone());
+        let scope = scope.clone();
         self.write(move |c| save_change(c, &scope, &change)).await
     }
 

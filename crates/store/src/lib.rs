@@ -235,10 +235,12 @@ pub trait TicketStore: Send + Sync {
     /// marks the answered ones. Returns the stored ticket and its new messages. The
     /// ticket must be in `scope` (`NotFound` otherwise), checked on the row as every
     /// read is: a change cannot land on another seller's ticket whoever builds it.
+    /// The change is taken by value: a backend that writes on another thread (SQLite's
+    /// writer) moves it there instead of copying the ticket's whole history.
     async fn save_ticket(
         &self,
         scope: &Scope,
-        change: &TicketChange,
+        change: TicketChange,
     ) -> Result<(Ticket, Vec<TicketMessage>)>;
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket>;
     async fn get_ticket_by_code(&self, scope: &Scope, code: &str) -> Result<Ticket>;
