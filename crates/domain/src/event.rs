@@ -29,6 +29,18 @@ pub enum OrderEvent {
     Pushed,
 }
 
+/// Something that happened in a seller's catalog. A product event belongs to the
+/// product write that carries it; `ImportFinished` to the import job of its step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogEvent {
+    ProductCreated,
+    ProductUpdated,
+    ProductDeleted,
+    StockSet,
+    PriceSet,
+    ImportFinished,
+}
+
 /// Something that happened to a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialEvent {
@@ -42,6 +54,7 @@ pub enum DomainEvent {
     Ticket(TicketEvent),
     Order(OrderEvent),
     Credential(CredentialEvent),
+    Catalog(CatalogEvent),
 }
 
 impl DomainEvent {
@@ -56,6 +69,12 @@ impl DomainEvent {
             DomainEvent::Order(OrderEvent::Pushed) => "order.pushed",
             DomainEvent::Credential(CredentialEvent::Issued) => "credential.issued",
             DomainEvent::Credential(CredentialEvent::Revoked) => "credential.revoked",
+            DomainEvent::Catalog(CatalogEvent::ProductCreated) => "product.created",
+            DomainEvent::Catalog(CatalogEvent::ProductUpdated) => "product.updated",
+            DomainEvent::Catalog(CatalogEvent::ProductDeleted) => "product.deleted",
+            DomainEvent::Catalog(CatalogEvent::StockSet) => "product.stock_set",
+            DomainEvent::Catalog(CatalogEvent::PriceSet) => "product.price_set",
+            DomainEvent::Catalog(CatalogEvent::ImportFinished) => "import.finished",
         }
     }
 }

@@ -7,22 +7,27 @@
 //! ([`Timestamp`]).
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod document;
 pub mod email;
 pub mod error;
 pub mod event;
+pub mod gtin;
 pub mod money;
 pub mod order;
+pub mod search;
 pub mod tenant;
 pub mod ticket;
 pub mod ticket_change;
 pub mod time;
 pub mod vocabulary;
 
+pub use catalog::*;
 pub use document::{Document, DocumentKind};
 pub use email::check_email;
 pub use error::FieldError;
 pub use event::*;
+pub use gtin::Gtin;
 pub use money::Cents;
 pub use order::*;
 pub use tenant::*;

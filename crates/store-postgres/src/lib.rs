@@ -14,6 +14,7 @@ use entreposto_domain::Timestamp;
 use entreposto_store::{Result, Store, StoreError};
 use tokio_postgres::error::SqlState;
 
+mod catalog;
 mod order_json;
 mod orders;
 mod tenants;

@@ -25,6 +25,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
+mod catalog;
 pub mod order_codec;
 mod orders;
 mod snapshot;

@@ -127,3 +127,123 @@ pub fn message(conversation: Conversation, party: Party, content: &str) -> NewMe
         content,
     )
 }
+
+/// A simple product with every field filled in, linking a new category (under a new
+/// parent), a new brand with its manufacturer and a new collection.
+pub fn full_product_draft(sku: &str) -> ProductDraft {
+    ProductDraft {
+        id: None,
+        sku: Some(sku.into()),
+        kind: Some(ProductKind::Simple),
+        fields: ProductFields {
+            external_id: Some(format!("ext-{sku}")),
+            info: ProductInfo {
+                name: "Camiseta Básica Algodão".into(),
+                subtitle: "Camiseta de algodão".into(),
+                active: true,
+                published: true,
+                archived: false,
+                model: "CB-01".into(),
+                item_flag: Some("novo".into()),
+                warranty: Some("3 meses".into()),
+            },
+            stock: vec![
+                StockLevel {
+                    location: Location { id: 0, name: None },
+                    quantity: 15,
+                    minimum: 2,
+                    status: None,
+                },
+                StockLevel {
+                    location: Location {
+                        id: 2,
+                        name: Some("CD São Paulo".into()),
+                    },
+                    quantity: 4,
+                    minimum: 0,
+                    status: Some(StockStatus::PreSale),
+                },
+            ],
+            price: Some(Price {
+                list: Cents(5000),
+                value: Cents(4999),
+                expires_at: Some(Timestamp(1_700_000_000_000_000)),
+            }),
+            dimensions: Some(Dimensions {
+                height: 45.0,
+                width: 35.5,
+                length: 25.0,
+                weight_grams: 500,
+            }),
+            freight: Some(Freight {
+                free: true,
+                fixed: Some(Cents(1500)),
+                additional: Some(Cents(450)),
+                deadline_days: Some(25),
+                free_range: Some(CepRange {
+                    start: "04688010".into(),
+                    end: "05872130".into(),
+                }),
+            }),
+            descriptions: vec![Description {
+                title: "Detalhes".into(),
+                text: "<p>100% algodão</p>".into(),
+            }],
+            images: vec!["https://img.example.com/cb01.jpg".into()],
+            documents: vec![ProductDocument {
+                title: "Guia".into(),
+                src: "https://img.example.com/cb01.pdf".into(),
+            }],
+            seo: Seo {
+                url: Some(format!("camiseta-{}", sku.to_lowercase())),
+                title: Some("Camiseta".into()),
+                meta_description: Some("camiseta, algodão".into()),
+            },
+            gtins: Gtins {
+                mpn: Some("MPN-1".into()),
+                ean: Some(Gtin::parse("7891000315507").expect("valid")),
+                jan: None,
+                isbn: None,
+            },
+            attribute_groups: vec![AttributeGroup {
+                name: "Tamanho".into(),
+                attribute_name: "M".into(),
+                attribute_value: "M".into(),
+                attribute_type: Some("size".into()),
+            }],
+            related: vec![ProductPart {
+                sku: "OUTRO-1".into(),
+                kind: ProductKind::Simple,
+                quantity: 1,
+            }],
+            parts: vec![],
+        },
+        categories: vec![CategoryRef {
+            name: Some("Camisetas".into()),
+            slug: Some("camisetas".into()),
+            external_id: Some("cat-camisetas".into()),
+            parent: Some(Box::new(CategoryRef {
+                name: Some("Moda".into()),
+                external_id: Some("cat-moda".into()),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }],
+        brand: Some(BrandRef {
+            info: PartyRef {
+                name: Some("Marca Boa".into()),
+                external_id: Some("brand-1".into()),
+                ..Default::default()
+            },
+            manufacturer: Some(PartyRef {
+                name: Some("Fábrica Boa".into()),
+                external_id: Some("maker-1".into()),
+                ..Default::default()
+            }),
+        }),
+        collections: vec![PartyRef {
+            name: Some("Verão".into()),
+            ..Default::default()
+        }],
+    }
+}

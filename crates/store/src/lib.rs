@@ -20,7 +20,11 @@ use entreposto_domain::{
     TicketMessage, Timestamp, Upserted,
 };
 
+pub mod catalog;
+pub mod catalog_json;
 pub mod fixtures;
+
+pub use catalog::*;
 pub mod stored_form;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,6 +67,7 @@ macro_rules! migrations {
             7 => "0007_messages_by_slot",
             8 => "0008_ticket_version",
             9 => "0009_server_keys",
+            10 => "0010_catalog",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -272,7 +277,9 @@ pub struct TicketDetail {
 }
 
 #[async_trait]
-pub trait Store: TenantStore + OrderStore + TicketStore + Send + Sync + 'static {
+pub trait Store:
+    TenantStore + OrderStore + TicketStore + CatalogStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip proving the database answers.

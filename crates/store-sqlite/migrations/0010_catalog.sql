@@ -1,0 +1,2 @@
+-- The catalog (written by the backend's catalog work).
+SELECT 1;
