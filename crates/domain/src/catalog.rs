@@ -608,7 +608,7 @@ impl ProductFields {
                     ("width", d.width),
                     ("length", d.length),
                 ] {
-                    if !v.is_finite() || v < 0.0 || v > 1_000_000.0 {
+                    if !v.is_finite() || !(0.0..=1_000_000.0).contains(&v) {
                         return Err(FieldError::new(
                             format!("dimensions.{name}"),
                             "must be a number between 0 and 1000000",

@@ -86,7 +86,7 @@ pub fn check_isbn(raw: &str) -> Result<(), FieldError> {
                     v * (10 - i as u32)
                 })
                 .sum();
-            if sum % 11 != 0 {
+            if !sum.is_multiple_of(11) {
                 return Err(FieldError::new(
                     "",
                     format!("'{raw}' has a wrong ISBN-10 check digit"),
