@@ -17,6 +17,7 @@ use std::sync::Arc;
 use entreposto_domain::{FieldError, Timestamp};
 use entreposto_store::{Store, StoreError};
 
+pub mod catalog;
 pub mod contract;
 pub mod credentials;
 pub mod orders;
@@ -24,7 +25,7 @@ pub mod reads;
 pub mod tickets;
 
 pub use credentials::IssuedSecret;
-pub use reads::Reads;
+pub use reads::{CatalogView, Reads};
 pub use tickets::OpenTicket;
 
 /// Where use cases get the time from.
@@ -84,6 +85,10 @@ pub enum AppError {
     /// taken, a record that kept changing under the use case).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Rows of a batch (an import) that break field rules: the whole request is
+    /// refused, naming each row and its reasons.
+    #[error("{} invalid rows", .0.len())]
+    InvalidRows(Vec<entreposto_store::RowError>),
     /// The database is saturated; the caller may retry.
     #[error("busy")]
     Busy,
@@ -140,11 +145,17 @@ async fn backoff(attempt: u32) {
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Woken when this node accepts an import job, so its worker starts at once.
+    jobs: Arc<tokio::sync::Notify>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> App {
-        App { store, clock }
+        App {
+            store,
+            clock,
+            jobs: Arc::new(tokio::sync::Notify::new()),
+        }
     }
 
     /// Over the system clock.

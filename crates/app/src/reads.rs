@@ -8,8 +8,16 @@
 
 use std::sync::Arc;
 
-use entreposto_domain::{Order, Scope, Seller, Subject, Ticket, TicketMessage};
-use entreposto_store::{Result, Store, TicketDetail, TicketFilter};
+use std::collections::HashMap;
+
+use entreposto_domain::{
+    group_stock, kit_stock, sellable, Brand, Category, Collection, Manufacturer, Order, Product,
+    ProductKind, Scope, Seller, Subject, Ticket, TicketMessage,
+};
+use entreposto_store::{
+    CatalogLinks, EntityFilter, ImportJob, ProductFilter, ProductKey, Result, RowError, Store,
+    TicketDetail, TicketFilter,
+};
 
 /// Read-only access to the store.
 #[derive(Clone)]
@@ -83,5 +91,134 @@ impl Reads {
     /// How many tickets match `filter` (its paging fields are ignored).
     pub async fn count_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<u64> {
         self.0.count_tickets(scope, filter).await
+    }
+
+    pub async fn get_product(&self, scope: &Scope, key: &ProductKey) -> Result<Product> {
+        self.0.get_product(scope, key).await
+    }
+
+    pub async fn list_products(
+        &self,
+        scope: &Scope,
+        filter: &ProductFilter,
+    ) -> Result<Vec<Product>> {
+        self.0.list_products(scope, filter).await
+    }
+
+    /// How many products match `filter` (its paging fields are ignored).
+    pub async fn count_products(&self, scope: &Scope, filter: &ProductFilter) -> Result<u64> {
+        self.0.count_products(scope, filter).await
+    }
+
+    /// What rendering `products` needs besides them: the entities they link to, the
+    /// stock of each kit and group (it follows from their parts), and the kits and
+    /// groups each product is part of. A few reads for the whole page.
+    pub async fn catalog_view(&self, scope: &Scope, products: Vec<Product>) -> Result<CatalogView> {
+        let links = self.0.links_of(scope, &products).await?;
+        let skus: Vec<String> = products.iter().map(|p| p.data.sku.clone()).collect();
+        let mut containers: HashMap<String, Vec<(String, ProductKind)>> = HashMap::new();
+        for (part, container, kind) in self.0.containers_of(scope, &skus).await? {
+            containers.entry(part).or_default().push((container, kind));
+        }
+        let part_keys: Vec<ProductKey> = products
+            .iter()
+            .filter(|p| p.data.kind != ProductKind::Simple)
+            .flat_map(|p| p.data.fields.parts.iter())
+            .map(|part| ProductKey::Sku(part.sku.clone()))
+            .collect();
+        let parts = if part_keys.is_empty() {
+            Vec::new()
+        } else {
+            self.0.find_products(scope, &part_keys).await?
+        };
+        let part_stock: HashMap<&str, Option<i64>> = parts
+            .iter()
+            .map(|p| (p.data.sku.as_str(), sellable(&p.data.fields.stock)))
+            .collect();
+        let stock_of = |sku: &str| part_stock.get(sku).copied().unwrap_or(Some(0));
+        let derived_stock = products
+            .iter()
+            .filter_map(|p| {
+                let parts = &p.data.fields.parts;
+                match p.data.kind {
+                    ProductKind::Simple => None,
+                    ProductKind::Kit => Some((p.id, kit_stock(parts, stock_of))),
+                    ProductKind::Group => Some((p.id, group_stock(parts, stock_of))),
+                }
+            })
+            .collect();
+        Ok(CatalogView {
+            products,
+            links,
+            derived_stock,
+            containers,
+        })
+    }
+
+    pub async fn list_categories(
+        &self,
+        scope: &Scope,
+        filter: &EntityFilter,
+    ) -> Result<Vec<Category>> {
+        self.0.list_categories(scope, filter).await
+    }
+
+    pub async fn list_brands(&self, scope: &Scope, filter: &EntityFilter) -> Result<Vec<Brand>> {
+        self.0.list_brands(scope, filter).await
+    }
+
+    pub async fn list_manufacturers(
+        &self,
+        scope: &Scope,
+        filter: &EntityFilter,
+    ) -> Result<Vec<Manufacturer>> {
+        self.0.list_manufacturers(scope, filter).await
+    }
+
+    pub async fn get_import_job(&self, scope: &Scope, id: &str) -> Result<ImportJob> {
+        self.0.get_import_job(scope, id).await
+    }
+
+    pub async fn list_import_jobs(&self, scope: &Scope, limit: u32) -> Result<Vec<ImportJob>> {
+        self.0.list_import_jobs(scope, limit).await
+    }
+
+    pub async fn import_errors(&self, scope: &Scope, id: &str) -> Result<Vec<RowError>> {
+        self.0.import_errors(scope, id).await
+    }
+
+    /// The products an import job wrote, by row.
+    pub async fn import_products(&self, scope: &Scope, id: &str) -> Result<Vec<Product>> {
+        self.0.import_products(scope, id).await
+    }
+}
+
+/// A page of products with what rendering them needs (see [`Reads::catalog_view`]).
+#[derive(Debug, Clone, Default)]
+pub struct CatalogView {
+    pub products: Vec<Product>,
+    pub links: CatalogLinks,
+    /// Sellable units of each kit and group of the page, by product id; `None` for no
+    /// limit (its parts sell without stock).
+    pub derived_stock: HashMap<i64, Option<i64>>,
+    /// The kits and groups each product of the page is part of, by its SKU.
+    pub containers: HashMap<String, Vec<(String, ProductKind)>>,
+}
+
+impl CatalogView {
+    pub fn category(&self, id: i64) -> Option<&Category> {
+        self.links.categories.iter().find(|c| c.id == id)
+    }
+
+    pub fn brand(&self, id: i64) -> Option<&Brand> {
+        self.links.brands.iter().find(|b| b.id == id)
+    }
+
+    pub fn manufacturer(&self, id: i64) -> Option<&Manufacturer> {
+        self.links.manufacturers.iter().find(|m| m.id == id)
+    }
+
+    pub fn collection(&self, id: i64) -> Option<&Collection> {
+        self.links.collections.iter().find(|c| c.id == id)
     }
 }

@@ -33,7 +33,7 @@ const MISSING_AUTH: &str = "missing Authorization header";
 impl Envelope for Zerok {
     fn status(err: &ApiError) -> StatusCode {
         match err {
-            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) | ApiError::InvalidRows(_) => StatusCode::BAD_REQUEST,
             e => e.status(),
         }
     }
@@ -45,9 +45,10 @@ impl Envelope for Zerok {
             }
             ApiError::Unauthorized(_) | ApiError::Forbidden(_) => ("1.3", "The store is invalid"),
             ApiError::NotFound(_) => ("2.0", "Item not Found"),
-            ApiError::Invalid(_) | ApiError::PayloadTooLarge | ApiError::Conflict(_) => {
-                ("2.1", "Validation Error")
-            }
+            ApiError::Invalid(_)
+            | ApiError::InvalidRows(_)
+            | ApiError::PayloadTooLarge
+            | ApiError::Conflict(_) => ("2.1", "Validation Error"),
             ApiError::MethodNotAllowed
             | ApiError::UriTooLong
             | ApiError::HeadersTooLarge
@@ -57,7 +58,19 @@ impl Envelope for Zerok {
                 ("3.0", "Data consistency error")
             }
         };
-        let errors: Vec<String> = err.field().map(|_| err.message()).into_iter().collect();
+        let errors: Vec<serde_json::Value> = match err {
+            // The document's shape for an import: each item with its index, SKU and
+            // reasons.
+            ApiError::InvalidRows(rows) => rows
+                .iter()
+                .map(|r| serde_json::json!({"itemIndex": r.row, "sku": r.sku, "errors": r.reasons}))
+                .collect(),
+            _ => err
+                .field()
+                .map(|_| serde_json::Value::String(err.message()))
+                .into_iter()
+                .collect(),
+        };
         serde_json::json!(ZerokError {
             code,
             http_code: Self::status(err).as_u16(),
@@ -81,8 +94,10 @@ pub struct ZerokError {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub description: String,
-    /// The validation messages, naming their fields.
-    pub errors: Vec<String>,
+    /// The validation messages, naming their fields; for an import, one
+    /// `{"itemIndex", "sku", "errors"}` per invalid product.
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<serde_json::Value>,
 }
 
 #[derive(ToSchema)]

@@ -896,3 +896,115 @@ mod tests {
         assert_eq!(slugify("Calçados  Femininos!"), "calcados-femininos");
     }
 }
+
+/// What an update of one product sends: every part present replaces the stored one,
+/// every part absent is kept (00K's `PUT /catalog/import/{campo}/{id}` sends only
+/// what changes, `sku` and `externalId` included). `info` is merged field by field.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProductPatch {
+    pub sku: Option<String>,
+    pub external_id: Option<String>,
+    pub info: InfoPatch,
+    pub stock: Option<Vec<StockLevel>>,
+    pub price: Option<Price>,
+    pub dimensions: Option<Dimensions>,
+    pub freight: Option<Freight>,
+    pub descriptions: Option<Vec<Description>>,
+    pub images: Option<Vec<String>>,
+    pub documents: Option<Vec<ProductDocument>>,
+    pub seo: Option<Seo>,
+    pub gtins: Option<Gtins>,
+    pub attribute_groups: Option<Vec<AttributeGroup>>,
+    pub related: Option<Vec<ProductPart>>,
+    pub parts: Option<Vec<ProductPart>>,
+    pub categories: Option<Vec<CategoryRef>>,
+    pub brand: Option<BrandRef>,
+    pub collections: Option<Vec<CollectionRef>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InfoPatch {
+    pub name: Option<String>,
+    pub subtitle: Option<String>,
+    pub active: Option<bool>,
+    pub published: Option<bool>,
+    pub archived: Option<bool>,
+    pub model: Option<String>,
+    pub item_flag: Option<String>,
+    pub warranty: Option<String>,
+}
+
+impl ProductPatch {
+    /// The fields after the patch (validate them with [`ProductFields::validate`]).
+    pub fn apply(&self, stored: &ProductFields) -> ProductFields {
+        let mut f = stored.clone();
+        if let Some(e) = &self.external_id {
+            f.external_id = Some(e.clone());
+        }
+        let i = &self.info;
+        macro_rules! take {
+            ($($src:expr => $dst:expr),* $(,)?) => {
+                $(if let Some(v) = &$src { $dst = v.clone(); })*
+            };
+        }
+        take!(
+            i.name => f.info.name,
+            i.subtitle => f.info.subtitle,
+            i.active => f.info.active,
+            i.published => f.info.published,
+            i.archived => f.info.archived,
+            i.model => f.info.model,
+            self.stock => f.stock,
+            self.descriptions => f.descriptions,
+            self.images => f.images,
+            self.documents => f.documents,
+            self.seo => f.seo,
+            self.gtins => f.gtins,
+            self.attribute_groups => f.attribute_groups,
+            self.related => f.related,
+            self.parts => f.parts,
+        );
+        if let Some(v) = &i.item_flag {
+            f.info.item_flag = Some(v.clone());
+        }
+        if let Some(v) = &i.warranty {
+            f.info.warranty = Some(v.clone());
+        }
+        if let Some(p) = self.price {
+            f.price = Some(p);
+        }
+        if let Some(d) = self.dimensions {
+            f.dimensions = Some(d);
+        }
+        if let Some(x) = &self.freight {
+            f.freight = Some(x.clone());
+        }
+        f
+    }
+
+    /// Checks what the patch names before it is applied: the keys it sets and its
+    /// references (the merged fields are checked after).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(s) = &self.sku {
+            check_key("sku", s)?;
+        }
+        if let Some(cats) = &self.categories {
+            count("categories", cats.len())?;
+            for (n, c) in cats.iter().enumerate() {
+                c.validate(&format!("categories[{n}]"))?;
+            }
+        }
+        if let Some(b) = &self.brand {
+            b.info.validate("brand.info")?;
+            if let Some(m) = &b.manufacturer {
+                m.validate("brand.manufacturer")?;
+            }
+        }
+        if let Some(cs) = &self.collections {
+            for (n, c) in cs.iter().enumerate() {
+                c.validate(&format!("collections[{n}]"))?;
+            }
+        }
+        Ok(())
+    }
+}

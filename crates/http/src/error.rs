@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use entreposto_app::AppError;
 use entreposto_domain::FieldError;
-use entreposto_store::StoreError;
+use entreposto_store::{RowError, StoreError};
 
 #[derive(Debug, Clone)]
 pub enum ApiError {
@@ -19,6 +19,8 @@ pub enum ApiError {
     NotFound(String),
     /// Input that breaks a rule; names the field.
     Invalid(FieldError),
+    /// Rows of a batch that break field rules (an import): each row with its reasons.
+    InvalidRows(Vec<RowError>),
     /// Well-formed input that conflicts with the current state (closing twice).
     Conflict(String),
     PayloadTooLarge,
@@ -49,7 +51,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) | ApiError::InvalidRows(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
@@ -68,7 +70,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
-            ApiError::Invalid(_) => "invalid_field",
+            ApiError::Invalid(_) | ApiError::InvalidRows(_) => "invalid_field",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UriTooLong => "uri_too_long",
@@ -91,6 +93,15 @@ impl ApiError {
             | ApiError::Conflict(m)
             | ApiError::BadRequest(m) => m.clone(),
             ApiError::Invalid(f) => f.to_string(),
+            ApiError::InvalidRows(rows) => match rows.first() {
+                Some(r) => format!(
+                    "{} invalid item(s); item {}: {}",
+                    rows.len(),
+                    r.row,
+                    r.reasons.join("; ")
+                ),
+                None => "invalid items".into(),
+            },
             ApiError::PayloadTooLarge => format!(
                 "request body is larger than {} bytes",
                 crate::MAX_BODY_BYTES
@@ -114,6 +125,10 @@ impl ApiError {
     pub fn field(&self) -> Option<&str> {
         match self {
             ApiError::Invalid(f) => Some(&f.field),
+            ApiError::InvalidRows(rows) => rows
+                .first()
+                .and_then(|r| r.reasons.first())
+                .and_then(|m| m.split(':').next()),
             _ => None,
         }
     }
@@ -139,6 +154,7 @@ impl From<AppError> for ApiError {
                 ApiError::invalid("subject", format!("unknown subject '{s}'"))
             }
             AppError::Invalid(f) => ApiError::Invalid(f),
+            AppError::InvalidRows(rows) => ApiError::InvalidRows(rows),
             AppError::AlreadyClosed => ApiError::Conflict(e.to_string()),
             AppError::Conflict(m) => ApiError::Conflict(m),
             AppError::Busy => ApiError::Busy,

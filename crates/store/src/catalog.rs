@@ -85,7 +85,7 @@ pub struct EntityFilter {
 
 /// A link from a new row to an entity: one that exists, or the `n`-th of its kind
 /// created by the same change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Link {
     Existing(i64),
     New(usize),
