@@ -104,11 +104,12 @@ CREATE TABLE products (
 CREATE UNIQUE INDEX products_seller_sku ON products (seller_id, sku);
 CREATE UNIQUE INDEX products_seller_external ON products (seller_id, external_id)
     WHERE external_id IS NOT NULL;
--- Listings: by id (the default order), by name, by price, each within a seller; an
--- operator-wide listing walks its own index.
+-- Listings: by id (the default order), by name, by price (no price first, as the
+-- cheapest), each within a seller and walked either way; an operator-wide listing
+-- walks its own index.
 CREATE INDEX products_seller_id ON products (seller_id, id);
 CREATE INDEX products_seller_name ON products (seller_id, name_key, id);
-CREATE INDEX products_seller_price ON products (seller_id, price_value, id);
+CREATE INDEX products_seller_price ON products (seller_id, price_value NULLS FIRST, id);
 CREATE INDEX products_operator_id ON products (operator_id, id);
 CREATE INDEX products_seller_seo_url ON products (seller_id, seo_url) WHERE seo_url IS NOT NULL;
 CREATE INDEX products_brand ON products (brand_id) WHERE brand_id IS NOT NULL;

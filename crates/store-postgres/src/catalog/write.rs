@@ -868,7 +868,7 @@ impl Writer<'_> {
         self.execute(
             "UPDATE import_jobs SET processed = $2, succeeded = succeeded + $3,
                failed = failed + $4, updated_at = $5,
-               state = CASE WHEN $6 THEN 'finished' ELSE state END,
+               state = CASE WHEN $6 THEN 'finished' ELSE 'running' END,
                finished_at = CASE WHEN $6 THEN $5 ELSE finished_at END,
                lease_until = CASE WHEN $6 THEN NULL ELSE lease_until END
              WHERE id = $1",
