@@ -100,7 +100,9 @@ CREATE TABLE products (
 CREATE UNIQUE INDEX products_sku ON products (seller_id, sku);
 CREATE UNIQUE INDEX products_external_id ON products (seller_id, external_id)
     WHERE external_id IS NOT NULL;
--- The listing's orders (each index ends in the rowid, which breaks ties) and filters.
+-- The listing's orders (each index ends in the rowid, which breaks ties; the first
+-- is the default order, by id) and filters.
+CREATE INDEX products_seller ON products (seller_id);
 CREATE INDEX products_seller_name ON products (seller_id, name_key);
 CREATE INDEX products_seller_price ON products (seller_id, price_value);
 CREATE INDEX products_seller_url ON products (seller_id, seo_url);
