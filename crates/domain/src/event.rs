@@ -27,6 +27,12 @@ pub enum OrderEvent {
     /// The marketplace pushed the order: new, or the new state of the one with its
     /// key; which of the two is the store's answer from inside the same write.
     Pushed,
+    /// Its lifecycle state moved (the change's new history entries say from and to).
+    StatusChanged,
+    Invoiced,
+    TrackingSet,
+    /// An ERP marked the order taken (or failed to take it).
+    ErpMarked,
 }
 
 /// Something that happened in a seller's catalog. A product event belongs to the
@@ -67,6 +73,10 @@ impl DomainEvent {
             DomainEvent::Ticket(TicketEvent::MediationRequested) => "ticket.mediation_requested",
             DomainEvent::Ticket(TicketEvent::Closed) => "ticket.closed",
             DomainEvent::Order(OrderEvent::Pushed) => "order.pushed",
+            DomainEvent::Order(OrderEvent::StatusChanged) => "order.status_changed",
+            DomainEvent::Order(OrderEvent::Invoiced) => "order.invoiced",
+            DomainEvent::Order(OrderEvent::TrackingSet) => "order.tracking_set",
+            DomainEvent::Order(OrderEvent::ErpMarked) => "order.erp_marked",
             DomainEvent::Credential(CredentialEvent::Issued) => "credential.issued",
             DomainEvent::Credential(CredentialEvent::Revoked) => "credential.revoked",
             DomainEvent::Catalog(CatalogEvent::ProductCreated) => "product.created",

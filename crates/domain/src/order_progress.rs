@@ -1,0 +1,257 @@
+//! What happens to an order after the marketplace placed it: its lifecycle state and
+//! history, the interactions that record each step, its invoice (NF-e), tracking
+//! codes, the ERPs that took it, pendencies and warnings.
+//!
+//! The marketplace's own data (customer, items, payments) is [`OrderData`], replaced
+//! by each push; this is the hub's, changed only by decided [`OrderChange`]s (see
+//! `crate::lifecycle` for which moves are legal) and saved guarded by the version it
+//! was decided on, so two updates racing on one order never lose one: the second is
+//! decided again on the first's result, or refused.
+
+use crate::{
+    Cents, Document, FieldError, NfeAccessKey, OrderData, OrderEvent, OrderState, ProductKind,
+    Timestamp, TrackingCode,
+};
+
+/// One product line of an invoice, with its CFOP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceProduct {
+    /// `simple` or `kit` (the document supports only those).
+    pub kind: ProductKind,
+    pub sku: String,
+    pub cfop: u32,
+}
+
+/// An order's NF-e.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub series: u32,
+    pub number: u64,
+    pub access_key: NfeAccessKey,
+    pub issued_at: Timestamp,
+    pub value: Cents,
+    pub products: Vec<InvoiceProduct>,
+}
+
+impl Invoice {
+    /// Checks what the invoice says against its key and the seller: the key's series
+    /// and number are the invoice's, its issuer the seller (when the seller has a
+    /// document); CFOPs are exit codes; the value is positive; products are simple or
+    /// kit. The key itself was checked when parsed.
+    pub fn validate(&self, seller: Option<&Document>) -> Result<(), FieldError> {
+        self.access_key
+            .check_matches(self.series, self.number, seller)
+            .map_err(|e| e.under("accessKey"))?;
+        if self.value.0 <= 0 {
+            return Err(FieldError::new("value", "must be greater than zero"));
+        }
+        if self.products.is_empty() {
+            return Err(FieldError::new(
+                "products",
+                "must list the invoiced products",
+            ));
+        }
+        for (i, p) in self.products.iter().enumerate() {
+            if p.kind == ProductKind::Group {
+                return Err(FieldError::new(
+                    format!("products[{i}].type"),
+                    "only simple and kit products are invoiced",
+                ));
+            }
+            crate::catalog::check_key(&format!("products[{i}].sku"), &p.sku)?;
+            crate::fiscal::check_exit_cfop(p.cfop)
+                .map_err(|e| e.under(&format!("products[{i}].cfop")))?;
+        }
+        Ok(())
+    }
+}
+
+/// One move of the order's state (`statusHistory`): `from` is `None` for the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub from: Option<OrderState>,
+    pub to: OrderState,
+    pub at: Timestamp,
+}
+
+/// Who an interaction is attributed to, in the document's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteractionOrigin {
+    /// The marketplace side (the document's `administration`).
+    Administration,
+    /// The seller's system through its API.
+    Api,
+}
+
+impl InteractionOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionOrigin::Administration => "administration",
+            InteractionOrigin::Api => "api",
+        }
+    }
+}
+
+/// A recorded step of the order, worded for people (`interactions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    pub description: String,
+    pub origin: InteractionOrigin,
+    pub action: String,
+    pub at: Timestamp,
+}
+
+/// The ERPs whose state `erp_type` filters by (00K's list).
+pub const ERP_TYPES: [&str; 9] = [
+    "tiny",
+    "bling",
+    "informix",
+    "sony",
+    "abacos",
+    "eccosys",
+    "millenium",
+    "softvar",
+    "sap",
+];
+
+/// Which ERP took the order, when, and its error if taking it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErpMark {
+    /// One of [`ERP_TYPES`].
+    pub erp: String,
+    pub sent: bool,
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
+impl ErpMark {
+    pub fn parse_erp(raw: &str) -> Result<String, FieldError> {
+        let s = raw.trim().to_ascii_lowercase();
+        if ERP_TYPES.contains(&s.as_str()) {
+            Ok(s)
+        } else {
+            Err(FieldError::new(
+                "type",
+                format!("'{raw}' is not an ERP type ({})", ERP_TYPES.join(", ")),
+            ))
+        }
+    }
+}
+
+/// What is missing for an order to be handled without a person looking (`pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pendency {
+    /// A company customer without its state inscription.
+    Document,
+    /// No payment, or payments that do not add up to the order's total.
+    Payment,
+    /// No customer e-mail.
+    Email,
+    /// No shipping address, or one without a number.
+    Address,
+    /// An ordered SKU the seller's catalog does not have.
+    Attribute,
+}
+
+impl Pendency {
+    pub const ALL: [Pendency; 5] = [
+        Pendency::Document,
+        Pendency::Payment,
+        Pendency::Email,
+        Pendency::Address,
+        Pendency::Attribute,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pendency::Document => "document",
+            Pendency::Payment => "payment",
+            Pendency::Email => "email",
+            Pendency::Address => "address",
+            Pendency::Attribute => "attribute",
+        }
+    }
+}
+
+/// The pendencies that follow from the order's data; `unknown_skus` are the ordered
+/// SKUs the seller's catalog lacks (the caller looked them up).
+pub fn pendencies(data: &OrderData, unknown_skus: &[String]) -> Vec<Pendency> {
+    let mut out = Vec::new();
+    let c = &data.customer;
+    if c.document.kind == crate::DocumentKind::Cnpj && c.state_inscription.is_none() {
+        out.push(Pendency::Document);
+    }
+    let paid: i64 = data.payments.iter().map(|p| p.value.0).sum();
+    if data.payments.is_empty() || paid != data.total().0 {
+        out.push(Pendency::Payment);
+    }
+    if c.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+        out.push(Pendency::Email);
+    }
+    if data
+        .shipping_address
+        .as_ref()
+        .is_none_or(|a| a.number.as_deref().is_none_or(|n| n.trim().is_empty()))
+    {
+        out.push(Pendency::Address);
+    }
+    if !unknown_skus.is_empty() {
+        out.push(Pendency::Attribute);
+    }
+    out
+}
+
+/// A move of stock an order's change makes in the seller's catalog: `delta` units of
+/// one product at one location (negative reserves, positive returns). The store
+/// applies it only if the quantity stays at or above zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMove {
+    pub product_id: i64,
+    pub location_id: i64,
+    pub delta: i64,
+}
+
+/// The hub's side of a stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderProgress {
+    pub state: OrderState,
+    /// Bumped by every change; a change is saved only over the version it read.
+    pub version: i64,
+    pub history: Vec<StateChange>,
+    pub interactions: Vec<Interaction>,
+    pub invoice: Option<Invoice>,
+    pub trackings: Vec<TrackingCode>,
+    /// One mark per ERP, the latest.
+    pub erp: Vec<ErpMark>,
+    pub pendencies: Vec<Pendency>,
+    pub warnings: Vec<String>,
+    /// The stock moves that reserved the order's SKUs, while they are reserved (a
+    /// cancellation returns exactly these).
+    pub reservation: Vec<StockMove>,
+    pub shipped_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl OrderProgress {
+    /// Whether any ERP has taken the order.
+    pub fn erp_sent(&self) -> bool {
+        self.erp.iter().any(|m| m.sent)
+    }
+}
+
+/// A decided change to an order's progress, saved in one transaction with its stock
+/// moves, or refused `Stale` when the order's version is no longer `loaded_version`
+/// (or a stock move would take a quantity below zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderChange {
+    pub order_id: i64,
+    pub loaded_version: i64,
+    pub now: Timestamp,
+    /// The order's progress after the change (history and interactions included).
+    pub progress: OrderProgress,
+    /// History entries and interactions new in this change (the tail of `progress`'s).
+    pub new_history: usize,
+    pub new_interactions: usize,
+    pub stock: Vec<StockMove>,
+    pub events: Vec<OrderEvent>,
+}
