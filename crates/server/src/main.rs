@@ -263,13 +263,27 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let backend = store.backend();
     let bound = entreposto::listeners::bind(store, config).await?;
-    // One signal for every listener: each drains when it is seen.
+    // One signal for every listener and the import worker: each stops when it is seen.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signal = shutdown_signal();
     tokio::spawn(async move {
         signal.await;
         let _ = stop.send(true);
     });
+    // Imports run on every node: the worker claims jobs with a lease, so a job this
+    // node accepted and a job a dead node left behind are both finished by someone.
+    // It stops between steps on shutdown (a step is one transaction, so stopping there
+    // loses nothing); the listeners drain meanwhile.
+    let worker = match bound.first() {
+        Some(b) => {
+            let app = b.app.clone();
+            let stopped = stopped.clone();
+            Some(tokio::spawn(
+                async move { app.run_import_worker(stopped).await },
+            ))
+        }
+        None => None,
+    };
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -301,6 +315,9 @@ async fn serve(
     // Every listener drains on the shutdown signal; the first to fail stops the rest.
     while let Some(done) = running.join_next().await {
         done??;
+    }
+    if let Some(w) = worker {
+        w.await.context("the import worker panicked")?;
     }
     tracing::info!("stopped");
     Ok(())
