@@ -10,9 +10,10 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use entreposto_domain::Timestamp;
+use entreposto_domain::{Scope, Timestamp};
 use entreposto_store::{Result, Store, StoreError};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 mod catalog;
 mod order_json;
@@ -68,6 +69,38 @@ pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
         deadpool_postgres::PoolError::Backend(e) => map_err(e),
         deadpool_postgres::PoolError::Timeout(_) => StoreError::Busy,
         other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// Parameters of a dynamically built query.
+#[derive(Default)]
+pub(crate) struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
+
+impl Params {
+    pub(crate) fn push(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
+        self.0.push(Box::new(v));
+        format!("${}", self.0.len())
+    }
+
+    pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+
+    pub(crate) fn scope(&mut self, scope: &Scope, alias: &str) -> String {
+        let mut s = format!(
+            " AND {alias}operator_id = {}",
+            self.push(scope.operator_id.clone())
+        );
+        if let Some(seller) = &scope.seller_id {
+            s.push_str(&format!(
+                " AND {alias}seller_id = {}",
+                self.push(seller.clone())
+            ));
+        }
+        s
     }
 }
 
@@ -176,8 +209,16 @@ pub async fn fresh_schema_url(url: &str) -> Result<String> {
         "entreposto_test_{}",
         entreposto_store::new_id().to_lowercase()
     );
+    // The trigram extension is one per database: installed in `public` here, it
+    // outlives every test schema instead of belonging to the first one migrated (and
+    // going with it, indexes of every other schema included, when that is dropped).
+    // Under the migrations' lock, so tests starting together do not race to create it.
     client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(7401002);
+             CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public; COMMIT;
+             CREATE SCHEMA {schema}"
+        ))
         .await
         .map_err(map_err)?;
     drop(client);

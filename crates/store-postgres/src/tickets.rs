@@ -9,10 +9,9 @@ use deadpool_postgres::GenericClient;
 use entreposto_domain::*;
 use entreposto_store::{ImportTicket, Result, StoreError, TicketFilter, TicketStore};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::{map_err, PgStore};
+use crate::{map_err, Params, PgStore};
 
 const TICKET_COLS: &str = "id, operator_id, seller_id, order_id, code, subject_id, subject, \
     sla_hours, for_return, responsible, opened_by, read_state, mediation, message_count, \
@@ -95,38 +94,6 @@ fn subject_from_row(r: &Row) -> Subject {
         for_return: r.get(4),
         created_at: Timestamp(r.get(5)),
         updated_at: Timestamp(r.get(6)),
-    }
-}
-
-/// Parameters of a dynamically built query.
-#[derive(Default)]
-struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
-
-impl Params {
-    fn push(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
-        self.0.push(Box::new(v));
-        format!("${}", self.0.len())
-    }
-
-    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.0
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect()
-    }
-
-    fn scope(&mut self, scope: &Scope, alias: &str) -> String {
-        let mut s = format!(
-            " AND {alias}operator_id = {}",
-            self.push(scope.operator_id.clone())
-        );
-        if let Some(seller) = &scope.seller_id {
-            s.push_str(&format!(
-                " AND {alias}seller_id = {}",
-                self.push(seller.clone())
-            ));
-        }
-        s
     }
 }
 

@@ -21,6 +21,7 @@ use entreposto_domain::{
 };
 
 pub mod catalog;
+pub mod catalog_contract;
 pub mod catalog_json;
 pub mod fixtures;
 
