@@ -647,7 +647,7 @@ pub fn product_filter(q: &QueryPairs) -> std::result::Result<ProductFilter, ApiE
            ("brand" = Option<String>, Query, description = "Contained in the brand's name (accents and letter case ignored)"),
            ("priceMin" = Option<f64>, Query, minimum = 0, description = "Sale price at least this, in reais (`49.90`)"),
            ("priceMax" = Option<f64>, Query, minimum = 0, description = "Sale price at most this, in reais"),
-           ("order" = inline(Option<ProductOrderParam>), Query, description = "`id` (oldest first, the default), `name`, `-name`, `price`, `-price`"),
+           ("order" = inline(Option<ProductOrderParam>), Query, description = "`id` (oldest first) by default"),
            ("offset" = Option<u64>, Query, minimum = 0, maximum = 1000000000, description = "Products to skip (default 0)"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Products per page (default 50)")),
     responses((status = 200, description = "A page of the seller's products", body = ProductPage),
@@ -675,7 +675,7 @@ pub async fn list_products(
     }))
 }
 
-/// The product types, as the `type` parameter takes them.
+/// A product's type.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[allow(dead_code)]
@@ -685,7 +685,7 @@ pub enum ProductTypeParam {
     Kit,
 }
 
-/// The orders a listing takes (the words of [`ORDERS`]).
+/// A listing's order: by id (oldest first), name or sale price, `-` for descending.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
 pub enum ProductOrderParam {
