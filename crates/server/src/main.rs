@@ -55,6 +55,9 @@ enum Command {
     /// Manage credentials.
     #[command(subcommand)]
     Credential(CredentialCmd),
+    /// Manage sellers' catalogs.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
     /// Fill the database with a realistic operator, sellers, credentials and orders.
     Demo {
         /// How many orders to create.
@@ -90,6 +93,32 @@ enum SellerCmd {
         /// The seller's CNPJ (or CPF); check digits are verified.
         #[arg(long)]
         document: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCmd {
+    /// Import products from a file: a 00K import body (JSON: one product or an array)
+    /// or a CSV file with one row per product or variation (columns in the README).
+    /// Prints a JSON summary; the rows that failed are written beside the file.
+    Import {
+        /// The file (`.json` or `.csv`; other names are read by their first character).
+        file: PathBuf,
+        /// The seller whose catalog it is.
+        #[arg(long)]
+        seller: String,
+        /// Categories must exist: link them, never create them.
+        #[arg(long)]
+        verify_categories: bool,
+        /// Brands must exist: link them, never create them.
+        #[arg(long)]
+        verify_brands: bool,
+        /// Where to write the rows that failed (default `<file>.failed.<ext>` beside it).
+        #[arg(long)]
+        failed: Option<PathBuf>,
+        /// The file's format, when its extension does not say.
+        #[arg(long, value_parser = ["json", "csv"])]
+        format: Option<String>,
     },
 }
 
@@ -248,6 +277,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("credential {id}"))?;
             print_json(&serde_json::json!({"id": id, "revoked": true}))
+        }
+        Command::Catalog(CatalogCmd::Import {
+            file,
+            seller,
+            verify_categories,
+            verify_brands,
+            failed,
+            format,
+        }) => {
+            let format = format.map(|f| match f.as_str() {
+                "json" => entreposto::catalog_file::Format::Json,
+                _ => entreposto::catalog_file::Format::Csv,
+            });
+            let options = entreposto::catalog_file::import::Options {
+                file,
+                seller,
+                verify_categories,
+                verify_brands,
+                failed,
+                format,
+            };
+            entreposto::catalog_file::import::run(store.clone(), options).await
         }
         Command::Demo {
             orders,
