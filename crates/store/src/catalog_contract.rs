@@ -13,7 +13,8 @@
 //! the cheapest (first ascending, last descending) and never matches a price bound;
 //! `find_products` returns a product once however many keys name it; `import_errors`
 //! and `import_products` of a job outside the scope are `NotFound`; a lease runs
-//! until its instant, so a job is claimable again only once `now` is past it.
+//! until its instant, so a job is claimable again only once `now` is past it; the id
+//! of a deleted product is never given to another.
 
 use std::sync::Arc;
 
@@ -2144,6 +2145,7 @@ pub async fn a_delete_is_guarded_by_its_version(s: Arc<dyn Store>) {
         )
         .await
         .unwrap();
+    // A new product, with an id of its own: ids of deleted products are never reused.
     assert_ne!(again.products[0], id);
 }
 
