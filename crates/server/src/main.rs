@@ -58,7 +58,8 @@ enum Command {
     /// Manage sellers' catalogs.
     #[command(subcommand)]
     Catalog(CatalogCmd),
-    /// Fill the database with a realistic operator, sellers, credentials and orders.
+    /// Fill the database with a realistic operator, sellers with credentials and
+    /// catalogs, and orders.
     Demo {
         /// How many orders to create.
         #[arg(long, default_value_t = 200)]
@@ -70,6 +71,10 @@ enum Command {
         /// default a quarter of the orders). About one in ten is an instance.
         #[arg(long)]
         tickets: Option<u64>,
+        /// How many products in each seller's catalog (categories, brands, simples,
+        /// groups of sizes, kits); orders name them.
+        #[arg(long, default_value_t = 2000)]
+        products: u64,
     },
 }
 
@@ -304,7 +309,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             orders,
             sellers,
             tickets,
-        } => demo::run(store.clone(), orders, sellers, tickets).await,
+            products,
+        } => {
+            let sizes = demo::Sizes {
+                orders,
+                sellers,
+                tickets,
+                products,
+            };
+            demo::run(store.clone(), sizes).await
+        }
     }
 }
 

@@ -9,8 +9,9 @@ use std::path::Path;
 
 use common::{cli, fresh_database, Backend, TempDir};
 use entreposto::config::Config;
+use entreposto_domain::ProductKind;
 use entreposto_domain::Scope;
-use entreposto_store::{ProductFilter, ProductKey, Store};
+use entreposto_store::{EntityFilter, ProductFilter, ProductKey, Store};
 use serde_json::{json, Value};
 
 macro_rules! both {
@@ -36,7 +37,8 @@ both!(
     csv_import_and_failed_rows_round_trip,
     json_import_and_failed_rows_round_trip,
     a_failed_group_brings_its_variations,
-    invalid_rows_refuse_the_whole_file
+    invalid_rows_refuse_the_whole_file,
+    demo_fills_catalogs_that_orders_name
 );
 
 /// A database with an operator and a seller: (dir, url, seller id, its scope, store).
@@ -362,4 +364,108 @@ async fn invalid_rows_refuse_the_whole_file(backend: Backend) {
     assert!(!ok);
     assert!(err.contains("ninguem"), "{err}");
     assert_eq!(count(&*store, &scope).await, 0);
+}
+
+/// `entreposto demo --products N`: each seller's catalog has N products of every
+/// type, linked to a category tree and brands, and the demo orders name them.
+async fn demo_fills_catalogs_that_orders_name(backend: Backend) {
+    let dir = TempDir::new();
+    let db = fresh_database(backend, &dir).await.expect("database");
+    let (ok, out, err) = cli(
+        &db,
+        &[
+            "demo",
+            "--orders",
+            "60",
+            "--sellers",
+            "2",
+            "--products",
+            "300",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out["products"], 600);
+    let store = entreposto::store::open(&Config {
+        database_url: db.as_str().into(),
+        ..Config::default()
+    })
+    .await
+    .expect("store");
+    let op = out["operator"]["id"].as_str().unwrap();
+    for seller in out["sellers"].as_array().unwrap() {
+        assert_eq!(seller["products"], 300);
+        let scope = Scope::seller(op, seller["id"].as_str().unwrap());
+        assert_eq!(count(&*store, &scope).await, 300);
+        let of = |kind| ProductFilter {
+            kind: Some(kind),
+            limit: 300,
+            ..ProductFilter::default()
+        };
+        let groups = store
+            .list_products(&scope, &of(ProductKind::Group))
+            .await
+            .unwrap();
+        assert!(!groups.is_empty());
+        for g in &groups {
+            let sizes: Vec<String> = store
+                .find_products(
+                    &scope,
+                    &g.data
+                        .fields
+                        .parts
+                        .iter()
+                        .map(|p| ProductKey::Sku(p.sku.clone()))
+                        .collect::<Vec<_>>(),
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|v| v.data.fields.attribute_groups[0].attribute_value.clone())
+                .collect();
+            let mut sorted = sizes.clone();
+            sorted.sort();
+            assert_eq!(sorted, ["G", "M", "P"], "{}", g.data.sku);
+        }
+        let kits = store
+            .list_products(&scope, &of(ProductKind::Kit))
+            .await
+            .unwrap();
+        assert!(!kits.is_empty());
+        assert!(kits.iter().all(|k| k.data.fields.parts.len() == 2));
+        let linked = store
+            .list_products(&scope, &of(ProductKind::Simple))
+            .await
+            .unwrap();
+        assert!(linked
+            .iter()
+            .any(|p| p.data.brand_id.is_some() && !p.data.category_ids.is_empty()));
+        let categories = store
+            .list_categories(&scope, &EntityFilter::default())
+            .await
+            .unwrap();
+        assert!(categories.iter().any(|c| c.parent_id.is_none()));
+        assert!(categories.iter().any(|c| c.parent_id.is_some()));
+        let brands = store
+            .list_brands(&scope, &EntityFilter::default())
+            .await
+            .unwrap();
+        assert!(brands.iter().all(|b| b.manufacturer_id.is_some()));
+    }
+    // Every order item is a product of the order's seller.
+    let mut seen = 0;
+    for id in 1..=60 {
+        let Ok(order) = store.get_order(&Scope::operator(op), id).await else {
+            continue;
+        };
+        seen += 1;
+        let scope = Scope::seller(op, &order.data.seller_id);
+        for item in &order.data.items {
+            let p = store
+                .get_product(&scope, &ProductKey::Sku(item.sku.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("order {id} names {}: {e:?}", item.sku));
+            assert_eq!(p.data.fields.price.map(|p| p.value), Some(item.unit_price));
+        }
+    }
+    assert!(seen >= 50, "only {seen} orders found by id");
 }
