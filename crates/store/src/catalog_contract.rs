@@ -1,16 +1,20 @@
-//! The catalog's storage contract suite: what every backend's [`CatalogStore`] shows,
-//! written once against the trait alone.
+//! The catalog's storage contract suite: what every backend's
+//! [`CatalogStore`](crate::CatalogStore) shows, written once against the trait alone.
 //!
-//! A backend's `tests/catalog.rs` calls [`catalog_contract_tests!`] with an async
-//! expression opening a fresh, empty store (`Option<impl Deref<Target = Arc<dyn
-//! Store>>>`, `None` when the backend is not configured: the cases then say so and
-//! pass). Changes are built here by hand, as a use case would decide them, so each
-//! case states exactly what the store is handed and what it must answer; times are
-//! fixed values, never the clock.
+//! A backend's `tests/catalog.rs` calls
+//! [`catalog_contract_tests!`](crate::catalog_contract_tests) with an async expression
+//! opening a fresh, empty store (`Option<impl Deref<Target = Arc<dyn Store>>>`, `None`
+//! when the backend is not configured: the cases then say so and pass). Changes are
+//! built here by hand, as a use case would decide them, so each case states exactly
+//! what the store is handed and what it must answer; times are fixed values, never
+//! the clock.
 //!
-//! What the trait leaves open and this suite pins: a listing sorted by name or price
-//! breaks ties by id in the sort's own direction; a product with no price sorts as
-//! the cheapest (first ascending, last descending) and never matches a price bound;
+//! What the trait leaves open and this suite pins: a listing sorted by name sorts by
+//! the folded name (`Ábaco` before `bolsa`); sorted by name or price it breaks ties
+//! by id in the sort's own direction; a product with no price sorts as the cheapest
+//! (first ascending, last descending) and never matches a price bound; entity
+//! listings come by id and import jobs newest first (`created_at`, then id);
+//! a uniqueness clash's message names the field (`sku`, `externalId`, `name`);
 //! `find_products` returns a product once however many keys name it; `import_errors`
 //! and `import_products` of a job outside the scope are `NotFound`; a lease runs
 //! until its instant, so a job is claimable again only once `now` is past it; the id

@@ -9,8 +9,8 @@
 //! produced (a [`TicketChange`]'s, or an `events` argument), so the outbox can write
 //! them in the same transaction; until it exists, backends receive and drop them.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
-//! so no call can return another seller's data. [`contract`] holds the test suite
-//! each backend runs against itself.
+//! so no call can return another seller's data. The application's `contract` suite
+//! and [`catalog_contract`] hold the tests each backend runs against itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;

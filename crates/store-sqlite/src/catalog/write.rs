@@ -352,27 +352,38 @@ fn insert_product(
         .and_then(|mut s| s.execute(params_from_iter(values)))
         .map_err(|e| clash(e, |m| product_clash(m, p.sku, p.fields)))?;
     let id = c.last_insert_rowid();
+    index_name(c, id, &fold(&p.fields.info.name))?;
     for level in &p.fields.stock {
         insert_stock(c, id, level)?;
     }
     Ok(id)
 }
 
-/// Whether the seller has product `id`: what tells `Stale` from `NotFound` when a
-/// guarded statement touched nothing.
-fn product_exists(c: &Connection, o: &Owner<'_>, id: i64) -> Result<bool> {
-    c.prepare_cached("SELECT 1 FROM products WHERE id = ?1 AND seller_id = ?2")
-        .and_then(|mut s| s.query_row(params![id, o.seller], |_| Ok(())).optional())
-        .map(|r| r.is_some())
-        .map_err(map_err)
+/// Adds a product's folded name to the trigram index (see migration 10 for why the
+/// store, not a trigger, keeps it).
+fn index_name(c: &Connection, id: i64, name_key: &str) -> Result<()> {
+    c.prepare_cached("INSERT INTO product_names (rowid, name_key) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute(params![id, name_key]))
+        .map_err(map_err)?;
+    Ok(())
 }
 
-fn stale_or_missing(c: &Connection, o: &Owner<'_>, id: i64) -> StoreError {
-    match product_exists(c, o, id) {
-        Ok(true) => StoreError::Stale,
-        Ok(false) => StoreError::NotFound,
-        Err(e) => e,
-    }
+/// Takes a product's folded name, as indexed, out of the trigram index.
+fn unindex_name(c: &Connection, id: i64, name_key: &str) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO product_names (product_names, rowid, name_key) VALUES ('delete', ?1, ?2)",
+    )
+    .and_then(|mut s| s.execute(params![id, name_key]))
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// The folded name of the seller's product `id` (`NotFound` if it has none such):
+/// read before a guarded update or delete, to take it out of the index after.
+fn indexed_name(c: &Connection, o: &Owner<'_>, id: i64) -> Result<String> {
+    c.prepare_cached("SELECT name_key FROM products WHERE id = ?1 AND seller_id = ?2")
+        .and_then(|mut s| s.query_row(params![id, o.seller], |r| r.get(0)))
+        .map_err(map_err)
 }
 
 /// Inserts or replaces a whole product: its row, stock, links and parts.
@@ -403,6 +414,8 @@ fn write_product(
     let id = match w.existing {
         None => insert_product(c, o, &row, now)?,
         Some((id, version)) => {
+            // The seller's product (`NotFound` otherwise); then the version guard.
+            let old_name = indexed_name(c, o, id)?;
             let mut values = vec![Value::Integer(id), Value::Text(o.seller.into())];
             values.extend(product_values(&row, now));
             values.push(Value::Integer(version));
@@ -411,7 +424,12 @@ fn write_product(
                 .and_then(|mut s| s.execute(params_from_iter(values)))
                 .map_err(|e| clash(e, |m| product_clash(m, &w.sku, &w.fields)))?;
             if n == 0 {
-                return Err(stale_or_missing(c, o, id));
+                return Err(StoreError::Stale);
+            }
+            let name = fold(&w.fields.info.name);
+            if name != old_name {
+                unindex_name(c, id, &old_name)?;
+                index_name(c, id, &name)?;
             }
             for table in [
                 "product_stock",
@@ -537,16 +555,17 @@ fn set_price(c: &Connection, o: &Owner<'_>, p: &PriceWrite, now: Timestamp) -> R
 }
 
 /// Deletes a product still at `version`; its stock, links and parts go with it
-/// (`ON DELETE CASCADE`), its name leaves the index (trigger).
+/// (`ON DELETE CASCADE`), its name leaves the index.
 fn delete_product(c: &Connection, o: &Owner<'_>, id: i64, version: i64) -> Result<()> {
+    let name = indexed_name(c, o, id)?;
     let n = c
         .prepare_cached("DELETE FROM products WHERE id = ?1 AND seller_id = ?2 AND version = ?3")
         .and_then(|mut s| s.execute(params![id, o.seller, version]))
         .map_err(map_err)?;
     if n == 0 {
-        return Err(stale_or_missing(c, o, id));
+        return Err(StoreError::Stale);
     }
-    Ok(())
+    unindex_name(c, id, &name)
 }
 
 /// Moves the job's cursor past the step's rows if it is still at `step.from`, with
