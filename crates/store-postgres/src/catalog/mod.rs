@@ -20,6 +20,8 @@ use crate::{map_err, PgStore};
 
 mod jobs;
 mod read;
+#[cfg(test)]
+mod scale_tests;
 mod write;
 
 /// The seller a write is for: a catalog belongs to one seller, so an operator-wide

@@ -234,11 +234,9 @@ fn order_sql(order: ProductOrder, alias: &str) -> String {
     }
 }
 
-pub(super) async fn list_products(
-    c: &impl GenericClient,
-    scope: &Scope,
-    f: &ProductFilter,
-) -> Result<Vec<Product>> {
+/// A listing's statement: the page picked from `products` alone, then its stock and
+/// links read for the page's rows only.
+pub(super) fn list_sql(scope: &Scope, f: &ProductFilter) -> (String, Params) {
     let mut p = Params::default();
     let w = filter_sql(scope, f, &mut p);
     let limit = p.push(i64::from(f.limit));
@@ -247,7 +245,21 @@ pub(super) async fn list_products(
         "SELECT q.* FROM products q WHERE {w} ORDER BY {} LIMIT {limit} OFFSET {offset}",
         order_sql(f.order, "q.")
     );
-    let sql = products_sql(&inner, &order_sql(f.order, "p."));
+    (products_sql(&inner, &order_sql(f.order, "p.")), p)
+}
+
+pub(super) fn count_sql(scope: &Scope, f: &ProductFilter) -> (String, Params) {
+    let mut p = Params::default();
+    let w = filter_sql(scope, f, &mut p);
+    (format!("SELECT COUNT(*) FROM products q WHERE {w}"), p)
+}
+
+pub(super) async fn list_products(
+    c: &impl GenericClient,
+    scope: &Scope,
+    f: &ProductFilter,
+) -> Result<Vec<Product>> {
+    let (sql, p) = list_sql(scope, f);
     let rows = c.query(&sql, &p.refs()).await.map_err(map_err)?;
     rows.iter().map(product_from_row).collect()
 }
@@ -257,9 +269,7 @@ pub(super) async fn count_products(
     scope: &Scope,
     f: &ProductFilter,
 ) -> Result<u64> {
-    let mut p = Params::default();
-    let w = filter_sql(scope, f, &mut p);
-    let sql = format!("SELECT COUNT(*) FROM products q WHERE {w}");
+    let (sql, p) = count_sql(scope, f);
     let row = c.query_one(&sql, &p.refs()).await.map_err(map_err)?;
     Ok(row.get::<_, i64>(0) as u64)
 }
