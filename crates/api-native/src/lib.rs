@@ -169,6 +169,7 @@ pub const MOUNT: Mount = Mount {
     prefix: "/api/v1",
     routes,
     renderer: |_| render::<Native>,
+    body_limit: entreposto_http::mount::default_body_limit,
     credential_headers,
     user_email: false,
 };

@@ -103,6 +103,7 @@ pub const MOUNT: Mount = Mount {
     prefix: "/koncili",
     routes,
     renderer: |_| render::<Koncili>,
+    body_limit: entreposto_http::mount::default_body_limit,
     credential_headers,
     user_email: false,
 };

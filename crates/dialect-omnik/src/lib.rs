@@ -230,6 +230,7 @@ pub const MOUNT: Mount = Mount {
     prefix: "/omnik",
     routes,
     renderer,
+    body_limit: entreposto_http::mount::default_body_limit,
     credential_headers,
     user_email: false,
 };

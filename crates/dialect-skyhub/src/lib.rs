@@ -137,6 +137,7 @@ pub const MOUNT: Mount = Mount {
     prefix: "/skyhub",
     routes,
     renderer: |_| render::<Skyhub>,
+    body_limit: entreposto_http::mount::default_body_limit,
     credential_headers,
     user_email: true,
 };

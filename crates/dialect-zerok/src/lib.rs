@@ -1,12 +1,16 @@
-//! 00K API v2.0, mounted under `/00k`.
+//! 00K API v2.0, mounted under `/00k`: its catalog (products, imports, stock and
+//! prices, categories, brands).
 //!
 //! Auth is the store's key in `Authorization`, no `Bearer` prefix (one is tolerated).
+//! A 00K key is a store's: the catalog is one seller's, so an operator's key (no
+//! seller) is refused with 1.3 and 403 on every catalog call ([`StoreAuth`]).
 //! Errors follow the document's table: `{"code", "httpCode", "type", "description",
 //! "errors"}` with code 1.2 for a missing or malformed header, 1.3 for an unknown
 //! store, 2.0 for nothing found, 2.1 for validation, 3.0 for internal errors. The
 //! document answers 1.2 with HTTP 400; we answer both auth failures with 401 so every
 //! dialect's clients see the same status for bad credentials (the body's `code` still
-//! tells them apart). Validation errors are 400 as documented.
+//! tells them apart). Validation errors and items not found are 400 as documented; a
+//! path that is no route of the API is 2.0 with 404.
 
 #![forbid(unsafe_code)]
 
@@ -14,7 +18,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Router;
-use entreposto_domain::Dialect;
+use entreposto_domain::{Dialect, Scope};
 
 use entreposto_http::auth::{authorization_token, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
@@ -22,6 +26,13 @@ use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::routes;
+
+pub mod entities;
+pub mod input;
+pub mod output;
+pub mod products;
+pub mod wire;
 
 /// The name credentials of this API carry.
 pub const DIALECT: Dialect = Dialect::named("zerok");
@@ -30,10 +41,16 @@ pub struct Zerok;
 
 const MISSING_AUTH: &str = "missing Authorization header";
 
+/// What a path that is no route of the API answers (404, unlike items not found).
+const NO_ROUTE: &str = "resource not found";
+
 impl Envelope for Zerok {
     fn status(err: &ApiError) -> StatusCode {
         match err {
-            ApiError::Invalid(_) | ApiError::InvalidRows(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(m) if m == NO_ROUTE => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) | ApiError::InvalidRows(_) | ApiError::NotFound(_) => {
+                StatusCode::BAD_REQUEST
+            }
             e => e.status(),
         }
     }
@@ -96,8 +113,17 @@ pub struct ZerokError {
     pub description: String,
     /// The validation messages, naming their fields; for an import, one
     /// `{"itemIndex", "sku", "errors"}` per invalid product.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ZerokErrorEntry>)]
     pub errors: Vec<serde_json::Value>,
+}
+
+/// One entry of an error's `errors`: a message, or an import's invalid product.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ZerokErrorEntry {
+    Message(String),
+    Item(output::ItemErrors),
 }
 
 #[derive(ToSchema)]
@@ -119,9 +145,9 @@ pub enum ZerokErrorCode {
 #[openapi(
     info(
         title = "Entreposto: 00K API v2.0",
-        description = "The 00K API, served by Entreposto under /00k (or at the root of a listener of its own). Auth: the store's key in `Authorization` (a `Bearer` prefix is tolerated). No operation is served yet: every path answers 401 without a valid key, else 404."
+        description = "The 00K API's catalog, served by Entreposto under /00k (or at the root of a listener of its own). Auth: the store's key in `Authorization` (a `Bearer` prefix is tolerated); an operator's key, which names no store, is refused with 1.3 (403). Every path also answers with a trailing slash; unknown query parameters are ignored.\n\nErrors are `{code, httpCode, type, description, errors}`: 1.2 missing or malformed `Authorization` (401), 1.3 unknown store (401) or a key without a store (403), 2.0 nothing found (400; a path that is no route: 404), 2.1 validation (400, the message names the field; an import's invalid products are listed in `errors` with `itemIndex`, `sku` and reasons), 3.0 internal (500).\n\nExtensions of the document: `GET /catalog/products/process/{processId}/status` (an import's progress and errors); `simple[].quantity` and `collections` in products; the answer of the stock and price batches (`{total, updated, failed, items[{index, id, sku, status, errors}]}`), which the document leaves open."
     ),
-    components(schemas(ZerokError)),
+    components(schemas(ZerokError, ZerokErrorEntry)),
     security(("store_key" = []))
 )]
 struct ZerokApi;
@@ -156,16 +182,71 @@ impl FromRequestParts<AppState> for ZerokAuth {
     }
 }
 
+/// A verified 00K key of a store: the seller whose catalog every call reads and
+/// writes. An operator's key names no store, so it cannot reach a catalog.
+pub struct StoreAuth {
+    pub principal: Principal,
+    pub scope: Scope,
+}
+
+impl FromRequestParts<AppState> for StoreAuth {
+    type Rejection = Failure<Zerok>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ZerokAuth(principal) = ZerokAuth::from_request_parts(parts, state).await?;
+        if principal.credential.seller_id.is_none() {
+            return Err(Failure::new(ApiError::Forbidden(
+                "this is an operator's key, which names no store: the catalog is a store's, \
+                 call with a key issued for the seller"
+                    .into(),
+            )));
+        }
+        Ok(StoreAuth {
+            scope: principal.scope(),
+            principal,
+        })
+    }
+}
+
 async fn unknown(_: ZerokAuth) -> Failure<Zerok> {
-    Failure::new(ApiError::NotFound("resource not found".into()))
+    Failure::new(ApiError::NotFound(NO_ROUTE.into()))
 }
 
 pub fn routes(prefix: &'static str) -> Router<AppState> {
-    let answers = Answers::of::<Zerok>("ZerokError").secured(&[&["store_key"]]);
-    Routes::under(prefix, document(), answers).finish(
-        unknown,
-        entreposto_http::envelope::method_not_allowed::<Zerok>,
-    )
+    let answers = Answers::of::<Zerok>("ZerokError")
+        .secured(&[&["store_key"]])
+        .forbidding("1.3: an operator's key, which names no store");
+    // Clients append paths with and without the trailing slash the document shows.
+    Routes::under(prefix, document(), answers)
+        .trailing_slash()
+        .routes(routes!(products::list))
+        .routes(routes!(products::delete))
+        .routes(routes!(products::import))
+        .routes(routes!(products::update))
+        .routes(routes!(products::process))
+        .routes(routes!(products::process_status))
+        .routes(routes!(products::set_stock))
+        .routes(routes!(products::stock_batch))
+        .routes(routes!(products::price_batch))
+        .routes(routes!(entities::categories, entities::create_categories))
+        .routes(routes!(entities::category))
+        .routes(routes!(entities::brands, entities::create_brand))
+        .routes(routes!(entities::brand))
+        .finish(
+            unknown,
+            entreposto_http::envelope::method_not_allowed::<Zerok>,
+        )
+}
+
+/// The largest body each path takes: imports carry up to ten thousand products.
+pub fn body_limit(path: &str) -> usize {
+    match path.strip_suffix('/').unwrap_or(path) {
+        "/catalog/import" => products::IMPORT_BODY_BYTES,
+        _ => entreposto_http::MAX_BODY_BYTES,
+    }
 }
 
 /// 00K as the hub serves it.
@@ -174,6 +255,7 @@ pub const MOUNT: Mount = Mount {
     prefix: "/00k",
     routes,
     renderer: |_| render::<Zerok>,
+    body_limit,
     credential_headers,
     user_email: false,
 };
@@ -185,4 +267,44 @@ pub fn credential_headers(
     _user_email: Option<&str>,
 ) -> Vec<(&'static str, String)> {
     vec![("Authorization", secret.to_string())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_imports_take_large_bodies() {
+        assert_eq!(body_limit("/catalog/import"), products::IMPORT_BODY_BYTES);
+        assert_eq!(body_limit("/catalog/import/"), products::IMPORT_BODY_BYTES);
+        assert_eq!(
+            body_limit("/catalog/import/sku/X"),
+            entreposto_http::MAX_BODY_BYTES
+        );
+        assert_eq!(
+            body_limit("/catalog/products/stock"),
+            entreposto_http::MAX_BODY_BYTES
+        );
+    }
+
+    #[test]
+    fn items_not_found_are_400_and_unknown_paths_404() {
+        let nothing = ApiError::NotFound("no product with sku 'X'".into());
+        assert_eq!(Zerok::status(&nothing), StatusCode::BAD_REQUEST);
+        assert_eq!(Zerok::body(&nothing)["code"], "2.0");
+        assert_eq!(Zerok::body(&nothing)["httpCode"], 400);
+        let route = ApiError::NotFound(NO_ROUTE.into());
+        assert_eq!(Zerok::status(&route), StatusCode::NOT_FOUND);
+        let rows = ApiError::InvalidRows(vec![entreposto_store::RowError {
+            row: 0,
+            sku: Some("99jjs8".into()),
+            reasons: vec!["stock: Stock is required".into()],
+        }]);
+        assert_eq!(
+            Zerok::body(&rows)["errors"],
+            serde_json::json!([{"itemIndex": 0, "sku": "99jjs8", "errors": ["stock: Stock is required"]}])
+        );
+        let op = ApiError::Forbidden("operator".into());
+        assert_eq!(Zerok::body(&op)["code"], "1.3");
+    }
 }

@@ -55,9 +55,14 @@ where
 /// which is still sending, can read our 413 instead of seeing a reset connection.
 const DRAIN_BYTES: usize = 64 * 1024 * 1024;
 
-/// Reads the body up to [`crate::MAX_BODY_BYTES`].
+/// Reads the body up to the limit of the path it was sent to ([`crate::BodyLimit`], set
+/// by the JSON edge; [`crate::MAX_BODY_BYTES`] without one).
 pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
     use futures::StreamExt;
+    let limit = req
+        .extensions()
+        .get::<crate::BodyLimit>()
+        .map_or(crate::MAX_BODY_BYTES, |l| l.0);
     let mut stream = req.into_body().into_data_stream();
     let mut buf = bytes::BytesMut::new();
     let mut seen = 0usize;
@@ -65,13 +70,13 @@ pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
         let chunk =
             chunk.map_err(|_| ApiError::invalid("body", "could not read the request body"))?;
         seen += chunk.len();
-        if seen <= crate::MAX_BODY_BYTES {
+        if seen <= limit {
             buf.extend_from_slice(&chunk);
         } else if seen > DRAIN_BYTES {
             break;
         }
     }
-    if seen > crate::MAX_BODY_BYTES {
+    if seen > limit {
         return Err(ApiError::PayloadTooLarge);
     }
     Ok(buf.freeze())

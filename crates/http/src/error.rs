@@ -103,7 +103,8 @@ impl ApiError {
                 None => "invalid items".into(),
             },
             ApiError::PayloadTooLarge => format!(
-                "request body is larger than {} bytes",
+                "request body is larger than this path accepts ({} bytes unless its \
+                 documentation says more)",
                 crate::MAX_BODY_BYTES
             ),
             ApiError::UriTooLong => format!(

@@ -41,8 +41,14 @@ pub mod signed;
 pub use error::ApiError;
 pub use mount::{credential_headers, Mount, Routes};
 
-/// Largest request body accepted anywhere; bigger ones get a 413 in the dialect's shape.
+/// Largest request body accepted on every path but the few whose mount allows more
+/// ([`Mount::body_limit`]); bigger ones get a 413 in the dialect's shape.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The body limit of the path a request was routed to, set by the JSON edge for
+/// [`body::read_limited`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 /// What every handler can reach. One `Arc`, so the per-request clones axum makes of
 /// the state cost one atomic increment.
@@ -237,6 +243,21 @@ impl Owners {
             Owners::Root(m) => (m.renderer)(path),
         }
     }
+
+    /// The largest body `path` takes: its mount's limit for it, else
+    /// [`MAX_BODY_BYTES`].
+    pub fn body_limit_for(self, path: &str) -> usize {
+        match self {
+            Owners::Prefixed(mounts) => mounts
+                .iter()
+                .find_map(|m| {
+                    let rest = path.strip_prefix(m.prefix)?;
+                    (rest.is_empty() || rest.starts_with('/')).then(|| (m.body_limit)(rest))
+                })
+                .unwrap_or(MAX_BODY_BYTES),
+            Owners::Root(m) => (m.body_limit)(path),
+        }
+    }
 }
 
 /// The JSON edge every request passes. Every response is JSON with
@@ -245,7 +266,8 @@ impl Owners {
 /// framework itself (an undecodable path segment, a wrong method) arrive as plain
 /// text and are re-rendered in the dialect's envelope. A `%00` anywhere in the URI is
 /// refused up front: PostgreSQL cannot store NUL characters, and no vendor sends them;
-/// so are a URI, headers or declared body over the limits of [`limits`].
+/// so are a URI, headers or declared body over the limits of [`limits`] (the body's,
+/// the path's [`Mount::body_limit`], is left on the request as a [`BodyLimit`]).
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
 async fn json_edge(
     axum::extract::State((owners, fast_json)): axum::extract::State<(Owners, bool)>,
@@ -257,10 +279,12 @@ async fn json_edge(
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }
-    let req = match limits::refuse_oversize(req, render) {
+    let limit = owners.body_limit_for(uri.path());
+    let mut req = match limits::refuse_oversize(req, render, limit) {
         Ok(req) => req,
         Err(res) => return *res,
     };
+    req.extensions_mut().insert(BodyLimit(limit));
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
     let handled = reply::serving(fast_json, next.run(req));

@@ -2,7 +2,8 @@
 //! to meet, each refusal rendered in the envelope of the API that owns the path.
 //!
 //! `refuse_oversize` (called by the JSON edge) answers 414 (URI), 431 (headers) and
-//! 413 (a `Content-Length` over [`crate::MAX_BODY_BYTES`]) from the request head
+//! 413 (a `Content-Length` over the path's limit, [`crate::MAX_BODY_BYTES`] unless its
+//! mount says otherwise, [`crate::Mount::body_limit`]) from the request head
 //! alone: no body is read before the answer, so hyper never sends `100 Continue` for
 //! one. Our limits sit well below hyper's own (a 64 KiB URI, the listener's read
 //! buffer), so that, for everything short of those, it is this module and not hyper
@@ -33,12 +34,14 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Refuses, from the head alone, a request whose URI, headers or declared body are
-/// over the limits, rendered by the API that owns the path; else hands it back.
+/// over the limits (the body's is `body_limit`, the path's), rendered by the API that
+/// owns the path; else hands it back.
 /// Called by the JSON edge, which has that renderer at hand: a layer of its own would
 /// cost every request another boxed future.
 pub(crate) fn refuse_oversize(
     req: Request,
     render: crate::Renderer,
+    body_limit: usize,
 ) -> Result<Request, Box<Response>> {
     let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     let header_bytes: usize = req
@@ -50,7 +53,7 @@ pub(crate) fn refuse_oversize(
         Err(Box::new(closing(render(&ApiError::UriTooLong))))
     } else if header_bytes > MAX_HEADER_BYTES {
         Err(Box::new(closing(render(&ApiError::HeadersTooLarge))))
-    } else if req.body().size_hint().lower() > crate::MAX_BODY_BYTES as u64 {
+    } else if req.body().size_hint().lower() > body_limit as u64 {
         // hyper's size hint is the validated `Content-Length`.
         let res = closing(render(&ApiError::PayloadTooLarge));
         drain_if_sent(req);
@@ -253,6 +256,7 @@ mod tests {
         prefix: "/t",
         routes: |_| axum::Router::new(),
         renderer: |_| mine,
+        body_limit: crate::mount::default_body_limit,
         credential_headers: |_, _, _| Vec::new(),
         user_email: false,
     }];

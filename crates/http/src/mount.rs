@@ -33,18 +33,28 @@ pub type CredentialHeaders = fn(&str, &str, Option<&str>) -> Vec<(&'static str, 
 
 /// One API the hub serves: the credentials it accepts, where it is mounted on the
 /// shared listener, its routes (given a prefix: the mount's, or `""` at the root of
-/// a listener of its own), how it renders an error for a path it owns (given the
-/// path below its prefix), and the headers its clients send.
+/// a listener of its own), how it renders an error for a path it owns and how large a
+/// body that path takes (both given the path below its prefix), and the headers its
+/// clients send.
 #[derive(Clone, Copy)]
 pub struct Mount {
     pub dialect: Dialect,
     pub prefix: &'static str,
     pub routes: fn(&'static str) -> Router<AppState>,
     pub renderer: fn(&str) -> Renderer,
+    /// The largest request body a path takes, [`crate::MAX_BODY_BYTES`] for all but a
+    /// few (00K's imports carry thousands of products): known from the path, so that
+    /// the edge refuses a larger declared body from the head alone, before routing.
+    pub body_limit: fn(&str) -> usize,
     pub credential_headers: CredentialHeaders,
     /// Whether its credentials carry a user e-mail the client sends with the secret
     /// (SkyHub's `X-User-Email`).
     pub user_email: bool,
+}
+
+/// [`Mount::body_limit`] for an API whose every path takes [`crate::MAX_BODY_BYTES`].
+pub fn default_body_limit(_path: &str) -> usize {
+    crate::MAX_BODY_BYTES
 }
 
 impl Mount {

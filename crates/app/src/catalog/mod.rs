@@ -45,7 +45,8 @@ pub const IMPORT_MAX_ROWS: usize = 10_000;
 pub const BATCH_MAX: usize = 1_000;
 
 /// One item of a stock or price batch: the product by `id`, `sku` or `externalId`
-/// (the first present of those, in that order), and what to set.
+/// (the first present of those, in that order), and what to set, or why the edge could
+/// not read it (an item it could not read far enough to find a key reports that).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchItem<T> {
     pub id: Option<i64>,
@@ -793,7 +794,10 @@ impl App {
                 };
                 let product = item.key().and_then(|k| known.get(&k));
                 match (item.key(), product, &item.value) {
-                    (None, _, _) => {
+                    // An item the edge could not read far enough to find its key: its
+                    // own reason says more than the missing key.
+                    (None, _, Err(e)) => outcome.error = Some(e.to_string()),
+                    (None, _, Ok(_)) => {
                         outcome.error = Some("id, sku or externalId is required".into())
                     }
                     (Some(k), None, _) => {
