@@ -340,14 +340,14 @@ async fn serve(
     // It stops between steps on shutdown (a step is one transaction, so stopping there
     // loses nothing); the listeners drain meanwhile.
     let worker = match bound.first() {
-        Some(b) => {
+        Some(b) if config.import_worker => {
             let app = b.app.clone();
             let stopped = stopped.clone();
             Some(tokio::spawn(
                 async move { app.run_import_worker(stopped).await },
             ))
         }
-        None => None,
+        _ => None,
     };
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address

@@ -21,8 +21,13 @@ use entreposto_domain::{
     StockStatus,
 };
 
-use super::zerok_json::{ACTIVE, INACTIVE, PUBLISHED, UNPUBLISHED};
 use super::Row;
+
+// The words 00K's `info.status` and `info.published` take (folded), read the same here.
+const ACTIVE: &[&str] = &["ativo", "active", "true"];
+const INACTIVE: &[&str] = &["inativo", "inactive", "false"];
+const PUBLISHED: &[&str] = &["publicado", "published", "true"];
+const UNPUBLISHED: &[&str] = &["nao publicado", "unpublished", "false"];
 
 /// Every column the importer reads, in the order a fresh file lists them.
 pub const COLUMNS: [&str; 26] = [

@@ -1,7 +1,8 @@
 //! Catalog files for `entreposto catalog import`: a 00K import body (JSON, one product
-//! or an array) or a spreadsheet (CSV, [`csv_rows`]), read into drafts in import order,
-//! and the failed rows written back in the input's own format so they can be fixed and
-//! imported again.
+//! or an array, read by the 00K dialect's own parser, so a file imports as the same
+//! body posted to `POST /00k/catalog/import` would) or a spreadsheet (CSV,
+//! [`csv_rows`]), read into drafts in import order, and the failed rows written back
+//! in the input's own format so they can be fixed and imported again.
 //!
 //! Each [`Row`] remembers which records of the input it came from ([`Source`]), so the
 //! failed-rows file holds the rows exactly as they were sent: the original JSON text
@@ -10,7 +11,6 @@
 
 pub mod csv_rows;
 pub mod import;
-pub mod zerok_json;
 
 use std::path::Path;
 
@@ -83,25 +83,19 @@ pub struct Input {
 pub fn read(format: Format, bytes: &[u8]) -> anyhow::Result<Input> {
     match format {
         Format::Json => {
-            let text = std::str::from_utf8(bytes).context("the file is not UTF-8 text")?;
-            let items: Vec<Box<RawValue>> = match text.trim_start().as_bytes().first() {
-                Some(b'{') => {
-                    vec![serde_json::from_str(text).context("the file is not valid JSON")?]
-                }
-                Some(b'[') => serde_json::from_str(text)
-                    .context("the file is not a JSON array of product objects")?,
-                _ => anyhow::bail!("a JSON import is one product object or an array of them"),
-            };
+            use entreposto_dialect_zerok::input::{item, items, sku_of, ProductIn};
+            let items = items(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
             let rows = items
                 .iter()
                 .enumerate()
                 .map(|(i, raw)| {
-                    let draft = zerok_json::draft(raw.get())
+                    let draft = item::<ProductIn>(raw)
+                        .and_then(ProductIn::draft)
                         .and_then(|d| d.validate().map(|_| d))
-                        .map_err(|e| vec![e.to_string()]);
+                        .map_err(|e| vec![reason(&e)]);
                     let sku = match &draft {
                         Ok(d) => d.sku.clone(),
-                        Err(_) => sku_of(raw.get()),
+                        Err(_) => sku_of(raw),
                     };
                     Row {
                         at: i as u64,
@@ -129,16 +123,13 @@ pub fn read(format: Format, bytes: &[u8]) -> anyhow::Result<Input> {
     }
 }
 
-/// The `sku` of an object that could not be read whole, for reporting.
-fn sku_of(json: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Sku {
-        sku: Option<serde_json::Value>,
-    }
-    match serde_json::from_str::<Sku>(json).ok()?.sku? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
+/// A field error as a row's reason (`field: message`, or the message alone when the
+/// whole item is at fault), as 00K's import answers word it.
+fn reason(e: &entreposto_domain::FieldError) -> String {
+    if e.field.is_empty() {
+        e.message.clone()
+    } else {
+        e.to_string()
     }
 }
 

@@ -165,11 +165,14 @@ impl TestApp {
         let bound = entreposto::listeners::bind(store.clone(), &config)
             .await
             .expect("bind");
-        // The import worker, as `serve` runs it, so imports finish on their own.
+        // The import worker, as `serve` runs it, so imports finish on their own
+        // (unless the suite drives them itself: `no_import_worker`).
         let use_cases = bound[0].app.clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker_app = use_cases.clone();
-        tokio::spawn(async move { worker_app.run_import_worker(stopped).await });
+        if config.import_worker {
+            let worker_app = use_cases.clone();
+            tokio::spawn(async move { worker_app.run_import_worker(stopped).await });
+        }
         for b in bound {
             let url = format!("http://{}", b.listener.local_addr().expect("addr"));
             let owners = b.owners();
@@ -386,6 +389,12 @@ macro_rules! on_both_backends {
 
 /// The harness's settings as they are.
 pub fn keep_defaults(_: &mut Config) {}
+
+/// A harness setting: no import worker, for suites that run import jobs themselves
+/// (`app.app().work_one_import()`) to see them before and after.
+pub fn no_import_worker(config: &mut Config) {
+    config.import_worker = false;
+}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
 
