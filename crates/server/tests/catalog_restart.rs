@@ -4,11 +4,10 @@
 //! (as many products as distinct SKUs, each at version 1, the job's counts adding up,
 //! one result per row, every category and brand created once). SQLite and PostgreSQL.
 //!
-//! The job is created in this process through `App::start_import` on the server's
-//! database, as 00K's `POST /catalog/import` does in the server (the 00K endpoints
-//! land on their own branch). A killed node's lease on the job must run out before
-//! another node takes it over, so this test waits about a minute after the restart
-//! (`entreposto_app::catalog::jobs::LEASE_MICROS`).
+//! The import arrives as a seller's ERP sends it, `POST /00k/catalog/import` with
+//! 10,000 products; the test watches the job in the database itself. A killed node's
+//! lease on the job must run out before another node takes it over, so this test
+//! waits about a minute after the restart (`entreposto_app::catalog::jobs::LEASE_MICROS`).
 
 mod common;
 
@@ -18,11 +17,9 @@ use std::time::{Duration, Instant};
 use common::{cli, fresh_database, serve, Backend, TempDir};
 use entreposto::config::Config;
 use entreposto_app::catalog::IMPORT_MAX_ROWS;
-use entreposto_domain::{
-    BrandRef, CategoryRef, Cents, Dimensions, PartyRef, Price, ProductDraft, ProductFields,
-    ProductInfo, ProductKind, Scope, StockLevel,
-};
+use entreposto_domain::Scope;
 use entreposto_store::{EntityFilter, ImportState, ProductFilter};
+use serde_json::{json, Value};
 
 macro_rules! both {
     ($($name:ident),*) => {$(
@@ -48,53 +45,19 @@ both!(a_killed_import_finishes_once_after_restart);
 const CATEGORIES: usize = 12;
 const BRANDS: usize = 6;
 
-fn row(n: usize) -> ProductDraft {
-    ProductDraft {
-        sku: Some(format!("SKU-{n:05}")),
-        kind: Some(ProductKind::Simple),
-        fields: ProductFields {
-            external_id: Some(format!("EXT-{n}")),
-            info: ProductInfo {
-                name: format!("Produto {n}"),
-                subtitle: "Importação grande".into(),
-                active: true,
-                model: format!("M-{}", n % 97),
-                ..Default::default()
-            },
-            stock: vec![StockLevel {
-                quantity: (n % 50) as i64,
-                ..Default::default()
-            }],
-            price: Some(Price {
-                list: Cents(1000 + n as i64),
-                value: Cents(900 + n as i64),
-                expires_at: None,
-            }),
-            dimensions: Some(Dimensions {
-                height: 1.0,
-                width: 2.0,
-                length: 3.0,
-                weight_grams: 100,
-            }),
-            ..Default::default()
-        },
-        categories: vec![CategoryRef {
-            name: Some(format!("Categoria {}", n % CATEGORIES)),
-            parent: Some(Box::new(CategoryRef {
-                name: Some("Departamento".into()),
-                ..Default::default()
-            })),
-            ..Default::default()
-        }],
-        brand: Some(BrandRef {
-            info: PartyRef {
-                name: Some(format!("Marca {}", n % BRANDS)),
-                ..Default::default()
-            },
-            manufacturer: None,
-        }),
-        ..Default::default()
-    }
+/// Product `n` of the import, in 00K's shape.
+fn row(n: usize) -> Value {
+    json!({
+        "sku": format!("SKU-{n:05}"), "externalId": format!("EXT-{n}"), "type": "simple",
+        "info": {"name": format!("Produto {n}"), "subtitle": "Importação grande",
+            "status": 1, "model": format!("M-{}", n % 97)},
+        "stock": [{"info": {"quantity": n % 50, "minimum": 0}}],
+        "price": [{"list": 10 + n, "value": 9 + n}],
+        "dimensions": {"height": 1, "width": 2, "length": 3, "weight": 100},
+        "categories": [{"name": format!("Categoria {}", n % CATEGORIES),
+            "parent": {"name": "Departamento"}}],
+        "brand": {"info": {"name": format!("Marca {}", n % BRANDS)}}
+    })
 }
 
 async fn a_killed_import_finishes_once_after_restart(backend: Backend) {
@@ -117,12 +80,39 @@ async fn a_killed_import_finishes_once_after_restart(backend: Backend) {
     .expect("store");
     let total = IMPORT_MAX_ROWS;
 
-    let (mut server, _base) = serve(&db);
-    let app = entreposto_app::App::with_system_clock(store.clone());
-    let job = app
-        .start_import(&scope, (0..total).map(row).collect(), false, false)
+    let (ok, cred, err) = cli(
+        &db,
+        &[
+            "credential",
+            "create",
+            "--seller",
+            seller["id"].as_str().unwrap(),
+            "--dialect",
+            "zerok",
+        ],
+    );
+    assert!(ok, "{err}");
+    let token = cred["headers"]["Authorization"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (mut server, base) = serve(&db);
+    let body: Vec<Value> = (0..total).map(row).collect();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/00k/catalog/import"))
+        .header("authorization", &token)
+        .json(&body)
+        .send()
         .await
-        .expect("import accepted");
+        .expect("import request");
+    assert_eq!(r.status().as_u16(), 202);
+    let answer: Value = r.json().await.expect("answer");
+    let id = answer["data"]["proccessId"]
+        .as_str()
+        .expect("proccessId")
+        .to_string();
+    let job = store.get_import_job(&scope, &id).await.expect("the job");
     // Kill the server once the job is partly done: some steps committed, some not.
     let deadline = Instant::now() + Duration::from_secs(60);
     let at_kill = loop {
