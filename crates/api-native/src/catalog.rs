@@ -592,15 +592,30 @@ const ORDERS: [(&str, ProductOrder); 5] = [
     ("-price", ProductOrder::PriceDesc),
 ];
 
+/// A text parameter as sent; control characters (a NUL no database stores) refused.
+fn exact(q: &QueryPairs, key: &str) -> std::result::Result<Option<String>, ApiError> {
+    match q.get(key) {
+        Some(v) if v.chars().any(char::is_control) => Err(ApiError::invalid(
+            key,
+            "must not contain control characters",
+        )),
+        v => Ok(v.map(str::to_string)),
+    }
+}
+
+/// A text parameter matched by containment: folded (accents and case ignored).
+fn folded(q: &QueryPairs, key: &str) -> std::result::Result<Option<String>, ApiError> {
+    Ok(exact(q, key)?.map(|v| fold(&v)).filter(|s| !s.is_empty()))
+}
+
 /// The filter of a products listing, from its documented query parameters.
 pub fn product_filter(q: &QueryPairs) -> std::result::Result<ProductFilter, ApiError> {
-    let text = |key: &str| q.get(key).map(fold).filter(|s| !s.is_empty());
     let mut f = ProductFilter {
-        name: text("name"),
-        brand: text("brand"),
-        category_name: text("category"),
-        sku: q.get("sku").map(str::to_string),
-        external_id: q.get("externalId").map(str::to_string),
+        name: folded(q, "name")?,
+        brand: folded(q, "brand")?,
+        category_name: folded(q, "category")?,
+        sku: exact(q, "sku")?,
+        external_id: exact(q, "externalId")?,
         price_gte: amount(q, "priceMin")?,
         price_lte: amount(q, "priceMax")?,
         offset: count(q, "offset", 0, 1_000_000_000, 0)?,
@@ -727,15 +742,15 @@ pub async fn get_product(
     Ok(Json(out.ok_or_else(missing)?))
 }
 
-fn entity_filter(q: &QueryPairs) -> EntityFilter {
-    EntityFilter {
+fn entity_filter(q: &QueryPairs) -> std::result::Result<EntityFilter, ApiError> {
+    Ok(EntityFilter {
         id: None,
-        external_id: q.get("externalId").map(str::to_string),
-        name: q.get("name").map(fold).filter(|s| !s.is_empty()),
-    }
+        external_id: exact(q, "externalId")?,
+        name: folded(q, "name")?,
+    })
 }
 
-/// A seller's categories, parents before children where ids allow.
+/// A seller's categories: the tree as a list, each naming its parent (`parentId`).
 #[utoipa::path(get, path = "/sellers/{seller_id}/categories",
     params(("seller_id" = String, Path, description = "The seller's id"),
            ("name" = Option<String>, Query, description = "Contained in the name (accents and letter case ignored)"),
@@ -751,7 +766,7 @@ pub async fn list_categories(
     let scope = seller_scope(&state, &p, &seller_id).await?;
     let list = state
         .store
-        .list_categories(&scope, &entity_filter(&q))
+        .list_categories(&scope, &entity_filter(&q)?)
         .await?;
     Ok(Json(list.iter().map(category_out).collect()))
 }
@@ -770,7 +785,7 @@ pub async fn list_brands(
     q: QueryPairs,
 ) -> Result<Json<Vec<BrandOut>>> {
     let scope = seller_scope(&state, &p, &seller_id).await?;
-    let brands: Vec<Brand> = state.store.list_brands(&scope, &entity_filter(&q)).await?;
+    let brands: Vec<Brand> = state.store.list_brands(&scope, &entity_filter(&q)?).await?;
     let makers = if brands.iter().any(|b| b.manufacturer_id.is_some()) {
         state
             .store
@@ -859,6 +874,8 @@ mod tests {
         assert_eq!(err("limit=201"), "limit");
         assert_eq!(err("offset=-3"), "offset");
         assert_eq!(err("order=random"), "order");
+        assert_eq!(err("name=a%00b"), "name");
+        assert_eq!(err("sku=%01"), "sku");
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(total);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left) {msg}",
+                "{elapsed_precise} [{bar:40}] {pos}/{len} rows ({eta} left) {msg}",
             ) {
                 bar.set_style(style.progress_chars("=> "));
             }
