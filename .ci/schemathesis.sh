@@ -6,7 +6,7 @@
 # `entreposto demo` (data, and credentials for every dialect), serves it on a free
 # port of 127.0.0.1 (the only host fuzzed), and runs schemathesis on each document
 # with a bounded number of examples per operation and a time budget. Documents with
-# no operation yet (00K, Koncili) are fetched and loaded, not fuzzed. Exits non-zero
+# no operation yet (Koncili) are fetched and loaded, not fuzzed. Exits non-zero
 # on any failure.
 #
 # Usage: .ci/schemathesis.sh   (SCHEMATHESIS_EXAMPLES, SCHEMATHESIS_SECONDS and

@@ -9,8 +9,9 @@
 //! store, 2.0 for nothing found, 2.1 for validation, 3.0 for internal errors. The
 //! document answers 1.2 with HTTP 400; we answer both auth failures with 401 so every
 //! dialect's clients see the same status for bad credentials (the body's `code` still
-//! tells them apart). Validation errors and items not found are 400 as documented; a
-//! path that is no route of the API is 2.0 with 404.
+//! tells them apart). Validation errors (conflicts with the stored data included) and
+//! items not found are 400 as documented; a path that is no route of the API is 2.0
+//! with 404.
 
 #![forbid(unsafe_code)]
 
@@ -48,9 +49,12 @@ impl Envelope for Zerok {
     fn status(err: &ApiError) -> StatusCode {
         match err {
             ApiError::NotFound(m) if m == NO_ROUTE => StatusCode::NOT_FOUND,
-            ApiError::Invalid(_) | ApiError::InvalidRows(_) | ApiError::NotFound(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            // The document's table has no 409: a key another product took meanwhile
+            // is a validation failure of the data sent, 2.1 with 400.
+            ApiError::Invalid(_)
+            | ApiError::InvalidRows(_)
+            | ApiError::NotFound(_)
+            | ApiError::Conflict(_) => StatusCode::BAD_REQUEST,
             e => e.status(),
         }
     }
@@ -304,6 +308,9 @@ mod tests {
             Zerok::body(&rows)["errors"],
             serde_json::json!([{"itemIndex": 0, "sku": "99jjs8", "errors": ["stock: Stock is required"]}])
         );
+        let clash = ApiError::Conflict("sku: 'A' was taken meanwhile".into());
+        assert_eq!(Zerok::status(&clash), StatusCode::BAD_REQUEST);
+        assert_eq!(Zerok::body(&clash)["code"], "2.1");
         let op = ApiError::Forbidden("operator".into());
         assert_eq!(Zerok::body(&op)["code"], "1.3");
     }

@@ -118,7 +118,9 @@ pub struct InfoOut<'a> {
     pub published: u8,
     /// 1 archived, 0 not.
     pub archived: u8,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub model: &'a str,
     /// Always 1: the hub keeps no view setting.
@@ -155,6 +157,7 @@ pub struct LocationOut<'a> {
 pub struct PriceOut {
     pub list: Amount,
     pub value: Amount,
+    #[schema(format = DateTime)]
     pub expire_date: Option<String>,
 }
 

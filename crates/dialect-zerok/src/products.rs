@@ -308,9 +308,9 @@ pub struct ListQuery {
     price_gt: Option<f64>,
     /// Sale price at least this.
     price_gte: Option<f64>,
-    /// `name` or `price`, optionally with `:asc` (the default) or `:desc`; oldest
-    /// first when left out.
-    #[param(pattern = r"^\s*(?i:name|price)\s*(:\s*(?i:asc|desc)\s*)?$")]
+    /// `name` or `price`, optionally with `:asc` (the default) or `:desc` (in any
+    /// letter case); oldest first when left out.
+    #[param(pattern = r"^(name|price)(:(asc|desc))?$")]
     orderBy: Option<String>,
     /// The page, from 0; 30 products a page.
     #[param(minimum = 0)]

@@ -45,8 +45,8 @@ pub use mount::{credential_headers, Mount, Routes};
 /// ([`Mount::body_limit`]); bigger ones get a 413 in the dialect's shape.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The body limit of the path a request was routed to, set by the JSON edge for
-/// [`body::read_limited`].
+/// The body limit of the path a request was routed to when it is not
+/// [`MAX_BODY_BYTES`], set by the JSON edge for [`body::read_limited`].
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
@@ -279,12 +279,20 @@ async fn json_edge(
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }
-    let limit = owners.body_limit_for(uri.path());
+    // Most requests carry no body, and most paths take the default limit: neither
+    // looks anything up or inserts anything.
+    let limit = if axum::body::HttpBody::is_end_stream(req.body()) {
+        MAX_BODY_BYTES
+    } else {
+        owners.body_limit_for(uri.path())
+    };
     let mut req = match limits::refuse_oversize(req, render, limit) {
         Ok(req) => req,
         Err(res) => return *res,
     };
-    req.extensions_mut().insert(BodyLimit(limit));
+    if limit != MAX_BODY_BYTES {
+        req.extensions_mut().insert(BodyLimit(limit));
+    }
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
     let handled = reply::serving(fast_json, next.run(req));

@@ -256,7 +256,11 @@ fn insert_party(
             "INSERT INTO collections (operator_id, seller_id, name, name_key, external_id,
              image_source, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         }
-        Entity::Category => unreachable!("categories have insert_category"),
+        Entity::Category => {
+            return Err(StoreError::Other(
+                "categories are inserted by insert_category".into(),
+            ))
+        }
     };
     let mut values = vec![
         Value::Text(o.operator.into()),
