@@ -22,6 +22,7 @@ use entreposto_http::{ApiError, AppState, Mount, Routes};
 /// The name credentials of this API carry.
 pub const DIALECT: Dialect = Dialect::named("native");
 
+pub mod catalog;
 pub mod dto;
 pub mod tickets;
 
@@ -69,6 +70,12 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(tickets::get_ticket))
         .routes(routes!(tickets::add_message))
         .routes(routes!(tickets::request_mediation))
+        .routes(routes!(catalog::list_products))
+        .routes(routes!(catalog::get_product))
+        .routes(routes!(catalog::list_categories))
+        .routes(routes!(catalog::list_brands))
+        .routes(routes!(catalog::list_imports))
+        .routes(routes!(catalog::get_import))
         .finish(
             entreposto_http::envelope::not_found::<Native>,
             entreposto_http::envelope::method_not_allowed::<Native>,
@@ -79,7 +86,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
+        description = "The operator's API: push marketplace orders, run customer service, read the sellers' catalogs and imports, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
     components(schemas(dto::ErrorBody))
 )]

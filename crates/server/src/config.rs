@@ -69,6 +69,10 @@ pub struct Config {
     pub http: HttpSettings,
     /// Connection-level limits: the `[edge]` section.
     pub edge: EdgeSettings,
+    /// Whether `serve` runs the import worker (default true). Imports are durable
+    /// jobs any node's worker claims, so a node may leave them to the others (set it
+    /// false on nodes that should only answer requests).
+    pub import_worker: bool,
 }
 
 /// How long clients may take and how many may be connected: what keeps slow, idle
@@ -303,6 +307,7 @@ impl Default for Config {
             sqlite: SqliteSettings::default(),
             http: HttpSettings::default(),
             edge: EdgeSettings::default(),
+            import_worker: true,
         }
     }
 }

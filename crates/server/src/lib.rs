@@ -1,8 +1,9 @@
 //! The pieces of the `entreposto` binary that tests and benchmarks reuse: loading the
-//! configuration, opening the configured backend, serving a listener, and generating
-//! demo data.
+//! configuration, opening the configured backend, serving a listener, reading catalog
+//! files, and generating demo data.
 #![forbid(unsafe_code)]
 
+pub mod catalog_file;
 pub mod config;
 pub mod demo;
 pub mod listener;

@@ -25,6 +25,9 @@ pub struct Bound {
     pub router: axum::Router,
     /// The URL links written on this listener start with.
     pub public_url: String,
+    /// The use cases its router calls: the same for every listener of one [`bind`],
+    /// so a job one of them accepts wakes the import worker run on this `App` at once.
+    pub app: entreposto_app::App,
 }
 
 impl Bound {
@@ -75,7 +78,9 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
         &cursor_key,
         config.cursor_secret.as_ref().map(|s| s.0.as_str()),
     );
+    let app = state.app.clone();
     let mut bound = vec![Bound {
+        app: app.clone(),
         mount: None,
         router: entreposto_http::router(state.clone(), &MOUNTS),
         listener: shared,
@@ -87,6 +92,7 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
         })?;
         let url = public_url(section.public_url.as_deref(), listener.local_addr()?);
         bound.push(Bound {
+            app: app.clone(),
             mount: Some(mount),
             router: entreposto_http::root_router(state.at(&url), mount),
             listener,

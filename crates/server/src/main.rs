@@ -55,7 +55,11 @@ enum Command {
     /// Manage credentials.
     #[command(subcommand)]
     Credential(CredentialCmd),
-    /// Fill the database with a realistic operator, sellers, credentials and orders.
+    /// Manage sellers' catalogs.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// Fill the database with a realistic operator, sellers with credentials and
+    /// catalogs, and orders.
     Demo {
         /// How many orders to create.
         #[arg(long, default_value_t = 200)]
@@ -67,6 +71,10 @@ enum Command {
         /// default a quarter of the orders). About one in ten is an instance.
         #[arg(long)]
         tickets: Option<u64>,
+        /// How many products in each seller's catalog (categories, brands, simples,
+        /// groups of sizes, kits); orders name them.
+        #[arg(long, default_value_t = 2000)]
+        products: u64,
     },
 }
 
@@ -90,6 +98,32 @@ enum SellerCmd {
         /// The seller's CNPJ (or CPF); check digits are verified.
         #[arg(long)]
         document: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCmd {
+    /// Import products from a file: a 00K import body (JSON: one product or an array)
+    /// or a CSV file with one row per product or variation (columns in the README).
+    /// Prints a JSON summary; the rows that failed are written beside the file.
+    Import {
+        /// The file (`.json` or `.csv`; other names are read by their first character).
+        file: PathBuf,
+        /// The seller whose catalog it is.
+        #[arg(long)]
+        seller: String,
+        /// Categories must exist: link them, never create them.
+        #[arg(long)]
+        verify_categories: bool,
+        /// Brands must exist: link them, never create them.
+        #[arg(long)]
+        verify_brands: bool,
+        /// Where to write the rows that failed (default `<file>.failed.<ext>` beside it).
+        #[arg(long)]
+        failed: Option<PathBuf>,
+        /// The file's format, when its extension does not say.
+        #[arg(long, value_parser = ["json", "csv"])]
+        format: Option<String>,
     },
 }
 
@@ -249,11 +283,42 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .with_context(|| format!("credential {id}"))?;
             print_json(&serde_json::json!({"id": id, "revoked": true}))
         }
+        Command::Catalog(CatalogCmd::Import {
+            file,
+            seller,
+            verify_categories,
+            verify_brands,
+            failed,
+            format,
+        }) => {
+            let format = format.map(|f| match f.as_str() {
+                "json" => entreposto::catalog_file::Format::Json,
+                _ => entreposto::catalog_file::Format::Csv,
+            });
+            let options = entreposto::catalog_file::import::Options {
+                file,
+                seller,
+                verify_categories,
+                verify_brands,
+                failed,
+                format,
+            };
+            entreposto::catalog_file::import::run(store.clone(), options).await
+        }
         Command::Demo {
             orders,
             sellers,
             tickets,
-        } => demo::run(store.clone(), orders, sellers, tickets).await,
+            products,
+        } => {
+            let sizes = demo::Sizes {
+                orders,
+                sellers,
+                tickets,
+                products,
+            };
+            demo::run(store.clone(), sizes).await
+        }
     }
 }
 
@@ -263,13 +328,27 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let backend = store.backend();
     let bound = entreposto::listeners::bind(store, config).await?;
-    // One signal for every listener: each drains when it is seen.
+    // One signal for every listener and the import worker: each stops when it is seen.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signal = shutdown_signal();
     tokio::spawn(async move {
         signal.await;
         let _ = stop.send(true);
     });
+    // Imports run on every node: the worker claims jobs with a lease, so a job this
+    // node accepted and a job a dead node left behind are both finished by someone.
+    // It stops between steps on shutdown (a step is one transaction, so stopping there
+    // loses nothing); the listeners drain meanwhile.
+    let worker = match bound.first() {
+        Some(b) if config.import_worker => {
+            let app = b.app.clone();
+            let stopped = stopped.clone();
+            Some(tokio::spawn(
+                async move { app.run_import_worker(stopped).await },
+            ))
+        }
+        _ => None,
+    };
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -301,6 +380,9 @@ async fn serve(
     // Every listener drains on the shutdown signal; the first to fail stops the rest.
     while let Some(done) = running.join_next().await {
         done??;
+    }
+    if let Some(w) = worker {
+        w.await.context("the import worker panicked")?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -68,6 +68,20 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     pub dir: TempDir,
+    /// The use cases the listeners call (and the import worker runs on).
+    pub use_cases: entreposto_app::App,
+    /// Stops the import worker when the app is dropped.
+    pub worker: WorkerStop,
+}
+
+/// Tells the import worker to stop when dropped (the worker would otherwise keep
+/// polling the database of a finished test until its runtime ends).
+pub struct WorkerStop(pub tokio::sync::watch::Sender<bool>);
+
+impl Drop for WorkerStop {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
 }
 
 /// A response: status and parsed JSON body (`Null` when empty).
@@ -86,9 +100,31 @@ pub fn no_credential_cache(config: &mut Config) {
 }
 
 impl TestApp {
-    /// The use cases over this app's store, for setting up data as a client would.
+    /// The use cases over this app's store, for setting up data as a client would
+    /// (the ones the server runs: an import started here wakes its worker).
     pub fn app(&self) -> entreposto_app::App {
-        entreposto_app::App::with_system_clock(self.store.clone())
+        self.use_cases.clone()
+    }
+
+    /// The import job `id` of `scope` once it has finished, as the worker left it.
+    /// Polls the job through the reads every 20 ms, for at most 60 s (then panics with
+    /// the job as it was): an import of a few thousand rows takes a second or two.
+    pub async fn wait_for_import(
+        &self,
+        scope: &entreposto_domain::Scope,
+        id: &str,
+    ) -> entreposto_store::ImportJob {
+        let reads = self.use_cases.reads();
+        let mut last = None;
+        for _ in 0..3000 {
+            let job = reads.get_import_job(scope, id).await.expect("import job");
+            if job.state == entreposto_store::ImportState::Finished {
+                return job;
+            }
+            last = Some(job);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("import {id} did not finish: {last:?}");
     }
 
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -126,10 +162,18 @@ impl TestApp {
         let mut base = String::new();
         let mut own = BTreeMap::new();
         let mut extend = Some(extend);
-        for b in entreposto::listeners::bind(store.clone(), &config)
+        let bound = entreposto::listeners::bind(store.clone(), &config)
             .await
-            .expect("bind")
-        {
+            .expect("bind");
+        // The import worker, as `serve` runs it, so imports finish on their own
+        // (unless the suite drives them itself: `no_import_worker`).
+        let use_cases = bound[0].app.clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        if config.import_worker {
+            let worker_app = use_cases.clone();
+            tokio::spawn(async move { worker_app.run_import_worker(stopped).await });
+        }
+        for b in bound {
             let url = format!("http://{}", b.listener.local_addr().expect("addr"));
             let owners = b.owners();
             let router = match b.mount {
@@ -162,6 +206,8 @@ impl TestApp {
             client: reqwest::Client::new(),
             database_url,
             dir,
+            use_cases,
+            worker: WorkerStop(stop),
         })
     }
 
@@ -343,6 +389,12 @@ macro_rules! on_both_backends {
 
 /// The harness's settings as they are.
 pub fn keep_defaults(_: &mut Config) {}
+
+/// A harness setting: no import worker, for suites that run import jobs themselves
+/// (`app.app().work_one_import()`) to see them before and after.
+pub fn no_import_worker(config: &mut Config) {
+    config.import_worker = false;
+}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
 

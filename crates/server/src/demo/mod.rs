@@ -1,9 +1,12 @@
 //! `entreposto demo`: a realistic operator, sellers with credentials for every
-//! dialect, and orders with Brazilian data (valid CPFs and CNPJs, real CEPs and area
-//! codes), printed as JSON so the credentials can be used at once.
+//! dialect, a catalog per seller ([`catalog`]), and orders of the sellers' products
+//! with Brazilian data (valid CPFs and CNPJs, real CEPs and area codes), printed as
+//! JSON so the credentials can be used at once.
 //!
 //! Orders are generated deterministically and loaded in transactions of 10,000 while
 //! the next batch is generated, so a million orders take seconds, not hours.
+
+mod catalog;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -206,12 +209,22 @@ const SELLER_LINES: &[&str] = &[
     "Pedido cancelado, o estorno aparece na próxima fatura.",
 ];
 
-pub async fn run(
-    store: Arc<dyn Store>,
-    orders: u64,
-    sellers: usize,
-    tickets: Option<u64>,
-) -> anyhow::Result<()> {
+/// What `entreposto demo` makes.
+pub struct Sizes {
+    pub orders: u64,
+    pub sellers: usize,
+    pub tickets: Option<u64>,
+    /// Products per seller.
+    pub products: u64,
+}
+
+pub async fn run(store: Arc<dyn Store>, sizes: Sizes) -> anyhow::Result<()> {
+    let Sizes {
+        orders,
+        sellers,
+        tickets,
+        products,
+    } = sizes;
     let tickets = tickets.unwrap_or(orders / 4).min(orders);
     let app = entreposto_app::App::with_system_clock(store.clone());
     let started = Instant::now();
@@ -257,6 +270,9 @@ pub async fn run(
     let mut rng = StdRng::seed_from_u64(0x5EED);
     let mut seller_rows = Vec::new();
     let mut seller_json = Vec::new();
+    let mut catalogs: Vec<Vec<catalog::Sellable>> = Vec::new();
+    let mut loaded_products = 0u64;
+    let catalog_started = Instant::now();
     let names = [
         "Casa & Cia Utilidades",
         "Eletro Norte Comércio",
@@ -295,13 +311,26 @@ pub async fn run(
                 serde_json::json!({"id": c.id, "headers": c.headers}),
             );
         }
+        let filled = catalog::fill(&*store, &app, &mut rng, &seller, products, now).await?;
+        loaded_products += filled.products;
         seller_json.push(serde_json::json!({
             "id": seller.id, "name": seller.name,
             "document": seller.document.as_ref().map(|d| d.number.clone()),
             "credentials": creds,
+            "products": filled.products,
         }));
+        // Orders name the seller's own products; without a catalog, a fixed list.
+        catalogs.push(if filled.sellable.is_empty() {
+            PRODUCTS
+                .iter()
+                .map(|(sku, name, price)| (sku.to_string(), name.to_string(), *price))
+                .collect()
+        } else {
+            filled.sellable
+        });
         seller_rows.push(seller);
     }
+    let catalog_seconds = catalog_started.elapsed().as_secs_f64();
 
     const BATCH: u64 = 10_000;
     type Loaded = entreposto_store::Result<(u64, u64)>;
@@ -312,12 +341,8 @@ pub async fn run(
         let n = BATCH.min(orders - made);
         let batch: Vec<OrderData> = (made..made + n)
             .map(|seq| {
-                make_order(
-                    &mut rng,
-                    &seller_rows[(seq % seller_rows.len() as u64) as usize],
-                    seq,
-                    now,
-                )
+                let s = (seq % seller_rows.len() as u64) as usize;
+                make_order(&mut rng, &seller_rows[s], &catalogs[s], seq, now)
             })
             .collect();
         let ticket_batch: Vec<ImportTicket> = batch
@@ -369,9 +394,11 @@ pub async fn run(
                 "credentials": {"omnik": {"id": operator_omnik.id, "headers": operator_omnik.headers}},
             },
             "sellers": seller_json,
+            "products": loaded_products,
             "orders": loaded,
             "tickets": loaded_tickets,
             "subjects": subjects.iter().map(|s| serde_json::json!({"id": s.id, "subject": s.name, "sla": s.sla_hours})).collect::<Vec<_>>(),
+            "catalogSeconds": catalog_seconds,
             "elapsedSeconds": started.elapsed().as_secs_f64(),
         }))?
     );
@@ -382,7 +409,13 @@ fn pick<'a, T>(rng: &mut StdRng, xs: &'a [T]) -> &'a T {
     &xs[rng.gen_range(0..xs.len())]
 }
 
-fn make_order(rng: &mut StdRng, seller: &Seller, seq: u64, now: Timestamp) -> OrderData {
+fn make_order(
+    rng: &mut StdRng,
+    seller: &Seller,
+    catalog: &[catalog::Sellable],
+    seq: u64,
+    now: Timestamp,
+) -> OrderData {
     let (channel, site, warehouse, prefix) = *pick(rng, CHANNELS);
     let (cep, street, hood, city, uf, ddd) = *pick(rng, PLACES);
     let name = format!("{} {}", pick(rng, FIRST), pick(rng, LAST));
@@ -395,10 +428,10 @@ fn make_order(rng: &mut StdRng, seller: &Seller, seq: u64, now: Timestamp) -> Or
     let n_items = rng.gen_range(1..=3);
     let items: Vec<OrderItem> = (0..n_items)
         .map(|_| {
-            let (sku, pname, price) = *pick(rng, PRODUCTS);
+            let (sku, pname, price) = pick(rng, catalog).clone();
             OrderItem {
-                sku: sku.into(),
-                name: pname.into(),
+                sku,
+                name: pname,
                 quantity: rng.gen_range(1..=2),
                 unit_price: Cents(price),
                 marketplace_item_id: None,
