@@ -147,6 +147,8 @@ pub struct App {
     clock: Arc<dyn Clock>,
     /// Woken when this node accepts an import job, so its worker starts at once.
     jobs: Arc<tokio::sync::Notify>,
+    /// How long a claimed import job stays this node's without a renewal.
+    import_lease_micros: i64,
 }
 
 impl App {
@@ -155,7 +157,15 @@ impl App {
             store,
             clock,
             jobs: Arc::new(tokio::sync::Notify::new()),
+            import_lease_micros: catalog::jobs::LEASE_MICROS,
         }
+    }
+
+    /// With another import lease (see [`catalog::jobs`]): shorter leases hand a dead
+    /// node's job to another sooner, at the price of more renewals.
+    pub fn with_import_lease(mut self, lease: std::time::Duration) -> App {
+        self.import_lease_micros = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX).max(1);
+        self
     }
 
     /// Over the system clock.

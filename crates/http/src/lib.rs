@@ -145,6 +145,15 @@ impl AppState {
     }
 
     /// A copy of what this state holds, the shared parts shared.
+    /// This state with its use cases run by `app` (one set up with other settings,
+    /// such as its import lease).
+    pub fn with_app(&self, app: entreposto_app::App) -> AppState {
+        AppState(Arc::new(Shared {
+            app,
+            ..self.parts()
+        }))
+    }
+
     fn parts(&self) -> Shared {
         Shared {
             app: self.app.clone(),

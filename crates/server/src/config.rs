@@ -73,6 +73,10 @@ pub struct Config {
     /// jobs any node's worker claims, so a node may leave them to the others (set it
     /// false on nodes that should only answer requests).
     pub import_worker: bool,
+    /// How long an import job a node claimed stays its own without a renewal, in
+    /// seconds (default 60; renewed after every step). A node that dies holds its job
+    /// this long before another node's worker resumes it.
+    pub import_lease_seconds: u64,
 }
 
 /// How long clients may take and how many may be connected: what keeps slow, idle
@@ -308,6 +312,7 @@ impl Default for Config {
             http: HttpSettings::default(),
             edge: EdgeSettings::default(),
             import_worker: true,
+            import_lease_seconds: 60,
         }
     }
 }

@@ -74,10 +74,13 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
         .server_key("cursor", &rand::random())
         .await
         .context("reading the cursor signing key")?;
-    let state = AppState::with_options(store, &url, config.http.options()).with_cursor_secret(
-        &cursor_key,
-        config.cursor_secret.as_ref().map(|s| s.0.as_str()),
-    );
+    let lease = std::time::Duration::from_secs(config.import_lease_seconds.max(1));
+    let state = AppState::with_options(store.clone(), &url, config.http.options())
+        .with_cursor_secret(
+            &cursor_key,
+            config.cursor_secret.as_ref().map(|s| s.0.as_str()),
+        )
+        .with_app(entreposto_app::App::with_system_clock(store).with_import_lease(lease));
     let app = state.app.clone();
     let mut bound = vec![Bound {
         app: app.clone(),

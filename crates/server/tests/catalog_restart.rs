@@ -6,15 +6,18 @@
 //!
 //! The import arrives as a seller's ERP sends it, `POST /00k/catalog/import` with
 //! 10,000 products; the test watches the job in the database itself. A killed node's
-//! lease on the job must run out before another node takes it over, so this test
-//! waits about a minute after the restart (`entreposto_app::catalog::jobs::LEASE_MICROS`).
+//! lease on the job must run out before another node takes it over: the servers here
+//! run with a lease of two seconds (`import_lease_seconds`), so the restarted one
+//! resumes the job two seconds after the kill.
 
 mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{cli, fresh_database, serve, Backend, TempDir};
+use common::{cli, fresh_database, serve_with_env, Backend, TempDir};
+
+const SHORT_LEASE: &[(&str, &str)] = &[("ENTREPOSTO_IMPORT_LEASE_SECONDS", "2")];
 use entreposto::config::Config;
 use entreposto_app::catalog::IMPORT_MAX_ROWS;
 use entreposto_domain::Scope;
@@ -97,7 +100,7 @@ async fn a_killed_import_finishes_once_after_restart(backend: Backend) {
         .unwrap()
         .to_string();
 
-    let (mut server, base) = serve(&db);
+    let (mut server, base) = serve_with_env(&db, SHORT_LEASE);
     let body: Vec<Value> = (0..total).map(row).collect();
     let r = reqwest::Client::new()
         .post(format!("{base}/00k/catalog/import"))
@@ -139,7 +142,7 @@ async fn a_killed_import_finishes_once_after_restart(backend: Backend) {
     );
 
     // Started again, the server takes the job over once the dead node's lease runs out.
-    let (mut server, _base) = serve(&db);
+    let (mut server, _base) = serve_with_env(&db, SHORT_LEASE);
     let deadline = Instant::now() + Duration::from_secs(180);
     let done = loop {
         let j = store.get_import_job(&scope, &job.id).await.expect("job");

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 
 use crate::App;
 
-/// How long a claimed job stays its node's without a renewal.
+/// How long a claimed job stays its node's without a renewal, by default
+/// ([`App::with_import_lease`] sets another).
 pub const LEASE_MICROS: i64 = 60_000_000;
 /// How often an idle worker looks for jobs another node accepted, or left behind.
 pub const POLL: Duration = Duration::from_secs(1);
@@ -58,7 +59,9 @@ impl App {
             tokio::select! {
                 _ = self.jobs.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
-                _ = shutdown.changed() => {}
+                // A dropped sender means nobody can ask to stop any more: stop now
+                // rather than wake on it in a loop.
+                changed = shutdown.changed() => if changed.is_err() { return },
             }
         }
     }

@@ -217,7 +217,7 @@ impl App {
     }
 
     pub(crate) fn lease_until(&self) -> entreposto_domain::Timestamp {
-        entreposto_domain::Timestamp(self.now().0 + jobs::LEASE_MICROS)
+        entreposto_domain::Timestamp(self.now().0.saturating_add(self.import_lease_micros))
     }
 
     /// Decides and saves the next step of `job`; `None` if the job's cursor is no longer

@@ -416,9 +416,15 @@ pub fn cli(db: &str, args: &[&str]) -> (bool, Value, String) {
 
 /// Starts `entreposto serve` on a free port and returns it with its base URL.
 pub fn serve(db: &str) -> (Child, String) {
+    serve_with_env(db, &[])
+}
+
+/// `serve` with settings given as `ENTREPOSTO_*` environment variables.
+pub fn serve_with_env(db: &str, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db])
         .env("ENTREPOSTO_LOG_LEVEL", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
