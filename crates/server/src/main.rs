@@ -125,6 +125,15 @@ enum CatalogCmd {
         #[arg(long, value_parser = ["json", "csv"])]
         format: Option<String>,
     },
+    /// Plain inserts of simple products from 00K import bodies (files, or directories
+    /// of `.json` files), no job and no links: the catalog benchmark's reference and a
+    /// fast load of a large catalog. A SKU that exists fails the load.
+    BulkInsert {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        seller: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -304,6 +313,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 format,
             };
             entreposto::catalog_file::import::run(store.clone(), options).await
+        }
+        Command::Catalog(CatalogCmd::BulkInsert { paths, seller }) => {
+            entreposto::catalog_file::bulk::run(store.clone(), paths, &seller).await
         }
         Command::Demo {
             orders,

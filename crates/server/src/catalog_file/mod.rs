@@ -9,6 +9,7 @@
 //! of each object, or the CSV records under the same header (a failed group with its
 //! variation rows, which it cannot be imported without).
 
+pub mod bulk;
 pub mod csv_rows;
 pub mod import;
 
