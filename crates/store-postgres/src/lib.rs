@@ -17,6 +17,7 @@ use tokio_postgres::types::ToSql;
 
 mod catalog;
 mod order_json;
+mod order_lifecycle;
 mod orders;
 mod tenants;
 mod tickets;

@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 
 mod catalog;
 pub mod order_codec;
+mod order_lifecycle;
 mod orders;
 mod snapshot;
 mod tenants;

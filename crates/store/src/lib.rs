@@ -24,8 +24,10 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod fixtures;
+pub mod order_lifecycle;
 
 pub use catalog::*;
+pub use order_lifecycle::*;
 pub mod stored_form;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -279,7 +281,7 @@ pub struct TicketDetail {
 
 #[async_trait]
 pub trait Store:
-    TenantStore + OrderStore + TicketStore + CatalogStore + Send + Sync + 'static
+    TenantStore + OrderStore + TicketStore + CatalogStore + OrderLifecycleStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
