@@ -16,6 +16,7 @@ use entreposto_domain::{
 };
 use entreposto_store::{
     EntityFilter, ImportJob, ImportState, ProductFilter, ProductKey, ProductOrder, RowError,
+    NAME_COUNT_CAP,
 };
 use serde::Serialize;
 use utoipa::openapi::schema::Object;
@@ -249,8 +250,12 @@ pub struct ProductOut {
 
 #[derive(Serialize, ToSchema)]
 pub struct ProductPage {
-    /// Products matching the filters, on every page.
+    /// Products matching the filters, on every page; a name search counts at most
+    /// 10,000 (then `total` is 10000 and `totalExact` false).
     pub total: u64,
+    /// Whether `total` is the exact count.
+    #[serde(rename = "totalExact")]
+    pub total_exact: bool,
     pub offset: u64,
     pub limit: u32,
     pub items: Vec<ProductOut>,
@@ -675,11 +680,12 @@ pub async fn list_products(
 ) -> Result<Json<ProductPage>> {
     let scope = seller_scope(&state, &p, &seller_id).await?;
     let filter = product_filter(&q)?;
-    let total = state.store.count_products(&scope, &filter).await?;
+    let counted = state.store.count_products(&scope, &filter).await?;
     let products = state.store.list_products(&scope, &filter).await?;
     let view = state.store.catalog_view(&scope, products).await?;
     Ok(Json(ProductPage {
-        total,
+        total: counted.min(NAME_COUNT_CAP),
+        total_exact: counted <= NAME_COUNT_CAP,
         offset: filter.offset,
         limit: filter.limit,
         items: view

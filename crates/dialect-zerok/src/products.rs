@@ -23,7 +23,7 @@ use entreposto_http::envelope::Failure;
 use entreposto_http::query::QueryPairs;
 use entreposto_http::reply::SizedJson;
 use entreposto_http::{ApiError, AppState};
-use entreposto_store::{ProductFilter, ProductKey, ProductOrder, RowError};
+use entreposto_store::{ProductFilter, ProductKey, ProductOrder, RowError, NAME_COUNT_CAP};
 use serde_json::value::RawValue;
 use utoipa::IntoParams;
 
@@ -114,6 +114,7 @@ async fn rendered(
     scope: &Scope,
     products: Vec<Product>,
     total: u64,
+    total_exact: Option<bool>,
     next: Option<String>,
 ) -> Result<Response> {
     let view = state.store.catalog_view(scope, products).await?;
@@ -121,6 +122,7 @@ async fn rendered(
     Ok(SizedJson(
         ProductPage {
             total,
+            total_exact,
             items: ProductOut::all(&view),
             next,
         },
@@ -340,14 +342,23 @@ pub async fn list(
     q: QueryPairs,
 ) -> Result<Response> {
     let (filter, page) = product_filter(&kind, &q)?;
-    let total = state.store.count_products(&auth.scope, &filter).await?;
-    let products = if filter.offset >= total {
+    let counted = state.store.count_products(&auth.scope, &filter).await?;
+    // A name search counts no further than the cap: past it, whether there is a next
+    // page is whether this one is full.
+    let exact = counted <= NAME_COUNT_CAP;
+    let products = if exact && filter.offset >= counted {
         Vec::new()
     } else {
         state.store.list_products(&auth.scope, &filter).await?
     };
-    let next = (filter.offset + PAGE_SIZE < total).then(|| next_url(&state, uri.path(), &q, page));
-    rendered(&state, &auth.scope, products, total, next).await
+    let more = if exact {
+        filter.offset + PAGE_SIZE < counted
+    } else {
+        products.len() as u64 == PAGE_SIZE
+    };
+    let next = more.then(|| next_url(&state, uri.path(), &q, page));
+    let total = counted.min(NAME_COUNT_CAP);
+    rendered(&state, &auth.scope, products, total, Some(exact), next).await
 }
 
 fn verify_flag(q: &QueryPairs, name: &str) -> std::result::Result<bool, ApiError> {
@@ -455,7 +466,7 @@ pub async fn process(
         .await
         .map_err(no_process(&id))?;
     let total = products.len() as u64;
-    rendered(&state, &auth.scope, products, total, None).await
+    rendered(&state, &auth.scope, products, total, None, None).await
 }
 
 /// `GET /catalog/products/process/{processId}/status`: an extension.

@@ -74,6 +74,12 @@ pub struct ProductFilter {
     pub limit: u32,
 }
 
+/// The most matches a name search counts exactly. Counting every product that
+/// contains a common word (a tenth of a million-product catalog) costs far more than
+/// finding a page of them, so past this many a count only says "more" (search
+/// engines do the same: Elasticsearch's `track_total_hits` defaults to 10,000).
+pub const NAME_COUNT_CAP: u64 = 10_000;
+
 /// Which categories (or brands) a listing returns; all of the scope when empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntityFilter {
@@ -295,7 +301,9 @@ pub trait CatalogStore: Send + Sync {
     /// The products with these keys, in no particular order; missing keys are left out.
     async fn find_products(&self, scope: &Scope, keys: &[ProductKey]) -> Result<Vec<Product>>;
     async fn list_products(&self, scope: &Scope, filter: &ProductFilter) -> Result<Vec<Product>>;
-    /// How many products match `filter` (its paging fields are ignored).
+    /// How many products match `filter` (its paging fields are ignored). With a name
+    /// filter the count stops past [`NAME_COUNT_CAP`]: it is exact up to the cap, and
+    /// `NAME_COUNT_CAP + 1` means "more than the cap".
     async fn count_products(&self, scope: &Scope, filter: &ProductFilter) -> Result<u64>;
     /// The kits and groups that list any of `skus` among their parts: (the part's
     /// SKU, the container's SKU, the container's type), by part then container SKU.

@@ -26,6 +26,7 @@ use entreposto_domain::search::fold;
 use entreposto_domain::*;
 
 use crate::fixtures::{full_product_draft, world, World};
+use crate::NAME_COUNT_CAP;
 use crate::{
     CatalogChange, CatalogSaved, EntityFilter, ImportState, ImportStep, Link, NewBrand,
     NewCategory, NewImportJob, NewParty, PriceWrite, ProductFilter, ProductKey, ProductOrder,
@@ -54,6 +55,7 @@ macro_rules! catalog_contract_tests {
         $crate::catalog_contract_tests!(@case $open, import_steps_follow_the_cursor);
         $crate::catalog_contract_tests!(@case $open, import_jobs_are_claimed_under_a_lease);
         $crate::catalog_contract_tests!(@case $open, bulk_import_inserts_simple_products);
+        $crate::catalog_contract_tests!(@case $open, name_counts_stop_past_the_cap);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2560,4 +2562,68 @@ pub async fn bulk_import_inserts_simple_products(s: Arc<dyn Store>) {
         )
         .await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+}
+
+/// A name search counts exactly up to `NAME_COUNT_CAP` and says "more" past it (one
+/// over the cap); its pages still reach every match, and counts without a name stay
+/// exact.
+pub async fn name_counts_stop_past_the_cap(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let w = world(store).await;
+    let scope = scope_of(&w, &w.seller_a);
+    // 11 rare names (n = 7, 1007, ..., 10007) and more common ones than the cap.
+    let many = NAME_COUNT_CAP as i64 + 100;
+    let products: Vec<(String, ProductFields)> = (0..many)
+        .map(|n| {
+            let name = if n % 1000 == 7 {
+                format!("Raro {n}")
+            } else {
+                format!("Comum {n}")
+            };
+            (format!("CAP-{n:05}"), simple_fields(&name, Some(100)))
+        })
+        .collect();
+    store
+        .import_products_bulk(&scope, &products, T0)
+        .await
+        .unwrap();
+    let named = |n: &str| ProductFilter {
+        name: Some(n.into()),
+        limit: 30,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.count_products(&scope, &named("comum")).await.unwrap(),
+        NAME_COUNT_CAP + 1
+    );
+    assert_eq!(
+        store.count_products(&scope, &named("raro")).await.unwrap(),
+        11
+    );
+    assert_eq!(
+        store.count_products(&scope, &named("co")).await.unwrap(),
+        NAME_COUNT_CAP + 1
+    );
+    assert_eq!(
+        store
+            .count_products(&scope, &ProductFilter::default())
+            .await
+            .unwrap(),
+        many as u64
+    );
+    let last = store
+        .list_products(
+            &scope,
+            &ProductFilter {
+                offset: many as u64 - 11 - 1,
+                ..named("comum")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        last.len(),
+        1,
+        "the last page of a capped search still lists its match"
+    );
 }

@@ -251,6 +251,14 @@ pub(super) fn list_sql(scope: &Scope, f: &ProductFilter) -> (String, Params) {
 pub(super) fn count_sql(scope: &Scope, f: &ProductFilter) -> (String, Params) {
     let mut p = Params::default();
     let w = filter_sql(scope, f, &mut p);
+    // A name search counts at most one past the cap (see `NAME_COUNT_CAP`).
+    if f.name.is_some() {
+        let cap = NAME_COUNT_CAP + 1;
+        return (
+            format!("SELECT COUNT(*) FROM (SELECT 1 FROM products q WHERE {w} LIMIT {cap}) s"),
+            p,
+        );
+    }
     (format!("SELECT COUNT(*) FROM products q WHERE {w}"), p)
 }
 

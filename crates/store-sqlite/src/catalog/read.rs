@@ -186,6 +186,28 @@ pub(super) fn find_products(
 /// three characters to look anything up).
 const TRIGRAM: usize = 3;
 
+/// Whether the listing runs from the name index: the index, cross-joined to
+/// `products` (so SQLite reads the index first and in id order, never the seller's
+/// whole index first), finds the page without counting every match.
+/// A key (SKU, external id, URL) finds its row directly: then the name is only tested
+/// on that row.
+fn name_joined(f: &ProductFilter) -> bool {
+    let keyed = f.sku.is_some() || f.external_id.is_some() || f.url.is_some();
+    !keyed
+        && f.name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() >= TRIGRAM)
+}
+
+/// The listing's `FROM`: `products p`, or the name index `f` driving it.
+fn from_sql(f: &ProductFilter) -> &'static str {
+    if name_joined(f) {
+        "product_names f CROSS JOIN products p ON p.id = f.rowid"
+    } else {
+        "products p"
+    }
+}
+
 /// `WHERE` conditions of a product listing on alias `p`, scope included.
 ///
 /// With no statistics (the schema runs no `ANALYZE`) SQLite takes `seller_id = ?` for
@@ -195,11 +217,7 @@ const TRIGRAM: usize = 3;
 /// the row directly, the owner column is written `+p.seller_id`, which no index
 /// serves, so the set drives: a rare name is then a millisecond.
 fn filter_sql(scope: &Scope, f: &ProductFilter, params: &mut Vec<Value>) -> String {
-    let id_set = f
-        .name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() >= TRIGRAM)
-        || f.category_name.is_some()
+    let id_set = f.category_name.is_some()
         || f.category_slug.is_some()
         || f.collection_id.is_some()
         || f.collection_name.is_some();
@@ -219,13 +237,14 @@ fn filter_sql(scope: &Scope, f: &ProductFilter, params: &mut Vec<Value>) -> Stri
         );
     }
     if let Some(name) = &f.name {
-        // The trigram index finds the candidates; `instr` then keeps only exact
-        // containment, since `%` and `_` in the text are LIKE wildcards.
-        if name.chars().count() >= TRIGRAM {
+        // Three characters or more: a phrase of the name's trigrams in the index, which
+        // keeps their positions (`detail = 'full'`), so a match is exact containment
+        // with no look at the row; the index drives the statement ([`from_sql`]).
+        // Shorter text has no trigram: `instr` on each of the scope's rows.
+        if name_joined(f) {
             push(
-                " AND p.id IN (SELECT rowid FROM product_names WHERE name_key LIKE ?)
-                  AND instr(p.name_key, ?) > 0",
-                vec![Value::Text(format!("%{name}%")), text(name)],
+                " AND f.product_names MATCH ?",
+                vec![Value::Text(format!("\"{}\"", name.replace('"', "\"\"")))],
                 &mut sql,
             );
         } else {
@@ -332,19 +351,26 @@ pub(super) fn list_products(
 fn list_sql(scope: &Scope, f: &ProductFilter) -> (String, Vec<Value>) {
     let mut params = Vec::new();
     let conditions = filter_sql(scope, f, &mut params);
+    let from = from_sql(f);
+    // From the name index, id order is the index's own (its rowid), so no sort.
+    let inner = if name_joined(f) && f.order == ProductOrder::Id {
+        "f.rowid"
+    } else {
+        order_sql(f.order)
+    };
     let order = order_sql(f.order);
     params.push(Value::Integer(i64::from(f.limit)));
     let sql = if f.offset == 0 {
         format!(
-            "SELECT {PRODUCT_COLS} FROM products p WHERE 1 = 1{conditions} ORDER BY {order} LIMIT ?"
+            "SELECT {PRODUCT_COLS} FROM {from} WHERE 1 = 1{conditions} ORDER BY {inner} LIMIT ?"
         )
     } else {
         // The page's ids are picked first (often from an index alone), then only those
         // rows are read: the offset skips index entries, not whole bodies.
         params.push(Value::Integer(f.offset.min(i64::MAX as u64) as i64));
         format!(
-            "SELECT {PRODUCT_COLS} FROM products p WHERE p.id IN (SELECT p.id FROM products p
-             WHERE 1 = 1{conditions} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
+            "SELECT {PRODUCT_COLS} FROM products p WHERE p.id IN (SELECT p.id FROM {from}
+             WHERE 1 = 1{conditions} ORDER BY {inner} LIMIT ? OFFSET ?) ORDER BY {order}"
         )
     };
     (sql, params)
@@ -352,10 +378,17 @@ fn list_sql(scope: &Scope, f: &ProductFilter) -> (String, Vec<Value>) {
 
 pub(super) fn count_products(c: &Connection, scope: &Scope, f: &ProductFilter) -> Result<u64> {
     let mut params = Vec::new();
-    let sql = format!(
-        "SELECT COUNT(*) FROM products p WHERE 1 = 1{}",
-        filter_sql(scope, f, &mut params)
-    );
+    let conditions = filter_sql(scope, f, &mut params);
+    // A name search counts at most one past the cap (see `NAME_COUNT_CAP`).
+    let sql = if f.name.is_some() {
+        format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE 1 = 1{conditions} LIMIT {})",
+            from_sql(f),
+            NAME_COUNT_CAP + 1
+        )
+    } else {
+        format!("SELECT COUNT(*) FROM products p WHERE 1 = 1{conditions}")
+    };
     let n: i64 = c
         .prepare_cached(&sql)
         .and_then(|mut s| s.query_row(params_from_iter(params), |r| r.get(0)))
@@ -699,22 +732,25 @@ mod tests {
         }
     }
 
-    /// A name of three characters or more is looked up in the trigram index, whose
-    /// rowids then find the products; a shorter one is tested on the seller's rows.
+    /// A name of three characters or more is a phrase query on the trigram index,
+    /// which drives the statement in id order (no sort, no look at other rows); a
+    /// shorter one is tested on the seller's rows.
     #[test]
     fn a_name_is_found_through_the_trigram_index() {
         let steps = plan(page(ProductFilter {
             name: Some("camiseta".into()),
             ..Default::default()
         }));
-        assert_eq!(
-            steps[0], "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)",
+        assert!(
+            steps[0].starts_with("SCAN f VIRTUAL TABLE INDEX") && steps[0].contains(":M"),
             "{steps:?}"
         );
         assert!(
-            steps
-                .iter()
-                .any(|s| s.contains("product_names VIRTUAL TABLE INDEX 0:L")),
+            steps.contains(&"SEARCH p USING INTEGER PRIMARY KEY (rowid=?)".to_string()),
+            "{steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("TEMP B-TREE")),
             "{steps:?}"
         );
         let short = plan(page(ProductFilter {
