@@ -123,9 +123,21 @@ pub(super) async fn find_products(
             ProductKey::ExternalId(e) => externals.push(e.as_str()),
         }
     }
+    // Each key kind is looked up through its own index, whatever the planner thinks of
+    // the scope: an `OR` of the three lets it read the seller's whole index instead
+    // when its statistics undercount the seller's products.
+    let owner = if scope.seller_id.is_some() {
+        "seller_id = $5"
+    } else {
+        "operator_id = $4"
+    };
     let inner = format!(
-        "SELECT q.* FROM products q WHERE (q.id = ANY($1) OR q.sku = ANY($2)
-         OR q.external_id = ANY($3)) AND {}",
+        "SELECT q.* FROM products q WHERE q.id IN (
+           SELECT x.id FROM products x WHERE x.id = ANY($1)
+           UNION SELECT x.id FROM unnest($2::text[]) k(v) JOIN products x ON x.{owner} AND x.sku = k.v
+           UNION SELECT x.id FROM unnest($3::text[]) k(v) JOIN products x
+             ON x.{owner} AND x.external_id = k.v)
+         AND {}",
         cached_scope(scope, "q.", 4)
     );
     let stmt = c
