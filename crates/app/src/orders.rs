@@ -14,9 +14,37 @@
 //! order lifecycle decides (status transitions, invoices, tracking) will be decided
 //! here and saved guarded by a version, as tickets are.
 
-use entreposto_domain::{Order, OrderData, OrderEvent, Upserted};
+use entreposto_domain::{
+    pendencies, Order, OrderData, OrderEvent, OrderProgress, OrderState, StateChange, Upserted,
+};
 
 use crate::{App, Result};
+
+/// The progress an order starts with: the state its marketplace status maps to,
+/// reached when it was placed, and the pendencies its data has. The store keeps it
+/// only for a new order; an existing one keeps its progress and takes these
+/// pendencies and warnings.
+pub fn initial_progress(data: &OrderData) -> OrderProgress {
+    let state = OrderState::from_marketplace(data.status);
+    OrderProgress {
+        state,
+        version: 1,
+        history: vec![StateChange {
+            from: None,
+            to: state,
+            at: data.placed_at,
+        }],
+        interactions: vec![],
+        invoice: None,
+        trackings: vec![],
+        erp: vec![],
+        pendencies: pendencies(data, &[]),
+        warnings: vec![],
+        reservation: vec![],
+        shipped_at: None,
+        delivered_at: None,
+    }
+}
 
 impl App {
     /// Validates and stores `data`: a new order, or the new state of the one with the
@@ -26,7 +54,7 @@ impl App {
         data.validate(now)?;
         let (order, how) = self
             .store
-            .upsert_order(data, now, &[OrderEvent::Pushed])
+            .upsert_order(data, &initial_progress(data), now, &[OrderEvent::Pushed])
             .await?;
         Ok((order, how))
     }

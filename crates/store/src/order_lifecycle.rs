@@ -52,7 +52,10 @@ pub struct OrderFilter {
 pub trait OrderLifecycleStore: Send + Sync {
     /// The order `id` in `scope` with its progress.
     async fn get_order_view(&self, scope: &Scope, id: i64) -> Result<OrderView>;
-    /// Persists a decided change (see the module note); returns the stored progress.
+    /// Persists a decided change (see the module note); returns the stored progress:
+    /// the change's, at version `loaded_version + 1` (whatever version it carries). The
+    /// order's `updated_at` becomes the change's `now`; each product a stock move
+    /// touches gets its version bumped and `updated_at` set likewise.
     async fn save_order_change(&self, scope: &Scope, change: OrderChange) -> Result<OrderProgress>;
     async fn list_order_views(&self, scope: &Scope, filter: &OrderFilter)
         -> Result<Vec<OrderView>>;
