@@ -38,9 +38,9 @@ use std::collections::HashMap;
 
 use entreposto_domain::lifecycle::{interaction_wording, transition};
 use entreposto_domain::{
-    pendencies, Actor, ErpMark, FieldError, Interaction, InteractionOrigin, Invoice, Order,
-    OrderChange, OrderData, OrderEvent, OrderProgress, OrderState, ProductKind, Scope, StateChange,
-    StockMove, Timestamp, TrackingCode, TransitionFacts, Upserted,
+    pendencies, Actor, ErpMark, FieldError, Interaction, InteractionOrigin, Invoice, OrderChange,
+    OrderData, OrderEvent, OrderProgress, OrderState, ProductKind, Scope, StateChange, StockMove,
+    Timestamp, TrackingCode, TransitionFacts, Upserted,
 };
 use entreposto_store::{OrderView, ProductKey, StoreError};
 
@@ -234,7 +234,7 @@ impl App {
     /// Validates and stores `data`: a new order with its initial progress, or the new
     /// data of the one with the same key (its progress kept); which of the two the
     /// store says.
-    pub async fn push_order(&self, data: &OrderData) -> Result<(Order, Upserted)> {
+    pub async fn push_order(&self, data: &OrderData) -> Result<(OrderView, Upserted)> {
         let now = self.now();
         data.validate(now)?;
         let scope = Scope::seller(&data.operator_id, &data.seller_id);
@@ -245,12 +245,16 @@ impl App {
             .into_iter()
             .filter(|s| !known.iter().any(|p| &p.data.sku == s))
             .collect();
-        let _progress = initial_progress(data, &unknown, now);
+        let progress = initial_progress(data, &unknown, now);
         let (order, how) = self
             .store
             .upsert_order(data, now, &[OrderEvent::Pushed])
             .await?;
-        Ok((order, how))
+        let progress = match how {
+            Upserted::Created => progress,
+            Upserted::Updated => self.store.get_order_view(&scope, order.id).await?.progress,
+        };
+        Ok((OrderView { order, progress }, how))
     }
 
     /// The marketplace approves the order's payment: `pending/payment` →
