@@ -173,21 +173,19 @@ fn check(view: &OrderView, to: OrderState, actor: Actor) -> Result<bool> {
 }
 
 /// The progress a pushed order starts with: its state from the pushed status, that
-/// state as the first history entry, and the pendencies of its data (`unknown_skus`:
-/// the ordered SKUs the seller's catalog lacks).
-pub fn initial_progress(
-    data: &OrderData,
-    unknown_skus: &[String],
-    now: Timestamp,
-) -> OrderProgress {
+/// state as the first history entry (reached `at`: when the hub received the order),
+/// and the pendencies of its data (`unknown_skus`: the ordered SKUs the seller's
+/// catalog lacks). The store keeps it for a new order only; an existing one keeps its
+/// progress and takes these pendencies and warnings.
+pub fn initial_progress(data: &OrderData, unknown_skus: &[String], at: Timestamp) -> OrderProgress {
     let state = OrderState::from_marketplace(data.status);
     OrderProgress {
         state,
-        version: 0,
+        version: 1,
         history: vec![StateChange {
             from: None,
             to: state,
-            at: now,
+            at,
         }],
         interactions: Vec::new(),
         invoice: None,
@@ -248,7 +246,7 @@ impl App {
         let progress = initial_progress(data, &unknown, now);
         let (order, how) = self
             .store
-            .upsert_order(data, now, &[OrderEvent::Pushed])
+            .upsert_order(data, &progress, now, &[OrderEvent::Pushed])
             .await?;
         let progress = match how {
             Upserted::Created => progress,
