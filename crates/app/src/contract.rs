@@ -49,6 +49,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, illegal_moves_are_refused_naming_from_and_to);
         $crate::contract_tests!(@case $open, invoices_tracking_and_erp_marks);
         $crate::contract_tests!(@case $open, a_push_keeps_the_lifecycle);
+        $crate::contract_tests!(@case $open, a_cancellation_survives_a_deleted_product);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

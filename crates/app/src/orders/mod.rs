@@ -138,13 +138,10 @@ impl Draft {
         self.progress.reservation = moves;
     }
 
-    /// Returns the whole reservation to the catalog.
-    fn release(&mut self) {
-        let back = std::mem::take(&mut self.progress.reservation);
-        self.stock.extend(back.into_iter().map(|m| StockMove {
-            delta: -m.delta,
-            ..m
-        }));
+    /// Returns the reservation to the catalog (`back`: see [`stock::returns`]).
+    fn release(&mut self, back: Vec<StockMove>) {
+        self.progress.reservation.clear();
+        self.stock.extend(back);
     }
 
     fn into_change(self) -> OrderChange {
@@ -386,7 +383,8 @@ impl App {
                     return Ok(None);
                 }
                 d.record_move(OrderState::Cancelled, None);
-                d.release();
+                let back = self.returns(view).await?;
+                d.release(back);
             }
             Action::ConfirmDelivery => {
                 if !check(view, OrderState::Delivered, Actor::Marketplace)? {
@@ -507,6 +505,26 @@ impl App {
             }
         }
         Ok(Some(d))
+    }
+
+    /// The moves that give the order's reservation back, to the products as they are
+    /// now (one read, only when something is reserved).
+    async fn returns(&self, view: &OrderView) -> Result<Vec<StockMove>> {
+        let reserved = &view.progress.reservation;
+        if reserved.is_empty() {
+            return Ok(Vec::new());
+        }
+        let data = &view.order.data;
+        let scope = Scope::seller(&data.operator_id, &data.seller_id);
+        let mut keys: Vec<ProductKey> = Vec::new();
+        for m in reserved {
+            let k = ProductKey::Id(m.product_id);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        let products = self.store.find_products(&scope, &keys).await?;
+        Ok(stock::returns(reserved, &products))
     }
 
     /// Reads the products the order's items need (and their kits' components) and
