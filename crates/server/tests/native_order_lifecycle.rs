@@ -304,6 +304,7 @@ async fn native_and_omnik_show_the_same_state(app: TestApp) {
                 "orderData": {"id": id},
                 "comments": [{"entity": "CLIENTE", "subject": "Atraso", "comment": "Cadê?",
                     "customerCanView": true, "author": {"email": "a@b.com"},
+                    "iterationDate": "2023-06-07T10:00:00.000000",
                     "responsible": "SELLER"}]}),
         )
         .await;
