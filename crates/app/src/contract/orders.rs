@@ -656,4 +656,12 @@ pub async fn a_push_keeps_the_lifecycle(s: Arc<dyn Store>) {
     assert_eq!(re.order.data, again);
     assert_eq!(re.progress.state, OrderState::Paid);
     assert_eq!(re.progress.history, paid.progress.history);
+    assert_eq!(re.progress.reservation, paid.progress.reservation);
+    assert_eq!(
+        re.progress.pendencies,
+        vec![Pendency::Email, Pendency::Attribute],
+        "the pendencies follow the new data"
+    );
+    let stored = store.get_order_view(&scope, v.order.id).await.unwrap();
+    assert_eq!(stored.progress, re.progress);
 }

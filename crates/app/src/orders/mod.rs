@@ -8,7 +8,9 @@
 //! status, the first history entry, its pendencies): a push replaces what the
 //! marketplace sent, so deciding "create" or "replace" here would cost every push a
 //! read and a retry loop for the race between two first pushes. A re-push replaces
-//! the marketplace's data, not the progress: the state moves only by the actions below.
+//! the marketplace's data, not the progress (only its pendencies and warnings follow
+//! the new data): the state moves only by the actions below. The SKUs the seller's
+//! catalog lacks (the `attribute` pendency) cost the push one catalog read.
 //!
 //! Every other change is an action on the order's progress: the marketplace approves
 //! payment (reserving the ordered SKUs in the seller's catalog, or moving the order to
