@@ -129,3 +129,59 @@ async fn orders_from_before_the_lifecycle_get_their_progress() {
     assert_eq!(ids(queue).await, [1]);
     assert_eq!(ids(OrderFilter::default()).await, [2, 1]);
 }
+
+/// Figures at scale, run once by hand (release build):
+/// `cargo test --release -p entreposto-store-postgres --test order_lifecycle -- --ignored --nocapture`.
+/// `ENTREPOSTO_SCALE_ORDERS` sets the number of orders (a million by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a million orders: run by hand, in a release build"]
+async fn figures_at_scale() {
+    use entreposto_store::order_lifecycle_contract::{load_at_scale, measure_at_scale};
+
+    let Ok(url) = std::env::var("ENTREPOSTO_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let orders: usize = std::env::var("ENTREPOSTO_SCALE_ORDERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let url = fresh_schema_url(&url).await.expect("create test schema");
+    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url, 16).await.expect("connect"));
+    let (scope, took) = load_at_scale(&*store, orders).await;
+    println!(
+        "import_orders: {orders} orders in {took:?} ({:.0}/s)",
+        orders as f64 / took.as_secs_f64()
+    );
+    // What autovacuum would do in time: statistics, and the visibility map the
+    // listing's index-only scans rely on.
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let handle = tokio::spawn(conn);
+    let started = std::time::Instant::now();
+    c.batch_execute("VACUUM ANALYZE orders; VACUUM ANALYZE order_payment_ids")
+        .await
+        .expect("vacuum");
+    println!("VACUUM ANALYZE: {:?}", started.elapsed());
+    for line in measure_at_scale(store, &scope, 20_000, 16).await {
+        println!("{line}");
+    }
+    let plan = c
+        .query(
+            &format!(
+                "EXPLAIN (ANALYZE, BUFFERS) SELECT id, placed_at FROM orders
+                 WHERE seller_id = '{}' AND state = 'paid' AND NOT erp_sent
+                 ORDER BY placed_at DESC, id DESC LIMIT 30 OFFSET 29970",
+                scope.seller_id.as_deref().unwrap_or_default()
+            ),
+            &[],
+        )
+        .await
+        .expect("plan");
+    for r in plan {
+        println!("{}", r.get::<_, String>(0));
+    }
+    drop(c);
+    let _ = handle.await;
+}

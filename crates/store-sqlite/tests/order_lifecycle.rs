@@ -173,3 +173,44 @@ async fn orders_from_before_the_lifecycle_get_their_progress() {
     assert_eq!(ids(queue).await, [1]);
     assert_eq!(ids(OrderFilter::default()).await, [2, 1]);
 }
+
+/// Figures at scale, run once by hand (release build):
+/// `cargo test --release -p entreposto-store-sqlite --test order_lifecycle -- --ignored --nocapture`.
+/// `ENTREPOSTO_SCALE_ORDERS` sets the number of orders (a million by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a million orders: run by hand, in a release build"]
+async fn figures_at_scale() {
+    use entreposto_store::order_lifecycle_contract::{load_at_scale, measure_at_scale};
+    use entreposto_store_sqlite::Durability;
+
+    let orders: usize = std::env::var("ENTREPOSTO_SCALE_ORDERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = TempDir(
+        std::env::temp_dir().join(format!("entreposto-scale-{}", entreposto_store::new_id())),
+    );
+    std::fs::create_dir_all(&dir.0).expect("temp dir");
+    let path = dir.0.join("scale.db");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&path, SqliteOptions::default()).expect("open"));
+    let (scope, took) = load_at_scale(&*store, orders).await;
+    println!(
+        "import_orders: {orders} orders in {took:?} ({:.0}/s)",
+        orders as f64 / took.as_secs_f64()
+    );
+    drop(store);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!("database file: {} MiB", size >> 20);
+    for durability in [Durability::Normal, Durability::Full] {
+        let options = SqliteOptions {
+            durability,
+            ..SqliteOptions::default()
+        };
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, options).expect("reopen"));
+        println!("-- synchronous={durability:?}");
+        for line in measure_at_scale(store, &scope, 20_000, 64).await {
+            println!("{line}");
+        }
+    }
+}
