@@ -7,7 +7,7 @@
 
 use entreposto_domain::time::brasilia;
 use entreposto_domain::{
-    OrderStatus, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
+    OrderState, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -109,8 +109,16 @@ pub enum CaseStatus {
     ENCERRADO,
 }
 
+/// The statuses an order shows: its lifecycle state's (never `new`).
 fn order_status() -> utoipa::openapi::schema::Object {
-    entreposto_http::openapi::string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
+    let mut words: Vec<&str> = Vec::new();
+    for s in OrderState::ALL {
+        let w = s.marketplace_status().as_str();
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    entreposto_http::openapi::string_enum(words, false)
 }
 
 fn gender() -> utoipa::openapi::schema::Object {
@@ -266,6 +274,7 @@ impl<'a> CustomerService<'a> {
     pub fn of(
         t: &'a TicketHead,
         order: &'a OrderSummary,
+        order_state: OrderState,
         messages: &'a [TicketMessage],
     ) -> CustomerService<'a> {
         let d = &order.head;
@@ -285,7 +294,8 @@ impl<'a> CustomerService<'a> {
             },
             order_data: OrderDataOut {
                 id: order.id.to_string(),
-                status: d.status.as_str(),
+                // The lifecycle's state, as every dialect shows it, not the pushed status.
+                status: order_state.marketplace_status().as_str(),
                 order_date: OmnikTime(d.placed_at),
                 approval_date: d.approved_at.map(OmnikTime),
                 cancel_date: d.cancelled_at.map(OmnikTime),

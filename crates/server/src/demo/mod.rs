@@ -345,7 +345,7 @@ pub async fn run(store: Arc<dyn Store>, sizes: Sizes) -> anyhow::Result<()> {
                 let s = (seq % seller_rows.len() as u64) as usize;
                 let data = make_order(&mut rng, &seller_rows[s], &catalogs[s], seq, now);
                 ImportOrder {
-                    progress: initial_progress(&data),
+                    progress: initial_progress(&data, &[], data.placed_at),
                     data,
                 }
             })
