@@ -31,6 +31,7 @@ use utoipa_axum::routes;
 
 pub mod entities;
 pub mod input;
+pub mod orders;
 pub mod output;
 pub mod products;
 pub mod wire;
