@@ -7,9 +7,11 @@
 use entreposto_domain::vocabulary::{COUNTRIES, GENDERS, PAYMENT_METHODS, PHONE_TYPES};
 use entreposto_domain::{
     check_email, parse_birth_date, parse_country, parse_gender, parse_payment_method,
-    parse_phone_type, parse_uf, parse_zipcode, Address, Customer, Document, DocumentKind,
-    FieldError, Order, OrderData, OrderItem, OrderStatus, Payment, Phone, Timestamp,
+    parse_phone_type, parse_uf, parse_zipcode, Address, Customer, Document, DocumentKind, ErpMark,
+    FieldError, InteractionOrigin, OrderData, OrderItem, OrderProgress, OrderState, OrderStatus,
+    Payment, Pendency, Phone, Timestamp, ERP_TYPES,
 };
+use entreposto_store::OrderView;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;
@@ -231,7 +233,144 @@ pub struct OrderIn {
     pub payments: Vec<PaymentDto>,
 }
 
-/// A stored order.
+/// Where an order is in its lifecycle, as the 00K document's `status`/`substatus`.
+#[derive(Serialize, ToSchema)]
+pub struct StateOut {
+    #[schema(schema_with = lifecycle_status)]
+    pub status: &'static str,
+    /// `null` for `shipped` and `cancelled`.
+    #[schema(schema_with = lifecycle_substatus)]
+    pub substatus: Option<&'static str>,
+}
+
+impl From<OrderState> for StateOut {
+    fn from(s: OrderState) -> StateOut {
+        StateOut {
+            status: s.status(),
+            substatus: s.substatus(),
+        }
+    }
+}
+
+/// One move of the order's state.
+#[derive(Serialize, ToSchema)]
+pub struct StateChangeOut {
+    /// `null` for the first entry (the state the order was pushed in).
+    pub from: Option<StateOut>,
+    pub to: StateOut,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+/// A recorded step of the order, worded for people as the 00K document words them.
+#[derive(Serialize, ToSchema)]
+pub struct InteractionOut {
+    pub description: String,
+    /// `administration` (the marketplace side) or `api` (the seller's system).
+    #[schema(schema_with = interaction_origin)]
+    pub origin: &'static str,
+    pub action: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceProductOut {
+    /// `simple` or `kit`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub sku: String,
+    pub cfop: u32,
+}
+
+/// The order's NF-e.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceOut {
+    pub series: u32,
+    pub number: u64,
+    /// The 44-digit access key.
+    pub access_key: String,
+    #[schema(format = DateTime)]
+    pub issued_at: String,
+    pub value: f64,
+    pub products: Vec<InvoiceProductOut>,
+}
+
+/// Which ERP took the order, when, and its error if taking it failed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErpOut {
+    #[serde(rename = "type")]
+    #[schema(schema_with = erp_type)]
+    pub kind: String,
+    pub sent: bool,
+    pub error_message: Option<String>,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+/// An ERP's mark on an order: it took the order (`sent`), or failed to (`sent` false
+/// with `errorMessage`).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"type": "bling", "sent": true, "errorMessage": null})))]
+pub struct ErpIn {
+    /// Any letter case.
+    #[serde(rename = "type")]
+    #[schema(schema_with = erp_type)]
+    pub kind: String,
+    pub sent: bool,
+    /// Only with `sent` false.
+    pub error_message: Option<String>,
+}
+
+impl ErpIn {
+    pub fn into_domain(self) -> Result<ErpMark, FieldError> {
+        Ok(ErpMark {
+            erp: ErpMark::parse_erp(&self.kind)?,
+            sent: self.sent,
+            error: self.error_message,
+            at: Timestamp(0),
+        })
+    }
+}
+
+fn lifecycle_status() -> Object {
+    let mut words: Vec<&str> = Vec::new();
+    for s in OrderState::ALL {
+        if !words.contains(&s.status()) {
+            words.push(s.status());
+        }
+    }
+    string_enum(words, false)
+}
+
+fn lifecycle_substatus() -> Object {
+    string_enum(
+        OrderState::ALL
+            .into_iter()
+            .filter_map(OrderState::substatus),
+        true,
+    )
+}
+
+fn interaction_origin() -> Object {
+    string_enum(
+        [InteractionOrigin::Administration, InteractionOrigin::Api].map(InteractionOrigin::as_str),
+        false,
+    )
+}
+
+fn erp_type() -> Object {
+    string_enum(ERP_TYPES, false)
+}
+
+fn pendency() -> Object {
+    string_enum(Pendency::ALL.map(Pendency::as_str), false)
+}
+
+/// A stored order with its lifecycle.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderOut {
@@ -242,8 +381,30 @@ pub struct OrderOut {
     pub marketplace_order_id: String,
     pub site_id: Option<String>,
     pub warehouse: Option<String>,
+    /// The lifecycle's state in the marketplace's words (what Omnik shows too):
+    /// `awaiting_payment`, `approved` (paid and in pick-and-pack before the invoice),
+    /// `invoiced`, `shipped` (also when a delivery failed), `delivered`, `cancelled`.
     #[schema(schema_with = order_status)]
     pub status: String,
+    /// The lifecycle's state.
+    pub state: StateOut,
+    /// Every move of the state, oldest first.
+    pub status_history: Vec<StateChangeOut>,
+    /// Oldest first.
+    pub interactions: Vec<InteractionOut>,
+    pub invoice: Option<InvoiceOut>,
+    /// Correios SRO codes.
+    pub trackings: Vec<String>,
+    /// One mark per ERP, the latest.
+    pub erp: Vec<ErpOut>,
+    /// What is missing for the order to be handled without a person looking.
+    #[schema(schema_with = pendencies)]
+    pub pendencies: Vec<&'static str>,
+    pub warnings: Vec<String>,
+    #[schema(format = DateTime)]
+    pub shipped_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub delivered_at: Option<String>,
     #[schema(format = DateTime)]
     pub placed_at: String,
     #[schema(format = DateTime)]
@@ -424,8 +585,14 @@ impl OrderIn {
     }
 }
 
-impl From<&Order> for OrderOut {
-    fn from(o: &Order) -> OrderOut {
+fn pendencies() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::Array::new(pendency())
+}
+
+impl From<&OrderView> for OrderOut {
+    fn from(v: &OrderView) -> OrderOut {
+        let o = &v.order;
+        let p: &OrderProgress = &v.progress;
         let d = &o.data;
         let c = &d.customer;
         OrderOut {
@@ -435,7 +602,58 @@ impl From<&Order> for OrderOut {
             marketplace_order_id: d.marketplace_order_id.clone(),
             site_id: d.site_id.clone(),
             warehouse: d.warehouse.clone(),
-            status: d.status.as_str().into(),
+            status: p.state.marketplace_status().as_str().into(),
+            state: p.state.into(),
+            status_history: p
+                .history
+                .iter()
+                .map(|h| StateChangeOut {
+                    from: h.from.map(StateOut::from),
+                    to: h.to.into(),
+                    at: h.at.to_rfc3339_utc(),
+                })
+                .collect(),
+            interactions: p
+                .interactions
+                .iter()
+                .map(|i| InteractionOut {
+                    description: i.description.clone(),
+                    origin: i.origin.as_str(),
+                    action: i.action.clone(),
+                    at: i.at.to_rfc3339_utc(),
+                })
+                .collect(),
+            invoice: p.invoice.as_ref().map(|i| InvoiceOut {
+                series: i.series,
+                number: i.number,
+                access_key: i.access_key.as_str().into(),
+                issued_at: i.issued_at.to_rfc3339_utc(),
+                value: i.value.to_decimal(),
+                products: i
+                    .products
+                    .iter()
+                    .map(|p| InvoiceProductOut {
+                        kind: p.kind.as_str(),
+                        sku: p.sku.clone(),
+                        cfop: p.cfop,
+                    })
+                    .collect(),
+            }),
+            trackings: p.trackings.iter().map(|t| t.as_str().into()).collect(),
+            erp: p
+                .erp
+                .iter()
+                .map(|m| ErpOut {
+                    kind: m.erp.clone(),
+                    sent: m.sent,
+                    error_message: m.error.clone(),
+                    at: m.at.to_rfc3339_utc(),
+                })
+                .collect(),
+            pendencies: p.pendencies.iter().map(|x| x.as_str()).collect(),
+            warnings: p.warnings.clone(),
+            shipped_at: p.shipped_at.map(Timestamp::to_rfc3339_utc),
+            delivered_at: p.delivered_at.map(Timestamp::to_rfc3339_utc),
             placed_at: d.placed_at.to_rfc3339_utc(),
             approved_at: d.approved_at.map(Timestamp::to_rfc3339_utc),
             cancelled_at: d.cancelled_at.map(Timestamp::to_rfc3339_utc),

@@ -4,17 +4,14 @@
 
 #![forbid(unsafe_code)]
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
-use axum::{Json, Router};
-use entreposto_domain::{Dialect, Upserted};
-use entreposto_store::StoreError;
+use axum::Router;
+use entreposto_domain::Dialect;
 use utoipa::OpenApi;
 use utoipa_axum::routes;
 
 use entreposto_http::auth::{authorization_token, missing, Principal};
-use entreposto_http::body::JsonBody;
 use entreposto_http::envelope::{render, Envelope, Failure, Plain};
 use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
@@ -24,9 +21,8 @@ pub const DIALECT: Dialect = Dialect::named("native");
 
 pub mod catalog;
 pub mod dto;
+pub mod orders;
 pub mod tickets;
-
-use dto::{OrderIn, OrderOut};
 
 /// The native error envelope: the hub's plain one, `{"error": {"code", "message",
 /// "field"}}`.
@@ -63,8 +59,12 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .secured(&[&["operator_token"]])
         .forbidding("The token is a seller's: the native API needs an operator's");
     Routes::under(prefix, document(), answers)
-        .routes(routes!(push_order))
-        .routes(routes!(get_order))
+        .routes(routes!(orders::push_order))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::approve_payment))
+        .routes(routes!(orders::cancel_order))
+        .routes(routes!(orders::confirm_delivery))
+        .routes(routes!(orders::mark_erp))
         .routes(routes!(tickets::create_subject, tickets::list_subjects))
         .routes(routes!(tickets::open_ticket))
         .routes(routes!(tickets::get_ticket))
@@ -86,7 +86,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders, run customer service, read the sellers' catalogs and imports, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
+        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
     components(schemas(dto::ErrorBody))
 )]
@@ -97,70 +97,6 @@ fn document() -> utoipa::openapi::OpenApi {
     let mut doc = NativeApi::openapi();
     entreposto_http::openapi::add_bearer(&mut doc, "operator_token", "An operator's native token");
     doc
-}
-
-/// Creates an order, or updates the seller's order with the same channel and
-/// marketplace order id.
-#[utoipa::path(
-    post,
-    path = "/orders",
-    request_body = OrderIn,
-    responses(
-        (status = 201, description = "Order created", body = OrderOut),
-        (status = 200, description = "Existing order updated", body = OrderOut),
-    )
-)]
-async fn push_order(
-    OperatorAuth(p): OperatorAuth,
-    State(state): State<AppState>,
-    JsonBody(body, ..): JsonBody<OrderIn, Native>,
-) -> Result<(StatusCode, Json<OrderOut>)> {
-    let operator_id = &p.credential.operator_id;
-    let seller = match state.store.get_seller(operator_id, &body.seller).await {
-        Ok(s) => s,
-        Err(StoreError::NotFound) => {
-            return Err(
-                ApiError::invalid("seller", format!("unknown seller '{}'", body.seller)).into(),
-            )
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let data = body.into_domain(operator_id, &seller.id)?;
-    let (order, how) = state.app.push_order(&data).await?;
-    let status = match how {
-        Upserted::Created => StatusCode::CREATED,
-        Upserted::Updated => StatusCode::OK,
-    };
-    Ok((status, Json(OrderOut::from(&order))))
-}
-
-/// Reads one order of the operator's sellers by its hub id.
-#[utoipa::path(
-    get,
-    path = "/orders/{id}",
-    params(("id" = i64, Path, example = 1, description = "The hub's order id")),
-    responses(
-        (status = 200, description = "The order", body = OrderOut),
-        (status = 404, description = "No such order for this operator"),
-    )
-)]
-async fn get_order(
-    OperatorAuth(p): OperatorAuth,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<OrderOut>> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no order '{id}'")))?;
-    let order = state
-        .store
-        .get_order(&p.scope(), id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(format!("no order '{id}'")),
-            e => e.into(),
-        })?;
-    Ok(Json(OrderOut::from(&order)))
 }
 
 /// The native API as the hub serves it.

@@ -15,8 +15,8 @@ use entreposto_domain::{
     ProductKind, Scope, Seller, Subject, Ticket, TicketMessage,
 };
 use entreposto_store::{
-    CatalogLinks, EntityFilter, ImportJob, ProductFilter, ProductKey, Result, RowError, Store,
-    TicketDetail, TicketFilter,
+    CatalogLinks, EntityFilter, ImportJob, OrderFilter, OrderView, ProductFilter, ProductKey,
+    Result, RowError, Store, TicketDetail, TicketFilter,
 };
 
 /// Read-only access to the store.
@@ -40,6 +40,25 @@ impl Reads {
 
     pub async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order> {
         self.0.get_order(scope, id).await
+    }
+
+    /// The order `id` in `scope` with its progress (state, history, invoice, ...).
+    pub async fn get_order_view(&self, scope: &Scope, id: i64) -> Result<OrderView> {
+        self.0.get_order_view(scope, id).await
+    }
+
+    /// A page of orders with their progress, newest placement first.
+    pub async fn list_order_views(
+        &self,
+        scope: &Scope,
+        filter: &OrderFilter,
+    ) -> Result<Vec<OrderView>> {
+        self.0.list_order_views(scope, filter).await
+    }
+
+    /// How many orders match `filter` (its paging fields are ignored).
+    pub async fn count_order_views(&self, scope: &Scope, filter: &OrderFilter) -> Result<u64> {
+        self.0.count_order_views(scope, filter).await
     }
 
     /// Orders of the scope with this marketplace order id (any channel), oldest first.

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use entreposto_app::{AppError, OpenTicket};
 use entreposto_domain::{
-    check_email, Author, Conversation, NewMessage, Order, OrderSummary, Party, Scope, TicketHead,
-    TicketMessage, Timestamp,
+    check_email, Author, Conversation, NewMessage, OrderState, OrderSummary, Party, Scope,
+    TicketHead, TicketMessage, Timestamp,
 };
-use entreposto_store::{TicketFilter, TicketSort};
+use entreposto_store::{OrderView, TicketFilter, TicketSort};
 use utoipa::IntoParams;
 
 use super::dto::{
@@ -122,7 +122,8 @@ fn not_found<'a, E: Into<AppError> + 'a>(what: &'a str) -> impl FnOnce(E) -> Api
 /// listings) share one read of it; `known` is an order the caller has already read.
 /// What a page of cases is rendered from: the orders and comments of its tickets.
 struct PageData {
-    orders: HashMap<i64, OrderSummary>,
+    /// Each order with its lifecycle state (what `orderData.status` shows).
+    orders: HashMap<i64, (OrderSummary, OrderState)>,
     messages: HashMap<i64, Vec<TicketMessage>>,
 }
 
@@ -131,10 +132,11 @@ impl PageData {
         state: &AppState,
         scope: &Scope,
         tickets: &[TicketHead],
-        known: Option<Order>,
+        known: Option<OrderView>,
     ) -> std::result::Result<PageData, ApiError> {
-        let mut orders: HashMap<i64, OrderSummary> =
-            known.map(|o| (o.id, o.into())).into_iter().collect();
+        let summary = |v: OrderView| (v.order.id, (v.order.into(), v.progress.state));
+        let mut orders: HashMap<i64, (OrderSummary, OrderState)> =
+            known.map(summary).into_iter().collect();
         let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
         let mut messages: HashMap<i64, Vec<_>> = HashMap::new();
         for m in state.store.list_messages_of(scope, &ids).await? {
@@ -142,7 +144,7 @@ impl PageData {
         }
         for t in tickets {
             if let Entry::Vacant(slot) = orders.entry(t.order_id) {
-                slot.insert(state.store.get_order(scope, t.order_id).await?.into());
+                slot.insert(summary(state.store.get_order_view(scope, t.order_id).await?).1);
             }
         }
         Ok(PageData { orders, messages })
@@ -153,7 +155,8 @@ impl PageData {
             .iter()
             .map(|t| {
                 let mine = self.messages.get(&t.id).map_or(&[][..], Vec::as_slice);
-                CustomerService::of(t, &self.orders[&t.order_id], mine)
+                let (order, order_state) = &self.orders[&t.order_id];
+                CustomerService::of(t, order, *order_state, mine)
             })
             .collect()
     }
@@ -173,7 +176,14 @@ async fn detail(
         .get_ticket_detail(scope, id)
         .await
         .map_err(not_found("customer service"))?;
-    let case = CustomerService::of(&d.ticket, &d.order, &d.messages);
+    // The order's status is its lifecycle's, kept apart from the pushed body.
+    let order_state = state
+        .store
+        .get_order_view(scope, d.order.id)
+        .await?
+        .progress
+        .state;
+    let case = CustomerService::of(&d.ticket, &d.order, order_state, &d.messages);
     Ok((status, SizedJson(case, CASE_BYTES)).into_response())
 }
 
@@ -246,7 +256,7 @@ async fn page(
     scope: &Scope,
     q: &QueryPairs,
     narrow: impl FnOnce(&mut TicketFilter),
-    known: Option<Order>,
+    known: Option<OrderView>,
 ) -> Result<Response> {
     let (mut f, sort) = list_filter(q)?;
     narrow(&mut f);
@@ -372,7 +382,7 @@ pub async fn by_order(
         .map_err(|_| ApiError::NotFound(format!("order '{id}' not found")))?;
     let order = state
         .store
-        .get_order(&auth.scope, order_id)
+        .get_order_view(&auth.scope, order_id)
         .await
         .map_err(not_found("order"))?;
     page(

@@ -7,7 +7,7 @@
 
 use entreposto_domain::time::brasilia;
 use entreposto_domain::{
-    OrderStatus, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
+    OrderState, OrderStatus, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -266,6 +266,7 @@ impl<'a> CustomerService<'a> {
     pub fn of(
         t: &'a TicketHead,
         order: &'a OrderSummary,
+        order_state: OrderState,
         messages: &'a [TicketMessage],
     ) -> CustomerService<'a> {
         let d = &order.head;
@@ -285,7 +286,8 @@ impl<'a> CustomerService<'a> {
             },
             order_data: OrderDataOut {
                 id: order.id.to_string(),
-                status: d.status.as_str(),
+                // The lifecycle's state, as every dialect shows it, not the pushed status.
+                status: order_state.marketplace_status().as_str(),
                 order_date: OmnikTime(d.placed_at),
                 approval_date: d.approved_at.map(OmnikTime),
                 cancel_date: d.cancelled_at.map(OmnikTime),
