@@ -109,8 +109,8 @@ impl TrackingIn {
         match wrong.as_slice() {
             [] => Ok(codes),
             [(i, why)] => Err(FieldError::new(format!("trackings[{i}]"), why.clone())),
-            [(first, _), ..] => Err(FieldError::new(
-                format!("trackings[{first}]"),
+            _ => Err(FieldError::new(
+                "trackings",
                 wrong
                     .iter()
                     .map(|(i, why)| format!("trackings[{i}]: {why}"))
@@ -323,7 +323,7 @@ mod tests {
             read::<TrackingIn>(r#"{"trackings": ["XY123456785BR", "XY123456789BR", "1123456-3"]}"#)
                 .codes()
                 .unwrap_err();
-        assert_eq!(e.field, "trackings[1]");
+        assert_eq!(e.field, "trackings");
         assert!(e.message.contains("trackings[1]") && e.message.contains("trackings[2]"));
         assert!(!e.message.contains("trackings[0]"), "{e}");
         assert_eq!(
