@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 use entreposto_domain::*;
 use entreposto_store::fixtures::{message, sample_order, subject, world, World};
-use entreposto_store::{new_id, ImportTicket, Store, StoreError, TicketFilter, TicketSort};
+use entreposto_store::{
+    new_id, ImportOrder, ImportTicket, Store, StoreError, TicketFilter, TicketSort,
+};
 
 use crate::{App, AppError, ManualClock, OpenTicket};
+use entreposto_store::fixtures::initial_progress;
 
 /// Expands to one `#[tokio::test]` per contract case. `$open` is an async expression
 /// yielding `Option<impl Deref<Target = Arc<dyn Store>>>`.
@@ -186,7 +189,10 @@ pub async fn order_upsert_is_idempotent(s: Arc<dyn Store>) {
     let w = world(store).await;
     let data = sample_order(&w.seller_a, "02-1000000004");
     let t0 = Timestamp::now();
-    let (created, how) = store.upsert_order(&data, t0, &[]).await.unwrap();
+    let (created, how) = store
+        .upsert_order(&data, &initial_progress(&data), t0, &[])
+        .await
+        .unwrap();
     assert_eq!(how, Upserted::Created);
     assert_eq!(created.data, data);
     assert_eq!(created.created_at, t0);
@@ -195,7 +201,10 @@ pub async fn order_upsert_is_idempotent(s: Arc<dyn Store>) {
     changed.status = OrderStatus::Shipped;
     changed.items[0].quantity = 2;
     let t1 = Timestamp(t0.0 + 1000);
-    let (updated, how) = store.upsert_order(&changed, t1, &[]).await.unwrap();
+    let (updated, how) = store
+        .upsert_order(&changed, &initial_progress(&changed), t1, &[])
+        .await
+        .unwrap();
     assert_eq!(how, Upserted::Updated);
     assert_eq!(updated.id, created.id);
     assert_eq!(updated.created_at, t0);
@@ -210,7 +219,10 @@ pub async fn order_upsert_is_idempotent(s: Arc<dyn Store>) {
     // The same marketplace id on another channel is another order.
     let mut other_channel = data.clone();
     other_channel.channel = "Shoptime".into();
-    let (o2, how) = store.upsert_order(&other_channel, t1, &[]).await.unwrap();
+    let (o2, how) = store
+        .upsert_order(&other_channel, &initial_progress(&other_channel), t1, &[])
+        .await
+        .unwrap();
     assert_eq!(how, Upserted::Created);
     assert_ne!(o2.id, created.id);
     let found = store
@@ -228,13 +240,15 @@ pub async fn orders_are_scoped_to_their_seller(s: Arc<dyn Store>) {
     let w = world(store).await;
     let other = world(store).await;
     let now = Timestamp::now();
+    let a_data = sample_order(&w.seller_a, "A-1");
     let (a, _) = store
-        .upsert_order(&sample_order(&w.seller_a, "A-1"), now, &[])
+        .upsert_order(&a_data, &initial_progress(&a_data), now, &[])
         .await
         .unwrap();
     // Seller B pushes the same marketplace code: a different order, not an update of A's.
+    let b_data = sample_order(&w.seller_b, "A-1");
     let (b, how) = store
-        .upsert_order(&sample_order(&w.seller_b, "A-1"), now, &[])
+        .upsert_order(&b_data, &initial_progress(&b_data), now, &[])
         .await
         .unwrap();
     assert_eq!(how, Upserted::Created);
@@ -268,11 +282,18 @@ pub async fn orders_are_scoped_to_their_seller(s: Arc<dyn Store>) {
     assert_eq!(found[0].id, b.id);
 }
 
+fn imported(data: OrderData) -> ImportOrder {
+    ImportOrder {
+        progress: initial_progress(&data),
+        data,
+    }
+}
+
 pub async fn bulk_import_and_counts(s: Arc<dyn Store>) {
     let store: &dyn Store = &*s;
     let w = world(store).await;
-    let orders: Vec<OrderData> = (0..2500)
-        .map(|i| sample_order(&w.seller_a, &format!("BULK-{i}")))
+    let orders: Vec<ImportOrder> = (0..2500)
+        .map(|i| imported(sample_order(&w.seller_a, &format!("BULK-{i}"))))
         .collect();
     let n = store
         .import_orders(&orders, Timestamp::now())
@@ -281,7 +302,7 @@ pub async fn bulk_import_and_counts(s: Arc<dyn Store>) {
     assert_eq!(n, 2500);
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
     assert_eq!(store.count_orders(&scope).await.unwrap(), 2500);
-    let dup = vec![sample_order(&w.seller_a, "BULK-7")];
+    let dup = vec![imported(sample_order(&w.seller_a, "BULK-7"))];
     assert!(matches!(
         store.import_orders(&dup, Timestamp::now()).await,
         Err(StoreError::Conflict(_))
@@ -304,7 +325,11 @@ pub async fn concurrent_upserts_all_land(s: Arc<dyn Store>) {
     // and each key must exist exactly once.
     let futs = (0..200).map(|i| {
         let data = sample_order(&w.seller_a, &format!("C-{}", i % 100));
-        async move { store.upsert_order(&data, Timestamp::now(), &[]).await }
+        async move {
+            store
+                .upsert_order(&data, &initial_progress(&data), Timestamp::now(), &[])
+                .await
+        }
     });
     let results = futures::future::join_all(futs).await;
     let mut created = 0;
@@ -352,8 +377,9 @@ async fn order_and_subject(
     seller: &Seller,
     code: &str,
 ) -> (Order, Subject) {
+    let data = sample_order(seller, code);
     let (order, _) = store
-        .upsert_order(&sample_order(seller, code), Timestamp::now(), &[])
+        .upsert_order(&data, &initial_progress(&data), Timestamp::now(), &[])
         .await
         .unwrap();
     let s = match store

@@ -1,11 +1,16 @@
 //! Orders on PostgreSQL: `INSERT .. ON CONFLICT` upsert, scoped reads, `UNNEST` bulk load.
 //!
 //! The columns queries filter on are real columns; the rest of the order is one JSON
-//! `body` in the shape [`crate::order_json`] owns.
+//! `body` in the shape [`crate::order_json`] owns. A new order's progress goes in with
+//! it (the columns of `entreposto_store::progress_json`, see
+//! [`crate::order_lifecycle`]); an update keeps it but for the pendencies and warnings.
+//! The payments' transaction ids are kept in `order_payment_ids`, replaced by the same
+//! statement as the order.
 
 use async_trait::async_trait;
 use entreposto_domain::*;
-use entreposto_store::{OrderStore, Result, StoreError};
+use entreposto_store::progress_json;
+use entreposto_store::{ImportOrder, OrderStore, Result, StoreError};
 use tokio_postgres::Row;
 
 use crate::{map_err, order_json, PgStore};
@@ -34,20 +39,45 @@ impl OrderStore for PgStore {
     async fn upsert_order(
         &self,
         data: &OrderData,
+        initial: &OrderProgress,
         now: Timestamp,
         _events: &[OrderEvent],
     ) -> Result<(Order, Upserted)> {
         let body = encode(data)?;
+        let progress = progress_json::encode(initial);
+        let tids = transaction_ids(data);
         let c = self.conn().await?;
+        // One statement: the order (its progress only if new; pendencies and warnings
+        // always, the version moving when they change) and its transaction ids.
         let stmt = c
             .prepare_cached(
-                "INSERT INTO orders (operator_id, seller_id, channel, marketplace_order_id, status,
-                 placed_at, total, created_at, updated_at, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
-                 ON CONFLICT (seller_id, channel, marketplace_order_id) DO UPDATE SET
-                   status = EXCLUDED.status, placed_at = EXCLUDED.placed_at,
-                   total = EXCLUDED.total, updated_at = EXCLUDED.updated_at, body = EXCLUDED.body
-                 RETURNING id, created_at, (xmax = 0) AS inserted",
+                "WITH o AS (
+                   INSERT INTO orders (operator_id, seller_id, channel, marketplace_order_id,
+                     status, placed_at, total, created_at, updated_at, body, state,
+                     progress_version, has_pendency, has_warnings, erp_sent, pendencies,
+                     warnings, progress)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14,
+                     $15, $16, $17)
+                   ON CONFLICT (seller_id, channel, marketplace_order_id) DO UPDATE SET
+                     status = EXCLUDED.status, placed_at = EXCLUDED.placed_at,
+                     total = EXCLUDED.total, updated_at = EXCLUDED.updated_at,
+                     body = EXCLUDED.body,
+                     progress_version = orders.progress_version + CASE
+                       WHEN orders.pendencies = EXCLUDED.pendencies
+                        AND orders.warnings = EXCLUDED.warnings THEN 0 ELSE 1 END,
+                     has_pendency = EXCLUDED.has_pendency,
+                     has_warnings = EXCLUDED.has_warnings,
+                     pendencies = EXCLUDED.pendencies, warnings = EXCLUDED.warnings
+                   RETURNING id, created_at, (xmax = 0) AS inserted
+                 ), gone AS (
+                   DELETE FROM order_payment_ids d USING o
+                   WHERE d.order_id = o.id AND NOT (d.transaction_id = ANY($18::text[]))
+                 ), added AS (
+                   INSERT INTO order_payment_ids (order_id, operator_id, seller_id, transaction_id)
+                   SELECT o.id, $1, $2, t FROM o, UNNEST($18::text[]) AS t
+                   ON CONFLICT DO NOTHING
+                 )
+                 SELECT id, created_at, inserted FROM o",
             )
             .await
             .map_err(map_err)?;
@@ -64,6 +94,15 @@ impl OrderStore for PgStore {
                     &data.total().0,
                     &now.0,
                     &body,
+                    &progress.state,
+                    &initial.version,
+                    &progress.has_pendency,
+                    &progress.has_warnings,
+                    &progress.erp_sent,
+                    &progress.pendencies,
+                    &progress.warnings,
+                    &progress.progress,
+                    &tids,
                 ],
             )
             .await
@@ -138,36 +177,87 @@ impl OrderStore for PgStore {
         Ok(r.get::<_, i64>(0) as u64)
     }
 
-    async fn import_orders(&self, orders: &[OrderData], now: Timestamp) -> Result<u64> {
-        let mut cols: [Vec<String>; 6] = Default::default();
-        let (mut placed, mut total) = (Vec::new(), Vec::new());
-        for o in orders {
-            cols[0].push(o.operator_id.clone());
-            cols[1].push(o.seller_id.clone());
-            cols[2].push(o.channel.clone());
-            cols[3].push(o.marketplace_order_id.clone());
-            cols[4].push(o.status.as_str().to_string());
-            cols[5].push(encode(o)?);
+    async fn import_orders(&self, orders: &[ImportOrder], now: Timestamp) -> Result<u64> {
+        let mut text: [Vec<String>; 10] = Default::default();
+        let (mut placed, mut total, mut version) = (Vec::new(), Vec::new(), Vec::new());
+        let mut flags: [Vec<bool>; 3] = Default::default();
+        // The transaction ids, by the order's key (its id is drawn by the insert).
+        let mut tids: [Vec<String>; 4] = Default::default();
+        for ImportOrder { data: o, progress } in orders {
+            let stored = progress_json::encode(progress);
+            for t in transaction_ids(o) {
+                tids[0].push(o.seller_id.clone());
+                tids[1].push(o.channel.clone());
+                tids[2].push(o.marketplace_order_id.clone());
+                tids[3].push(t);
+            }
+            text[0].push(o.operator_id.clone());
+            text[1].push(o.seller_id.clone());
+            text[2].push(o.channel.clone());
+            text[3].push(o.marketplace_order_id.clone());
+            text[4].push(o.status.as_str().to_string());
+            text[5].push(encode(o)?);
+            text[6].push(stored.state.to_string());
+            text[7].push(stored.pendencies);
+            text[8].push(stored.warnings);
+            text[9].push(stored.progress);
+            flags[0].push(stored.has_pendency);
+            flags[1].push(stored.has_warnings);
+            flags[2].push(stored.erp_sent);
             placed.push(o.placed_at.0);
             total.push(o.total().0);
+            version.push(progress.version);
         }
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
         let n = tx
             .execute(
                 "INSERT INTO orders (operator_id, seller_id, channel, marketplace_order_id, status,
-                 placed_at, total, created_at, updated_at, body)
-                 SELECT o, s, ch, m, st, p, t, $9, $9, b
+                 placed_at, total, created_at, updated_at, body, state, progress_version,
+                 has_pendency, has_warnings, erp_sent, pendencies, warnings, progress)
+                 SELECT o, s, ch, m, st, p, t, $9, $9, b, sa, v, hp, hw, es, pe, w, pr
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                             $6::int8[], $7::int8[], $8::text[]) AS u(o, s, ch, m, st, p, t, b)",
+                             $6::int8[], $7::int8[], $8::text[], $10::text[], $11::int8[],
+                             $12::bool[], $13::bool[], $14::bool[], $15::text[], $16::text[],
+                             $17::text[])
+                   AS u(o, s, ch, m, st, p, t, b, sa, v, hp, hw, es, pe, w, pr)",
                 &[
-                    &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &placed, &total, &cols[5],
-                    &now.0,
+                    &text[0], &text[1], &text[2], &text[3], &text[4], &placed, &total, &text[5],
+                    &now.0, &text[6], &version, &flags[0], &flags[1], &flags[2], &text[7],
+                    &text[8], &text[9],
                 ],
             )
             .await
             .map_err(map_err)?;
+        if !tids[3].is_empty() {
+            tx.execute(
+                "INSERT INTO order_payment_ids (order_id, operator_id, seller_id, transaction_id)
+                 SELECT o.id, o.operator_id, o.seller_id, u.t
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS u(s, ch, m, t)
+                 JOIN orders o
+                   ON o.seller_id = u.s AND o.channel = u.ch AND o.marketplace_order_id = u.m
+                 ON CONFLICT DO NOTHING",
+                &[&tids[0], &tids[1], &tids[2], &tids[3]],
+            )
+            .await
+            .map_err(map_err)?;
+        }
         tx.commit().await.map_err(map_err)?;
         Ok(n)
     }
+}
+
+/// The transaction ids of `data`'s payments, each once.
+fn transaction_ids(data: &OrderData) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for t in data
+        .payments
+        .iter()
+        .filter_map(|p| p.transaction_id.as_deref())
+    {
+        if !ids.iter().any(|i| i == t) {
+            ids.push(t.to_string());
+        }
+    }
+    ids
 }

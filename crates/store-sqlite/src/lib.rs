@@ -210,6 +210,18 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         |ctx| Ok(tickets::code_key(ctx.get_raw(0).as_str()?)),
     )
     .map_err(map_err)?;
+    // Migration 11 fills `order_payment_ids` from the bodies there are, read by the
+    // store's own codec (postcard BLOBs, which SQL cannot read, and JSON text).
+    conn.create_scalar_function(
+        "entreposto_payment_ids",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            orders::payment_ids_json(ctx.get_raw(0))
+                .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))
+        },
+    )
+    .map_err(map_err)?;
     apply(conn).map_err(map_err)
 }
 

@@ -296,6 +296,42 @@ impl CountCache {
     }
 }
 
+impl SqliteStore {
+    /// Runs the count `sql` on a reader, or answers it from [`CountCache`].
+    ///
+    /// Offset-paged dialects (Omnik, 00K) count the whole listing for every page; a
+    /// count stays valid until this process commits anything (the generation moves)
+    /// and for at most five seconds, which bounds how late other processes' writes
+    /// show.
+    pub(crate) async fn cached_count(&self, sql: String, p: Vec<Value>) -> Result<u64> {
+        let key = format!("{sql}|{p:?}");
+        let arrived = self.generation();
+        if let Some(n) = self.counts.get(&key, arrived) {
+            return Ok(n);
+        }
+        let flight = self.counts.flight(&key);
+        let _turn = flight.lock().await;
+        // Whoever held the turn before us may have just counted; a count begun after
+        // we arrived is current enough for us even if writes have committed since
+        // (otherwise, under steady writes, every waiter would recount in turn).
+        if let Some(n) = self.counts.get(&key, arrived) {
+            return Ok(n);
+        }
+        let generation = self.generation();
+        let n = self
+            .read(move |c| {
+                let n: i64 = c
+                    .prepare_cached(&sql)
+                    .and_then(|mut s| s.query_row(params_from_iter(p), |r| r.get(0)))
+                    .map_err(map_err)?;
+                Ok(n as u64)
+            })
+            .await?;
+        self.counts.put(key, generation, n);
+        Ok(n)
+    }
+}
+
 /// `SELECT {what} FROM tickets WHERE ...` for a scope and filter, with its parameters.
 fn filter_sql(scope: &Scope, f: &TicketFilter, what: &str) -> (String, Vec<Value>) {
     let mut p = Vec::new();
@@ -748,34 +784,7 @@ impl TicketStore for SqliteStore {
         let mut f = f.clone();
         f.after = None;
         let (sql, p) = filter_sql(scope, &f, "COUNT(*)");
-        // Offset-paged dialects (Omnik) count the whole listing for every page; a count
-        // stays valid until this process commits anything (the generation moves) and
-        // for at most five seconds, which bounds how late other processes' writes show.
-        let key = format!("{sql}|{p:?}");
-        let arrived = self.generation();
-        if let Some(n) = self.counts.get(&key, arrived) {
-            return Ok(n);
-        }
-        let flight = self.counts.flight(&key);
-        let _turn = flight.lock().await;
-        // Whoever held the turn before us may have just counted; a count begun after
-        // we arrived is current enough for us even if writes have committed since
-        // (otherwise, under steady writes, every waiter would recount in turn).
-        if let Some(n) = self.counts.get(&key, arrived) {
-            return Ok(n);
-        }
-        let generation = self.generation();
-        let n = self
-            .read(move |c| {
-                let n: i64 = c
-                    .prepare_cached(&sql)
-                    .and_then(|mut s| s.query_row(params_from_iter(p), |r| r.get(0)))
-                    .map_err(map_err)?;
-                Ok(n as u64)
-            })
-            .await?;
-        self.counts.put(key, generation, n);
-        Ok(n)
+        self.cached_count(sql, p).await
     }
 
     async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64> {

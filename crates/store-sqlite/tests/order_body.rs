@@ -73,7 +73,12 @@ async fn with_order() -> (Db, i64, OrderData) {
     store.create_seller(&s).await.expect("seller");
     let data = sample_order(&s, "02-1000000004");
     let (order, _) = store
-        .upsert_order(&data, Timestamp(1_700_000_000_000_000), &[])
+        .upsert_order(
+            &data,
+            &entreposto_store::fixtures::initial_progress(&data),
+            Timestamp(1_700_000_000_000_000),
+            &[],
+        )
         .await
         .expect("upsert");
     (Db { store, path, dir }, order.id, data)

@@ -247,3 +247,121 @@ pub fn full_product_draft(sku: &str) -> ProductDraft {
         }],
     }
 }
+
+/// The progress a pushed order starts with, as the application builds it: the state
+/// its marketplace status maps to, placed at `placed_at`, and the pendencies its data
+/// has (no catalog lookup: tests that need `attribute` set it themselves).
+pub fn initial_progress(data: &OrderData) -> OrderProgress {
+    let state = OrderState::from_marketplace(data.status);
+    OrderProgress {
+        state,
+        version: 1,
+        history: vec![StateChange {
+            from: None,
+            to: state,
+            at: data.placed_at,
+        }],
+        interactions: vec![],
+        invoice: None,
+        trackings: vec![],
+        erp: vec![],
+        pendencies: pendencies(data, &[]),
+        warnings: vec![],
+        reservation: vec![],
+        shipped_at: None,
+        delivered_at: None,
+    }
+}
+
+/// A progress with every field filled in (shipped, invoiced, tracked, taken by one
+/// ERP and failed by another, with a pendency, a warning and a reservation).
+pub fn full_progress(version: i64) -> OrderProgress {
+    let t = |s: i64| Timestamp(1_700_000_000_000_000 + s * 1_000_000);
+    OrderProgress {
+        state: OrderState::Shipped,
+        version,
+        history: vec![
+            StateChange {
+                from: None,
+                to: OrderState::Paid,
+                at: t(0),
+            },
+            StateChange {
+                from: Some(OrderState::Paid),
+                to: OrderState::Billed,
+                at: t(10),
+            },
+            StateChange {
+                from: Some(OrderState::Billed),
+                to: OrderState::Shipped,
+                at: t(20),
+            },
+        ],
+        interactions: vec![
+            Interaction {
+                description:
+                    "O operador trocou o status para Pick and Pack e o estagio para FATURADO".into(),
+                origin: InteractionOrigin::Api,
+                action: "Alteração de estagio".into(),
+                at: t(10),
+            },
+            Interaction {
+                description: "O operador trocou o status para Pedido enviado".into(),
+                origin: InteractionOrigin::Administration,
+                action: "Alteração de status".into(),
+                at: t(20),
+            },
+        ],
+        invoice: Some(Invoice {
+            series: 1,
+            number: 34986,
+            access_key: NfeAccessKey::parse("35150810406561000149550010000349861000108001")
+                .expect("the document's key"),
+            issued_at: t(9),
+            value: Cents(51499),
+            products: vec![
+                InvoiceProduct {
+                    kind: ProductKind::Simple,
+                    sku: "99jjs8".into(),
+                    cfop: 5102,
+                },
+                InvoiceProduct {
+                    kind: ProductKind::Kit,
+                    sku: "KIT-1".into(),
+                    cfop: 6108,
+                },
+            ],
+        }),
+        trackings: vec![TrackingCode::parse("XY123456785BR").expect("valid code")],
+        erp: vec![
+            ErpMark {
+                erp: "bling".into(),
+                sent: true,
+                error: None,
+                at: t(5),
+            },
+            ErpMark {
+                erp: "tiny".into(),
+                sent: false,
+                error: Some("CPF inválido no Tiny".into()),
+                at: t(6),
+            },
+        ],
+        pendencies: vec![Pendency::Email, Pendency::Attribute],
+        warnings: vec!["Endereço de entrega revisado".into()],
+        reservation: vec![
+            StockMove {
+                product_id: 41,
+                location_id: 0,
+                delta: -1,
+            },
+            StockMove {
+                product_id: 42,
+                location_id: 2,
+                delta: -3,
+            },
+        ],
+        shipped_at: Some(t(20)),
+        delivered_at: None,
+    }
+}

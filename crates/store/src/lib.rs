@@ -9,15 +9,16 @@
 //! produced (a [`TicketChange`]'s, or an `events` argument), so the outbox can write
 //! them in the same transaction; until it exists, backends receive and drop them.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
-//! so no call can return another seller's data. The application's `contract` suite
-//! and [`catalog_contract`] hold the tests each backend runs against itself.
+//! so no call can return another seller's data. The application's `contract` suite,
+//! [`catalog_contract`] and [`order_lifecycle_contract`] hold the tests each backend
+//! runs against itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
 use entreposto_domain::{
     Credential, CredentialEvent, FieldError, LoadedTicket, Operator, Order, OrderData, OrderEvent,
-    OrderSummary, ReadState, Scope, Seller, Subject, Ticket, TicketChange, TicketHead,
-    TicketMessage, Timestamp, Upserted,
+    OrderProgress, OrderSummary, ReadState, Scope, Seller, Subject, Ticket, TicketChange,
+    TicketHead, TicketMessage, Timestamp, Upserted,
 };
 
 pub mod catalog;
@@ -25,6 +26,8 @@ pub mod catalog_contract;
 pub mod catalog_json;
 pub mod fixtures;
 pub mod order_lifecycle;
+pub mod order_lifecycle_contract;
+pub mod progress_json;
 
 pub use catalog::*;
 pub use order_lifecycle::*;
@@ -71,6 +74,7 @@ macro_rules! migrations {
             8 => "0008_ticket_version",
             9 => "0009_server_keys",
             10 => "0010_catalog",
+            11 => "0011_order_lifecycle",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -130,10 +134,16 @@ pub trait TenantStore: Send + Sync {
 pub trait OrderStore: Send + Sync {
     /// Creates the order, or updates the one with the same seller, channel and
     /// marketplace order id. The returned order carries the hub id either way.
+    /// `initial` is the progress of a new order, stored only when the key is new; an
+    /// existing order keeps its progress but takes `initial`'s pendencies and warnings
+    /// (they follow from the data just replaced), and when that changes them its
+    /// progress version moves, so a change decided on the old ones is `Stale`.
+    /// The payments' transaction ids are kept for the `transaction_id` filter.
     /// `events` are the push's, written with it.
     async fn upsert_order(
         &self,
         data: &OrderData,
+        initial: &OrderProgress,
         now: Timestamp,
         events: &[OrderEvent],
     ) -> Result<(Order, Upserted)>;
@@ -145,9 +155,16 @@ pub trait OrderStore: Send + Sync {
         marketplace_order_id: &str,
     ) -> Result<Vec<Order>>;
     async fn count_orders(&self, scope: &Scope) -> Result<u64>;
-    /// Bulk load for demo data and imports: plain inserts in large transactions.
-    /// Fails with `Conflict` if an order key already exists.
-    async fn import_orders(&self, orders: &[OrderData], now: Timestamp) -> Result<u64>;
+    /// Bulk load for demo data and imports: plain inserts in large transactions, each
+    /// order with its progress. Fails with `Conflict` if an order key already exists.
+    async fn import_orders(&self, orders: &[ImportOrder], now: Timestamp) -> Result<u64>;
+}
+
+/// An order with the progress it starts with, for bulk loads.
+#[derive(Debug, Clone)]
+pub struct ImportOrder {
+    pub data: OrderData,
+    pub progress: OrderProgress,
 }
 
 /// Which tickets a listing returns. Listings are newest update first (`updated_at`

@@ -248,7 +248,7 @@ impl App {
         let progress = initial_progress(data, &unknown, now);
         let (order, how) = self
             .store
-            .upsert_order(data, now, &[OrderEvent::Pushed])
+            .upsert_order(data, &progress, now, &[OrderEvent::Pushed])
             .await?;
         let progress = match how {
             Upserted::Created => progress,

@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::mounts::issue_credential;
+use entreposto_app::orders::initial_progress;
 use entreposto_domain::document::{cnpj_with_check_digits, cpf_with_check_digits};
 use entreposto_domain::*;
-use entreposto_store::{new_id, ImportTicket, Store};
+use entreposto_store::{new_id, ImportOrder, ImportTicket, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -339,10 +340,14 @@ pub async fn run(store: Arc<dyn Store>, sizes: Sizes) -> anyhow::Result<()> {
     let (mut loaded, mut loaded_tickets) = (0u64, 0u64);
     while made < orders {
         let n = BATCH.min(orders - made);
-        let batch: Vec<OrderData> = (made..made + n)
+        let batch: Vec<ImportOrder> = (made..made + n)
             .map(|seq| {
                 let s = (seq % seller_rows.len() as u64) as usize;
-                make_order(&mut rng, &seller_rows[s], &catalogs[s], seq, now)
+                let data = make_order(&mut rng, &seller_rows[s], &catalogs[s], seq, now);
+                ImportOrder {
+                    progress: initial_progress(&data, &[], data.placed_at),
+                    data,
+                }
             })
             .collect();
         let ticket_batch: Vec<ImportTicket> = batch
@@ -352,7 +357,7 @@ pub async fn run(store: Arc<dyn Store>, sizes: Sizes) -> anyhow::Result<()> {
             .map(|(o, seq)| {
                 make_ticket(
                     &mut rng,
-                    o,
+                    &o.data,
                     &subjects[(seq % subjects.len() as u64) as usize],
                     seq,
                     now,
