@@ -312,6 +312,14 @@ async fn an_order_through_its_life(app: TestApp) {
         b["customer"]["birthDate"] = json!("1980-01-31");
     })
     .await;
+    let subject = app
+        .post(
+            "/api/v1/subjects",
+            &w.token,
+            &json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false}),
+        )
+        .await;
+    assert_eq!(subject.status, 201, "{:?}", subject.body);
     let case = app
         .post(
             "/omnik/HUB/v1/orders/customerservice",

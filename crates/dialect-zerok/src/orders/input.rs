@@ -147,7 +147,7 @@ pub struct InvoiceIn {
     #[schema(value_type = Amount)]
     pub value: Option<Amount>,
     /// The invoiced products with their CFOP.
-    #[schema(min_items = 1)]
+    #[schema(value_type = Vec<InvoiceProductIn>, min_items = 1)]
     pub products: Option<Vec<InvoiceProductIn>>,
 }
 

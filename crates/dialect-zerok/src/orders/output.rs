@@ -53,7 +53,7 @@ pub struct OrderPage<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct OrderItemOut<'a> {
     pub order: OrderOut<'a>,
-    pub freight: FreightOut<'a>,
+    pub freight: OrderFreightOut<'a>,
     pub pending: PendingOut,
     pub shipping: ShippingOut,
     pub invoice: InvoiceOut<'a>,
@@ -163,7 +163,7 @@ impl StatusPairOut {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct FreightOut<'a> {
+pub struct OrderFreightOut<'a> {
     /// Always false: the hub keeps no delivery receipt option (AR).
     #[serde(rename = "isAR")]
     pub is_ar: bool,
@@ -467,7 +467,7 @@ impl<'a> OrderItemOut<'a> {
                 total: Amount(d.total()),
                 discount: Amount(d.discount),
             },
-            freight: FreightOut {
+            freight: OrderFreightOut {
                 is_ar: false,
                 is_vd: false,
                 is_sigep: 0,
