@@ -241,12 +241,12 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(entities::category))
         .routes(routes!(entities::brands, entities::create_brand))
         .routes(routes!(entities::brand))
-        .routes(routes!(orders::list))
-        .routes(routes!(orders::get))
-        .routes(routes!(orders::set_status))
-        .routes(routes!(orders::set_tracking))
-        .routes(routes!(orders::set_invoice))
-        .routes(routes!(orders::set_erp))
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::set_order_status))
+        .routes(routes!(orders::set_order_tracking))
+        .routes(routes!(orders::set_order_invoice))
+        .routes(routes!(orders::set_order_erp))
         .finish(
             unknown,
             entreposto_http::envelope::method_not_allowed::<Zerok>,

@@ -159,7 +159,7 @@ fn matches(view: &OrderView, l: &Listing) -> bool {
 #[utoipa::path(get, path = "/orders", params(ListQuery),
     responses((status = 200, description = "A page of orders matching every filter given, newest placement first (an empty page when none does)", body = OrderPage<'static>),
               (status = 400, description = "2.1: a filter or the page is invalid; the message names it")))]
-pub async fn list(
+pub async fn list_orders(
     auth: StoreAuth,
     State(state): State<AppState>,
     q: QueryPairs,
@@ -176,7 +176,7 @@ pub async fn list(
     params(("id" = i64, Path, example = 1, description = "The hub's id of the order"), ListQuery),
     responses((status = 200, description = "The order as a page of one (`total` 1), or an empty page when a filter given leaves it out", body = OrderPage<'static>),
               (status = 400, description = "2.0: the store has no order with this id; 2.1: a filter is invalid (the message names it)")))]
-pub async fn get(
+pub async fn get_order(
     auth: StoreAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -203,7 +203,7 @@ pub async fn get(
     params(("id" = i64, Path, example = 1, description = "The hub's id of the order")),
     responses((status = 200, description = "The order after the move (moving to the state it is in changes nothing)", body = OrderItemOut<'static>),
               (status = 400, description = "2.0: no such order; 2.1: the status or substatus is invalid, or the move is illegal (the message names from and to: nothing leaves cancelled, nothing goes back, a delivered order is not cancelled, shipping needs the invoice, payment is the marketplace's), or another update moved the order meanwhile")))]
-pub async fn set_status(
+pub async fn set_order_status(
     auth: StoreAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -224,7 +224,7 @@ pub async fn set_status(
     params(("id" = i64, Path, example = 1, description = "The hub's id of the order")),
     responses((status = 200, description = "The order with these tracking codes (replacing the ones it had)", body = OrderItemOut<'static>),
               (status = 400, description = "2.0: no such order; 2.1: a code is not a Correios SRO code or its check digit is wrong (each wrong one named), or the order is not between payment and delivery")))]
-pub async fn set_tracking(
+pub async fn set_order_tracking(
     auth: StoreAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -245,7 +245,7 @@ pub async fn set_tracking(
     params(("id" = i64, Path, example = 1, description = "The hub's id of the order")),
     responses((status = 204, description = "The invoice is recorded (replacing an earlier one, until the order ships)"),
               (status = 400, description = "2.0: no such order; 2.1: a field is invalid, naming it; for the access key, naming its part (cUF, AAMM, CNPJ, mod, serie, nNF, tpEmis, cDV) and why: its series and number must be the invoice's and its issuer the store's CNPJ; CFOPs are exit codes (5xxx, 6xxx, 7xxx); or the order is not between payment and shipping")))]
-pub async fn set_invoice(
+pub async fn set_order_invoice(
     auth: StoreAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -274,7 +274,7 @@ pub async fn set_invoice(
     params(("id" = i64, Path, example = 1, description = "The hub's id of the order")),
     responses((status = 200, description = "An extension of the document: the ERP's report is recorded (replacing its earlier one; the same report again changes nothing, so the first time it took the order is kept). With `sent` true the order leaves the `erp_sent=false` listing, the ERP's work queue", body = OrderItemOut<'static>),
               (status = 400, description = "2.0: no such order; 2.1: `type` is not one of the ERPs, `sent` is missing, or `errorMessage` comes with `sent` true")))]
-pub async fn set_erp(
+pub async fn set_order_erp(
     auth: StoreAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
