@@ -7,7 +7,11 @@
 //! `end`) are ISO 8601 or its cuts clients send (`yyyy-MM-dd`, `yyyy-MM-dd HH:mm`,
 //! zone-less meaning Brasília time); a cut date covers all of what it names, so
 //! `end=2014-05-13` and `end=2014-05-13 23:59` take in the whole last day or minute.
-//! `end` left out is now. Flags are `true` or `false` (`1`, `0` too). A value outside
+//! `end` left out is "the current date", as the document puts it: today, to its last
+//! instant in Brasília time. A bound that moves only once a day (rather than with
+//! every request's clock) also keeps the query the same from one request to the next,
+//! so the store's cached count of the listing answers every page's `total` until the
+//! next write. Flags are `true` or `false` (`1`, `0` too). A value outside
 //! a parameter's vocabulary is 2.1 naming the parameter; unknown parameters are
 //! ignored.
 
@@ -120,7 +124,15 @@ pub fn listing_states(word: &str) -> Option<Vec<OrderState>> {
     (!states.is_empty()).then_some(states)
 }
 
-/// Reads the listing's query; `now` is `end` when it is left out.
+/// The last instant of `now`'s day in Brasília time.
+pub fn end_of_day(now: Timestamp) -> Timestamp {
+    const DAY: i64 = 86_400_000_000;
+    let offset = i64::from(entreposto_domain::time::brasilia().local_minus_utc()) * 1_000_000;
+    let local = now.0 + offset;
+    Timestamp((local.div_euclid(DAY) + 1) * DAY - 1 - offset)
+}
+
+/// Reads the listing's query; `end` left out is the end of `now`'s day.
 pub fn listing(q: &QueryPairs, now: Timestamp) -> Result<Listing, ApiError> {
     let page = match q.get("page") {
         Some(p) => p
@@ -202,7 +214,7 @@ pub fn listing(q: &QueryPairs, now: Timestamp) -> Result<Listing, ApiError> {
         marketplace_order_id: external_id.or(marketplace_id),
         transaction_id: exact("trans_id"),
         placed_from,
-        placed_to: Some(given_end.unwrap_or(now)),
+        placed_to: Some(given_end.unwrap_or_else(|| end_of_day(now))),
         states,
         with_pendency: flag(q, "with_pendency")?,
         with_warnings: flag(q, "with_warnings")?,
@@ -261,8 +273,8 @@ pub struct ListQuery {
         pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$"
     )]
     start: Option<String>,
-    /// Orders placed up to this date, inclusive (a day or minute counts whole); now
-    /// when left out.
+    /// Orders placed up to this date, inclusive (a day or minute counts whole); the
+    /// current date (today, to its end in Brasília time) when left out.
     #[param(
         pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$"
     )]
@@ -430,9 +442,29 @@ mod tests {
     }
 
     #[test]
-    fn end_defaults_to_now_and_instants_are_exact() {
+    fn end_defaults_to_today_and_instants_are_exact() {
         let f = listing(&q(""), NOW).unwrap().filter;
-        assert_eq!((f.placed_from, f.placed_to), (None, Some(NOW)));
+        // NOW is 2023-11-14T22:13:20Z, 19:13:20 in Brasília.
+        assert_eq!(
+            (f.placed_from, f.placed_to),
+            (None, Some(Timestamp(at("2023-11-15T00:00:00-03:00").0 - 1)))
+        );
+        // Late in Brasília's day is the next day in UTC: still Brasília's day.
+        let late = at("2023-11-14T23:30:00-03:00");
+        assert_eq!(
+            end_of_day(late),
+            Timestamp(at("2023-11-15T00:00:00-03:00").0 - 1)
+        );
+        let midnight = at("2023-11-15T00:00:00-03:00");
+        assert_eq!(
+            end_of_day(midnight),
+            Timestamp(at("2023-11-16T00:00:00-03:00").0 - 1)
+        );
+        assert_eq!(
+            listing(&q(""), NOW).unwrap(),
+            listing(&q(""), Timestamp(NOW.0 + 3_600_000_000)).unwrap(),
+            "the same query all day"
+        );
         let f = listing(&q("end=2024-01-02T03:04:05.000Z"), NOW)
             .unwrap()
             .filter;
