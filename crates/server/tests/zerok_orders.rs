@@ -790,6 +790,8 @@ async fn pages_of_thirty(app: TestApp) {
     let next = listing(&app, key, p0["next"].as_str().unwrap()).await;
     assert_eq!(next["items"], p1["items"]);
     // A group origin's pages merge its marketplaces in the listing's order.
+    let past = listing(&app, key, "?order_origin=b2w&page=100").await;
+    assert_eq!((&past["total"], &past["items"]), (&json!(65), &json!([])));
     let g = listing(&app, key, "?order_origin=b2w&page=2").await;
     assert_eq!(g["total"], 65);
     assert_eq!(g["items"], p2["items"]);

@@ -39,6 +39,9 @@ use output::{OrderItemOut, OrderPage};
 
 type Result<T> = std::result::Result<T, Failure<Zerok>>;
 
+/// How deep the pages of an origin naming several marketplaces go (see [`read_page`]).
+pub const MERGED_DEPTH: u64 = 3_000;
+
 /// Room for one rendered order, so a page is written without regrowing its buffer.
 const ORDER_BYTES: usize = 4096;
 
@@ -96,22 +99,39 @@ async fn read_page(
     }
     // An origin naming several marketplaces (`b2w`, `cnova`): the store filters by one
     // channel, so each channel's orders up to the page's end are read and merged in
-    // the listing's order (newest placement, then highest id, first).
+    // the listing's order (newest placement, then highest id, first). That reads up to
+    // a page's end from every channel, so such pages go [`MERGED_DEPTH`] orders deep.
     let end = l.filter.offset + u64::from(l.filter.limit);
     let mut total = 0;
-    let mut merged = Vec::new();
+    let mut counted = Vec::with_capacity(l.channels.len());
     for c in &l.channels {
         let one = OrderFilter {
             channel: Some(c.clone()),
             offset: 0,
-            limit: u32::try_from(end).map_err(|_| {
-                ApiError::invalid("page", "is too deep for an origin of several marketplaces")
-            })?,
+            limit: l.filter.limit,
             ..l.filter.clone()
         };
         let n = state.store.count_order_views(scope, &one).await?;
         total += n;
+        counted.push((one, n));
+    }
+    if l.filter.offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    if end > MERGED_DEPTH {
+        return Err(ApiError::invalid(
+            "page",
+            format!(
+                "an origin of several marketplaces is listed {MERGED_DEPTH} orders deep (page {}): \
+                 filter by one of its marketplaces (marketplace=...) to go further",
+                MERGED_DEPTH / PAGE_SIZE - 1
+            ),
+        ));
+    }
+    let mut merged = Vec::new();
+    for (mut one, n) in counted {
         if n > 0 {
+            one.limit = end as u32;
             merged.extend(state.store.list_order_views(scope, &one).await?);
         }
     }
@@ -120,7 +140,7 @@ async fn read_page(
     });
     let views = merged
         .into_iter()
-        .skip(usize::try_from(l.filter.offset).unwrap_or(usize::MAX))
+        .skip(l.filter.offset as usize)
         .take(l.filter.limit as usize)
         .collect();
     Ok((views, total))
@@ -158,7 +178,7 @@ fn matches(view: &OrderView, l: &Listing) -> bool {
 /// `GET /orders` (with or without the trailing slash).
 #[utoipa::path(get, path = "/orders", params(ListQuery),
     responses((status = 200, description = "A page of orders matching every filter given, newest placement first (an empty page when none does)", body = OrderPage<'static>),
-              (status = 400, description = "2.1: a filter or the page is invalid; the message names it")))]
+              (status = 400, description = "2.1: a filter or the page is invalid; the message names it (an origin naming several marketplaces, `b2w` or `cnova`, is listed 3,000 orders deep)")))]
 pub async fn list_orders(
     auth: StoreAuth,
     State(state): State<AppState>,
