@@ -45,7 +45,8 @@ ZK_AUTH=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['selle
 IFS='|' read -r FIRST LAST < <(sql "SELECT min(id), max(id) FROM orders")
 N=$((LAST - FIRST + 1))
 # The queue's orders, oldest id first, for the moves.
-sql "SELECT id FROM orders WHERE state = 'paid' AND erp_sent = 0 ORDER BY id" > "$OUT/paid_ids"
+# (`NOT erp_sent` reads on both: a BOOLEAN in PostgreSQL, 0 or 1 in SQLite.)
+sql "SELECT id FROM orders WHERE state = 'paid' AND NOT erp_sent ORDER BY id" > "$OUT/paid_ids"
 queued=$(wc -l < "$OUT/paid_ids")
 export ZK_AUTH FIRST N IDS="$OUT/paid_ids" THREADS
 
