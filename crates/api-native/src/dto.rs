@@ -9,7 +9,7 @@ use entreposto_domain::{
     check_email, parse_birth_date, parse_country, parse_gender, parse_payment_method,
     parse_phone_type, parse_uf, parse_zipcode, Address, Customer, Document, DocumentKind, ErpMark,
     FieldError, InteractionOrigin, OrderData, OrderItem, OrderProgress, OrderState, OrderStatus,
-    Payment, Pendency, Phone, Timestamp, ERP_TYPES,
+    Payment, Pendency, Phone, ProductKind, Timestamp, ERP_TYPES,
 };
 use entreposto_store::OrderView;
 use serde::{Deserialize, Serialize};
@@ -173,8 +173,16 @@ fn customer_type() -> Object {
     string_enum(["individual", "company"], true)
 }
 
+/// The statuses an order shows: its lifecycle state's (never `new`).
 fn order_status() -> Object {
-    string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
+    let mut words: Vec<&str> = Vec::new();
+    for s in OrderState::ALL {
+        let w = s.marketplace_status().as_str();
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    string_enum(words, false)
 }
 
 fn order_status_in() -> Object {
@@ -276,8 +284,8 @@ pub struct InteractionOut {
 
 #[derive(Serialize, ToSchema)]
 pub struct InvoiceProductOut {
-    /// `simple` or `kit`.
     #[serde(rename = "type")]
+    #[schema(schema_with = invoiced_kind)]
     pub kind: &'static str,
     pub sku: String,
     pub cfop: u32,
@@ -358,6 +366,13 @@ fn lifecycle_substatus() -> Object {
 fn interaction_origin() -> Object {
     string_enum(
         [InteractionOrigin::Administration, InteractionOrigin::Api].map(InteractionOrigin::as_str),
+        false,
+    )
+}
+
+fn invoiced_kind() -> Object {
+    string_enum(
+        [ProductKind::Simple, ProductKind::Kit].map(ProductKind::as_str),
         false,
     )
 }

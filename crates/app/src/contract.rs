@@ -19,6 +19,9 @@ use entreposto_store::{
 use crate::{App, AppError, ManualClock, OpenTicket};
 use entreposto_store::fixtures::initial_progress;
 
+mod orders;
+pub use orders::*;
+
 /// Expands to one `#[tokio::test]` per contract case. `$open` is an async expression
 /// yielding `Option<impl Deref<Target = Arc<dyn Store>>>`.
 #[macro_export]
@@ -39,6 +42,14 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, a_stale_change_is_refused);
         $crate::contract_tests!(@case $open, a_server_key_is_created_once);
         $crate::contract_tests!(@case $open, a_change_outside_its_scope_writes_nothing);
+        $crate::contract_tests!(@case $open, approving_reserves_stock_and_cancelling_returns_it);
+        $crate::contract_tests!(@case $open, a_short_sku_moves_the_order_out_of_stock_reserving_nothing);
+        $crate::contract_tests!(@case $open, concurrent_approvals_never_oversell);
+        $crate::contract_tests!(@case $open, racing_status_updates_one_wins);
+        $crate::contract_tests!(@case $open, illegal_moves_are_refused_naming_from_and_to);
+        $crate::contract_tests!(@case $open, invoices_tracking_and_erp_marks);
+        $crate::contract_tests!(@case $open, a_push_keeps_the_lifecycle);
+        $crate::contract_tests!(@case $open, a_cancellation_survives_a_deleted_product);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 
 use entreposto_domain::time::brasilia;
 use entreposto_domain::{
-    OrderState, OrderStatus, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
+    OrderState, OrderSummary, Party, Subject, TicketHead, TicketMessage, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -109,8 +109,16 @@ pub enum CaseStatus {
     ENCERRADO,
 }
 
+/// The statuses an order shows: its lifecycle state's (never `new`).
 fn order_status() -> utoipa::openapi::schema::Object {
-    entreposto_http::openapi::string_enum(OrderStatus::ALL.map(OrderStatus::as_str), false)
+    let mut words: Vec<&str> = Vec::new();
+    for s in OrderState::ALL {
+        let w = s.marketplace_status().as_str();
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    entreposto_http::openapi::string_enum(words, false)
 }
 
 fn gender() -> utoipa::openapi::schema::Object {

@@ -31,7 +31,8 @@ async fn push_then_update_is_idempotent(app: TestApp) {
         .await;
     assert_eq!(first.status, 201, "{:?}", first.body);
     let id = first.body["id"].as_str().unwrap().to_string();
-    assert_eq!(first.body["status"], "new");
+    // `new` is the lifecycle's `pending/payment`, shown as `awaiting_payment`.
+    assert_eq!(first.body["status"], "awaiting_payment");
 
     let mut again = order_body(&seller.id, "02-1000000004");
     again["status"] = json!("approved");
@@ -39,12 +40,13 @@ async fn push_then_update_is_idempotent(app: TestApp) {
     let second = app.post("/api/v1/orders", &auth, &again).await;
     assert_eq!(second.status, 200, "{:?}", second.body);
     assert_eq!(second.body["id"], id.as_str());
-    assert_eq!(second.body["status"], "approved");
+    // A re-push replaces the data, not the lifecycle: payment is approved by its action.
+    assert_eq!(second.body["status"], "awaiting_payment");
     assert_eq!(second.body["createdAt"], first.body["createdAt"]);
 
     let read = app.get(&format!("/api/v1/orders/{id}"), &auth).await;
     assert_eq!(read.status, 200);
-    assert_eq!(read.body["status"], "approved");
+    assert_eq!(read.body["status"], "awaiting_payment");
     assert_eq!(read.body["approvedAt"], "2023-06-07T01:10:00.000Z");
     let scope = Scope::operator(&op.id);
     assert_eq!(app.store.count_orders(&scope).await.unwrap(), 1);

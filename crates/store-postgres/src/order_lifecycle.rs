@@ -36,15 +36,15 @@ fn view_from_row(r: &Row) -> Result<OrderView> {
 }
 
 /// The scope on `orders`. For a seller the rows are found through `seller_id` alone,
-/// so the seller's indexes serve, and the operator is checked once, by a constant
-/// subquery on `sellers`.
+/// so the seller's indexes serve, compared with a constant subquery (evaluated once)
+/// that is the seller only if it is the operator's.
 fn scope_sql(scope: &Scope, p: &mut Params) -> String {
     let op = p.push(scope.operator_id.clone());
     match &scope.seller_id {
         Some(seller) => {
             let s = p.push(seller.clone());
             format!(
-                " AND seller_id = {s} AND EXISTS (SELECT 1 FROM sellers WHERE id = {s} AND operator_id = {op})"
+                " AND seller_id = (SELECT id FROM sellers WHERE id = {s} AND operator_id = {op})"
             )
         }
         None => format!(" AND operator_id = {op}"),

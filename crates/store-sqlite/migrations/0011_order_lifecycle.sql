@@ -39,7 +39,8 @@ CREATE INDEX orders_seller_state
 -- orders: every entry matches, so a page deep in the queue skips index entries only.
 CREATE INDEX orders_seller_unsent
     ON orders (seller_id, state, placed_at, id, has_pendency, has_warnings) WHERE erp_sent = 0;
-CREATE INDEX orders_operator_listing ON orders (operator_id, placed_at, id);
+CREATE INDEX orders_operator_listing
+    ON orders (operator_id, placed_at, id, state, erp_sent, has_pendency, has_warnings);
 
 -- One mark per order and ERP, the latest (the progress holds them too, for reads).
 -- The `erp_type` filter probes it by order while walking a listing index.

@@ -1008,3 +1008,216 @@ pub async fn two_changes_on_one_version_one_lands(s: Arc<dyn Store>) {
         assert_eq!(q, 5 - reserved, "round {round}");
     }
 }
+
+/// The orders [`load_at_scale`] makes: one seller's, placed a minute apart (newest
+/// last), in the demo's mix of marketplace statuses (a sixth approved: the ERP's work
+/// queue), every third with a transaction id, every tenth without an e-mail.
+pub fn scale_order(seller: &Seller, n: usize) -> ImportOrder {
+    const STATUSES: [OrderStatus; 6] = [
+        OrderStatus::Approved,
+        OrderStatus::Invoiced,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+    // A fixed scramble of n, so statuses do not follow placement in lockstep.
+    let h = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    let mut data = sample_order(seller, &format!("SC-{n:08}"));
+    data.placed_at = Timestamp(T0.0 - 100_000_000 * 60_000_000 + n as i64 * 60_000_000);
+    data.status = STATUSES[(h % 6) as usize];
+    if n.is_multiple_of(3) {
+        data.payments[0].transaction_id = Some(format!("TX-{n}"));
+    }
+    if n.is_multiple_of(10) {
+        data.customer.email = None;
+    }
+    ImportOrder {
+        progress: initial_progress(&data),
+        data,
+    }
+}
+
+/// Loads `orders` orders of one new seller through `import_orders`, in batches of
+/// 10,000; returns the seller's scope and what it took.
+pub async fn load_at_scale(store: &dyn Store, orders: usize) -> (Scope, std::time::Duration) {
+    let w = world(store).await;
+    let started = std::time::Instant::now();
+    let mut n = 0;
+    while n < orders {
+        let batch: Vec<ImportOrder> = (n..orders.min(n + 10_000))
+            .map(|i| scale_order(&w.seller_a, i))
+            .collect();
+        n += batch.len();
+        store.import_orders(&batch, T0).await.expect("import batch");
+    }
+    (scope_of(&w, &w.seller_a), started.elapsed())
+}
+
+/// Mean time of `f` over `runs` runs, after three unmeasured ones.
+async fn timed<F, Fut>(runs: u32, mut f: F) -> std::time::Duration
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for i in 0..3 {
+        f(i).await;
+    }
+    let started = std::time::Instant::now();
+    for i in 0..runs {
+        f(i).await;
+    }
+    started.elapsed() / runs
+}
+
+/// Measures a loaded seller's listing, point reads and changes; returns the figures,
+/// one a line. `changes` changes are saved by `concurrency` tasks at once, each on
+/// its own orders (read the view, decide payment → separated, save).
+pub async fn measure_at_scale(
+    s: Arc<dyn Store>,
+    scope: &Scope,
+    changes: usize,
+    concurrency: usize,
+) -> Vec<String> {
+    let store: &dyn Store = &*s;
+    let mut out = Vec::new();
+    let queue = |offset: u64| OrderFilter {
+        states: vec![OrderState::Paid],
+        erp_sent: Some(false),
+        offset,
+        limit: 30,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let total = store
+        .count_order_views(scope, &queue(0))
+        .await
+        .expect("count");
+    out.push(format!(
+        "count of the queue (state=paid & erp_sent=false): {total} orders, first count {:?}",
+        started.elapsed()
+    ));
+    let runs = 200;
+    let page = |offset: u64| {
+        let filter = queue(offset);
+        move |_| {
+            let filter = filter.clone();
+            async move {
+                let page = store.list_order_views(scope, &filter).await.expect("page");
+                assert_eq!(page.len(), 30);
+            }
+        }
+    };
+    let first = timed(runs, page(0)).await;
+    let deep = timed(runs, page(29_970)).await;
+    out.push(format!(
+        "queue page 1: {first:?}; page 1,000 (offset 29,970): {deep:?}; ratio {:.2}",
+        deep.as_secs_f64() / first.as_secs_f64()
+    ));
+    let all = |offset: u64| OrderFilter {
+        offset,
+        limit: 30,
+        ..Default::default()
+    };
+    let unfiltered_first = timed(runs, |_| {
+        let f = all(0);
+        async move {
+            store.list_order_views(scope, &f).await.expect("page");
+        }
+    })
+    .await;
+    let unfiltered_deep = timed(runs, |_| {
+        let f = all(29_970);
+        async move {
+            store.list_order_views(scope, &f).await.expect("page");
+        }
+    })
+    .await;
+    out.push(format!(
+        "unfiltered page 1: {unfiltered_first:?}; page 1,000: {unfiltered_deep:?}"
+    ));
+    // Point reads of orders spread over the table.
+    let ids: Vec<i64> = store
+        .list_order_views(
+            scope,
+            &OrderFilter {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("newest")
+        .iter()
+        .map(|v| v.order.id)
+        .collect();
+    let newest = ids[0];
+    let point = timed(2_000, |i| async move {
+        let id = newest - i64::from(i * 397 % 900_000);
+        let _ = store.get_order_view(scope, id).await;
+    })
+    .await;
+    let per_page = first.as_secs_f64();
+    out.push(format!(
+        "get_order_view: {point:?}; 30 listed orders / 30 fetched ones: listing {:.0} orders/s vs {:.0} fetched/s (ratio {:.2})",
+        30.0 / per_page,
+        1.0 / point.as_secs_f64(),
+        (30.0 / per_page) * point.as_secs_f64()
+    ));
+
+    // Changes: the queue's orders from its far end, one task per slice.
+    let mut targets = Vec::new();
+    let mut offset = 0;
+    while targets.len() < changes {
+        let f = OrderFilter {
+            states: vec![OrderState::Paid],
+            erp_sent: Some(false),
+            offset,
+            limit: 1000,
+            ..Default::default()
+        };
+        let page = store.list_order_views(scope, &f).await.expect("targets");
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len() as u64;
+        targets.extend(page.into_iter().map(|v| v.order.id));
+    }
+    targets.truncate(changes);
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = targets
+        .chunks(targets.len().div_ceil(concurrency).max(1))
+        .map(|chunk| {
+            let s = Arc::clone(&s);
+            let scope = scope.clone();
+            let chunk = chunk.to_vec();
+            tokio::spawn(async move {
+                for id in chunk {
+                    let v = s.get_order_view(&scope, id).await.expect("view");
+                    let mut p = moved(&v, OrderState::Separated, T0);
+                    p.interactions.push(Interaction {
+                        description: "O operador trocou o status para Pick and Pack e o estagio para SEPARADO".into(),
+                        origin: InteractionOrigin::Api,
+                        action: "Alteração de estagio".into(),
+                        at: T0,
+                    });
+                    let c = OrderChange {
+                        new_history: 1,
+                        new_interactions: 1,
+                        ..change(&v, p, T0)
+                    };
+                    s.save_order_change(&scope, c).await.expect("saved");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let took = started.elapsed();
+    out.push(format!(
+        "save_order_change: {} changes by {concurrency} tasks in {took:?}: {:.0}/s (each read, decided, saved)",
+        targets.len(),
+        targets.len() as f64 / took.as_secs_f64()
+    ));
+    out
+}

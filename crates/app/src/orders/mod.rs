@@ -8,7 +8,9 @@
 //! status, the first history entry, its pendencies): a push replaces what the
 //! marketplace sent, so deciding "create" or "replace" here would cost every push a
 //! read and a retry loop for the race between two first pushes. A re-push replaces
-//! the marketplace's data, not the progress: the state moves only by the actions below.
+//! the marketplace's data, not the progress (only its pendencies and warnings follow
+//! the new data): the state moves only by the actions below. The SKUs the seller's
+//! catalog lacks (the `attribute` pendency) cost the push one catalog read.
 //!
 //! Every other change is an action on the order's progress: the marketplace approves
 //! payment (reserving the ordered SKUs in the seller's catalog, or moving the order to
@@ -138,13 +140,10 @@ impl Draft {
         self.progress.reservation = moves;
     }
 
-    /// Returns the whole reservation to the catalog.
-    fn release(&mut self) {
-        let back = std::mem::take(&mut self.progress.reservation);
-        self.stock.extend(back.into_iter().map(|m| StockMove {
-            delta: -m.delta,
-            ..m
-        }));
+    /// Returns the reservation to the catalog (`back`: see [`stock::returns`]).
+    fn release(&mut self, back: Vec<StockMove>) {
+        self.progress.reservation.clear();
+        self.stock.extend(back);
     }
 
     fn into_change(self) -> OrderChange {
@@ -173,21 +172,19 @@ fn check(view: &OrderView, to: OrderState, actor: Actor) -> Result<bool> {
 }
 
 /// The progress a pushed order starts with: its state from the pushed status, that
-/// state as the first history entry, and the pendencies of its data (`unknown_skus`:
-/// the ordered SKUs the seller's catalog lacks).
-pub fn initial_progress(
-    data: &OrderData,
-    unknown_skus: &[String],
-    now: Timestamp,
-) -> OrderProgress {
+/// state as the first history entry (reached `at`: when the hub received the order),
+/// and the pendencies of its data (`unknown_skus`: the ordered SKUs the seller's
+/// catalog lacks). The store keeps it for a new order only; an existing one keeps its
+/// progress and takes these pendencies and warnings.
+pub fn initial_progress(data: &OrderData, unknown_skus: &[String], at: Timestamp) -> OrderProgress {
     let state = OrderState::from_marketplace(data.status);
     OrderProgress {
         state,
-        version: 0,
+        version: 1,
         history: vec![StateChange {
             from: None,
             to: state,
-            at: now,
+            at,
         }],
         interactions: Vec::new(),
         invoice: None,
@@ -388,7 +385,8 @@ impl App {
                     return Ok(None);
                 }
                 d.record_move(OrderState::Cancelled, None);
-                d.release();
+                let back = self.returns(view).await?;
+                d.release(back);
             }
             Action::ConfirmDelivery => {
                 if !check(view, OrderState::Delivered, Actor::Marketplace)? {
@@ -509,6 +507,26 @@ impl App {
             }
         }
         Ok(Some(d))
+    }
+
+    /// The moves that give the order's reservation back, to the products as they are
+    /// now (one read, only when something is reserved).
+    async fn returns(&self, view: &OrderView) -> Result<Vec<StockMove>> {
+        let reserved = &view.progress.reservation;
+        if reserved.is_empty() {
+            return Ok(Vec::new());
+        }
+        let data = &view.order.data;
+        let scope = Scope::seller(&data.operator_id, &data.seller_id);
+        let mut keys: Vec<ProductKey> = Vec::new();
+        for m in reserved {
+            let k = ProductKey::Id(m.product_id);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        let products = self.store.find_products(&scope, &keys).await?;
+        Ok(stock::returns(reserved, &products))
     }
 
     /// Reads the products the order's items need (and their kits' components) and

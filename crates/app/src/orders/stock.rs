@@ -6,7 +6,8 @@
 //! its variations). If any product cannot give all its units, the order reserves
 //! nothing at all and the first such SKU is named: an order is never half reserved.
 //! The store applies the moves only if no quantity goes below zero, so a plan made on
-//! stock that moved meanwhile is refused and made again.
+//! stock that moved meanwhile is refused and made again. A cancellation returns the
+//! reservation to the products as they are then ([`returns`]).
 
 use std::collections::HashMap;
 
@@ -118,6 +119,40 @@ pub fn plan(
         }
     }
     Ok(moves)
+}
+
+/// The moves that return `reserved` to the catalog as `products` now are: each unit
+/// back where it was taken from; to the product's lowest location when that location
+/// is gone (a write replaced the product's stock levels); nowhere when the product
+/// itself was deleted (there is nothing to return it to).
+pub fn returns(reserved: &[StockMove], products: &[Product]) -> Vec<StockMove> {
+    let mut back: Vec<StockMove> = Vec::new();
+    for m in reserved {
+        let Some(p) = products.iter().find(|p| p.id == m.product_id) else {
+            continue;
+        };
+        let levels = &p.data.fields.stock;
+        let location = if levels.iter().any(|l| l.location.id == m.location_id) {
+            m.location_id
+        } else {
+            match levels.iter().map(|l| l.location.id).min() {
+                Some(id) => id,
+                None => continue,
+            }
+        };
+        match back
+            .iter_mut()
+            .find(|b| b.product_id == m.product_id && b.location_id == location)
+        {
+            Some(b) => b.delta -= m.delta,
+            None => back.push(StockMove {
+                product_id: m.product_id,
+                location_id: location,
+                delta: -m.delta,
+            }),
+        }
+    }
+    back
 }
 
 fn push_need<'a>(needs: &mut Vec<(&'a Product, i64)>, p: &'a Product, units: i64) {
@@ -253,6 +288,36 @@ mod tests {
                 needed: 2,
                 available: 1
             })
+        );
+    }
+
+    #[test]
+    fn a_reservation_goes_back_where_it_can() {
+        let products = vec![
+            product(
+                1,
+                "A",
+                ProductKind::Simple,
+                vec![level(0, 0, None), level(3, 0, None)],
+            ),
+            product(
+                2,
+                "B",
+                ProductKind::Simple,
+                vec![level(4, 0, None), level(6, 0, None)],
+            ),
+        ];
+        let reserved = [
+            mv(1, 3, -2),
+            mv(1, 0, -1),
+            mv(2, 5, -1),
+            mv(2, 4, -2),
+            mv(9, 0, -7),
+        ];
+        assert_eq!(
+            returns(&reserved, &products),
+            vec![mv(1, 3, 2), mv(1, 0, 1), mv(2, 4, 3)],
+            "B's location 5 is gone: its unit goes to location 4; product 9 is deleted"
         );
     }
 
