@@ -187,19 +187,37 @@ async fn figures_at_scale() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
+    // `ENTREPOSTO_SCALE_KEEP=path` keeps the database there, to look at afterwards.
+    let keep = std::env::var("ENTREPOSTO_SCALE_KEEP").ok();
     let dir = TempDir(
         std::env::temp_dir().join(format!("entreposto-scale-{}", entreposto_store::new_id())),
     );
     std::fs::create_dir_all(&dir.0).expect("temp dir");
-    let path = dir.0.join("scale.db");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&path, SqliteOptions::default()).expect("open"));
-    let (scope, took) = load_at_scale(&*store, orders).await;
-    println!(
-        "import_orders: {orders} orders in {took:?} ({:.0}/s)",
-        orders as f64 / took.as_secs_f64()
-    );
-    drop(store);
+    let path = keep.map_or_else(|| dir.0.join("scale.db"), std::path::PathBuf::from);
+    // A kept database is measured again as it is, without loading more.
+    let scope = if path.exists() {
+        let c = rusqlite::Connection::open(&path).expect("kept database");
+        c.query_row(
+            "SELECT operator_id, seller_id FROM orders ORDER BY id DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(entreposto_domain::Scope::seller(
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                ))
+            },
+        )
+        .expect("a loaded seller")
+    } else {
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&path, SqliteOptions::default()).expect("open"));
+        let (scope, took) = load_at_scale(&*store, orders).await;
+        println!(
+            "import_orders: {orders} orders in {took:?} ({:.0}/s)",
+            orders as f64 / took.as_secs_f64()
+        );
+        scope
+    };
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("database file: {} MiB", size >> 20);
     for durability in [Durability::Normal, Durability::Full] {
