@@ -1,9 +1,10 @@
 //! 00K API v2.0, mounted under `/00k`: its catalog (products, imports, stock and
-//! prices, categories, brands).
+//! prices, categories, brands) and its orders ([`orders`]: the listing, status,
+//! tracking, invoice, and the ERP mark, an extension).
 //!
 //! Auth is the store's key in `Authorization`, no `Bearer` prefix (one is tolerated).
-//! A 00K key is a store's: the catalog is one seller's, so an operator's key (no
-//! seller) is refused with 1.3 and 403 on every catalog call ([`StoreAuth`]).
+//! A 00K key is a store's: the catalog and the orders are one seller's, so an
+//! operator's key (no seller) is refused with 1.3 and 403 on every call ([`StoreAuth`]).
 //! Errors follow the document's table: `{"code", "httpCode", "type", "description",
 //! "errors"}` with code 1.2 for a missing or malformed header, 1.3 for an unknown
 //! store, 2.0 for nothing found, 2.1 for validation, 3.0 for internal errors. The
@@ -31,6 +32,7 @@ use utoipa_axum::routes;
 
 pub mod entities;
 pub mod input;
+pub mod orders;
 pub mod output;
 pub mod products;
 pub mod wire;
@@ -149,7 +151,7 @@ pub enum ZerokErrorCode {
 #[openapi(
     info(
         title = "Entreposto: 00K API v2.0",
-        description = "The 00K API's catalog, served by Entreposto under /00k (or at the root of a listener of its own). Auth: the store's key in `Authorization` (a `Bearer` prefix is tolerated); an operator's key, which names no store, is refused with 1.3 (403). Every path also answers with a trailing slash; unknown query parameters are ignored.\n\nErrors are `{code, httpCode, type, description, errors}`: 1.2 missing or malformed `Authorization` (401), 1.3 unknown store (401) or a key without a store (403), 2.0 nothing found (400; a path that is no route: 404), 2.1 validation (400, the message names the field; an import's invalid products are listed in `errors` with `itemIndex`, `sku` and reasons), 3.0 internal (500).\n\nExtensions of the document: `GET /catalog/products/process/{processId}/status` (an import's progress and errors); `simple[].quantity` and `collections` in products; the answer of the stock and price batches (`{total, updated, failed, items[{index, id, sku, status, errors}]}`), which the document leaves open."
+        description = "The 00K API's catalog and orders, served by Entreposto under /00k (or at the root of a listener of its own). Auth: the store's key in `Authorization` (a `Bearer` prefix is tolerated); an operator's key, which names no store, is refused with 1.3 (403). Every path also answers with a trailing slash; unknown query parameters are ignored.\n\nErrors are `{code, httpCode, type, description, errors}`: 1.2 missing or malformed `Authorization` (401), 1.3 unknown store (401) or a key without a store (403), 2.0 nothing found (400; a path that is no route: 404), 2.1 validation (400, the message names the field; an import's invalid products are listed in `errors` with `itemIndex`, `sku` and reasons), 3.0 internal (500).\n\nOrders: `GET /orders` and `GET /orders/{id}` answer `{total, items, next, previous}` (pages from 0, 30 orders each; `next` and `previous` relative, as the document writes them) with every block of the document's example on every order; the updates answer the order after them (the invoice: 204). An illegal status move is 2.1 naming from and to.\n\nExtensions of the document: `GET /catalog/products/process/{processId}/status` (an import's progress and errors); `simple[].quantity` and `collections` in products; the answer of the stock and price batches (`{total, updated, failed, items[{index, id, sku, status, errors}]}`), which the document leaves open; `PUT /orders/{id}/erp` (`{type, sent, errorMessage}`: an ERP marks an order taken, so `erp_sent=false` is its work queue); the order's body in the answers of the order updates."
     ),
     components(schemas(ZerokError, ZerokErrorEntry)),
     security(("store_key" = []))
@@ -203,8 +205,8 @@ impl FromRequestParts<AppState> for StoreAuth {
         let ZerokAuth(principal) = ZerokAuth::from_request_parts(parts, state).await?;
         if principal.credential.seller_id.is_none() {
             return Err(Failure::new(ApiError::Forbidden(
-                "this is an operator's key, which names no store: the catalog is a store's, \
-                 call with a key issued for the seller"
+                "this is an operator's key, which names no store: the catalog and the orders \
+                 are a store's, call with a key issued for the seller"
                     .into(),
             )));
         }
@@ -239,6 +241,12 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(entities::category))
         .routes(routes!(entities::brands, entities::create_brand))
         .routes(routes!(entities::brand))
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::set_order_status))
+        .routes(routes!(orders::set_order_tracking))
+        .routes(routes!(orders::set_order_invoice))
+        .routes(routes!(orders::set_order_erp))
         .finish(
             unknown,
             entreposto_http::envelope::method_not_allowed::<Zerok>,
