@@ -176,14 +176,9 @@ async fn detail(
         .get_ticket_detail(scope, id)
         .await
         .map_err(not_found("customer service"))?;
-    // The order's status is its lifecycle's, kept apart from the pushed body.
-    let order_state = state
-        .store
-        .get_order_view(scope, d.order.id)
-        .await?
-        .progress
-        .state;
-    let case = CustomerService::of(&d.ticket, &d.order, order_state, &d.messages);
+    // The order's status is its lifecycle's, kept apart from the pushed body (the
+    // detail reads it with the order, in the same statement on SQLite).
+    let case = CustomerService::of(&d.ticket, &d.order, d.order_state, &d.messages);
     Ok((status, SizedJson(case, CASE_BYTES)).into_response())
 }
 

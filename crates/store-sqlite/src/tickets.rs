@@ -141,7 +141,7 @@ const TICKET_DETAIL: &str = concat!(
     ticket_head_cols!("t."),
     ", ",
     order_cols!("o."),
-    ", ",
+    ", o.state, ",
     message_cols!("m."),
     " FROM tickets t JOIN orders o ON o.id = t.order_id AND o.seller_id = t.seller_id
      LEFT JOIN ticket_messages m ON m.slot ",
@@ -419,7 +419,16 @@ pub(crate) fn load_detail(c: &Connection, scope: &Scope, id: i64) -> Result<Tick
     let first = rows.next().map_err(map_err)?.ok_or(StoreError::NotFound)?;
     let ticket = ticket_head_from_row(first).map_err(map_err)?;
     let order = crate::orders::order_summary_at(first, TICKET_HEAD_COLUMNS).map_err(map_err)??;
-    let m = TICKET_HEAD_COLUMNS + ORDER_COLUMNS;
+    let state_at = TICKET_HEAD_COLUMNS + ORDER_COLUMNS;
+    let order_state = entreposto_store::progress_json::state_from_name(
+        first
+            .get_ref(state_at)
+            .map_err(map_err)?
+            .as_str()
+            .map_err(|e| StoreError::Other(e.to_string()))?,
+    )
+    .map_err(|e| StoreError::Other(format!("order {}: {e}", order.id)))?;
+    let m = state_at + 1;
     let mut messages = Vec::new();
     if first.get_ref(m).map_err(map_err)? != ValueRef::Null {
         messages.push(message_at(first, m).map_err(map_err)?);
@@ -430,6 +439,7 @@ pub(crate) fn load_detail(c: &Connection, scope: &Scope, id: i64) -> Result<Tick
     Ok(TicketDetail {
         ticket,
         order,
+        order_state,
         messages,
     })
 }
@@ -868,7 +878,8 @@ mod tests {
         assert_eq!(count(order_cols!()), ORDER_COLUMNS);
         assert_eq!(
             count(TICKET_DETAIL.split(" FROM ").next().unwrap()),
-            TICKET_HEAD_COLUMNS + ORDER_COLUMNS + count(message_cols!())
+            // The order's lifecycle state sits between the order and the messages.
+            TICKET_HEAD_COLUMNS + ORDER_COLUMNS + 1 + count(message_cols!())
         );
     }
 

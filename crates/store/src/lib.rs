@@ -292,6 +292,8 @@ pub struct TicketDetail {
     pub ticket: TicketHead,
     /// The order's head: a case shows no items or payments.
     pub order: OrderSummary,
+    /// Where the order is in its lifecycle (kept apart from the pushed body).
+    pub order_state: entreposto_domain::OrderState,
     /// Oldest first.
     pub messages: Vec<TicketMessage>,
 }
@@ -309,11 +311,12 @@ pub trait Store:
     /// read all three from one snapshot does (SQLite); this default takes three reads.
     async fn get_ticket_detail(&self, scope: &Scope, id: i64) -> Result<TicketDetail> {
         let ticket = self.get_ticket(scope, id).await?;
-        let order = self.get_order(scope, ticket.order_id).await?;
+        let view = self.get_order_view(scope, ticket.order_id).await?;
         let messages = self.list_messages(scope, id).await?;
         Ok(TicketDetail {
             ticket: ticket.into(),
-            order: order.into(),
+            order: view.order.into(),
+            order_state: view.progress.state,
             messages,
         })
     }
