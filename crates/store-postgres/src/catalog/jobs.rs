@@ -311,17 +311,6 @@ pub(super) async fn import_products_bulk(
         w.insert_children(&children).await?;
     }
     tx.commit().await.map_err(map_err)?;
-    // A large load changes the tables' shape faster than autovacuum's next ANALYZE:
-    // until then the planner takes a seller with a million products for a few
-    // thousand and picks its index over the SKU's (a 1,000-SKU lookup went from
-    // milliseconds to 2.6 s right after loading 1,000,000 products).
-    if products.len() >= ANALYZE_AFTER {
-        c.batch_execute("ANALYZE products; ANALYZE product_stock")
-            .await
-            .map_err(map_err)?;
-    }
+    store.grew(&store.products_grown, products.len() as u64, "products");
     Ok(products.len() as u64)
 }
-
-/// Bulk loads at least this large refresh the planner's statistics when they end.
-const ANALYZE_AFTER: usize = 10_000;

@@ -45,6 +45,12 @@ pub(super) async fn save_catalog(
     let ids = w.allocate(&change).await?;
     let saved = w.write(&change, ids).await?;
     tx.commit().await.map_err(map_err)?;
+    let inserted = change
+        .products
+        .iter()
+        .filter(|p| p.existing.is_none())
+        .count();
+    store.grew(&store.products_grown, inserted as u64, "products");
     Ok(saved)
 }
 
