@@ -251,7 +251,7 @@ pub struct ProductOut {
 #[derive(Serialize, ToSchema)]
 pub struct ProductPage {
     /// Products matching the filters, on every page; a name search counts at most
-    /// 10,000 (then `total` is 10000 and `totalExact` false).
+    /// 1,000 (then `total` is 1000 and `totalExact` false).
     pub total: u64,
     /// Whether `total` is the exact count.
     #[serde(rename = "totalExact")]

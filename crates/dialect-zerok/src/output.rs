@@ -64,10 +64,10 @@ impl ToSchema for ExternalId<'_> {}
 #[derive(Serialize, ToSchema)]
 pub struct ProductPage<'a> {
     /// Products matching the filters, all pages together. A name search counts at
-    /// most 10,000: past that `total` is 10000 and `totalExact` false.
+    /// most 1,000: past that `total` is 1000 and `totalExact` false.
     pub total: u64,
     /// An extension, on listings: whether `total` is the exact count (false when a
-    /// name search matched more than 10,000 products; `next` still pages through all).
+    /// name search matched more than 1,000 products; `next` still pages through all).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_exact: Option<bool>,
     pub items: Vec<ProductOut<'a>>,

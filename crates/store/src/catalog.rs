@@ -76,9 +76,11 @@ pub struct ProductFilter {
 
 /// The most matches a name search counts exactly. Counting every product that
 /// contains a common word (a tenth of a million-product catalog) costs far more than
-/// finding a page of them, so past this many a count only says "more" (search
-/// engines do the same: Elasticsearch's `track_total_hits` defaults to 10,000).
-pub const NAME_COUNT_CAP: u64 = 10_000;
+/// finding a page of them, so past this many a count only says "more", as search
+/// engines do (Elasticsearch's `track_total_hits`; "1,000+ results"). Measured on a
+/// million products: counting the first 10,000 matches of a common word took 15 to
+/// 25 ms on SQLite and 40 to 80 ms on PostgreSQL, the first 1,000 a tenth of that.
+pub const NAME_COUNT_CAP: u64 = 1_000;
 
 /// Which categories (or brands) a listing returns; all of the scope when empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

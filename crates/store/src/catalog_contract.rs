@@ -2571,11 +2571,11 @@ pub async fn name_counts_stop_past_the_cap(s: Arc<dyn Store>) {
     let store: &dyn Store = &*s;
     let w = world(store).await;
     let scope = scope_of(&w, &w.seller_a);
-    // 11 rare names (n = 7, 1007, ..., 10007) and more common ones than the cap.
+    // 11 rare names (n = 7, 107, ..., 1007) and more common ones than the cap.
     let many = NAME_COUNT_CAP as i64 + 100;
     let products: Vec<(String, ProductFields)> = (0..many)
         .map(|n| {
-            let name = if n % 1000 == 7 {
+            let name = if n % 100 == 7 {
                 format!("Raro {n}")
             } else {
                 format!("Comum {n}")
