@@ -253,14 +253,7 @@ pub(super) fn list_sql(scope: &Scope, f: &ProductFilter) -> (String, Params) {
     let w = filter_sql(scope, f, &mut p);
     let limit = p.push(i64::from(f.limit));
     let offset = p.push(f.offset.min(i64::MAX as u64) as i64);
-    // In one seller's scope the id order is written as the seller index's own
-    // (`seller_id, id`): read in plain id order the planner may walk the primary key
-    // from the first id, through every other seller's products, before reaching this
-    // seller's (50 ms to a first page of a common word, against one millisecond).
-    let order = match (f.order, &scope.seller_id) {
-        (ProductOrder::Id, Some(_)) => "q.seller_id, q.id".to_string(),
-        (o, _) => order_sql(o, "q."),
-    };
+    let order = order_sql(f.order, "q.");
     let inner = format!(
         "SELECT q.* FROM products q WHERE {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
