@@ -75,12 +75,7 @@ pub async fn get_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderOut>> {
     let n = order_id(&id)?;
-    let view = state
-        .store
-        .get_order_view(&p.scope(), n)
-        .await
-        .map_err(not_found_with(|| format!("no order '{id}'")))?;
-    Ok(Json(OrderOut::from(&view)))
+    answer(&id, state.store.get_order_view(&p.scope(), n).await)
 }
 
 /// Approves the order's payment: `pending/payment` → `payment/paid`, reserving the
@@ -105,12 +100,7 @@ pub async fn approve_payment(
     Path(id): Path<String>,
 ) -> Result<Json<OrderOut>> {
     let n = order_id(&id)?;
-    let view = state
-        .app
-        .approve_payment(&p.scope(), n)
-        .await
-        .map_err(not_found_with(|| format!("no order '{id}'")))?;
-    Ok(Json(OrderOut::from(&view)))
+    answer(&id, state.app.approve_payment(&p.scope(), n).await)
 }
 
 /// Cancels the order, returning the stock its approval reserved. A delivered order is
@@ -132,12 +122,7 @@ pub async fn cancel_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderOut>> {
     let n = order_id(&id)?;
-    let view = state
-        .app
-        .cancel_order(&p.scope(), n)
-        .await
-        .map_err(not_found_with(|| format!("no order '{id}'")))?;
-    Ok(Json(OrderOut::from(&view)))
+    answer(&id, state.app.cancel_order(&p.scope(), n).await)
 }
 
 /// Confirms the order was delivered: `shipped` (or `delivery/notdelivered`) →
@@ -159,12 +144,7 @@ pub async fn confirm_delivery(
     Path(id): Path<String>,
 ) -> Result<Json<OrderOut>> {
     let n = order_id(&id)?;
-    let view = state
-        .app
-        .confirm_delivery(&p.scope(), n)
-        .await
-        .map_err(not_found_with(|| format!("no order '{id}'")))?;
-    Ok(Json(OrderOut::from(&view)))
+    answer(&id, state.app.confirm_delivery(&p.scope(), n).await)
 }
 
 /// Marks the order taken by an ERP (`sent` true), or its failure to take it (`sent`
@@ -196,4 +176,15 @@ pub async fn mark_erp(
         .await
         .map_err(not_found_with(|| format!("no order '{id}'")))?;
     Ok(Json(OrderOut::from(&view)))
+}
+
+/// The order a read or an action on `id` came to, or 404 naming the id: what every
+/// order route answers.
+fn answer<E: Into<entreposto_app::AppError>>(
+    id: &str,
+    outcome: std::result::Result<entreposto_store::OrderView, E>,
+) -> Result<Json<OrderOut>> {
+    outcome
+        .map(|view| Json(OrderOut::from(&view)))
+        .map_err(|e| not_found_with(|| format!("no order '{id}'"))(e).into())
 }
