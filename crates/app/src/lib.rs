@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod contract;
 pub mod credentials;
 pub mod orders;
+pub mod page_marks;
 pub mod reads;
 pub mod tickets;
 

@@ -7,6 +7,9 @@
 //! reachable from a handler at all.
 
 use std::sync::Arc;
+use std::time::Instant;
+
+use crate::page_marks::PageMarks;
 
 use std::collections::HashMap;
 
@@ -19,13 +22,14 @@ use entreposto_store::{
     Result, RowError, Store, TicketDetail, TicketFilter,
 };
 
-/// Read-only access to the store.
+/// Read-only access to the store, with the order listings' remembered page positions
+/// ([`crate::page_marks`]).
 #[derive(Clone)]
-pub struct Reads(Arc<dyn Store>);
+pub struct Reads(Arc<dyn Store>, Arc<PageMarks>);
 
 impl Reads {
     pub fn new(store: Arc<dyn Store>) -> Reads {
-        Reads(store)
+        Reads(store, Arc::default())
     }
 
     /// `sqlite` or `postgres`.
@@ -47,13 +51,27 @@ impl Reads {
         self.0.get_order_view(scope, id).await
     }
 
-    /// A page of orders with their progress, newest placement first.
+    /// A page of orders with their progress, newest placement first; a deep page is
+    /// read from a position a recent page of the same listing recorded near it.
     pub async fn list_order_views(
         &self,
         scope: &Scope,
         filter: &OrderFilter,
     ) -> Result<Vec<OrderView>> {
-        self.0.list_order_views(scope, filter).await
+        let from = self.1.nearest(scope, filter, Instant::now());
+        let views = self.0.list_order_views(scope, &from).await?;
+        if let (Some(first), Some(last)) = (views.first(), views.last()) {
+            let at = |v: &OrderView| (v.order.data.placed_at, v.order.id);
+            self.1.record(
+                scope,
+                filter,
+                at(first),
+                at(last),
+                views.len(),
+                Instant::now(),
+            );
+        }
+        Ok(views)
     }
 
     /// How many orders match `filter` (its paging fields are ignored).

@@ -80,8 +80,19 @@ fn filter_sql(scope: &Scope, f: &OrderFilter, what: &str, p: &mut Params) -> Str
     if let Some(t) = f.placed_from {
         sql.push_str(&format!(" AND placed_at >= {}", p.push(t.0)));
     }
-    if let Some(t) = f.placed_to {
+    // Of the two upper bounds, only the tighter one: given both, the planner ranges
+    // the index on `placed_to` and filters the position row by row (a deep page read
+    // from its position then walked the whole listing above it).
+    let position = f
+        .from_position
+        .filter(|(t, _)| f.placed_to.is_none_or(|to| *t <= to));
+    if let Some(t) = f.placed_to.filter(|_| position.is_none()) {
         sql.push_str(&format!(" AND placed_at <= {}", p.push(t.0)));
+    }
+    if let Some((t, id)) = position {
+        // A row comparison: the listing index's (placed_at, id) columns bound it.
+        let t = p.push(t.0);
+        sql.push_str(&format!(" AND (placed_at, id) <= ({t}, {})", p.push(id)));
     }
     match f.states.as_slice() {
         [] => {}

@@ -137,8 +137,19 @@ fn filter_sql(scope: &Scope, f: &OrderFilter, what: &str) -> (String, Vec<Value>
     if let Some(t) = f.placed_from {
         push(" AND placed_at >= ?v", Value::Integer(t.0), &mut sql);
     }
-    if let Some(t) = f.placed_to {
+    // Of the two upper bounds, only the tighter one: given both, the planner ranges
+    // the index on `placed_to` and filters the position row by row (a deep page read
+    // from its position then walked the whole listing above it).
+    let position = f
+        .from_position
+        .filter(|(t, _)| f.placed_to.is_none_or(|to| *t <= to));
+    if let Some(t) = f.placed_to.filter(|_| position.is_none()) {
         push(" AND placed_at <= ?v", Value::Integer(t.0), &mut sql);
+    }
+    if let Some((t, id)) = position {
+        // A row value: the listing index's (placed_at, id) columns bound it as a range.
+        push(" AND (placed_at, id) <= (?v", Value::Integer(t.0), &mut sql);
+        push(", ?v)", Value::Integer(id), &mut sql);
     }
     match f.states.as_slice() {
         [] => {}
@@ -402,6 +413,16 @@ mod tests {
                 OrderFilter {
                     states: vec![OrderState::Paid],
                     erp_sent: Some(false),
+                    ..base.clone()
+                },
+                "orders_seller_unsent",
+            ),
+            (
+                &seller,
+                OrderFilter {
+                    states: vec![OrderState::Paid],
+                    erp_sent: Some(false),
+                    from_position: Some((Timestamp(5), 7)),
                     ..base.clone()
                 },
                 "orders_seller_unsent",

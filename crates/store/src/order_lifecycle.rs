@@ -44,6 +44,10 @@ pub struct OrderFilter {
     pub erp_sent: Option<bool>,
     /// Orders this ERP took (`sent`).
     pub erp_type: Option<String>,
+    /// Only orders at or past this position of the listing order, (`placed_at`, id)
+    /// at most this pair: a page read from a remembered position instead of from the
+    /// top (the offset then counts from it).
+    pub from_position: Option<(Timestamp, i64)>,
     pub offset: u64,
     pub limit: u32,
 }

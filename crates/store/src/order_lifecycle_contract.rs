@@ -911,6 +911,34 @@ pub async fn listing_orders_and_pages(s: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_empty());
+    // From a position: every listed order at or past it (ties on placement by id),
+    // the offset counting from it.
+    // With an upper bound on placement too, above or below the position.
+    let views = store.list_order_views(&scope, &page(0, 100)).await.unwrap();
+    let key = |v: &OrderView| (v.order.data.placed_at, v.order.id);
+    for placed_to in [None, Some(at(4))] {
+        for v in &views {
+            let from = OrderFilter {
+                from_position: Some(key(v)),
+                placed_to,
+                ..page(1, 2)
+            };
+            let want: Vec<i64> = views
+                .iter()
+                .filter(|x| placed_to.is_none_or(|to| x.order.data.placed_at <= to))
+                .filter(|x| key(x) <= key(v))
+                .skip(1)
+                .take(2)
+                .map(|x| x.order.id)
+                .collect();
+            assert_eq!(
+                ids_of(store.list_order_views(&scope, &from).await.unwrap()),
+                want,
+                "from {:?}, placed_to {placed_to:?}",
+                key(v)
+            );
+        }
+    }
 }
 
 /// Pushing an existing order again replaces its data and its pendencies and warnings,

@@ -220,6 +220,7 @@ pub fn listing(q: &QueryPairs, now: Timestamp) -> Result<Listing, ApiError> {
         with_warnings: flag(q, "with_warnings")?,
         erp_sent: flag(q, "erp_sent")?,
         erp_type,
+        from_position: None,
         offset: page * PAGE_SIZE,
         limit: PAGE_SIZE as u32,
     };
