@@ -32,6 +32,11 @@ pub struct PgStore {
     /// Products this node inserted since it last refreshed the planner's statistics
     /// of the catalog (see [`PgStore::grew`]).
     pub(crate) products_grown: Arc<std::sync::atomic::AtomicU64>,
+    /// Order listing counts (see [`entreposto_store::count_cache`]), valid while
+    /// `orders_written` (bumped by this node's every commit that writes orders) has not
+    /// moved and for a few seconds.
+    pub(crate) order_counts: Arc<entreposto_store::count_cache::CountCache>,
+    pub(crate) orders_written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Rows a node inserts into a table before it refreshes the table's statistics.
@@ -89,6 +94,11 @@ impl Params {
     pub(crate) fn push(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
         self.0.push(Box::new(v));
         format!("${}", self.0.len())
+    }
+
+    /// The values, for a cache key.
+    pub(crate) fn debug(&self) -> String {
+        format!("{:?}", self.0)
     }
 
     pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
@@ -177,6 +187,8 @@ impl PgStore {
         let store = PgStore {
             pool,
             products_grown: Arc::default(),
+            order_counts: Arc::default(),
+            orders_written: Arc::default(),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");

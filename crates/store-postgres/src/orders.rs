@@ -106,7 +106,10 @@ impl OrderStore for PgStore {
                 ],
             )
             .await
-            .map_err(map_err)?;
+            .map_err(map_err);
+        self.orders_written
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        let r = r?;
         let inserted: bool = r.get(2);
         Ok((
             Order {
@@ -243,6 +246,8 @@ impl OrderStore for PgStore {
             .map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)?;
+        self.orders_written
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(n)
     }
 }

@@ -123,7 +123,7 @@ pub struct SqliteStore {
     /// Bumped after every commit (see [`snapshot`]); keys caches of derived answers.
     generation: Arc<AtomicU64>,
     /// Ticket counts by query, valid for the generation they were counted at.
-    pub(crate) counts: tickets::CountCache,
+    pub(crate) counts: entreposto_store::count_cache::CountCache,
     writer: Sender<WriteJob>,
     readers: Sender<ReadJob>,
     path: PathBuf,

@@ -4,7 +4,6 @@
 //! savepoint, the ticket's update guarded by the version it was loaded at, so a
 //! change decided on a ticket that moved meanwhile writes nothing and is `Stale`.
 
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use entreposto_domain::*;
@@ -252,52 +251,8 @@ fn scope_sql(scope: &Scope, alias: &str, params: &mut Vec<Value>) -> String {
     }
 }
 
-/// Counts by query text, each with the commit generation and time it was made at.
-///
-/// A count over a million tickets takes 0.1 to 2 s, so when one expires the requests
-/// that find it missing queue behind one another (`flight`) and only the first counts;
-/// without that, 64 clients paging at once all counted and the list's p99 went past a
-/// second.
-#[derive(Default)]
-pub(crate) struct CountCache {
-    counts: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant, u64)>>,
-    flights: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl CountCache {
-    const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
-    const MAX_KEYS: usize = 10_000;
-
-    /// A count made at `generation` or later: its snapshot holds every write
-    /// acknowledged before that generation was read.
-    fn get(&self, key: &str, generation: u64) -> Option<u64> {
-        let map = self.counts.lock().ok()?;
-        let (g, at, n) = map.get(key)?;
-        (*g >= generation && at.elapsed() < Self::MAX_AGE).then_some(*n)
-    }
-
-    fn put(&self, key: String, generation: u64, n: u64) {
-        if let Ok(mut map) = self.counts.lock() {
-            if map.len() > Self::MAX_KEYS {
-                map.clear();
-            }
-            map.insert(key, (generation, std::time::Instant::now(), n));
-        }
-    }
-
-    /// The lock that lets one request at a time count `key`.
-    fn flight(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        // A poisoned map only means a panic elsewhere; its entries are still locks.
-        let mut map = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > Self::MAX_KEYS {
-            map.clear();
-        }
-        map.entry(key.to_string()).or_default().clone()
-    }
-}
-
 impl SqliteStore {
-    /// Runs the count `sql` on a reader, or answers it from [`CountCache`].
+    /// Runs the count `sql` on a reader, or answers it from [`entreposto_store::count_cache::CountCache`].
     ///
     /// Offset-paged dialects (Omnik, 00K) count the whole listing for every page; a
     /// count stays valid until this process commits anything (the generation moves)

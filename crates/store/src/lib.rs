@@ -24,6 +24,7 @@ use entreposto_domain::{
 pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
+pub mod count_cache;
 pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
