@@ -472,7 +472,7 @@ impl OrderData {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> OrderData {

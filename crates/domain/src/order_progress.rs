@@ -201,6 +201,22 @@ pub fn pendencies(data: &OrderData, unknown_skus: &[String]) -> Vec<Pendency> {
     out
 }
 
+/// The warnings an order's data gives, kept with it for the seller to read: what the
+/// `attribute` pendency only flags (which ordered SKUs the catalog lacks) and items
+/// sold at no price. Each names its item by SKU; the order is kept and can still move.
+pub fn warnings(data: &OrderData, unknown_skus: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = unknown_skus
+        .iter()
+        .map(|sku| format!("SKU {sku} is not in the catalog: its stock is not reserved"))
+        .collect();
+    for item in &data.items {
+        if item.unit_price.0 == 0 {
+            out.push(format!("SKU {} is sold at no price", item.sku));
+        }
+    }
+    out
+}
+
 /// A move of stock an order's change makes in the seller's catalog: `delta` units of
 /// one product at one location (negative reserves, positive returns). The store
 /// applies it only if the quantity stays at or above zero.
@@ -254,4 +270,25 @@ pub struct OrderChange {
     pub new_interactions: usize,
     pub stock: Vec<StockMove>,
     pub events: Vec<OrderEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_unknown_skus_and_unpriced_items() {
+        let mut data = crate::order::tests::sample();
+        assert_eq!(warnings(&data, &[]), Vec::<String>::new());
+        data.items[0].unit_price = Cents(0);
+        let sku = data.items[0].sku.clone();
+        let got = warnings(&data, &["GONE-1".to_string()]);
+        assert_eq!(
+            got,
+            vec![
+                "SKU GONE-1 is not in the catalog: its stock is not reserved".to_string(),
+                format!("SKU {sku} is sold at no price"),
+            ]
+        );
+    }
 }

@@ -597,10 +597,14 @@ async fn every_listing_filter(app: TestApp) {
     .await;
     pay(&app, &w, o4).await;
     set(&app, &w.key_a, o4, "pickandpack", Some("separated")).await;
-    // Cancelled: in no listing status.
+    // Cancelled: in no listing status. With a gift at no price: a warning.
     let o5 = push(&app, &w, &w.a, "5005", |b| {
         b["channel"] = json!("Submarino");
         at("2024-01-25T12:00:00-03:00")(b);
+        b["items"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"sku": "99jjs8", "name": "Brinde", "quantity": 1, "unitPrice": 0}));
     })
     .await;
     assert_eq!(native(&app, &w, o5, "cancel").await.status, 200);
@@ -662,8 +666,8 @@ async fn every_listing_filter(app: TestApp) {
         ("?erp_sent=false", vec![o2, o1, o4, o5, o7, o6]),
         ("?erp_type=bling", vec![o3]),
         ("?erp_type=tiny", vec![]),
-        ("?with_warnings=true", vec![]),
-        ("?with_warnings=false", all.clone()),
+        ("?with_warnings=true", vec![o5]),
+        ("?with_warnings=false", vec![o3, o2, o1, o4, o7, o6]),
         ("?order_origin=b2w_americanas", vec![o1]),
         ("?order_origin=mercadolivre", vec![o2]),
         ("?order_origin=b2w", vec![o3, o1, o5]),
@@ -686,6 +690,12 @@ async fn every_listing_filter(app: TestApp) {
     assert_eq!(b["items"][1]["order"]["origin"], 10);
     let b = listing(&app, key, "?marketplace=Magalu").await;
     assert_eq!(b["items"][0]["order"]["origin"], Value::Null);
+    // The warning, in the order's words.
+    let b = listing(&app, key, "?with_warnings=true").await;
+    assert_eq!(
+        b["items"][0]["warnings"],
+        json!(["SKU 99jjs8 is sold at no price"])
+    );
 
     // The filters apply to `GET /orders/{id}` too.
     for (query, total) in [

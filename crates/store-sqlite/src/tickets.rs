@@ -4,7 +4,6 @@
 //! savepoint, the ticket's update guarded by the version it was loaded at, so a
 //! change decided on a ticket that moved meanwhile writes nothing and is `Stale`.
 
-
 use async_trait::async_trait;
 use entreposto_domain::*;
 use entreposto_store::{ImportTicket, Result, StoreError, TicketDetail, TicketFilter, TicketStore};

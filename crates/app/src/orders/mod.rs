@@ -40,9 +40,9 @@ use std::collections::HashMap;
 
 use entreposto_domain::lifecycle::{interaction_wording, transition};
 use entreposto_domain::{
-    pendencies, Actor, ErpMark, FieldError, Interaction, InteractionOrigin, Invoice, OrderChange,
-    OrderData, OrderEvent, OrderProgress, OrderState, ProductKind, Scope, StateChange, StockMove,
-    Timestamp, TrackingCode, TransitionFacts, Upserted,
+    pendencies, warnings, Actor, ErpMark, FieldError, Interaction, InteractionOrigin, Invoice,
+    OrderChange, OrderData, OrderEvent, OrderProgress, OrderState, ProductKind, Scope, StateChange,
+    StockMove, Timestamp, TrackingCode, TransitionFacts, Upserted,
 };
 use entreposto_store::{OrderView, ProductKey, StoreError};
 
@@ -191,7 +191,7 @@ pub fn initial_progress(data: &OrderData, unknown_skus: &[String], at: Timestamp
         trackings: Vec::new(),
         erp: Vec::new(),
         pendencies: pendencies(data, unknown_skus),
-        warnings: Vec::new(),
+        warnings: warnings(data, unknown_skus),
         reservation: Vec::new(),
         shipped_at: None,
         delivered_at: None,
