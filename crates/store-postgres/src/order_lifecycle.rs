@@ -59,6 +59,9 @@ fn filter_sql(scope: &Scope, f: &OrderFilter, what: &str, p: &mut Params) -> Str
     );
     // The scope's operator is always the first parameter.
     let op = "$1";
+    if let Some(id) = f.id {
+        sql.push_str(&format!(" AND id = {}", p.push(id)));
+    }
     if let Some(c) = &f.channel {
         sql.push_str(&format!(" AND channel = {}", p.push(c.clone())));
     }

@@ -84,7 +84,7 @@ fn scope_sql(scope: &Scope, params: &mut Vec<Value>) -> String {
 /// orders, or all of the seller's (several states, or none, checked in the index). A
 /// marketplace or transaction id finds its few rows by their own index instead.
 fn listing_index(scope: &Scope, f: &OrderFilter) -> Option<&'static str> {
-    if f.marketplace_order_id.is_some() || f.transaction_id.is_some() {
+    if f.id.is_some() || f.marketplace_order_id.is_some() || f.transaction_id.is_some() {
         return None;
     }
     Some(match (&scope.seller_id, f.states.as_slice(), f.erp_sent) {
@@ -112,6 +112,9 @@ fn filter_sql(scope: &Scope, f: &OrderFilter, what: &str) -> (String, Vec<Value>
         sql.push_str(&clause.replace("?v", &format!("?{}", p.len())));
     };
     let text = |s: &String| Value::Text(s.clone());
+    if let Some(id) = f.id {
+        push(" AND id = ?v", Value::Integer(id), &mut sql);
+    }
     if let Some(c) = &f.channel {
         push(" AND channel = ?v", text(c), &mut sql);
     }

@@ -27,6 +27,8 @@ pub struct OrderView {
 /// then id descending), paged by offset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderFilter {
+    /// The one order with this hub id (`GET /orders/{id}` with the listing's filters).
+    pub id: Option<i64>,
     /// The channel (marketplace name), exact.
     pub channel: Option<String>,
     pub marketplace_order_id: Option<String>,

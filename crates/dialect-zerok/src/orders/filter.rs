@@ -63,6 +63,9 @@ pub struct Listing {
     /// two orders, an origin outside `marketplace`, an origin no marketplace has):
     /// nothing matches, without asking the store.
     pub nothing: bool,
+    /// No filter was given (paging aside): every order of the store is in the listing
+    /// up to the default `end`.
+    pub unfiltered: bool,
 }
 
 /// A date parameter as an instant: the first one it covers, or with `last` the last.
@@ -210,6 +213,7 @@ pub fn listing(q: &QueryPairs, now: Timestamp) -> Result<Listing, ApiError> {
         }
     }
     let filter = OrderFilter {
+        id: None,
         channel,
         marketplace_order_id: external_id.or(marketplace_id),
         transaction_id: exact("trans_id"),
@@ -224,11 +228,22 @@ pub fn listing(q: &QueryPairs, now: Timestamp) -> Result<Listing, ApiError> {
         offset: page * PAGE_SIZE,
         limit: PAGE_SIZE as u32,
     };
+    let unfiltered = given_end.is_none()
+        && channels.is_empty()
+        && !nothing
+        && filter
+            == OrderFilter {
+                placed_to: filter.placed_to,
+                offset: filter.offset,
+                limit: filter.limit,
+                ..OrderFilter::default()
+            };
     Ok(Listing {
         filter,
         channels,
         page,
         nothing,
+        unfiltered,
     })
 }
 

@@ -146,35 +146,6 @@ async fn read_page(
     Ok((views, total))
 }
 
-/// Whether `view` is one the listing's filter takes (for `GET /orders/{id}`, whose
-/// order is read by id): the same conditions the store's listing applies.
-fn matches(view: &OrderView, l: &Listing) -> bool {
-    let f = &l.filter;
-    let d = &view.order.data;
-    let p = &view.progress;
-    let key = |s: &str| origin::key(s);
-    !l.nothing
-        && f.channel.as_deref().is_none_or(|c| c == d.channel)
-        && (l.channels.is_empty() || l.channels.iter().any(|c| key(c) == key(&d.channel)))
-        && f.marketplace_order_id
-            .as_deref()
-            .is_none_or(|m| m == d.marketplace_order_id)
-        && f.transaction_id.as_deref().is_none_or(|t| {
-            d.payments
-                .iter()
-                .any(|pay| pay.transaction_id.as_deref() == Some(t))
-        })
-        && f.placed_from.is_none_or(|t| d.placed_at >= t)
-        && f.placed_to.is_none_or(|t| d.placed_at <= t)
-        && (f.states.is_empty() || f.states.contains(&p.state))
-        && f.with_pendency.is_none_or(|w| w != p.pendencies.is_empty())
-        && f.with_warnings.is_none_or(|w| w != p.warnings.is_empty())
-        && f.erp_sent.is_none_or(|s| s == p.erp_sent())
-        && f.erp_type
-            .as_deref()
-            .is_none_or(|t| p.erp.iter().any(|m| m.sent && m.erp == t))
-}
-
 /// `GET /orders` (with or without the trailing slash).
 #[utoipa::path(get, path = "/orders", params(ListQuery),
     responses((status = 200, description = "A page of orders matching every filter given, newest placement first (an empty page when none does)", body = OrderPage<'static>),
@@ -209,12 +180,21 @@ pub async fn get_order(
         .get_order_view(&auth.scope, id)
         .await
         .map_err(no_order(id))?;
-    let views = if matches(&view, &l) {
-        vec![view]
+    // The filters decide as the listing's do: the store's query narrowed to the one
+    // order (a read the common case, no filter, does without).
+    let (views, total) = if l.unfiltered && l.filter.placed_to >= Some(view.order.data.placed_at) {
+        (vec![view], 1)
     } else {
-        Vec::new()
+        let one = Listing {
+            filter: OrderFilter {
+                id: Some(id),
+                offset: 0,
+                ..l.filter.clone()
+            },
+            ..l
+        };
+        read_page(&state, &auth.scope, &one).await?
     };
-    let total = views.len() as u64;
     Ok(page(&views, total, None, None))
 }
 
