@@ -24,12 +24,14 @@ use entreposto_domain::{
 pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
+pub mod finance;
 pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use finance::*;
 pub use order_lifecycle::*;
 pub mod stored_form;
 
@@ -300,7 +302,15 @@ pub struct TicketDetail {
 
 #[async_trait]
 pub trait Store:
-    TenantStore + OrderStore + TicketStore + CatalogStore + OrderLifecycleStore + Send + Sync + 'static
+    TenantStore
+    + OrderStore
+    + TicketStore
+    + CatalogStore
+    + OrderLifecycleStore
+    + FinanceStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
