@@ -35,19 +35,24 @@ where
     type Rejection = Failure<D>;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_limited(req).await.map_err(Failure::new)?;
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') | None => {}
-            Some(_) => {
-                return Err(Failure::new(ApiError::invalid(
-                    "body",
-                    "expected a JSON object",
-                )));
-            }
-        }
-        parse_json(&bytes)
+        read_json(req, b'{', "expected a JSON object")
+            .await
             .map(|v| JsonBody(v, PhantomData))
             .map_err(Failure::new)
+    }
+}
+
+/// The body read as `T`, refused with `expected` unless its first character is
+/// `opens` (an empty body goes on to [`parse_json`], which names it).
+async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    opens: u8,
+    expected: &str,
+) -> Result<T, ApiError> {
+    let bytes = read_limited(req).await?;
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b) if *b != opens => Err(ApiError::invalid("body", expected)),
+        _ => parse_json(&bytes),
     }
 }
 
@@ -339,17 +344,8 @@ where
     type Rejection = Failure<D>;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_limited(req).await.map_err(Failure::new)?;
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'[') | None => {}
-            Some(_) => {
-                return Err(Failure::new(ApiError::invalid(
-                    "body",
-                    "expected a JSON array",
-                )));
-            }
-        }
-        parse_json(&bytes)
+        read_json(req, b'[', "expected a JSON array")
+            .await
             .map(|v| JsonList(v, PhantomData))
             .map_err(Failure::new)
     }

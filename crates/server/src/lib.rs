@@ -9,5 +9,6 @@ pub mod demo;
 pub mod listener;
 pub mod listeners;
 pub mod mounts;
+pub mod progress;
 pub mod recon;
 pub mod store;

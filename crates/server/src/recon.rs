@@ -9,7 +9,7 @@
 //! (`unchanged`). The summary goes to stdout as JSON; progress to stderr, a bar on a
 //! terminal and a line a second otherwise.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,17 +80,8 @@ struct Progress {
 
 impl Progress {
     fn new() -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} rows ({eta} left)",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar
-        });
         Progress {
-            bar,
+            bar: crate::progress::rows_bar(0),
             last_line: Mutex::new(Instant::now()),
         }
     }

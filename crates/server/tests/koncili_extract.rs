@@ -16,7 +16,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::recon::{
-    batch, cents, enc, extract, koncili_order, koncili_time, line, load, loaded, nfe_key, page,
+    batch, cents, conciliations, enc, extract, koncili_order, koncili_time, line, load, loaded, nfe_key, page,
     page_all, push, recon, recon_of, refused, Headers, CHANNEL, HEADER, LINE_FIELDS,
 };
 use common::{bearer, order_body, TestApp};
@@ -478,14 +478,9 @@ async fn reloading_a_statement_changes_nothing(app: TestApp) {
     assert_eq!(before, after, "nothing moved");
     let r2 = extract(&app, &r.kon, "R-2").await;
     assert_eq!(cents(&line(&r2, "SALE", 1)["releasedValue"]), 30000);
-    let list = app
-        .get(
-            &format!("/api/v1/sellers/{}/finance/conciliations", r.seller.id),
-            &r.token,
-        )
-        .await;
-    assert_eq!(list.status, 200, "{:?}", list.body);
-    assert_eq!(list.body.as_array().unwrap().len(), 1, "{:?}", list.body);
+    let list = conciliations(&app, &r, "").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["id"], id);
 }
 
 async fn overlapping_periods_are_refused(app: TestApp) {

@@ -7,7 +7,7 @@
 mod common;
 
 use common::recon::{
-    cents, extract, koncili_order, line, load_as, loaded, push, recon, set_terms, CHANNEL,
+    cents, conciliations, extract, koncili_order, line, load_as, loaded, push, recon, set_terms, CHANNEL,
     HEADER,
 };
 use common::{bearer, TestApp};
@@ -224,36 +224,16 @@ async fn conciliations_and_the_monthly_summary(app: TestApp) {
         ),
     )
     .await;
-    let list = app
-        .get(
-            &format!("/api/v1/sellers/{}/finance/conciliations", r.seller.id),
-            &r.token,
-        )
-        .await;
-    assert_eq!(list.status, 200, "{:?}", list.body);
-    let ids: Vec<i64> = list
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let list = conciliations(&app, &r, "").await;
+    let ids: Vec<i64> = list.iter().map(|c| c["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [c2, c1], "newest first");
-    let c = &list.body[0];
+    let c = &list[0];
     assert_eq!(c["channel"], CHANNEL);
     assert_eq!(c["rows"], 2);
     assert_eq!((&c["concilied"], &c["divergent"]), (&json!(1), &json!(1)));
     assert_eq!(c["digest"].as_str().unwrap().len(), 64);
-    let other = app
-        .get(
-            &format!(
-                "/api/v1/sellers/{}/finance/conciliations?channel=Magalu",
-                r.seller.id
-            ),
-            &r.token,
-        )
-        .await;
-    assert_eq!(other.body, json!([]));
+    assert_eq!(conciliations(&app, &r, "?channel=Magalu").await, Vec::<Value>::new());
+    assert_eq!(conciliations(&app, &r, &format!("?channel={CHANNEL}")).await, list);
 
     let summary = app
         .get(

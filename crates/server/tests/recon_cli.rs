@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::recon::{cents, extract, koncili_order, line, push, recon, CHANNEL, HEADER};
+use common::recon::{
+    cents, conciliations, extract, koncili_order, line, push, recon, CHANNEL, HEADER,
+};
 use common::{cli, TestApp};
 use serde_json::json;
 
@@ -122,10 +124,10 @@ async fn json_files_and_refusals(app: TestApp) {
     );
     let (ok, out, err) = load(&clash);
     assert!(!ok, "{out}");
-    assert!(
-        err.contains(&out_id(&app, &r).await.to_string()),
-        "names the conciliation: {err}"
-    );
+    let list = conciliations(&app, &r, "").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let first = list[0]["id"].as_i64().unwrap().to_string();
+    assert!(err.contains(&first), "names the conciliation: {err}");
     let j = extract(&app, &r.kon, "J-1").await;
     assert_eq!(cents(&line(&j, "SALE", 1)["releasedValue"]), 57000);
 
@@ -150,14 +152,3 @@ async fn json_files_and_refusals(app: TestApp) {
     assert!(!ok && err.contains("no-such-seller"), "{err}");
 }
 
-/// The id of the seller's only conciliation, through the native API.
-async fn out_id(app: &TestApp, r: &common::recon::Recon) -> i64 {
-    let list = app
-        .get(
-            &format!("/api/v1/sellers/{}/finance/conciliations", r.seller.id),
-            &r.token,
-        )
-        .await;
-    assert_eq!(list.body.as_array().unwrap().len(), 1, "{:?}", list.body);
-    list.body[0]["id"].as_i64().unwrap()
-}

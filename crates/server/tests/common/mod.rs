@@ -275,16 +275,11 @@ impl TestApp {
         headers: &BTreeMap<String, String>,
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let mut req = self.client.request(method, url);
-        for (k, v) in headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b);
-        }
-        reply(req.send().await.expect("request")).await
+        let body = body.map(|b| ("application/json", b));
+        self.request(method, url, headers, body).await
     }
-    /// A request with a body of `content_type` (a CSV statement, a JSON array).
+
+    /// A request with a body of `content_type` (a CSV statement) to `path`.
     pub async fn send(
         &self,
         method: Method,
@@ -293,14 +288,26 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> Reply {
-        let mut headers = headers.clone();
-        headers.insert("content-type".into(), content_type.into());
         let url = format!("{}{}", self.base, path);
+        self.request(method, &url, headers, Some((content_type, body)))
+            .await
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
         let mut req = self.client.request(method, url);
-        for (k, v) in &headers {
+        for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        reply(req.body(body).send().await.expect("request")).await
+        if let Some((content_type, b)) = body {
+            req = req.header("content-type", content_type).body(b);
+        }
+        reply(req.send().await.expect("request")).await
     }
 
     pub async fn put(

@@ -194,6 +194,21 @@ pub async fn loaded(app: &TestApp, r: &Recon, csv: &str) -> i64 {
     l.body["conciliation"]["id"].as_i64().expect("conciliation id")
 }
 
+/// The seller's conciliations through the native API, newest first.
+pub async fn conciliations(app: &TestApp, r: &Recon, query: &str) -> Vec<Value> {
+    let list = app
+        .get(
+            &format!(
+                "/api/v1/sellers/{}/finance/conciliations{query}",
+                r.seller.id
+            ),
+            &r.token,
+        )
+        .await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    list.body.as_array().expect("conciliations").clone()
+}
+
 /// The statement header the suites write.
 pub const HEADER: &str = "orderCode,type,plotNumber,releasedValue,releasedPercentualComission,releasedDate";
 
