@@ -77,6 +77,7 @@ macro_rules! migrations {
             9 => "0009_server_keys",
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
+            12 => "0012_finance",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
