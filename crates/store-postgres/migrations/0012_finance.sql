@@ -1,7 +1,7 @@
 -- Financial reconciliation: each seller's terms per channel, the settlement orders the
 -- channels owe for, their extract lines (expected and released values, the verdict,
--- the ERP's marks) and one conciliation per loaded statement. Terms and orders are
--- JSON kept as TEXT (entreposto_store::finance_json; nothing queries inside them);
+-- the ERP's marks) and one conciliation per loaded statement. Words and JSON are
+-- entreposto_store::finance_json's (JSON kept as TEXT: nothing queries inside it);
 -- a line is all columns, since listings filter on them and statement steps rewrite
 -- them by the thousand. Keys and channel names use the "C" collation: byte order, as
 -- SQLite sorts, and no locale cost on the key lookups every step makes.
@@ -10,19 +10,27 @@ CREATE TABLE channel_terms (
     operator_id TEXT NOT NULL,
     seller_id   TEXT NOT NULL,
     channel     TEXT COLLATE "C" NOT NULL,
-    body        TEXT NOT NULL,
+    terms       TEXT NOT NULL,
     updated_at  BIGINT NOT NULL,
     PRIMARY KEY (seller_id, channel),
     FOREIGN KEY (seller_id, operator_id) REFERENCES sellers (id, operator_id)
 );
 
 -- The key is the channel's own (seller, channel, orderCode); the primary key serves
--- a lookup by code, a batch of codes, and the seller's distinct channels.
+-- a lookup by code, a batch of codes, and the seller's distinct channels. What a line
+-- renders with of its order has columns (finance_json::SettlementRow); `body` is the
+-- JSON of the rest.
 CREATE TABLE settlement_orders (
     operator_id  TEXT NOT NULL,
     seller_id    TEXT NOT NULL,
     channel      TEXT COLLATE "C" NOT NULL,
     order_code   TEXT COLLATE "C" NOT NULL,
+    order_id     TEXT NOT NULL,
+    hub_order_id BIGINT,
+    status       TEXT NOT NULL,
+    ordered_at   BIGINT NOT NULL,
+    invoiced_at  BIGINT,
+    total        BIGINT NOT NULL,
     body         TEXT NOT NULL,
     created_at   BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL,
@@ -111,10 +119,12 @@ CREATE INDEX extract_lines_unresolveds ON extract_lines (seller_id, id)
 CREATE INDEX extract_lines_released ON extract_lines (seller_id, released_date, id)
     INCLUDE (channel, conciliation_id, read, resolved_in_erp)
     WHERE conciliation_id IS NOT NULL;
--- A conciliation's lines: its listing filter, and its counts when it closes.
+-- A conciliation's lines: its listing filter, and its counts when it closes. Line ids
+-- (like conciliation ids) come from identity sequences, never reused: the ERP keeps
+-- them.
 CREATE INDEX extract_lines_conciliation ON extract_lines (seller_id, conciliation_id, id)
     INCLUDE (channel, released_date, read, resolved_in_erp, situation, partial)
     WHERE conciliation_id IS NOT NULL;
--- Month summaries: lines by the date they count in (expected, else released).
-CREATE INDEX extract_lines_month
-    ON extract_lines (seller_id, (COALESCE(expected_date, released_date)));
+-- Every index here is rewritten for each line a statement releases (a release moves
+-- indexed columns, so no update is HOT); month summaries, a chart's months of a
+-- seller, read the seller's lines through the key index instead of adding one more.

@@ -22,7 +22,9 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Transaction};
 use entreposto_domain::*;
-use entreposto_store::finance_json;
+use entreposto_store::finance_json::{
+    self, kind_code, kind_from_code, situation_code, situation_from_code, SettlementRow,
+};
 use entreposto_store::*;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -49,7 +51,8 @@ const CONCILIATION_COLS: &str = "c.id, c.seller_id, c.channel, c.digest, c.init_
     c.partial, c.created_at";
 
 /// The columns a line write sets (all but the id and the tenant), with their array
-/// types, in [`LineRows::columns`] order.
+/// types, in [`LineRows::columns`] order: the key first ([`KEY_WIDTH`] columns), which
+/// only an insert sets.
 const WRITTEN: [(&str, &str); 23] = [
     ("channel", "text"),
     ("order_code", "text"),
@@ -76,6 +79,13 @@ const WRITTEN: [(&str, &str); 23] = [
     ("updated_at", "int8"),
 ];
 
+const KEY_WIDTH: usize = 4;
+
+/// A settlement order's columns on alias `o`, in [`SettlementRow`]'s order.
+const ORDER_COLS: &str = "o.operator_id, o.seller_id, o.channel, o.order_code, o.order_id, \
+    o.hub_order_id, o.status, o.ordered_at, o.invoiced_at, o.total, o.body";
+const ORDER_WIDTH: usize = 11;
+
 /// `UNNEST($first::type[], ...) AS u(names)` over `columns`.
 fn unnest(first: usize, columns: &[(&str, &str)]) -> String {
     let arrays: Vec<String> = columns
@@ -100,12 +110,13 @@ static INSERT_LINES: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Replaced lines: `$1` the operator, `$2` the seller, `$3` the ids, then
-/// [`WRITTEN`]'s arrays. Only the seller's lines are touched.
+/// Replaced lines: `$1` the operator, `$2` the seller, `$3` the ids, then the arrays
+/// of [`WRITTEN`] past the key. Only the seller's lines are touched; a line keeps its
+/// key (so, as on SQLite, what identifies it never moves).
 static UPDATE_LINES: LazyLock<String> = LazyLock::new(|| {
     let mut columns = vec![("id", "int8")];
-    columns.extend(WRITTEN);
-    let sets: Vec<String> = WRITTEN
+    columns.extend(&WRITTEN[KEY_WIDTH..]);
+    let sets: Vec<String> = WRITTEN[KEY_WIDTH..]
         .iter()
         .map(|(name, _)| format!("{name} = u.{name}"))
         .collect();
@@ -114,6 +125,20 @@ static UPDATE_LINES: LazyLock<String> = LazyLock::new(|| {
          WHERE l.id = u.id AND l.operator_id = $1 AND l.seller_id = $2",
         sets.join(", "),
         unnest(3, &columns)
+    )
+});
+
+/// The lines of keys: `$1` the seller, `$2` the channel, `$3`..`$5` the keys' codes,
+/// types and installments, `$6` the operator. One descent of the key index per key:
+/// the planner takes an `UNNEST` for a hundred rows, so it loops over the index
+/// instead of hashing the seller's lines.
+static LINES_FOR_KEYS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {LINE_COLS}
+         FROM UNNEST($3::text[], $4::text[], $5::int4[]) AS k(code, kind, plot)
+         JOIN extract_lines l ON l.seller_id = $1 AND l.channel = $2
+           AND l.order_code = k.code AND l.kind = k.kind AND l.plot_number = k.plot
+         WHERE l.operator_id = $6"
     )
 });
 
@@ -163,9 +188,9 @@ fn line_from_row(r: &Row, at: usize) -> Result<ExtractLine> {
         let v: i32 = r.get(at + i);
         u32::try_from(v).map_err(|_| corrupt("extract line", id, format!("column {i} is {v}")))
     };
-    let kind = ExtractType::parse(r.get(at + 4)).map_err(|e| corrupt("extract line", id, e))?;
+    let kind = kind_from_code(r.get(at + 4)).map_err(|e| corrupt("extract line", id, e))?;
     let situation =
-        Situation::parse(r.get(at + 17)).map_err(|e| corrupt("extract line", id, e))?;
+        situation_from_code(r.get(at + 17)).map_err(|e| corrupt("extract line", id, e))?;
     let plots_quantity = match r.get::<_, Option<i32>>(at + 6) {
         Some(v) => Some(
             u32::try_from(v).map_err(|_| corrupt("extract line", id, "negative plots"))?,
@@ -223,9 +248,23 @@ fn conciliation_from_row(r: &Row, at: usize) -> Conciliation {
     }
 }
 
-fn order_from_body(body: &str, channel: &str, code: &str) -> Result<SettlementOrder> {
-    finance_json::decode_order(body)
-        .map_err(|e| corrupt("settlement order", format!("{channel}/{code}"), e))
+/// The settlement order of [`ORDER_COLS`] at `at`.
+fn order_from_row(r: &Row, at: usize) -> Result<SettlementOrder> {
+    let row = SettlementRow {
+        operator_id: r.get(at),
+        seller_id: r.get(at + 1),
+        channel: r.get(at + 2),
+        order_code: r.get(at + 3),
+        order_id: r.get(at + 4),
+        hub_order_id: r.get(at + 5),
+        status: r.get(at + 6),
+        ordered_at: r.get(at + 7),
+        invoiced_at: r.get(at + 8),
+        total: r.get(at + 9),
+        body: r.get(at + 10),
+    };
+    let key = format!("{}/{}", row.channel, row.order_code);
+    finance_json::decode_settlement(row).map_err(|e| corrupt("settlement order", key, e))
 }
 
 /// The lines `inner` selects (a query yielding `id`s of `extract_lines`), each with
@@ -233,7 +272,7 @@ fn order_from_body(body: &str, channel: &str, code: &str) -> Result<SettlementOr
 /// read in `order` (over `k`, `l`).
 fn views_sql(inner: &str, order: &str) -> String {
     format!(
-        "SELECT {LINE_COLS}, o.body, {CONCILIATION_COLS}
+        "SELECT {LINE_COLS}, {ORDER_COLS}, {CONCILIATION_COLS}
          FROM ({inner}) k
          JOIN extract_lines l ON l.id = k.id
          LEFT JOIN settlement_orders o ON o.seller_id = l.seller_id
@@ -245,12 +284,14 @@ fn views_sql(inner: &str, order: &str) -> String {
 
 fn view_from_row(r: &Row) -> Result<LineView> {
     let line = line_from_row(r, 0)?;
+    // Outer joins: a missing order or conciliation is a row of NULLs.
     let order = match r.get::<_, Option<&str>>(LINE_WIDTH) {
-        Some(body) => Some(order_from_body(body, &line.channel, &line.key.order_code)?),
+        Some(_) => Some(order_from_row(r, LINE_WIDTH)?),
         None => None,
     };
-    let conciliation = match r.get::<_, Option<i64>>(LINE_WIDTH + 1) {
-        Some(_) => Some(conciliation_from_row(r, LINE_WIDTH + 1)),
+    let at = LINE_WIDTH + ORDER_WIDTH;
+    let conciliation = match r.get::<_, Option<i64>>(at) {
+        Some(_) => Some(conciliation_from_row(r, at)),
         None => None,
     };
     Ok(LineView {
@@ -323,7 +364,7 @@ impl<'a> LineRows<'a> {
         self.id.push(l.id);
         self.channel.push(&l.channel);
         self.order_code.push(&l.key.order_code);
-        self.kind.push(l.key.kind.as_str());
+        self.kind.push(kind_code(l.key.kind));
         self.plot_number
             .push(int4(l.key.plot_number, "plot number")?);
         self.plots_quantity.push(match l.plots_quantity {
@@ -341,7 +382,7 @@ impl<'a> LineRows<'a> {
             .push(int4(l.released_parts, "released parts")?);
         self.released_percent.push(l.released_percent.map(|r| r.0));
         self.released_date.push(l.released_date.map(|t| t.0));
-        self.situation.push(l.situation.as_str());
+        self.situation.push(situation_code(l.situation));
         self.partial.push(l.partial);
         self.observation.push(l.observation.as_deref());
         self.conciliation_id.push(l.conciliation_id);
@@ -421,7 +462,7 @@ async fn write_lines(
             rows.push(l, now)?;
         }
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&operator, &seller, &rows.id];
-        params.extend(rows.columns());
+        params.extend(&rows.columns()[KEY_WIDTH..]);
         let stmt = tx.prepare_cached(&UPDATE_LINES).await.map_err(map_err)?;
         let n = tx.execute(&stmt, &params).await.map_err(map_err)?;
         if n as usize != updates.len() {
@@ -440,8 +481,8 @@ async fn write_lines(
     // (the order RETURNING gives rows in is not promised).
     let mut ids: HashMap<StoredKey, i64> = HashMap::with_capacity(rows.len());
     for r in &rows {
-        let kind = ExtractType::parse(r.get(3)).map_err(|e| corrupt("new line", "", e))?;
-        ids.insert((r.get(1), r.get(2), kind.as_str(), r.get(4)), r.get(0));
+        let kind = kind_from_code(r.get(3)).map_err(|e| corrupt("new line", "", e))?;
+        ids.insert((r.get(1), r.get(2), kind_code(kind), r.get(4)), r.get(0));
     }
     (0..news.channel.len())
         .map(|i| {
@@ -467,10 +508,11 @@ async fn settlement_in(
     code: &str,
 ) -> Result<Option<(SettlementOrder, Vec<ExtractLine>)>> {
     let stmt = c
-        .prepare_cached(
-            "SELECT body FROM settlement_orders
-             WHERE seller_id = $1 AND channel = $2 AND order_code = $3 AND operator_id = $4",
-        )
+        .prepare_cached(&format!(
+            "SELECT {ORDER_COLS} FROM settlement_orders o
+             WHERE o.seller_id = $1 AND o.channel = $2 AND o.order_code = $3
+               AND o.operator_id = $4"
+        ))
         .await
         .map_err(map_err)?;
     let Some(row) = c
@@ -480,7 +522,7 @@ async fn settlement_in(
     else {
         return Ok(None);
     };
-    let order = order_from_body(row.get(0), channel, code)?;
+    let order = order_from_row(&row, 0)?;
     let stmt = c
         .prepare_cached(&format!(
             "SELECT {LINE_COLS} FROM extract_lines l
@@ -551,7 +593,7 @@ impl FinanceStore for PgStore {
         let c = self.conn().await?;
         let stmt = c
             .prepare_cached(
-                "SELECT body FROM channel_terms
+                "SELECT terms FROM channel_terms
                  WHERE seller_id = $1 AND channel = $2 AND operator_id = $3",
             )
             .await
@@ -561,7 +603,8 @@ impl FinanceStore for PgStore {
             .await
             .map_err(map_err)?;
         row.map(|r| {
-            finance_json::decode_terms(r.get(0)).map_err(|e| corrupt("channel terms", channel, e))
+            finance_json::decode_terms(channel, r.get(0))
+                .map_err(|e| corrupt("channel terms", channel, e))
         })
         .transpose()
     }
@@ -577,10 +620,10 @@ impl FinanceStore for PgStore {
         let c = self.conn().await?;
         let stmt = c
             .prepare_cached(
-                "INSERT INTO channel_terms (operator_id, seller_id, channel, body, updated_at)
+                "INSERT INTO channel_terms (operator_id, seller_id, channel, terms, updated_at)
                  VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (seller_id, channel)
-                 DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                 DO UPDATE SET terms = excluded.terms, updated_at = excluded.updated_at",
             )
             .await
             .map_err(map_err)?;
@@ -682,27 +725,37 @@ impl FinanceStore for PgStore {
             return Err(StoreError::NotFound);
         }
         let seller = owned_seller(scope, &order.seller_id)?;
-        let body = finance_json::encode_order(order);
+        let row = finance_json::encode_settlement(order);
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO settlement_orders
-                   (operator_id, seller_id, channel, order_code, body, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)
-                 ON CONFLICT (seller_id, channel, order_code)
-                 DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                "INSERT INTO settlement_orders (operator_id, seller_id, channel, order_code,
+                   order_id, hub_order_id, status, ordered_at, invoiced_at, total, body,
+                   created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                 ON CONFLICT (seller_id, channel, order_code) DO UPDATE SET
+                   order_id = excluded.order_id, hub_order_id = excluded.hub_order_id,
+                   status = excluded.status, ordered_at = excluded.ordered_at,
+                   invoiced_at = excluded.invoiced_at, total = excluded.total,
+                   body = excluded.body, updated_at = excluded.updated_at",
             )
             .await
             .map_err(map_err)?;
         tx.execute(
             &stmt,
             &[
-                &order.operator_id,
+                &row.operator_id,
                 &seller,
-                &order.channel,
-                &order.order_code,
-                &body,
+                &row.channel,
+                &row.order_code,
+                &row.order_id,
+                &row.hub_order_id,
+                &row.status,
+                &row.ordered_at,
+                &row.invoiced_at,
+                &row.total,
+                &row.body,
                 &now.0,
             ],
         )
@@ -796,24 +849,13 @@ impl FinanceStore for PgStore {
             return Ok(Vec::new());
         }
         let codes: Vec<&str> = keys.iter().map(|k| k.order_code.as_str()).collect();
-        let kinds: Vec<&str> = keys.iter().map(|k| k.kind.as_str()).collect();
+        let kinds: Vec<&str> = keys.iter().map(|k| kind_code(k.kind)).collect();
         let plots = keys
             .iter()
             .map(|k| int4(k.plot_number, "plot number"))
             .collect::<Result<Vec<i32>>>()?;
         let c = self.conn().await?;
-        // One descent of the key index per key (the planner takes an UNNEST for a
-        // hundred rows, so it loops over the index instead of hashing the table).
-        let stmt = c
-            .prepare_cached(&format!(
-                "SELECT {LINE_COLS}
-                 FROM UNNEST($3::text[], $4::text[], $5::int4[]) AS k(code, kind, plot)
-                 JOIN extract_lines l ON l.seller_id = $1 AND l.channel = $2
-                   AND l.order_code = k.code AND l.kind = k.kind AND l.plot_number = k.plot
-                 WHERE l.operator_id = $6"
-            ))
-            .await
-            .map_err(map_err)?;
+        let stmt = c.prepare_cached(&LINES_FOR_KEYS).await.map_err(map_err)?;
         let rows = c
             .query(
                 &stmt,
@@ -839,11 +881,11 @@ impl FinanceStore for PgStore {
         }
         let c = self.conn().await?;
         let stmt = c
-            .prepare_cached(
-                "SELECT order_code, body FROM settlement_orders
-                 WHERE seller_id = $1 AND channel = $2 AND order_code = ANY($3)
-                   AND operator_id = $4",
-            )
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLS} FROM settlement_orders o
+                 WHERE o.seller_id = $1 AND o.channel = $2 AND o.order_code = ANY($3)
+                   AND o.operator_id = $4"
+            ))
             .await
             .map_err(map_err)?;
         let rows = c
@@ -851,7 +893,7 @@ impl FinanceStore for PgStore {
             .await
             .map_err(map_err)?;
         rows.iter()
-            .map(|r| order_from_body(r.get(1), channel, r.get(0)))
+            .map(|r| order_from_row(r, 0))
             .collect()
     }
 
@@ -1034,8 +1076,8 @@ impl FinanceStore for PgStore {
                     &scope.operator_id,
                     &scope.seller_id,
                     &now.0,
-                    &Situation::Concilied.as_str(),
-                    &Situation::Divergent.as_str(),
+                    &situation_code(Situation::Concilied),
+                    &situation_code(Situation::Divergent),
                 ],
             )
             .await
@@ -1119,7 +1161,7 @@ impl FinanceStore for PgStore {
             p.push(order_code.to_string())
         );
         if let Some(k) = kind {
-            inner.push_str(&format!(" AND kind = {}", p.push(k.as_str())));
+            inner.push_str(&format!(" AND kind = {}", p.push(kind_code(k))));
         }
         let c = self.conn().await?;
         let stmt = c
@@ -1175,8 +1217,8 @@ impl FinanceStore for PgStore {
         let scope_cond = scope_sql(scope, &mut p);
         let from = p.push(format!("{from}-01"));
         let to = p.push(format!("{to}-01"));
-        let commission = p.push(ExtractType::Comission.as_str());
-        let divergent = p.push(Situation::Divergent.as_str());
+        let commission = p.push(kind_code(ExtractType::Comission));
+        let divergent = p.push(situation_code(Situation::Divergent));
         let mut sql = format!(
             "SELECT channel, to_char(to_timestamp(counted_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
                COALESCE(SUM(expected_value) FILTER (WHERE kind <> {commission}), 0)::int8,
@@ -1214,5 +1256,381 @@ impl FinanceStore for PgStore {
                 divergent_amount: Cents(r.get(7)),
             })
             .collect())
+    }
+}
+
+/// The plans of what a million-row statement and a listing page run, on enough lines
+/// (vacuumed and analyzed, as autovacuum leaves a table) for the planner to choose as
+/// it will in production: key lookups and step updates by index, never a scan of the
+/// table; listing counts and offsets from the listing indexes alone.
+#[cfg(test)]
+mod plan_tests {
+    use entreposto_store::fixtures::world;
+
+    use super::*;
+    use crate::fresh_schema_url;
+
+    /// Lines per seller: a third waiting, the rest released, half of those resolved.
+    const LINES: i64 = 60_000;
+
+    async fn explain(c: &deadpool_postgres::Object, sql: &str, p: &[&(dyn ToSql + Sync)]) -> String {
+        let rows = c.query(&format!("EXPLAIN {sql}"), p).await.expect("explain");
+        let plan: Vec<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+        plan.join("\n")
+    }
+
+    #[tokio::test]
+    async fn steps_and_listings_run_on_their_indexes() {
+        let Ok(url) = std::env::var("ENTREPOSTO_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let url = fresh_schema_url(&url).await.expect("schema");
+        let store = PgStore::connect(&url, 2).await.expect("connect");
+        let w = world(&store).await;
+        let c = store.conn().await.unwrap();
+        for seller in [&w.seller_a, &w.seller_b] {
+            c.execute(
+                "INSERT INTO extract_lines (operator_id, seller_id, channel, order_code, kind,
+                   plot_number, plots_quantity, plot_value, total_value, expected_value,
+                   expected_date, original_value, released_value, released_parts,
+                   released_date, situation, partial, conciliation_id, resolved_in_erp, read,
+                   updated_at)
+                 SELECT $1, $2, 'Magalu', 'O-' || (n / 3),
+                   (ARRAY['SALE', 'COMISSION', 'SHIP'])[n % 3 + 1], 1, 1, 1000, 1000, 1000,
+                   $4 + n, 1000,
+                   CASE WHEN n % 3 <> 0 THEN 1000 END, CASE WHEN n % 3 <> 0 THEN 1 ELSE 0 END,
+                   CASE WHEN n % 3 <> 0 THEN $4 + n * 1000000 END,
+                   CASE WHEN n % 3 <> 0 THEN 'CONCILIED' ELSE 'WAITING' END, false,
+                   CASE WHEN n % 3 <> 0 THEN 1 + n / 20000 END, n % 2 = 0, false, $4
+                 FROM generate_series(0, $3 - 1) n",
+                &[&w.operator.id, &seller.id, &LINES, &1_700_000_000_000_000i64],
+            )
+            .await
+            .unwrap();
+        }
+        c.batch_execute("VACUUM ANALYZE extract_lines").await.unwrap();
+        let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+
+        // A step's lookup of 5,000 keys.
+        let codes: Vec<String> = (0..5_000).map(|n| format!("O-{}", n * 3)).collect();
+        let kinds: Vec<&str> = (0..5_000).map(|_| "SALE").collect();
+        let plots: Vec<i32> = vec![1; 5_000];
+        let plan = explain(
+            &c,
+            &LINES_FOR_KEYS,
+            &[&w.seller_a.id, &"Magalu", &codes, &kinds, &plots, &w.operator.id],
+        )
+        .await;
+        assert!(plan.contains("Index Scan using extract_lines_key"), "{plan}");
+        assert!(!plan.contains("Seq Scan"), "{plan}");
+
+        // A step's update of 5,000 lines.
+        let lines: Vec<ExtractLine> = store
+            .lines_for_keys(
+                &scope,
+                "Magalu",
+                &codes
+                    .iter()
+                    .map(|code| LineKey {
+                        order_code: code.clone(),
+                        kind: ExtractType::Sale,
+                        plot_number: 1,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(lines.len(), 5_000);
+        let mut rows = LineRows::default();
+        for l in &lines {
+            rows.push(l, Timestamp(0)).unwrap();
+        }
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&w.operator.id, &w.seller_a.id, &rows.id];
+        params.extend(&rows.columns()[KEY_WIDTH..]);
+        let plan = explain(&c, &UPDATE_LINES, &params).await;
+        assert!(plan.contains("Index Scan using extract_lines_pkey"), "{plan}");
+        assert!(!plan.contains("Seq Scan"), "{plan}");
+
+        // Listing counts and a page deep in the listing, for each listing.
+        for listing in [Listing::Concilieds, Listing::Unresolveds] {
+            let index = match listing {
+                Listing::Concilieds => "extract_lines_concilieds",
+                Listing::Unresolveds => "extract_lines_unresolveds",
+            };
+            let f = LineFilter {
+                listing,
+                from: None,
+                to: None,
+                conciliation_id: None,
+                channel: Some("Magalu".into()),
+                only_unread: true,
+                offset: 20_000,
+                limit: 100,
+            };
+            let mut p = Params::default();
+            let sql = listing_sql(&scope, &f, "COUNT(*)", &mut p);
+            let plan = explain(&c, &sql, &p.refs()).await;
+            // (A count of `concilieds` may as well read the release date index, which
+            // holds the same entries.)
+            assert!(plan.contains("Index Only Scan using extract_lines_"), "{plan}");
+            assert!(!plan.contains("Seq Scan"), "{plan}");
+            if listing == Listing::Unresolveds {
+                assert!(plan.contains(&format!("Index Only Scan using {index}")), "{plan}");
+            }
+            let mut p = Params::default();
+            let ids = listing_sql(&scope, &f, "id", &mut p);
+            let sql = format!("{ids} ORDER BY id LIMIT 100 OFFSET 20000");
+            let plan = explain(&c, &views_sql(&sql, "k.id"), &p.refs()).await;
+            assert!(plan.contains(&format!("Index Only Scan using {index}")), "{plan}");
+            assert!(!plan.contains("Seq Scan on extract_lines"), "{plan}");
+            assert!(!plan.contains("Sort"), "the index gives id order: {plan}");
+        }
+
+        // A conciliation's lines, counted when it closes.
+        let f = LineFilter {
+            listing: Listing::Concilieds,
+            from: None,
+            to: None,
+            conciliation_id: Some(2),
+            channel: None,
+            only_unread: false,
+            offset: 0,
+            limit: 100,
+        };
+        let mut p = Params::default();
+        let sql = listing_sql(&scope, &f, "COUNT(*)", &mut p);
+        let plan = explain(&c, &sql, &p.refs()).await;
+        assert!(plan.contains("Index Only Scan using extract_lines_conciliation"), "{plan}");
+        // A day of releases.
+        let day = LineFilter {
+            conciliation_id: None,
+            from: Some(Timestamp(1_700_000_000_000_000 + 3_000_000_000)),
+            to: Some(Timestamp(1_700_000_000_000_000 + 3_500_000_000)),
+            ..f
+        };
+        let mut p = Params::default();
+        let sql = listing_sql(&scope, &day, "COUNT(*)", &mut p);
+        let plan = explain(&c, &sql, &p.refs()).await;
+        assert!(plan.contains("Index Only Scan using extract_lines_released"), "{plan}");
+        let n = store.count_lines(&scope, &day).await.unwrap();
+        // Released lines (n % 3 != 0) with n in [3000, 3500].
+        assert_eq!(n, (3_000..=3_500).filter(|n| n % 3 != 0).count() as u64);
+    }
+}
+
+/// A statement at scale, run by hand and read: a million rows applied in steps of
+/// 5,000 (the application's `STEP_ROWS`) against a million and a half lines, each
+/// step one key lookup and one step write, as the load use case calls them.
+/// `cargo nextest run -p entreposto-store-postgres --run-ignored ignored-only
+/// --no-capture statement_at_scale`; `ENTREPOSTO_SCALE_LINES` and
+/// `ENTREPOSTO_SCALE_ROWS` change the sizes.
+#[cfg(test)]
+mod scale_tests {
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+
+    use entreposto_store::fixtures::world;
+
+    use super::*;
+    use crate::fresh_schema_url;
+
+    fn size(var: &str, default: i64) -> i64 {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a million-row statement: run by hand"]
+    async fn statement_at_scale() {
+        let Ok(url) = std::env::var("ENTREPOSTO_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let lines = size("ENTREPOSTO_SCALE_LINES", 1_500_000);
+        let rows = size("ENTREPOSTO_SCALE_ROWS", 1_000_000);
+        let url = fresh_schema_url(&url).await.expect("schema");
+        let store = PgStore::connect(&url, 4).await.expect("connect");
+        let w = world(&store).await;
+        let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+        let t0 = 1_700_000_000_000_000i64;
+        let started = Instant::now();
+        {
+            let c = store.conn().await.unwrap();
+            // Line n: order O-(n / 3), its SALE, COMISSION or SHIP, waiting.
+            c.execute(
+                "INSERT INTO extract_lines (operator_id, seller_id, channel, order_code, kind,
+                   plot_number, plots_quantity, plot_value, total_value, expected_value,
+                   expected_date, original_value, released_parts, situation, partial,
+                   resolved_in_erp, read, updated_at)
+                 SELECT $1, $2, 'Magalu', 'O-' || (n / 3),
+                   (ARRAY['SALE', 'COMISSION', 'SHIP'])[n % 3 + 1], 1, 1, 1000, 1000, 1000,
+                   $4 + n, 1000, 0, 'WAITING', false, false, false, $4
+                 FROM generate_series(0, $3 - 1) n",
+                &[&w.operator.id, &w.seller_a.id, &lines, &t0],
+            )
+            .await
+            .unwrap();
+            c.batch_execute("VACUUM ANALYZE extract_lines").await.unwrap();
+        }
+        println!("{lines} lines loaded in {:?}", started.elapsed());
+
+        let kinds = [ExtractType::Sale, ExtractType::Comission, ExtractType::Ship];
+        // Row r releases line r (a twentieth of the rows name unknown orders).
+        let key = |r: i64| LineKey {
+            order_code: if r % 20 == 19 {
+                format!("X-{r}")
+            } else {
+                format!("O-{}", r / 3)
+            },
+            kind: kinds[(r % 3) as usize],
+            plot_number: 1,
+        };
+        let c = match store
+            .begin_conciliation(
+                &scope,
+                &Conciliation {
+                    id: 0,
+                    seller_id: w.seller_a.id.clone(),
+                    channel: "Magalu".into(),
+                    digest: "scale".into(),
+                    init_date: Timestamp(t0),
+                    end_date: Timestamp(t0 + 1),
+                    close_date: None,
+                    rows: rows as u64,
+                    refused: 0,
+                    cursor: 0,
+                    concilied: 0,
+                    divergent: 0,
+                    partial: 0,
+                    created_at: Timestamp(t0),
+                },
+            )
+            .await
+            .unwrap()
+        {
+            Begun::New(c) => c,
+            other => panic!("{other:?}"),
+        };
+        let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
+        let started = Instant::now();
+        let mut from = 0i64;
+        while from < rows {
+            let to = (from + 5_000).min(rows);
+            let keys: Vec<LineKey> = (from..to).map(key).collect();
+            let t = Instant::now();
+            let found: HashMap<LineKey, ExtractLine> = store
+                .lines_for_keys(&scope, "Magalu", &keys)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.key.clone(), l))
+                .collect();
+            reading += t.elapsed();
+            let writes = keys
+                .into_iter()
+                .map(|k| {
+                    let mut line = match found.get(&k) {
+                        Some(l) => l.clone(),
+                        None => ExtractLine {
+                            id: 0,
+                            seller_id: w.seller_a.id.clone(),
+                            channel: "Magalu".into(),
+                            key: k.clone(),
+                            plots_quantity: None,
+                            plot_value: None,
+                            total_value: None,
+                            expected_value: None,
+                            expected_percent: None,
+                            expected_date: None,
+                            original_value: None,
+                            released_value: None,
+                            released_parts: 0,
+                            released_percent: None,
+                            released_date: None,
+                            situation: Situation::Waiting,
+                            partial: false,
+                            observation: None,
+                            conciliation_id: None,
+                            resolved_in_erp: false,
+                            read: false,
+                            extra: None,
+                            updated_at: Timestamp(t0),
+                        },
+                    };
+                    line.released_value = Some(Cents(1000));
+                    line.released_parts += 1;
+                    line.released_date = Some(Timestamp(t0));
+                    line.conciliation_id = Some(c.id);
+                    line.situation = if line.expected_value.is_some() {
+                        Situation::Concilied
+                    } else {
+                        Situation::Divergent
+                    };
+                    line.observation = Some("OK".into());
+                    if line.id == 0 {
+                        LineWrite::New(line)
+                    } else {
+                        LineWrite::Update(line)
+                    }
+                })
+                .collect();
+            let t = Instant::now();
+            store
+                .apply_conciliation_step(
+                    &scope,
+                    &ConciliationStep {
+                        conciliation_id: c.id,
+                        from_row: from as u64,
+                        to_row: to as u64,
+                        lines: writes,
+                        now: Timestamp(t0),
+                    },
+                )
+                .await
+                .unwrap();
+            writing += t.elapsed();
+            from = to;
+        }
+        let total = started.elapsed();
+        let t = Instant::now();
+        let closed = store
+            .close_conciliation(&scope, c.id, Timestamp(t0))
+            .await
+            .unwrap();
+        let closing = t.elapsed();
+        println!(
+            "{rows} rows in {} steps: {total:?} (lookups {reading:?}, step writes {writing:?}), \
+             close {closing:?}: {} concilied, {} divergent",
+            rows.div_ceil(5_000),
+            closed.concilied,
+            closed.divergent
+        );
+        let f = LineFilter {
+            listing: Listing::Unresolveds,
+            from: None,
+            to: None,
+            conciliation_id: None,
+            channel: None,
+            only_unread: false,
+            offset: 500_000,
+            limit: 100,
+        };
+        for round in ["first", "second"] {
+            let t = Instant::now();
+            let n = store.count_lines(&scope, &f).await.unwrap();
+            let counted = t.elapsed();
+            let t = Instant::now();
+            let page = store.list_lines(&scope, &f).await.unwrap();
+            println!(
+                "{round} unresolveds page at offset 500,000: count {n} in {counted:?}, \
+                 page of {} in {:?}",
+                page.len(),
+                t.elapsed()
+            );
+        }
+        assert_eq!(closed.concilied + closed.divergent, rows as u64);
     }
 }
