@@ -10,8 +10,8 @@
 //! them in the same transaction; until it exists, backends receive and drop them.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. The application's `contract` suite,
-//! [`catalog_contract`] and [`order_lifecycle_contract`] hold the tests each backend
-//! runs against itself.
+//! [`catalog_contract`], [`order_lifecycle_contract`] and [`finance_contract`] hold
+//! the tests each backend runs against itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
@@ -25,6 +25,8 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod finance;
+pub mod finance_contract;
+pub mod finance_json;
 pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
@@ -77,6 +79,7 @@ macro_rules! migrations {
             9 => "0009_server_keys",
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
+            12 => "0012_finance",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {

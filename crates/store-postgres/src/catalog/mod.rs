@@ -27,10 +27,7 @@ mod write;
 /// The seller a write is for: a catalog belongs to one seller, so an operator-wide
 /// scope cannot write one.
 fn writing_seller(scope: &Scope) -> Result<&str> {
-    scope
-        .seller_id
-        .as_deref()
-        .ok_or_else(|| StoreError::Other("a catalog write needs a seller's scope".into()))
+    crate::scope_seller(scope, "a catalog write")
 }
 
 /// A uniqueness clash as a `Conflict` naming what clashed (and the value, read from
