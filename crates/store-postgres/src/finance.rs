@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::Transaction;
 use entreposto_domain::*;
 use entreposto_store::finance_json::{
     self, kind_code, kind_from_code, situation_code, situation_from_code, SettlementRow,
@@ -499,50 +499,6 @@ async fn write_lines(
         .collect()
 }
 
-/// The stored order and lines of a key.
-async fn settlement_in(
-    c: &impl GenericClient,
-    seller: &str,
-    scope: &Scope,
-    channel: &str,
-    code: &str,
-) -> Result<Option<(SettlementOrder, Vec<ExtractLine>)>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {ORDER_COLS} FROM settlement_orders o
-             WHERE o.seller_id = $1 AND o.channel = $2 AND o.order_code = $3
-               AND o.operator_id = $4"
-        ))
-        .await
-        .map_err(map_err)?;
-    let Some(row) = c
-        .query_opt(&stmt, &[&seller, &channel, &code, &scope.operator_id])
-        .await
-        .map_err(map_err)?
-    else {
-        return Ok(None);
-    };
-    let order = order_from_row(&row, 0)?;
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {LINE_COLS} FROM extract_lines l
-             WHERE l.seller_id = $1 AND l.channel = $2 AND l.order_code = $3
-               AND l.operator_id = $4"
-        ))
-        .await
-        .map_err(map_err)?;
-    let rows = c
-        .query(&stmt, &[&seller, &channel, &code, &scope.operator_id])
-        .await
-        .map_err(map_err)?;
-    let mut lines = rows
-        .iter()
-        .map(|r| line_from_row(r, 0))
-        .collect::<Result<Vec<_>>>()?;
-    sort_lines(&mut lines);
-    Ok(Some((order, lines)))
-}
-
 /// An order's lines by type (the domain's order: SALE, COMISSION, SHIP), then
 /// installment.
 fn sort_lines(lines: &mut [ExtractLine]) {
@@ -700,18 +656,35 @@ impl FinanceStore for PgStore {
         order_code: &str,
     ) -> Result<Option<(SettlementOrder, Vec<ExtractLine>)>> {
         let seller = scope_seller(scope, "a settlement order")?;
-        let mut c = self.conn().await?;
-        // One snapshot for the order and its lines.
-        let tx = c
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
+        let c = self.conn().await?;
+        // The order with its lines in one statement (one snapshot, one round trip):
+        // a row per line, the order's columns repeated on each.
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {LINE_COLS}, {ORDER_COLS} FROM settlement_orders o
+                 LEFT JOIN extract_lines l ON l.seller_id = o.seller_id
+                      AND l.channel = o.channel AND l.order_code = o.order_code
+                 WHERE o.seller_id = $1 AND o.channel = $2 AND o.order_code = $3
+                   AND o.operator_id = $4"
+            ))
             .await
             .map_err(map_err)?;
-        let found = settlement_in(&tx, seller, scope, channel, order_code).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(found)
+        let rows = c
+            .query(&stmt, &[&seller, &channel, &order_code, &scope.operator_id])
+            .await
+            .map_err(map_err)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let order = order_from_row(first, LINE_WIDTH)?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if r.get::<_, Option<i64>>(0).is_some() {
+                lines.push(line_from_row(r, 0)?);
+            }
+        }
+        sort_lines(&mut lines);
+        Ok(Some((order, lines)))
     }
 
     async fn save_settlement(
