@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::Transaction;
 use entreposto_domain::*;
 use entreposto_store::finance_json::{
     self, kind_code, kind_from_code, situation_code, situation_from_code, SettlementRow,
@@ -50,11 +50,10 @@ const CONCILIATION_COLS: &str = "c.id, c.seller_id, c.channel, c.digest, c.init_
     c.end_date, c.close_date, c.rows, c.refused, c.cursor, c.concilied, c.divergent, \
     c.partial, c.created_at";
 
-/// The columns a line write sets (all but the id and the tenant), with their array
-/// types, in [`LineRows::columns`] order: the key first ([`KEY_WIDTH`] columns), which
-/// only an insert sets.
-const WRITTEN: [(&str, &str); 23] = [
-    ("channel", "text"),
+/// The columns a line write takes as arrays (all but the id, the tenant and the
+/// channel, which a write names once), in [`LineRows::columns`] order: the rest of the
+/// key first ([`KEY_WIDTH`] columns), which an insert sets and an update matches.
+const WRITTEN: [(&str, &str); 22] = [
     ("order_code", "text"),
     ("kind", "text"),
     ("plot_number", "int4"),
@@ -79,7 +78,7 @@ const WRITTEN: [(&str, &str); 23] = [
     ("updated_at", "int8"),
 ];
 
-const KEY_WIDTH: usize = 4;
+const KEY_WIDTH: usize = 3;
 
 /// A settlement order's columns on alias `o`, in [`SettlementRow`]'s order.
 const ORDER_COLS: &str = "o.operator_id, o.seller_id, o.channel, o.order_code, o.order_id, \
@@ -97,34 +96,37 @@ fn unnest(first: usize, columns: &[(&str, &str)]) -> String {
     format!("UNNEST({}) AS u({})", arrays.join(", "), names.join(", "))
 }
 
-/// New lines: `$1` the operator, `$2` the seller, then [`WRITTEN`]'s arrays; each new
-/// line's key comes back with its id.
+/// New lines: `$1` the operator, `$2` the seller, `$3` the channel, then
+/// [`WRITTEN`]'s arrays; each new line's key comes back with its id.
 static INSERT_LINES: LazyLock<String> = LazyLock::new(|| {
     let names: Vec<&str> = WRITTEN.iter().map(|c| c.0).collect();
     let names = names.join(", ");
     format!(
-        "INSERT INTO extract_lines (operator_id, seller_id, {names})
-         SELECT $1, $2, {names} FROM {}
-         RETURNING id, channel, order_code, kind, plot_number",
-        unnest(3, &WRITTEN)
+        "INSERT INTO extract_lines (operator_id, seller_id, channel, {names})
+         SELECT $1, $2, $3, {names} FROM {}
+         RETURNING id, order_code, kind, plot_number",
+        unnest(4, &WRITTEN)
     )
 });
 
-/// Replaced lines: `$1` the operator, `$2` the seller, `$3` the ids, then the arrays
-/// of [`WRITTEN`] past the key. Only the seller's lines are touched; a line keeps its
-/// key (so, as on SQLite, what identifies it never moves).
+/// Replaced lines: `$1` the operator, `$2` the seller, `$3` the channel, `$4` the ids,
+/// then [`WRITTEN`]'s arrays. A line is replaced only where its id and whole key
+/// match, so a write can touch neither another seller's line nor another line of the
+/// seller's; the key itself never moves.
 static UPDATE_LINES: LazyLock<String> = LazyLock::new(|| {
     let mut columns = vec![("id", "int8")];
-    columns.extend(&WRITTEN[KEY_WIDTH..]);
+    columns.extend(WRITTEN);
     let sets: Vec<String> = WRITTEN[KEY_WIDTH..]
         .iter()
         .map(|(name, _)| format!("{name} = u.{name}"))
         .collect();
     format!(
         "UPDATE extract_lines l SET {} FROM {}
-         WHERE l.id = u.id AND l.operator_id = $1 AND l.seller_id = $2",
+         WHERE l.id = u.id AND l.operator_id = $1 AND l.seller_id = $2 AND l.channel = $3
+           AND l.order_code = u.order_code AND l.kind = u.kind
+           AND l.plot_number = u.plot_number",
         sets.join(", "),
-        unnest(3, &columns)
+        unnest(4, &columns)
     )
 });
 
@@ -334,7 +336,6 @@ fn listing_sql(scope: &Scope, f: &LineFilter, what: &str, p: &mut Params) -> Str
 #[derive(Default)]
 struct LineRows<'a> {
     id: Vec<i64>,
-    channel: Vec<&'a str>,
     order_code: Vec<&'a str>,
     kind: Vec<&'static str>,
     plot_number: Vec<i32>,
@@ -362,7 +363,6 @@ struct LineRows<'a> {
 impl<'a> LineRows<'a> {
     fn push(&mut self, l: &'a ExtractLine, now: Timestamp) -> Result<()> {
         self.id.push(l.id);
-        self.channel.push(&l.channel);
         self.order_code.push(&l.key.order_code);
         self.kind.push(kind_code(l.key.kind));
         self.plot_number
@@ -398,9 +398,8 @@ impl<'a> LineRows<'a> {
     }
 
     /// [`WRITTEN`]'s arrays, in its order.
-    fn columns(&self) -> [&(dyn ToSql + Sync); 23] {
+    fn columns(&self) -> [&(dyn ToSql + Sync); 22] {
         [
-            &self.channel,
             &self.order_code,
             &self.kind,
             &self.plot_number,
@@ -427,22 +426,45 @@ impl<'a> LineRows<'a> {
     }
 }
 
-/// A line's key within a seller, as the insert hands it back.
-type StoredKey = (String, String, &'static str, i32);
+/// Whose lines a write is: every line it is handed must be of this seller and
+/// channel (and order, for a settlement's write), or nothing is written.
+struct LineOwner<'a> {
+    operator: &'a str,
+    seller: &'a str,
+    channel: &'a str,
+    order_code: Option<&'a str>,
+}
 
-/// Writes `lines` of `seller` in `tx`: updates in one statement (every id must be a
-/// line of the seller's, else `NotFound`), new lines in another. Returns the new
-/// lines' ids, in their order among `lines`.
+/// A line's key within a channel, as the insert hands it back.
+type StoredKey = (String, &'static str, i32);
+
+/// Writes `lines` in `tx`: updates in one statement (each must name a stored line by
+/// its id and key, else `NotFound`), new lines in another (a key that has a line is a
+/// `Conflict`). Answers the lines as stored: ids given, `updated_at` = `now`.
 async fn write_lines(
     tx: &Transaction<'_>,
-    operator: &str,
-    seller: &str,
+    o: &LineOwner<'_>,
     lines: &[LineWrite],
     now: Timestamp,
-) -> Result<Vec<i64>> {
+) -> Result<Vec<ExtractLine>> {
     let mut updates: Vec<&ExtractLine> = Vec::new();
     let mut news = LineRows::default();
     for w in lines {
+        let (LineWrite::New(l) | LineWrite::Update(l)) = w;
+        if l.seller_id != o.seller
+            || l.channel != o.channel
+            || o.order_code.is_some_and(|code| code != l.key.order_code)
+        {
+            return Err(StoreError::Other(format!(
+                "line {} ({} {} {}) is not of the seller's {} {}",
+                l.id,
+                l.key.order_code,
+                kind_code(l.key.kind),
+                l.key.plot_number,
+                o.channel,
+                o.order_code.unwrap_or("")
+            )));
+        }
         match w {
             LineWrite::Update(l) => updates.push(l),
             LineWrite::New(l) => news.push(l, now)?,
@@ -461,86 +483,69 @@ async fn write_lines(
         for l in &updates {
             rows.push(l, now)?;
         }
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&operator, &seller, &rows.id];
-        params.extend(&rows.columns()[KEY_WIDTH..]);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&o.operator, &o.seller, &o.channel, &rows.id];
+        params.extend(rows.columns());
         let stmt = tx.prepare_cached(&UPDATE_LINES).await.map_err(map_err)?;
         let n = tx.execute(&stmt, &params).await.map_err(map_err)?;
         if n as usize != updates.len() {
-            // Some id is not a line of the seller's: nothing of the change is kept.
+            // Some line is not stored under its id and key: nothing of the change is
+            // kept.
             return Err(StoreError::NotFound);
         }
     }
-    if news.is_empty() {
-        return Ok(Vec::new());
+    let mut ids: HashMap<StoredKey, i64> = HashMap::new();
+    if !news.is_empty() {
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&o.operator, &o.seller, &o.channel];
+        params.extend(news.columns());
+        let stmt = tx.prepare_cached(&INSERT_LINES).await.map_err(map_err)?;
+        let rows = tx.query(&stmt, &params).await.map_err(line_clash)?;
+        // Keys are unique within a channel, so they say which id went to which new
+        // line (the order RETURNING gives rows in is not promised).
+        ids.reserve(rows.len());
+        for r in &rows {
+            let kind = kind_from_code(r.get(2)).map_err(|e| corrupt("new line", "", e))?;
+            ids.insert((r.get(1), kind_code(kind), r.get(3)), r.get(0));
+        }
     }
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&operator, &seller];
-    params.extend(news.columns());
-    let stmt = tx.prepare_cached(&INSERT_LINES).await.map_err(map_err)?;
-    let rows = tx.query(&stmt, &params).await.map_err(map_err)?;
-    // Keys are unique within a seller, so they say which id went to which new line
-    // (the order RETURNING gives rows in is not promised).
-    let mut ids: HashMap<StoredKey, i64> = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let kind = kind_from_code(r.get(3)).map_err(|e| corrupt("new line", "", e))?;
-        ids.insert((r.get(1), r.get(2), kind_code(kind), r.get(4)), r.get(0));
-    }
-    (0..news.channel.len())
-        .map(|i| {
-            let key = (
-                news.channel[i].to_string(),
-                news.order_code[i].to_string(),
-                news.kind[i],
-                news.plot_number[i],
-            );
-            ids.get(&key).copied().ok_or_else(|| {
-                StoreError::Other(format!("no id came back for new line {key:?}"))
-            })
+    lines
+        .iter()
+        .map(|w| {
+            let mut out = match w {
+                LineWrite::Update(l) => l.clone(),
+                LineWrite::New(l) => {
+                    let key = (
+                        l.key.order_code.clone(),
+                        kind_code(l.key.kind),
+                        int4(l.key.plot_number, "plot number")?,
+                    );
+                    let id = ids.get(&key).copied().ok_or_else(|| {
+                        StoreError::Other(format!("no id came back for new line {key:?}"))
+                    })?;
+                    ExtractLine { id, ..l.clone() }
+                }
+            };
+            out.updated_at = now;
+            Ok(out)
         })
         .collect()
 }
 
-/// The stored order and lines of a key.
-async fn settlement_in(
-    c: &impl GenericClient,
-    seller: &str,
-    scope: &Scope,
-    channel: &str,
-    code: &str,
-) -> Result<Option<(SettlementOrder, Vec<ExtractLine>)>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {ORDER_COLS} FROM settlement_orders o
-             WHERE o.seller_id = $1 AND o.channel = $2 AND o.order_code = $3
-               AND o.operator_id = $4"
-        ))
-        .await
-        .map_err(map_err)?;
-    let Some(row) = c
-        .query_opt(&stmt, &[&seller, &channel, &code, &scope.operator_id])
-        .await
-        .map_err(map_err)?
-    else {
-        return Ok(None);
+/// A new line on a key that has one, worded with the key; any other error as
+/// [`map_err`].
+fn line_clash(e: tokio_postgres::Error) -> StoreError {
+    let Some(db) = e.as_db_error() else {
+        return map_err(e);
     };
-    let order = order_from_row(&row, 0)?;
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {LINE_COLS} FROM extract_lines l
-             WHERE l.seller_id = $1 AND l.channel = $2 AND l.order_code = $3
-               AND l.operator_id = $4"
-        ))
-        .await
-        .map_err(map_err)?;
-    let rows = c
-        .query(&stmt, &[&seller, &channel, &code, &scope.operator_id])
-        .await
-        .map_err(map_err)?;
-    let mut lines = rows
-        .iter()
-        .map(|r| line_from_row(r, 0))
-        .collect::<Result<Vec<_>>>()?;
-    sort_lines(&mut lines);
-    Ok(Some((order, lines)))
+    if db.constraint() != Some("extract_lines_key") {
+        return map_err(e);
+    }
+    // `Key (seller_id, channel, order_code, kind, plot_number)=(S, M, A-1, SALE, 1)`.
+    match db.detail().and_then(|d| crate::catalog::clashing_value(d, 2)) {
+        Some(key) => StoreError::Conflict(format!(
+            "a line already exists for order, type and installment ({key})"
+        )),
+        None => StoreError::Conflict("a line already exists for the key".into()),
+    }
 }
 
 /// An order's lines by type (the domain's order: SALE, COMISSION, SHIP), then
@@ -549,7 +554,9 @@ fn sort_lines(lines: &mut [ExtractLine]) {
     lines.sort_by_key(|l| (l.key.kind, l.key.plot_number));
 }
 
-/// Sets `column` (a flag of the ERP's) on the scope's lines among `ids`.
+/// Sets `column` (a flag of the ERP's) on the scope's lines among `ids`. A line marked
+/// before is reported applied and not written again (its `updated_at` stays): the
+/// second part of the statement reads the snapshot the update started from.
 async fn mark(
     store: &PgStore,
     scope: &Scope,
@@ -571,8 +578,13 @@ async fn mark(
     let ids_param = p.push(wanted.clone());
     let now_param = p.push(now.0);
     let sql = format!(
-        "UPDATE extract_lines SET {column} = true, updated_at = {now_param}
-         WHERE id = ANY({ids_param}){scope_cond} RETURNING id"
+        "WITH marked AS (
+           UPDATE extract_lines SET {column} = true, updated_at = {now_param}
+           WHERE id = ANY({ids_param}){scope_cond} AND NOT {column} RETURNING id
+         )
+         SELECT id FROM marked
+         UNION ALL
+         SELECT id FROM extract_lines WHERE id = ANY({ids_param}){scope_cond} AND {column}"
     );
     let c = store.conn().await?;
     let stmt = c.prepare_cached(&sql).await.map_err(map_err)?;
@@ -700,18 +712,35 @@ impl FinanceStore for PgStore {
         order_code: &str,
     ) -> Result<Option<(SettlementOrder, Vec<ExtractLine>)>> {
         let seller = scope_seller(scope, "a settlement order")?;
-        let mut c = self.conn().await?;
-        // One snapshot for the order and its lines.
-        let tx = c
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
+        let c = self.conn().await?;
+        // The order with its lines in one statement (one snapshot, one round trip):
+        // a row per line, the order's columns repeated on each.
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {LINE_COLS}, {ORDER_COLS} FROM settlement_orders o
+                 LEFT JOIN extract_lines l ON l.seller_id = o.seller_id
+                      AND l.channel = o.channel AND l.order_code = o.order_code
+                 WHERE o.seller_id = $1 AND o.channel = $2 AND o.order_code = $3
+                   AND o.operator_id = $4"
+            ))
             .await
             .map_err(map_err)?;
-        let found = settlement_in(&tx, seller, scope, channel, order_code).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(found)
+        let rows = c
+            .query(&stmt, &[&seller, &channel, &order_code, &scope.operator_id])
+            .await
+            .map_err(map_err)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let order = order_from_row(first, LINE_WIDTH)?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if r.get::<_, Option<i64>>(0).is_some() {
+                lines.push(line_from_row(r, 0)?);
+            }
+        }
+        sort_lines(&mut lines);
+        Ok(Some((order, lines)))
     }
 
     async fn save_settlement(
@@ -761,27 +790,15 @@ impl FinanceStore for PgStore {
         )
         .await
         .map_err(finance_err)?;
-        let ids = write_lines(&tx, &order.operator_id, seller, &s.lines, now).await?;
+        let owner = LineOwner {
+            operator: &order.operator_id,
+            seller,
+            channel: &order.channel,
+            order_code: Some(&order.order_code),
+        };
+        let written = write_lines(&tx, &owner, &s.lines, now).await?;
         tx.commit().await.map_err(map_err)?;
-        let mut ids = ids.into_iter();
-        s.lines
-            .iter()
-            .map(|w| {
-                let mut line = match w {
-                    LineWrite::New(l) => {
-                        let mut l = l.clone();
-                        l.id = ids.next().ok_or_else(|| {
-                            StoreError::Other("fewer ids than new lines".into())
-                        })?;
-                        l
-                    }
-                    LineWrite::Update(l) => l.clone(),
-                };
-                line.seller_id = seller.to_string();
-                line.updated_at = now;
-                Ok(line)
-            })
-            .collect()
+        Ok(written)
     }
 
     async fn delete_settlement(
@@ -831,7 +848,13 @@ impl FinanceStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        write_lines(&tx, &scope.operator_id, seller, lines, now).await?;
+        let owner = LineOwner {
+            operator: &scope.operator_id,
+            seller,
+            channel,
+            order_code: Some(order_code),
+        };
+        write_lines(&tx, &owner, lines, now).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -897,6 +920,10 @@ impl FinanceStore for PgStore {
             .collect()
     }
 
+    /// A new conciliation starts at cursor 0 with no counts, whatever it is handed. Its
+    /// period is refused when it meets any other of the channel's, closed or still
+    /// loading: a load in progress has applied rows a second statement of the same
+    /// days would apply again, and two nodes beginning at once must not both begin.
     async fn begin_conciliation(&self, scope: &Scope, c: &Conciliation) -> Result<Begun> {
         let seller = owned_seller(scope, &c.seller_id)?;
         let mut conn = self.conn().await?;
@@ -956,7 +983,7 @@ impl FinanceStore for PgStore {
                 "INSERT INTO conciliations AS c (operator_id, seller_id, channel, digest,
                    init_date, end_date, close_date, rows, refused, cursor, concilied,
                    divergent, partial, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, 0, 0, 0, 0, $9)
                  RETURNING {CONCILIATION_COLS}"
             ))
             .await
@@ -971,13 +998,8 @@ impl FinanceStore for PgStore {
                     &c.digest,
                     &c.init_date.0,
                     &c.end_date.0,
-                    &c.close_date.map(|t| t.0),
                     &int8(c.rows, "rows")?,
                     &int8(c.refused, "refused rows")?,
-                    &int8(c.cursor, "cursor")?,
-                    &int8(c.concilied, "concilied")?,
-                    &int8(c.divergent, "divergent")?,
-                    &int8(c.partial, "partial")?,
                     &c.created_at.0,
                 ],
             )
@@ -999,7 +1021,7 @@ impl FinanceStore for PgStore {
                 "UPDATE conciliations SET cursor = $3
                  WHERE id = $1 AND cursor = $2 AND close_date IS NULL
                    AND operator_id = $4 AND ($5::text IS NULL OR seller_id = $5)
-                 RETURNING seller_id",
+                 RETURNING seller_id, channel",
             )
             .await
             .map_err(map_err)?;
@@ -1037,8 +1059,14 @@ impl FinanceStore for PgStore {
                 StoreError::NotFound
             });
         };
-        let seller: String = row.get(0);
-        write_lines(&tx, &scope.operator_id, &seller, &step.lines, step.now).await?;
+        let (seller, channel): (String, String) = (row.get(0), row.get(1));
+        let owner = LineOwner {
+            operator: &scope.operator_id,
+            seller: &seller,
+            channel: &channel,
+            order_code: None,
+        };
+        write_lines(&tx, &owner, &step.lines, step.now).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -1049,7 +1077,8 @@ impl FinanceStore for PgStore {
         now: Timestamp,
     ) -> Result<Conciliation> {
         let c = self.conn().await?;
-        // Counted along the conciliation's line index, index-only.
+        // Counted along the conciliation's line index, index-only. A closed one keeps
+        // its first close (and counts): closing again answers it.
         let stmt = c
             .prepare_cached(&format!(
                 "WITH n AS (
@@ -1064,11 +1093,12 @@ impl FinanceStore for PgStore {
                    partial = n.partial, close_date = $4
                  FROM n
                  WHERE c.id = $1 AND c.operator_id = $2 AND ($3::text IS NULL OR c.seller_id = $3)
+                   AND c.close_date IS NULL
                  RETURNING {CONCILIATION_COLS}"
             ))
             .await
             .map_err(map_err)?;
-        let r = c
+        let closed = c
             .query_opt(
                 &stmt,
                 &[
@@ -1081,9 +1111,11 @@ impl FinanceStore for PgStore {
                 ],
             )
             .await
-            .map_err(map_err)?
-            .ok_or(StoreError::NotFound)?;
-        Ok(conciliation_from_row(&r, 0))
+            .map_err(map_err)?;
+        match closed {
+            Some(r) => Ok(conciliation_from_row(&r, 0)),
+            None => self.get_conciliation(scope, id).await,
+        }
     }
 
     async fn get_conciliation(&self, scope: &Scope, id: i64) -> Result<Conciliation> {
@@ -1219,8 +1251,11 @@ impl FinanceStore for PgStore {
         let to = p.push(format!("{to}-01"));
         let commission = p.push(kind_code(ExtractType::Comission));
         let divergent = p.push(situation_code(Situation::Divergent));
+        // The month of whole seconds: a double (what `to_timestamp` takes) cannot hold
+        // today's epoch in microseconds, and the last one of a month would round into
+        // the next.
         let mut sql = format!(
-            "SELECT channel, to_char(to_timestamp(counted_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+            "SELECT channel, to_char(to_timestamp(floor(counted_at / 1000000.0)) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
                COALESCE(SUM(expected_value) FILTER (WHERE kind <> {commission}), 0)::int8,
                COALESCE(SUM(released_value) FILTER (WHERE kind <> {commission}), 0)::int8,
                COALESCE(SUM(expected_value) FILTER (WHERE kind = {commission}), 0)::int8,
@@ -1346,8 +1381,9 @@ mod plan_tests {
         for l in &lines {
             rows.push(l, Timestamp(0)).unwrap();
         }
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&w.operator.id, &w.seller_a.id, &rows.id];
-        params.extend(&rows.columns()[KEY_WIDTH..]);
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            vec![&w.operator.id, &w.seller_a.id, &"Magalu", &rows.id];
+        params.extend(rows.columns());
         let plan = explain(&c, &UPDATE_LINES, &params).await;
         assert!(plan.contains("Index Scan using extract_lines_pkey"), "{plan}");
         assert!(!plan.contains("Seq Scan"), "{plan}");

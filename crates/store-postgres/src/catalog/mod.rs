@@ -69,7 +69,7 @@ pub(crate) fn catalog_err(e: tokio_postgres::Error) -> StoreError {
 /// The last key column's value in a unique violation's detail,
 /// `Key (seller_id, sku)=(S1, A-1) already exists.`, after `leading` columns (the
 /// seller's id, a parent id: neither holds ", ").
-fn clashing_value(detail: &str, leading: usize) -> Option<&str> {
+pub(crate) fn clashing_value(detail: &str, leading: usize) -> Option<&str> {
     let values = detail.split_once(")=(")?.1;
     let values = values.strip_suffix(") already exists.")?;
     values.splitn(leading + 1, ", ").nth(leading)
