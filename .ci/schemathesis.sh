@@ -5,9 +5,8 @@
 # Builds the debug binary, fills a fresh SQLite file in a temporary directory with
 # `entreposto demo` (data, and credentials for every dialect), serves it on a free
 # port of 127.0.0.1 (the only host fuzzed), and runs schemathesis on each document
-# with a bounded number of examples per operation and a time budget. Documents with
-# no operation yet (Koncili) are fetched and loaded, not fuzzed. Exits non-zero
-# on any failure.
+# with a bounded number of examples per operation and a time budget. A document with
+# no operation is fetched and loaded, not fuzzed. Exits non-zero on any failure.
 #
 # Usage: .ci/schemathesis.sh   (SCHEMATHESIS_EXAMPLES, SCHEMATHESIS_SECONDS and
 # SCHEMATHESIS_SEED override the bounds; KEEP=1 keeps the temporary directory)

@@ -537,7 +537,7 @@ fn job_out(j: &ImportJob, errors: Option<Vec<RowError>>) -> ImportJobOut {
 }
 
 /// The scope of seller `seller_id` if it is one of the caller's; 404 otherwise.
-async fn seller_scope(
+pub(crate) async fn seller_scope(
     state: &AppState,
     p: &entreposto_http::auth::Principal,
     seller_id: &str,

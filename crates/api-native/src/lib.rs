@@ -21,6 +21,7 @@ pub const DIALECT: Dialect = Dialect::named("native");
 
 pub mod catalog;
 pub mod dto;
+pub mod finance;
 pub mod orders;
 pub mod tickets;
 
@@ -76,6 +77,10 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(catalog::list_brands))
         .routes(routes!(catalog::list_imports))
         .routes(routes!(catalog::get_import))
+        .routes(routes!(finance::get_terms, finance::put_terms))
+        .routes(routes!(finance::load_statement))
+        .routes(routes!(finance::list_conciliations))
+        .routes(routes!(finance::summary))
         .finish(
             entreposto_http::envelope::not_found::<Native>,
             entreposto_http::envelope::method_not_allowed::<Native>,
@@ -86,7 +91,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
+        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
     components(schemas(dto::ErrorBody))
 )]
@@ -105,10 +110,20 @@ pub const MOUNT: Mount = Mount {
     prefix: "/api/v1",
     routes,
     renderer: |_| render::<Native>,
-    body_limit: entreposto_http::mount::default_body_limit,
+    body_limit,
     credential_headers,
     user_email: false,
 };
+
+/// The largest body each path takes: statements carry up to hundreds of thousands of
+/// rows.
+pub fn body_limit(path: &str) -> usize {
+    if finance::is_statement_path(path) {
+        finance::STATEMENT_BODY_BYTES
+    } else {
+        entreposto_http::MAX_BODY_BYTES
+    }
+}
 
 /// What a native API client sends.
 pub fn credential_headers(

@@ -20,6 +20,7 @@ use entreposto_store::{Store, StoreError};
 pub mod catalog;
 pub mod contract;
 pub mod credentials;
+pub mod finance;
 pub mod orders;
 pub mod page_marks;
 pub mod reads;

@@ -25,7 +25,7 @@ use entreposto_store::{
 /// Read-only access to the store, with the order listings' remembered page positions
 /// ([`crate::page_marks`]).
 #[derive(Clone)]
-pub struct Reads(Arc<dyn Store>, Arc<PageMarks>);
+pub struct Reads(pub(crate) Arc<dyn Store>, Arc<PageMarks>);
 
 impl Reads {
     pub fn new(store: Arc<dyn Store>) -> Reads {

@@ -34,46 +34,8 @@ fn schema_of(
         .into()
 }
 
-/// Text sent as a JSON string or as an integer (`"externalId": 12345`), kept as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text(pub String);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Text;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or an integer")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
-                Ok(Text(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl PartialSchema for Text {
-    fn schema() -> RefOr<Schema> {
-        schema_of(
-            &[Type::String, Type::Integer],
-            "Text; an integer is read as its digits",
-            None,
-        )
-    }
-}
-
-impl ToSchema for Text {}
+/// Text sent as a JSON string or as an integer, shared with the other dialects.
+pub use entreposto_http::body::Text;
 
 /// An id: a JSON integer or a string of digits (`215` or `"215"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

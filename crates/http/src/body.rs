@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, Request};
 use bytes::Bytes;
-use entreposto_domain::Cents;
+use entreposto_domain::{Cents, Rate};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -35,19 +35,24 @@ where
     type Rejection = Failure<D>;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_limited(req).await.map_err(Failure::new)?;
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') | None => {}
-            Some(_) => {
-                return Err(Failure::new(ApiError::invalid(
-                    "body",
-                    "expected a JSON object",
-                )));
-            }
-        }
-        parse_json(&bytes)
+        read_json(req, b'{', "expected a JSON object")
+            .await
             .map(|v| JsonBody(v, PhantomData))
             .map_err(Failure::new)
+    }
+}
+
+/// The body read as `T`, refused with `expected` unless its first character is
+/// `opens` (an empty body goes on to [`parse_json`], which names it).
+async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    opens: u8,
+    expected: &str,
+) -> Result<T, ApiError> {
+    let bytes = read_limited(req).await?;
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b) if *b != opens => Err(ApiError::invalid("body", expected)),
+        _ => parse_json(&bytes),
     }
 }
 
@@ -241,6 +246,110 @@ impl utoipa::PartialSchema for Amount {
 }
 
 impl utoipa::ToSchema for Amount {}
+
+/// A percentage as a JSON number (`15`, `15.5`), read from the number's own text so
+/// that it is exact: at most two decimals, 0 to 100 ([`Rate::parse_decimal`]), every
+/// other value refused naming the field. Written back as a JSON number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Percent(pub Rate);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Percent, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = raw.get().trim();
+        if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            return Err(D::Error::custom(format!(
+                "expected a percentage as a number (e.g. 15.5), found {text}"
+            )));
+        }
+        Rate::parse_decimal(text)
+            .map(Percent)
+            .map_err(|e| D::Error::custom(e.message))
+    }
+}
+
+impl Serialize for Percent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0.to_decimal())
+    }
+}
+
+impl utoipa::PartialSchema for Percent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Number)
+            .minimum(Some(0.0))
+            .maximum(Some(100.0))
+            .description(Some(
+                "A percentage from 0 to 100 with at most two decimals (15.5)",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Percent {}
+
+/// Text sent as a JSON string or as an integer (`"externalId": 12345`), kept as text:
+/// vendors' clients type identifiers (SKUs, document and invoice numbers) either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text, E> {
+                Ok(Text(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl utoipa::PartialSchema for Text {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{SchemaType, Type};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Integer]))
+            .description(Some("Text; an integer is read as its digits"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Text {}
+
+/// A JSON array body of `T`s (a batch of ids, rows), failures rendered in dialect
+/// `D`'s envelope and naming their element (`[3]`). Anything but an array is refused.
+pub struct JsonList<T, D>(pub Vec<T>, pub PhantomData<D>);
+
+impl<T, D, S> FromRequest<S> for JsonList<T, D>
+where
+    T: DeserializeOwned,
+    D: Envelope,
+    S: Send + Sync,
+{
+    type Rejection = Failure<D>;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        read_json(req, b'[', "expected a JSON array")
+            .await
+            .map(|v| JsonList(v, PhantomData))
+            .map_err(Failure::new)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -74,6 +74,15 @@ pub struct Shared {
     pub cursor_secret: [u8; 32],
     /// See [`HttpOptions::fast_json`].
     pub fast_json: bool,
+    /// See [`HttpOptions::dialect_settings`].
+    pub dialect_settings: Arc<std::collections::BTreeMap<String, String>>,
+}
+
+impl Shared {
+    /// A dialect's own setting (`koncili.extract_shape`), if configured.
+    pub fn dialect_setting(&self, key: &str) -> Option<&str> {
+        self.dialect_settings.get(key).map(String::as_str)
+    }
 }
 
 /// Settings of the HTTP edge (`[http]` in the configuration file).
@@ -85,6 +94,10 @@ pub struct HttpOptions {
     /// Serialize the hot read responses with [`json_writer`] (faster, and unsafe code)
     /// instead of serde_json. Both write the same bytes.
     pub fast_json: bool,
+    /// Settings of one dialect each, by `<dialect>.<key>` (`koncili.extract_shape`):
+    /// the server validates and fills them, the dialect that owns a key reads it, and
+    /// the edge itself never looks at them.
+    pub dialect_settings: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for HttpOptions {
@@ -92,6 +105,7 @@ impl Default for HttpOptions {
         HttpOptions {
             credential_ttl: Duration::from_secs(1),
             fast_json: true,
+            dialect_settings: Default::default(),
         }
     }
 }
@@ -123,6 +137,7 @@ impl AppState {
             // under a key of this process alone.
             cursor_secret: signed::server_secret(&rand::random(), None),
             fast_json: options.fast_json,
+            dialect_settings: Arc::new(options.dialect_settings),
         }))
     }
 
@@ -163,6 +178,7 @@ impl AppState {
             public_url: self.public_url.clone(),
             cursor_secret: self.cursor_secret,
             fast_json: self.fast_json,
+            dialect_settings: self.dialect_settings.clone(),
         }
     }
 }

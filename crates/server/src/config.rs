@@ -77,6 +77,28 @@ pub struct Config {
     /// seconds (default 60; renewed after every step). A node that dies holds its job
     /// this long before another node's worker resumes it.
     pub import_lease_seconds: u64,
+    /// How Koncili answers an order's extract (`GET /externalapi/orderextract/{orderCode}/{channelName}`):
+    /// `elements` (default, `{"elements": [...]}`, what the client in use reads) or
+    /// `array` (the bare array Koncili's document shows).
+    pub koncili_extract_shape: ExtractShape,
+}
+
+/// See [`Config::koncili_extract_shape`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExtractShape {
+    #[default]
+    Elements,
+    Array,
+}
+
+impl ExtractShape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExtractShape::Elements => entreposto_dialect_koncili::SHAPE_ELEMENTS,
+            ExtractShape::Array => entreposto_dialect_koncili::SHAPE_ARRAY,
+        }
+    }
 }
 
 /// How long clients may take and how many may be connected: what keeps slow, idle
@@ -313,11 +335,22 @@ impl Default for Config {
             edge: EdgeSettings::default(),
             import_worker: true,
             import_lease_seconds: 60,
+            koncili_extract_shape: ExtractShape::default(),
         }
     }
 }
 
 impl Config {
+    /// The HTTP edge's options: `[http]`, and the dialects' own settings.
+    pub fn http_options(&self) -> entreposto_http::HttpOptions {
+        let mut options = self.http.options();
+        options.dialect_settings.insert(
+            entreposto_dialect_koncili::EXTRACT_SHAPE_SETTING.into(),
+            self.koncili_extract_shape.as_str().into(),
+        );
+        options
+    }
+
     pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
         let file = file
             .or_else(|| std::env::var_os("ENTREPOSTO_CONFIG").map(PathBuf::from))

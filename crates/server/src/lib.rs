@@ -1,6 +1,6 @@
 //! The pieces of the `entreposto` binary that tests and benchmarks reuse: loading the
 //! configuration, opening the configured backend, serving a listener, reading catalog
-//! files, and generating demo data.
+//! and statement files, and generating demo data.
 #![forbid(unsafe_code)]
 
 pub mod catalog_file;
@@ -9,4 +9,6 @@ pub mod demo;
 pub mod listener;
 pub mod listeners;
 pub mod mounts;
+pub mod progress;
+pub mod recon;
 pub mod store;

@@ -75,7 +75,7 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
         .await
         .context("reading the cursor signing key")?;
     let lease = std::time::Duration::from_secs(config.import_lease_seconds.max(1));
-    let state = AppState::with_options(store.clone(), &url, config.http.options())
+    let state = AppState::with_options(store.clone(), &url, config.http_options())
         .with_cursor_secret(
             &cursor_key,
             config.cursor_secret.as_ref().map(|s| s.0.as_str()),

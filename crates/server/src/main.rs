@@ -58,6 +58,9 @@ enum Command {
     /// Manage sellers' catalogs.
     #[command(subcommand)]
     Catalog(CatalogCmd),
+    /// Reconcile sellers' orders against the marketplaces' payout statements.
+    #[command(subcommand)]
+    Recon(ReconCmd),
     /// Fill the database with a realistic operator, sellers with credentials and
     /// catalogs, and orders.
     Demo {
@@ -133,6 +136,28 @@ enum CatalogCmd {
         paths: Vec<PathBuf>,
         #[arg(long)]
         seller: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReconCmd {
+    /// Load a payout statement (CSV with a header row, or a JSON array of objects with
+    /// the same names: orderCode, type, plotNumber, releasedValue,
+    /// releasedPercentualComission, releasedDate) and match it against the seller's
+    /// expected lines. Prints a JSON summary; loading the same statement again changes
+    /// nothing.
+    Load {
+        /// The file (`.csv` or `.json`; other names are read by their first character).
+        file: PathBuf,
+        /// The seller whose statement it is.
+        #[arg(long)]
+        seller: String,
+        /// The channel (marketplace) that paid it, as its orders name it.
+        #[arg(long)]
+        channel: String,
+        /// The file's format, when its extension does not say.
+        #[arg(long, value_parser = ["json", "csv"])]
+        format: Option<String>,
     },
 }
 
@@ -313,6 +338,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 format,
             };
             entreposto::catalog_file::import::run(store.clone(), options).await
+        }
+        Command::Recon(ReconCmd::Load {
+            file,
+            seller,
+            channel,
+            format,
+        }) => {
+            let format = format.map(|f| match f.as_str() {
+                "json" => entreposto_app::finance::StatementFormat::Json,
+                _ => entreposto_app::finance::StatementFormat::Csv,
+            });
+            let options = entreposto::recon::Options {
+                file,
+                seller,
+                channel,
+                format,
+            };
+            entreposto::recon::run(store.clone(), options).await
         }
         Command::Catalog(CatalogCmd::BulkInsert { paths, seller }) => {
             entreposto::catalog_file::bulk::run(store.clone(), paths, &seller).await

@@ -14,26 +14,7 @@ use entreposto_domain::Scope;
 use entreposto_store::{EntityFilter, ProductFilter, ProductKey, Store};
 use serde_json::{json, Value};
 
-macro_rules! both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::common::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if std::env::var("ENTREPOSTO_TEST_POSTGRES_URL").is_err() {
-                    eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
-                    return;
-                }
-                super::$name(crate::common::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-both!(
+on_both_databases!(
     csv_import_and_failed_rows_round_trip,
     json_import_and_failed_rows_round_trip,
     a_failed_group_brings_its_variations,

@@ -126,6 +126,37 @@ fn sections_from_the_file_and_the_environment() {
     ));
 }
 
+/// Koncili's extract shape, from the file and the environment: the two words it
+/// takes, anything else refused at start.
+#[test]
+fn the_koncili_extract_shape() {
+    let dir = TempDir::new();
+    let d = &dir.0;
+    std::fs::write(
+        d.join("entreposto.toml"),
+        "database_url = \"shape.db\"\nkoncili_extract_shape = \"array\"\n",
+    )
+    .unwrap();
+    assert!(run(d, &["operator", "create", "--name", "A"], &[]));
+    for (value, ok) in [("elements", true), ("array", true), ("bare", false)] {
+        assert_eq!(
+            run(
+                d,
+                &["operator", "create", "--name", "B"],
+                &[("ENTREPOSTO_KONCILI_EXTRACT_SHAPE", value)]
+            ),
+            ok,
+            "{value}"
+        );
+    }
+    std::fs::write(d.join("bad.toml"), "koncili_extract_shape = \"list\"\n").unwrap();
+    assert!(!run(
+        d,
+        &["--config", "bad.toml", "operator", "create", "--name", "C"],
+        &[]
+    ));
+}
+
 /// Whatever logs the configuration shows no database password.
 #[test]
 fn the_logged_configuration_hides_the_password() {

@@ -159,7 +159,7 @@ async fn writes_past_the_queue_get_503_and_acknowledged_ones_survive() {
 }
 
 /// Every mounted API renders `Busy` as 503 with `Retry-After` in its own envelope
-/// (00K and Koncili have no write routes to overload over HTTP).
+/// (the overload itself is shown over HTTP on the native API's writes above).
 #[tokio::test]
 async fn every_dialect_renders_busy_with_retry_after() {
     for mount in entreposto::mounts::MOUNTS {

@@ -16,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 mod catalog;
+mod finance;
 mod order_json;
 mod order_lifecycle;
 mod orders;
@@ -76,6 +77,15 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     message
+}
+
+/// The seller of a scope, for `what` (a write, a lookup by a seller's own key) that
+/// belongs to one seller: an operator-wide scope cannot name one.
+pub(crate) fn scope_seller<'s>(scope: &'s Scope, what: &str) -> Result<&'s str> {
+    scope
+        .seller_id
+        .as_deref()
+        .ok_or_else(|| StoreError::Other(format!("{what} needs a seller's scope")))
 }
 
 pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {

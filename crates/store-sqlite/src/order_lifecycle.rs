@@ -62,7 +62,7 @@ fn view_from_row(r: &Row<'_>) -> rusqlite::Result<Result<OrderView>> {
 /// that is the seller only if it is the operator's: it is evaluated once, before the
 /// scan, where an `EXISTS` beside it was a subroutine call for every index entry a
 /// listing's offset skips.
-fn scope_sql(scope: &Scope, params: &mut Vec<Value>) -> String {
+pub(crate) fn scope_sql(scope: &Scope, params: &mut Vec<Value>) -> String {
     params.push(Value::Text(scope.operator_id.clone()));
     let op = params.len();
     match &scope.seller_id {

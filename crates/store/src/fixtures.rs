@@ -365,3 +365,87 @@ pub fn full_progress(version: i64) -> OrderProgress {
         delivered_at: None,
     }
 }
+
+/// A channel's terms with every field set (a category rate, both fixed fees, a
+/// tolerance in amount and percent, delivery-based payment).
+pub fn full_channel_terms(channel: &str) -> ChannelTerms {
+    ChannelTerms {
+        channel: channel.into(),
+        commission: CommissionRule {
+            rate: Rate(1600),
+            by_category: vec![CategoryRate {
+                category: "Eletrônicos".into(),
+                rate: Rate(1150),
+            }],
+            fixed_per_order: Cents(500),
+            fixed_per_item: Cents(100),
+        },
+        payment: PaymentTerms {
+            base: TermsBase::Delivery,
+            days: 30,
+        },
+        tolerance: Tolerance {
+            amount: Cents(5),
+            percent: Rate(50),
+        },
+    }
+}
+
+/// A delivered settlement order with every field set: two items (one with a
+/// category), freight, a payment in three installments.
+pub fn full_settlement_order(
+    operator_id: &str,
+    seller_id: &str,
+    channel: &str,
+    order_code: &str,
+) -> SettlementOrder {
+    let t = |s: i64| Timestamp(1_700_000_000_000_000 + s * 1_000_000);
+    SettlementOrder {
+        operator_id: operator_id.into(),
+        seller_id: seller_id.into(),
+        channel: channel.into(),
+        order_code: order_code.into(),
+        order_id: format!("01-{order_code}"),
+        hub_order_id: Some(77),
+        hub_name: Some("Entreposto".into()),
+        account_name: Some("Loja A".into()),
+        status: SettlementStatus::Concluded,
+        ordered_at: t(0),
+        paid_at: Some(t(60)),
+        invoiced_at: Some(t(3_600)),
+        invoice_number: Some("34986".into()),
+        sent_at: Some(t(7_200)),
+        delivered_at: Some(t(86_400)),
+        cancelled_at: None,
+        customer_name: "Maria Souza".into(),
+        customer_document: Some("52998224725".into()),
+        total: Cents(60_000),
+        freight: Cents(3_000),
+        items: vec![
+            SettlementItem {
+                marketplace_item_id: Some("MLB-1".into()),
+                sku: "SKU-1".into(),
+                quantity: 2,
+                unit_value: Cents(20_000),
+                freight: Cents(2_000),
+                category: Some("Eletrônicos".into()),
+                sent_at: Some(t(7_200)),
+            },
+            SettlementItem {
+                marketplace_item_id: None,
+                sku: "SKU-2".into(),
+                quantity: 1,
+                unit_value: Cents(17_000),
+                freight: Cents(1_000),
+                category: None,
+                sent_at: None,
+            },
+        ],
+        payments: vec![SettlementPayment {
+            method: "CREDIT_CARD".into(),
+            paid_at: Some(t(60)),
+            value: Cents(60_000),
+            installments: 3,
+        }],
+    }
+}

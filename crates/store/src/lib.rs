@@ -10,8 +10,8 @@
 //! them in the same transaction; until it exists, backends receive and drop them.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. The application's `contract` suite,
-//! [`catalog_contract`] and [`order_lifecycle_contract`] hold the tests each backend
-//! runs against itself.
+//! [`catalog_contract`], [`order_lifecycle_contract`] and [`finance_contract`] hold
+//! the tests each backend runs against itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
@@ -25,12 +25,16 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod count_cache;
+pub mod finance;
+pub mod finance_contract;
+pub mod finance_json;
 pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use finance::*;
 pub use order_lifecycle::*;
 pub mod stored_form;
 
@@ -76,6 +80,7 @@ macro_rules! migrations {
             9 => "0009_server_keys",
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
+            12 => "0012_finance",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -301,7 +306,15 @@ pub struct TicketDetail {
 
 #[async_trait]
 pub trait Store:
-    TenantStore + OrderStore + TicketStore + CatalogStore + OrderLifecycleStore + Send + Sync + 'static
+    TenantStore
+    + OrderStore
+    + TicketStore
+    + CatalogStore
+    + OrderLifecycleStore
+    + FinanceStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

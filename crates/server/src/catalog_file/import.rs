@@ -12,7 +12,6 @@
 //! written in the input's format, to be fixed and imported again.
 
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,17 +64,8 @@ struct Progress {
 
 impl Progress {
     fn new(total: u64) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} rows ({eta} left) {msg}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar
-        });
         Progress {
-            bar,
+            bar: crate::progress::rows_bar(total),
             last_line: Instant::now(),
             done_before: 0,
         }

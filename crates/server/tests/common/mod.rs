@@ -5,6 +5,8 @@
 //! (otherwise the PostgreSQL variant says it is skipped).
 #![allow(dead_code)]
 
+pub mod recon;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -273,33 +275,54 @@ impl TestApp {
         headers: &BTreeMap<String, String>,
         body: Option<Vec<u8>>,
     ) -> Reply {
+        let body = body.map(|b| ("application/json", b));
+        self.request(method, url, headers, body).await
+    }
+
+    /// A request with a body of `content_type` (a CSV statement) to `path`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let url = format!("{}{}", self.base, path);
+        self.request(method, &url, headers, Some((content_type, body)))
+            .await
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
         let mut req = self.client.request(method, url);
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b);
+        if let Some((content_type, b)) = body {
+            req = req.header("content-type", content_type).body(b);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let content_type = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = res.bytes().await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        Reply {
-            status,
-            content_type,
-            body,
+        reply(req.send().await.expect("request")).await
+    }
+
+    pub async fn put(
+        &self,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        body: &Value,
+    ) -> Reply {
+        self.call(
+            Method::PUT,
+            path,
             headers,
-        }
+            Some(serde_json::to_vec(body).expect("json")),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, headers: &BTreeMap<String, String>) -> Reply {
@@ -321,6 +344,31 @@ impl TestApp {
         .await
     }
 }
+
+/// A response read whole: its status, content type, headers and JSON body.
+pub async fn reply(res: reqwest::Response) -> Reply {
+    let status = res.status().as_u16();
+
+    let headers = res.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = res.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Reply {
+        status,
+        content_type,
+        body,
+        headers,
+    }
+}
+
 
 pub fn bearer(token: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("Authorization".to_string(), token.to_string())])
@@ -385,6 +433,29 @@ macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $crate::on_both_backends!(with $crate::common::keep_defaults; $($name),*);
     };
+}
+
+/// Runs each named `async fn(Backend)` of the enclosing file on SQLite and on
+/// PostgreSQL (when `ENTREPOSTO_TEST_POSTGRES_URL` is set; otherwise it says it is
+/// skipped): for suites that make their own database, such as the command line's.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if std::env::var("ENTREPOSTO_TEST_POSTGRES_URL").is_err() {
+                    eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+                    return;
+                }
+                super::$name($crate::common::Backend::Postgres).await;
+            }
+        }
+    )*};
 }
 
 /// The harness's settings as they are.
