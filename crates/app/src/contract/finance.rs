@@ -558,18 +558,20 @@ pub async fn reloading_changes_nothing_and_overlapping_periods_are_refused(s: Ar
 
 type Row = (&'static str, &'static str, u32, &'static str, &'static str, &'static str);
 
-/// Six releases of 10.00 on one line, a day apart (loaded in steps of two rows).
-fn six_tens() -> Vec<Row> {
+/// Six releases on one line, a day apart, each a different power of two (1.00 to
+/// 32.00, 63.00 in all), so their sum tells exactly which rows were applied (loaded
+/// in steps of two rows).
+fn six_releases() -> Vec<Row> {
     [
-        "2018-02-01",
-        "2018-02-02",
-        "2018-02-03",
-        "2018-02-04",
-        "2018-02-05",
-        "2018-02-06",
+        ("1.00", "2018-02-01"),
+        ("2.00", "2018-02-02"),
+        ("4.00", "2018-02-03"),
+        ("8.00", "2018-02-04"),
+        ("16.00", "2018-02-05"),
+        ("32.00", "2018-02-06"),
     ]
     .into_iter()
-    .map(|date| ("O1", "SALE", 1, "10.00", "", date))
+    .map(|(value, date)| ("O1", "SALE", 1, value, "", date))
     .collect()
 }
 
@@ -577,16 +579,17 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
     let w = world(&*s).await;
     let app = app(&s);
     let scope = scope_a(&w);
-    app.push_settlement(&scope, settlement(&w, "O1", 6000, 0, 1))
+    app.push_settlement(&scope, settlement(&w, "O1", 6300, 0, 1))
         .await
         .unwrap();
     // After the first step (rows 0 and 1), another load of the statement applies rows
     // 2 and 3 first: this load's step from row 2 is then stale.
     let store = s.clone();
     let hook_scope = scope.clone();
-    let fired = AtomicBool::new(false);
+    let fired = Arc::new(AtomicBool::new(false));
+    let hook_fired = fired.clone();
     let progress = move |done: u64, _total: u64| {
-        if done != 2 || fired.swap(true, Ordering::SeqCst) {
+        if done != 2 || hook_fired.swap(true, Ordering::SeqCst) {
             return;
         }
         let store = store.clone();
@@ -615,7 +618,8 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
                     .await
                     .unwrap()
                     .remove(0);
-                line.released_value = Some(line.released_value.unwrap() + Cents(2000));
+                // Rows 2 and 3: 4.00 and 8.00.
+                line.released_value = Some(line.released_value.unwrap() + Cents(1200));
                 line.released_parts += 2;
                 line.conciliation_id = Some(c.id);
                 store
@@ -637,15 +641,16 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
         .unwrap();
     };
     let load = app
-        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_tens()), &progress, 2)
+        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_releases()), &progress, 2)
         .await
         .expect("load");
+    assert!(fired.load(Ordering::SeqCst), "the other load stepped in");
     assert_eq!(load.conciliation.cursor, 6);
     let sale = line(&app, &w, "O1", ExtractType::Sale, 1).await;
-    // Every row once: 6 × 10.00, none twice, none lost.
+    // Every row once: none twice, none lost.
     assert_eq!(
         verdict(&sale),
-        (Situation::Concilied, false, Some(Cents(6000)), 6)
+        (Situation::Concilied, false, Some(Cents(6300)), 6)
     );
 }
 
@@ -653,12 +658,12 @@ pub async fn a_load_that_stopped_resumes_at_its_cursor(s: Arc<dyn Store>) {
     let w = world(&*s).await;
     let app = app(&s);
     let scope = scope_a(&w);
-    app.push_settlement(&scope, settlement(&w, "O1", 6000, 0, 1))
+    app.push_settlement(&scope, settlement(&w, "O1", 6300, 0, 1))
         .await
         .unwrap();
     // The second read of the statement gives only its header and first four rows:
     // two steps land, then the load stops (the source changed under it).
-    let mut broken = Text::csv(&six_tens());
+    let mut broken = Text::csv(&six_releases());
     broken.short_opens = vec![1];
     broken.short_lines = 5;
     match app
@@ -669,12 +674,12 @@ pub async fn a_load_that_stopped_resumes_at_its_cursor(s: Arc<dyn Store>) {
         other => panic!("{other:?}"),
     }
     let half = line(&app, &w, "O1", ExtractType::Sale, 1).await;
-    assert_eq!(half.line.released_value, Some(Cents(4000)));
+    assert_eq!(half.line.released_value, Some(Cents(1500)));
     assert_eq!(half.line.situation, Situation::Divergent);
     assert!(half.line.partial);
     // Loaded again whole: the same statement, resumed from row 4.
     let load = app
-        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_tens()), &quiet, 2)
+        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_releases()), &quiet, 2)
         .await
         .expect("resume");
     assert!(!load.unchanged);
@@ -682,7 +687,7 @@ pub async fn a_load_that_stopped_resumes_at_its_cursor(s: Arc<dyn Store>) {
     let sale = line(&app, &w, "O1", ExtractType::Sale, 1).await;
     assert_eq!(
         verdict(&sale),
-        (Situation::Concilied, false, Some(Cents(6000)), 6)
+        (Situation::Concilied, false, Some(Cents(6300)), 6)
     );
 }
 
