@@ -87,7 +87,9 @@ impl Text {
             "orderCode,type,plotNumber,releasedValue,releasedPercentualComission,releasedDate,note\n",
         );
         for (code, kind, plot, value, percent, date) in rows {
-            text.push_str(&format!("{code},{kind},{plot},{value},{percent},{date},n-{code}\n"));
+            text.push_str(&format!(
+                "{code},{kind},{plot},{value},{percent},{date},n-{code}\n"
+            ));
         }
         Text::of(StatementFormat::Csv, text)
     }
@@ -261,7 +263,10 @@ pub async fn pushed_orders_expect_lines_and_follow_changes(s: Arc<dyn Store>) {
     let sale = line(&app, &w, "012345678901", ExtractType::Sale, 1).await;
     assert_eq!(sale.line.original_value, Some(Cents(57000)));
     assert_eq!(sale.line.situation, Situation::Divergent);
-    assert!(observation(&sale).starts_with("Order cancelled"), "{sale:?}");
+    assert!(
+        observation(&sale).starts_with("Order cancelled"),
+        "{sale:?}"
+    );
 
     // Deleted: the released line stays, expecting nothing; the others go.
     app.delete_settlement(&scope, CHANNEL, "012345678901")
@@ -275,7 +280,10 @@ pub async fn pushed_orders_expect_lines_and_follow_changes(s: Arc<dyn Store>) {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].line.expected_value, None);
     assert_eq!(left[0].line.released_value, Some(Cents(57000)));
-    assert!(observation(&left[0]).starts_with("Unknown order"), "{left:?}");
+    assert!(
+        observation(&left[0]).starts_with("Unknown order"),
+        "{left:?}"
+    );
     assert_eq!(
         app.delete_settlement(&scope, CHANNEL, "012345678901").await,
         Err(AppError::NotFound)
@@ -337,11 +345,7 @@ pub async fn a_statement_reconciles_each_situation(s: Arc<dyn Store>) {
     assert!(!load.unchanged);
     let c = &load.conciliation;
     assert_eq!((c.rows, c.refused, c.cursor), (15, 2, 15));
-    assert_eq!(
-        (c.concilied, c.divergent, c.partial),
-        (5, 7, 1),
-        "{c:?}"
-    );
+    assert_eq!((c.concilied, c.divergent, c.partial), (5, 7, 1), "{c:?}");
     assert_eq!(c.init_date.to_rfc3339_utc(), "2018-02-01T00:00:00.000Z");
     assert_eq!(c.end_date.to_rfc3339_utc(), "2018-02-04T00:00:00.000Z");
     assert!(c.close_date.is_some());
@@ -375,7 +379,10 @@ pub async fn a_statement_reconciles_each_situation(s: Arc<dyn Store>) {
 
     let o4 = line(&app, &w, "O4", Comission, 1).await;
     assert_eq!(verdict(&o4), (Divergent, false, Some(Cents(1500)), 1));
-    assert!(observation(&o4).contains("16% where 15% was expected"), "{o4:?}");
+    assert!(
+        observation(&o4).contains("16% where 15% was expected"),
+        "{o4:?}"
+    );
 
     let o5 = line(&app, &w, "O5", Sale, 1).await;
     assert_eq!(verdict(&o5), (Concilied, false, Some(Cents(10000)), 2));
@@ -527,7 +534,11 @@ pub async fn reloading_changes_nothing_and_overlapping_periods_are_refused(s: Ar
         other => panic!("{other:?}"),
     }
     let sale = line(&app, &w, "O1", ExtractType::Sale, 1).await;
-    assert_eq!(sale.line.released_value, Some(Cents(57000)), "nothing written");
+    assert_eq!(
+        sale.line.released_value,
+        Some(Cents(57000)),
+        "nothing written"
+    );
     // The next period loads; another seller's or channel's periods are their own.
     let next = Text::csv(&[("O1", "SALE", 1, "1.00", "", "2018-02-06")]);
     app.load_statement(&scope, CHANNEL, &next, &quiet)
@@ -556,7 +567,14 @@ pub async fn reloading_changes_nothing_and_overlapping_periods_are_refused(s: Ar
     }
 }
 
-type Row = (&'static str, &'static str, u32, &'static str, &'static str, &'static str);
+type Row = (
+    &'static str,
+    &'static str,
+    u32,
+    &'static str,
+    &'static str,
+    &'static str,
+);
 
 /// Six releases on one line, a day apart, each a different power of two (1.00 to
 /// 32.00, 63.00 in all), so their sum tells exactly which rows were applied (loaded
@@ -709,7 +727,10 @@ pub async fn lifecycle_orders_are_followed_from_billed_on(s: Arc<dyn Store>) {
     data.status = OrderStatus::Invoiced;
     let (view, _) = app.push_order(&data).await.expect("push");
     let channel = data.channel.clone();
-    assert!(extract(&app, &scope, &channel, "LA-1").await.is_empty(), "no invoice yet: no lines");
+    assert!(
+        extract(&app, &scope, &channel, "LA-1").await.is_empty(),
+        "no invoice yet: no lines"
+    );
     let key = access_key(&w.seller_a.document.as_ref().unwrap().number, 1, 77);
     app.set_invoice(&scope, view.order.id, invoice(&key, 1, 77))
         .await
@@ -719,7 +740,13 @@ pub async fn lifecycle_orders_are_followed_from_billed_on(s: Arc<dyn Store>) {
     // in 3 installments; 16% of 499.99 = 80.00; freight 15.00.
     let values: Vec<(ExtractType, u32, Option<i64>)> = lines
         .iter()
-        .map(|v| (v.line.key.kind, v.line.key.plot_number, v.line.expected_value.map(|c| c.0)))
+        .map(|v| {
+            (
+                v.line.key.kind,
+                v.line.key.plot_number,
+                v.line.expected_value.map(|c| c.0),
+            )
+        })
         .collect();
     use ExtractType::{Comission, Sale, Ship};
     assert_eq!(
@@ -751,7 +778,10 @@ pub async fn lifecycle_orders_are_followed_from_billed_on(s: Arc<dyn Store>) {
     let order = lines[0].order.as_ref().unwrap();
     assert_eq!(order.status, SettlementStatus::PaidWaitingDelivery);
     assert!(order.sent_at.is_some());
-    assert_eq!(lines[0].line.id, extract(&app, &scope, &channel, "LA-1").await[0].line.id);
+    assert_eq!(
+        lines[0].line.id,
+        extract(&app, &scope, &channel, "LA-1").await[0].line.id
+    );
     app.confirm_delivery(&scope, view.order.id)
         .await
         .expect("deliver");
