@@ -21,7 +21,7 @@
 //! was handed; a step on a closed conciliation is `Stale`, on one outside the scope
 //! `NotFound`; closing twice answers the first close; conciliations list newest
 //! first; a mark batch reports each id once, in the order given, a line marked before
-//! among the applied; month summaries list the months that have lines, by channel then
+//! among the applied (keeping its update time); month summaries list the months that have lines, by channel then
 //! month, `from` and `to` inclusive; writes that name no seller (terms, a delete) need
 //! a seller's scope.
 
