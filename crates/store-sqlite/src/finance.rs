@@ -344,7 +344,10 @@ fn seller_of(scope: &Scope) -> Result<&str> {
 /// `NotFound` unless `seller` is one of `operator`'s sellers.
 fn check_seller(c: &Connection, operator: &str, seller: &str) -> Result<()> {
     c.prepare_cached("SELECT 1 FROM sellers WHERE id = ?1 AND operator_id = ?2")
-        .and_then(|mut s| s.query_row(params![seller, operator], |_| Ok(())).optional())
+        .and_then(|mut s| {
+            s.query_row(params![seller, operator], |_| Ok(()))
+                .optional()
+        })
         .map_err(map_err)?
         .ok_or(StoreError::NotFound)
 }
@@ -564,6 +567,9 @@ fn delete_settlement(
     Ok(())
 }
 
+/// From how many keys [`FinanceStore::lines_for_keys`] reads on two threads.
+const PARALLEL_KEYS: usize = 1_000;
+
 /// The lines of `keys` (exactly those), one indexed read per distinct order code.
 fn lines_for_keys(
     c: &Connection,
@@ -592,7 +598,10 @@ fn lines_for_keys(
         while let Some(r) = rows.next().map_err(map_err)? {
             // Only the keys asked for are decoded: an order's other lines are skipped
             // on their type and installment.
-            let kind = r.get_ref(4).and_then(|v| Ok(v.as_str()?)).map_err(map_err)?;
+            let kind = r
+                .get_ref(4)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(map_err)?;
             let plot: u32 = r.get(5).map_err(map_err)?;
             if of_code.iter().any(|&(k, p)| k == kind && p == plot) {
                 found.push(line_at(r, 0).map_err(map_err)?);
@@ -1109,9 +1118,29 @@ impl FinanceStore for SqliteStore {
         if keys.is_empty() {
             return Ok(vec![]);
         }
-        let (scope, channel, keys) = (scope.clone(), channel.to_string(), keys.to_vec());
-        self.read(move |c| lines_for_keys(c, &scope, &channel, &keys))
-            .await
+        // A statement step's keys are read in two halves on two reader threads at
+        // once: the load waits on them with the writer idle, so both cores can seek.
+        // Split between order codes, so each half reads whole orders.
+        let mut first = keys.to_vec();
+        let mut second = Vec::new();
+        if first.len() >= PARALLEL_KEYS {
+            first.sort_unstable_by(|a, b| a.order_code.cmp(&b.order_code));
+            let mut mid = first.len() / 2;
+            while mid < first.len() && first[mid].order_code == first[mid - 1].order_code {
+                mid += 1;
+            }
+            second = first.split_off(mid);
+        }
+        let read = |part: Vec<LineKey>| {
+            let (scope, channel) = (scope.clone(), channel.to_string());
+            self.read(move |c| lines_for_keys(c, &scope, &channel, &part))
+        };
+        if second.is_empty() {
+            return read(first).await;
+        }
+        let (mut a, b) = tokio::try_join!(read(first), read(second))?;
+        a.extend(b);
+        Ok(a)
     }
 
     async fn settlements_for_codes(
