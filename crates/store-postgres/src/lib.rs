@@ -16,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 mod catalog;
+mod finance;
 mod order_json;
 mod order_lifecycle;
 mod orders;
@@ -32,6 +33,9 @@ pub struct PgStore {
     /// Products this node inserted since it last refreshed the planner's statistics
     /// of the catalog (see [`PgStore::grew`]).
     pub(crate) products_grown: Arc<std::sync::atomic::AtomicU64>,
+    /// Extract lines this node inserted since it last refreshed their statistics
+    /// (orders pushed by the hundred thousand, a statement's unknown keys).
+    pub(crate) lines_grown: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Rows a node inserts into a table before it refreshes the table's statistics.
@@ -71,6 +75,15 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     message
+}
+
+/// The seller of a scope, for `what` (a write, a lookup by a seller's own key) that
+/// belongs to one seller: an operator-wide scope cannot name one.
+pub(crate) fn scope_seller<'s>(scope: &'s Scope, what: &str) -> Result<&'s str> {
+    scope
+        .seller_id
+        .as_deref()
+        .ok_or_else(|| StoreError::Other(format!("{what} needs a seller's scope")))
 }
 
 pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
@@ -177,6 +190,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             products_grown: Arc::default(),
+            lines_grown: Arc::default(),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");

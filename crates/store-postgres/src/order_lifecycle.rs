@@ -35,10 +35,11 @@ fn view_from_row(r: &Row) -> Result<OrderView> {
     Ok(OrderView { order, progress })
 }
 
-/// The scope on `orders`. For a seller the rows are found through `seller_id` alone,
-/// so the seller's indexes serve, compared with a constant subquery (evaluated once)
-/// that is the seller only if it is the operator's.
-fn scope_sql(scope: &Scope, p: &mut Params) -> String {
+/// The scope on `orders` (or any table with `operator_id` and `seller_id`, unaliased).
+/// For a seller the rows are found through `seller_id` alone, so the seller's indexes
+/// serve, compared with a constant subquery (evaluated once) that is the seller only
+/// if it is the operator's.
+pub(crate) fn scope_sql(scope: &Scope, p: &mut Params) -> String {
     let op = p.push(scope.operator_id.clone());
     match &scope.seller_id {
         Some(seller) => {

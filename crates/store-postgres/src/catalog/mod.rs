@@ -27,10 +27,7 @@ mod write;
 /// The seller a write is for: a catalog belongs to one seller, so an operator-wide
 /// scope cannot write one.
 fn writing_seller(scope: &Scope) -> Result<&str> {
-    scope
-        .seller_id
-        .as_deref()
-        .ok_or_else(|| StoreError::Other("a catalog write needs a seller's scope".into()))
+    crate::scope_seller(scope, "a catalog write")
 }
 
 /// A uniqueness clash as a `Conflict` naming what clashed (and the value, read from
@@ -72,7 +69,7 @@ pub(crate) fn catalog_err(e: tokio_postgres::Error) -> StoreError {
 /// The last key column's value in a unique violation's detail,
 /// `Key (seller_id, sku)=(S1, A-1) already exists.`, after `leading` columns (the
 /// seller's id, a parent id: neither holds ", ").
-fn clashing_value(detail: &str, leading: usize) -> Option<&str> {
+pub(crate) fn clashing_value(detail: &str, leading: usize) -> Option<&str> {
     let values = detail.split_once(")=(")?.1;
     let values = values.strip_suffix(") already exists.")?;
     values.splitn(leading + 1, ", ").nth(leading)
