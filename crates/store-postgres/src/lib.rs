@@ -38,6 +38,9 @@ pub struct PgStore {
     /// moved and for a few seconds.
     pub(crate) order_counts: Arc<entreposto_store::count_cache::CountCache>,
     pub(crate) orders_written: Arc<std::sync::atomic::AtomicU64>,
+    /// Extract lines this node inserted since it last refreshed their statistics
+    /// (orders pushed by the hundred thousand, a statement's unknown keys).
+    pub(crate) lines_grown: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Rows a node inserts into a table before it refreshes the table's statistics.
@@ -199,6 +202,7 @@ impl PgStore {
             products_grown: Arc::default(),
             order_counts: Arc::default(),
             orders_written: Arc::default(),
+            lines_grown: Arc::default(),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");

@@ -17,7 +17,7 @@
 //!
 //! [`lines_for_keys`]: FinanceStore::lines_for_keys
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -33,33 +33,21 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Sta
 use crate::order_lifecycle::scope_sql;
 use crate::{map_err, SqliteStore};
 
-const LINE_COLS: [&str; 25] = [
+/// A line's id and key, then its [`LINE_BODY`]: the columns a line is read from, in
+/// the order [`line_at`] reads them.
+const LINE_HEAD: [&str; 6] = [
     "id",
     "seller_id",
     "channel",
     "order_code",
     "kind",
     "plot_number",
-    "plots_quantity",
-    "plot_value",
-    "total_value",
-    "expected_value",
-    "expected_percent",
-    "expected_date",
-    "original_value",
-    "released_value",
-    "released_parts",
-    "released_percent",
-    "released_date",
-    "situation",
-    "partial",
-    "observation",
-    "conciliation_id",
-    "resolved_in_erp",
-    "is_read",
-    "extra",
-    "updated_at",
 ];
+
+/// A line's columns with `p` (`"l."`) before each.
+fn line_cols(p: &str) -> String {
+    format!("{}, {}", prefixed(p, &LINE_HEAD), prefixed(p, &LINE_BODY))
+}
 
 const ORDER_COLS: [&str; 11] = [
     "operator_id",
@@ -103,7 +91,7 @@ fn prefixed(p: &str, cols: &[&str]) -> String {
 static VIEW_COLS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{}, {}, {}",
-        prefixed("l.", &LINE_COLS),
+        line_cols("l."),
         prefixed("o.", &ORDER_COLS),
         prefixed("c.", &CONC_COLS)
     )
@@ -114,8 +102,8 @@ const VIEW_JOINS: &str = "LEFT JOIN settlement_orders o ON o.seller_id = l.selle
      LEFT JOIN conciliations c ON c.id = l.conciliation_id";
 static VIEW_SELECT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM extract_lines l {VIEW_JOINS}", *VIEW_COLS));
-const ORDER_AT: usize = LINE_COLS.len();
-const CONC_AT: usize = LINE_COLS.len() + ORDER_COLS.len();
+const ORDER_AT: usize = LINE_HEAD.len() + LINE_BODY.len();
+const CONC_AT: usize = ORDER_AT + ORDER_COLS.len();
 
 static LINE_BY_ID: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -145,7 +133,7 @@ static LINES_OF_CODE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {} FROM extract_lines
          WHERE seller_id = ?1 AND channel = ?2 AND order_code = ?3 AND operator_id = ?4",
-        LINE_COLS.join(", ")
+        line_cols("")
     )
 });
 
@@ -193,7 +181,7 @@ static CONC_LIST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Every column of a line but its id and key, numbered from 7 in both statements
+/// Every column of a line but its id and key, numbered from 7 in the two statements
 /// below (see [`bind_line_body`]); `?1` to `?6` are the id (or operator) and the key.
 const LINE_BODY: [&str; 19] = [
     "plots_quantity",
@@ -356,7 +344,10 @@ fn seller_of(scope: &Scope) -> Result<&str> {
 /// `NotFound` unless `seller` is one of `operator`'s sellers.
 fn check_seller(c: &Connection, operator: &str, seller: &str) -> Result<()> {
     c.prepare_cached("SELECT 1 FROM sellers WHERE id = ?1 AND operator_id = ?2")
-        .and_then(|mut s| s.query_row(params![seller, operator], |_| Ok(())).optional())
+        .and_then(|mut s| {
+            s.query_row(params![seller, operator], |_| Ok(()))
+                .optional()
+        })
         .map_err(map_err)?
         .ok_or(StoreError::NotFound)
 }
@@ -403,13 +394,14 @@ struct LineOwner<'a> {
     order_code: Option<&'a str>,
 }
 
-/// Writes `lines` (see [`LineWrite`]), answering them with their ids and `now`.
+/// Writes `lines` (see [`LineWrite`]), answering their ids (the new ones assigned),
+/// in order: no line is copied on the writer thread unless a caller needs it back.
 fn write_lines(
     c: &Connection,
     o: &LineOwner<'_>,
     lines: &[LineWrite],
     now: Timestamp,
-) -> Result<Vec<ExtractLine>> {
+) -> Result<Vec<i64>> {
     let mut update = c.prepare_cached(&UPDATE_LINE).map_err(map_err)?;
     let mut insert = c.prepare_cached(&INSERT_LINE).map_err(map_err)?;
     let mut written = Vec::with_capacity(lines.len());
@@ -430,9 +422,7 @@ fn write_lines(
             )));
         }
         let kind = kind_code(l.key.kind);
-        let mut out = l.clone();
-        out.updated_at = now;
-        match w {
+        let id = match w {
             LineWrite::Update(_) => {
                 let s = &mut *update;
                 s.raw_bind_parameter(1, l.id).map_err(map_err)?;
@@ -447,6 +437,7 @@ fn write_lines(
                 if s.raw_execute().map_err(map_err)? != 1 {
                     return Err(StoreError::NotFound);
                 }
+                l.id
             }
             LineWrite::New(_) => {
                 let s = &mut *insert;
@@ -460,10 +451,10 @@ fn write_lines(
                     .map_err(map_err)?;
                 bind_line_body(s, l, now).map_err(map_err)?;
                 s.raw_execute().map_err(|e| line_clash(e, l))?;
-                out.id = c.last_insert_rowid();
+                c.last_insert_rowid()
             }
-        }
-        written.push(out);
+        };
+        written.push(id);
     }
     Ok(written)
 }
@@ -525,7 +516,19 @@ fn save_settlement(
         channel: &row.channel,
         order_code: Some(&row.order_code),
     };
-    write_lines(c, &owner, &s.lines, now)
+    let ids = write_lines(c, &owner, &s.lines, now)?;
+    Ok(s.lines
+        .iter()
+        .zip(ids)
+        .map(|(w, id)| {
+            let (LineWrite::New(l) | LineWrite::Update(l)) = w;
+            ExtractLine {
+                id,
+                updated_at: now,
+                ..l.clone()
+            }
+        })
+        .collect())
 }
 
 fn delete_settlement(
@@ -564,6 +567,9 @@ fn delete_settlement(
     Ok(())
 }
 
+/// From how many keys [`FinanceStore::lines_for_keys`] reads on two threads.
+const PARALLEL_KEYS: usize = 1_000;
+
 /// The lines of `keys` (exactly those), one indexed read per distinct order code.
 fn lines_for_keys(
     c: &Connection,
@@ -572,13 +578,17 @@ fn lines_for_keys(
     keys: &[LineKey],
 ) -> Result<Vec<ExtractLine>> {
     let seller = seller_of(scope)?;
-    let mut wanted: HashMap<&str, Vec<(&'static str, u32)>> = HashMap::with_capacity(keys.len());
+    // Codes in key order, so consecutive seeks walk the index forward; all of them in
+    // one read transaction (one snapshot, and one WAL read lock instead of one per
+    // statement).
+    let mut wanted: BTreeMap<&str, Vec<(&'static str, u32)>> = BTreeMap::new();
     for k in keys {
         wanted
             .entry(k.order_code.as_str())
             .or_default()
             .push((kind_code(k.kind), k.plot_number));
     }
+    let _snapshot = c.unchecked_transaction().map_err(map_err)?;
     let mut s = c.prepare_cached(&LINES_OF_CODE).map_err(map_err)?;
     let mut found = Vec::with_capacity(keys.len());
     for (code, of_code) in wanted {
@@ -588,7 +598,10 @@ fn lines_for_keys(
         while let Some(r) = rows.next().map_err(map_err)? {
             // Only the keys asked for are decoded: an order's other lines are skipped
             // on their type and installment.
-            let kind = r.get_ref(4).and_then(|v| Ok(v.as_str()?)).map_err(map_err)?;
+            let kind = r
+                .get_ref(4)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(map_err)?;
             let plot: u32 = r.get(5).map_err(map_err)?;
             if of_code.iter().any(|&(k, p)| k == kind && p == plot) {
                 found.push(line_at(r, 0).map_err(map_err)?);
@@ -605,8 +618,9 @@ fn settlements_for_codes(
     codes: &[String],
 ) -> Result<Vec<SettlementOrder>> {
     let seller = seller_of(scope)?;
+    let _snapshot = c.unchecked_transaction().map_err(map_err)?;
     let mut s = c.prepare_cached(&SETTLEMENT_BY_CODE).map_err(map_err)?;
-    let mut seen = std::collections::HashSet::with_capacity(codes.len());
+    let mut seen = HashSet::with_capacity(codes.len());
     let mut found = Vec::new();
     for code in codes {
         if !seen.insert(code.as_str()) {
@@ -795,7 +809,7 @@ fn mark(c: &Connection, scope: &Scope, ids: &[i64], m: Mark, now: Timestamp) -> 
         )
         .map_err(map_err)?;
     let mut out = Marked::default();
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut seen = HashSet::with_capacity(ids.len());
     for &id in ids {
         if !seen.insert(id) {
             continue;
@@ -1104,9 +1118,29 @@ impl FinanceStore for SqliteStore {
         if keys.is_empty() {
             return Ok(vec![]);
         }
-        let (scope, channel, keys) = (scope.clone(), channel.to_string(), keys.to_vec());
-        self.read(move |c| lines_for_keys(c, &scope, &channel, &keys))
-            .await
+        // A statement step's keys are read in two halves on two reader threads at
+        // once: the load waits on them with the writer idle, so both cores can seek.
+        // Split between order codes, so each half reads whole orders.
+        let mut first = keys.to_vec();
+        let mut second = Vec::new();
+        if first.len() >= PARALLEL_KEYS {
+            first.sort_unstable_by(|a, b| a.order_code.cmp(&b.order_code));
+            let mut mid = first.len() / 2;
+            while mid < first.len() && first[mid].order_code == first[mid - 1].order_code {
+                mid += 1;
+            }
+            second = first.split_off(mid);
+        }
+        let read = |part: Vec<LineKey>| {
+            let (scope, channel) = (scope.clone(), channel.to_string());
+            self.read(move |c| lines_for_keys(c, &scope, &channel, &part))
+        };
+        if second.is_empty() {
+            return read(first).await;
+        }
+        let (mut a, b) = tokio::try_join!(read(first), read(second))?;
+        a.extend(b);
+        Ok(a)
     }
 
     async fn settlements_for_codes(
