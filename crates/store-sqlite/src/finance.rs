@@ -3,10 +3,10 @@
 //! migration 12, stored words and JSON from `entreposto_store::finance_json`).
 //!
 //! Written for a statement of a million rows: a step's lookups ([`lines_for_keys`])
-//! are one indexed seek per order code on the line key index, run on a reader thread
-//! with cached statements; a step ([`apply_step`]) is one writer job, so one
-//! savepoint: the cursor guard first, then one cached `UPDATE` by rowid or `INSERT`
-//! per line. An `UPDATE` never sets a key column, so the key index is never rewritten;
+//! are one indexed seek per order code on the line key index, with cached statements,
+//! split over two reader threads when they are many; a step ([`apply_step`]) is one
+//! writer job, so one savepoint: the cursor guard first, then one cached `UPDATE` by
+//! rowid or `INSERT` per line. An `UPDATE` never sets a key column, so the key index is never rewritten;
 //! only the listing index is, and only because a release moves what it covers. That
 //! index (`extract_lines_listing`) is the seller's released lines in id order with
 //! every column a listing filters on, so a page's offset, a listing's count and a
