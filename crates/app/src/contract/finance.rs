@@ -418,6 +418,17 @@ pub async fn a_statement_reconciles_each_situation(s: Arc<dyn Store>) {
     assert_eq!(ship.line.expected_value, None);
     assert!(observation(&ship).starts_with("The order has no SHIP line"));
 
+    // The unknown order is pushed after its release: its line (the same one) now
+    // expects what was released.
+    app.push_settlement(&scope, settlement(&w, "GHOST", 1000, 0, 1))
+        .await
+        .expect("push after the release");
+    let found = line(&app, &w, "GHOST", Sale, 1).await;
+    assert_eq!(found.line.id, ghost[0].line.id);
+    assert_eq!(verdict(&found), (Concilied, false, Some(Cents(1000)), 1));
+    assert_eq!(found.line.original_value, Some(Cents(1000)));
+    assert_eq!(observation(&found), "OK");
+
     // The ERP's side: listings, resolve and read batches.
     let filter = |listing| LineFilter {
         listing,

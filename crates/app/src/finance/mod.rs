@@ -105,12 +105,22 @@ impl App {
         order.validate()?;
         let now = self.now();
         let terms = self.channel_terms(scope, &order.channel).await?;
-        let stored = self
+        let stored = match self
             .store
             .get_settlement(scope, &order.channel, &order.order_code)
             .await?
-            .map(|(_, lines)| lines)
-            .unwrap_or_default();
+        {
+            Some((_, lines)) => lines,
+            // A first push: a statement may have released on the code already, and
+            // those lines are this order's now.
+            None => self
+                .store
+                .order_lines(scope, &order.channel, &order.order_code, None)
+                .await?
+                .into_iter()
+                .map(|v| v.line)
+                .collect(),
+        };
         let lines = settle(&order, &terms, stored, now);
         let s = OrderSettlement { order, lines };
         Ok(self.store.save_settlement(scope, &s, now).await?)
