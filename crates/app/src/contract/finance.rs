@@ -203,6 +203,18 @@ pub async fn pushed_orders_expect_lines_and_follow_changes(s: Arc<dyn Store>) {
     assert_eq!(fee.line.expected_value, Some(Cents(8550)));
     assert_eq!(fee.line.expected_percent, Some(Rate(1500)));
 
+    // Two first pushes of one order at once: both land, on one set of lines.
+    let race = || app.push_settlement(&scope, settlement(&w, "RACE", 10000, 0, 1));
+    let (a, b) = tokio::join!(race(), race());
+    a.expect("first");
+    b.expect("second");
+    let raced = app
+        .reads()
+        .order_extract(&scope, CHANNEL, "RACE", None)
+        .await
+        .unwrap();
+    assert_eq!(raced.len(), 2, "{raced:?}");
+
     // Refusals name the field.
     let mut early = settlement(&w, "X1", 100, 0, 1);
     early.invoiced_at = None;
