@@ -3,10 +3,10 @@
 //! migration 12, stored words and JSON from `entreposto_store::finance_json`).
 //!
 //! Written for a statement of a million rows: a step's lookups ([`lines_for_keys`])
-//! are one indexed seek per order code on the line key index, run on a reader thread
-//! with cached statements; a step ([`apply_step`]) is one writer job, so one
-//! savepoint: the cursor guard first, then one cached `UPDATE` by rowid or `INSERT`
-//! per line. An `UPDATE` never sets a key column, so the key index is never rewritten;
+//! are one indexed seek per order code on the line key index, with cached statements,
+//! split over two reader threads when they are many; a step ([`apply_step`]) is one
+//! writer job, so one savepoint: the cursor guard first, then one cached `UPDATE` by
+//! rowid or `INSERT` per line. An `UPDATE` never sets a key column, so the key index is never rewritten;
 //! only the listing index is, and only because a release moves what it covers. That
 //! index (`extract_lines_listing`) is the seller's released lines in id order with
 //! every column a listing filters on, so a page's offset, a listing's count and a
@@ -28,7 +28,7 @@ use entreposto_store::finance_json::{
 };
 use entreposto_store::*;
 use rusqlite::types::{Type, Value};
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Statement};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Statement, ToSql};
 
 use crate::order_lifecycle::scope_sql;
 use crate::{map_err, SqliteStore};
@@ -182,7 +182,7 @@ static CONC_LIST: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Every column of a line but its id and key, numbered from 7 in the two statements
-/// below (see [`bind_line_body`]); `?1` to `?6` are the id (or operator) and the key.
+/// below (see [`bind_line`]); `?1` to `?6` are the id (or operator) and the key.
 const LINE_BODY: [&str; 19] = [
     "plots_quantity",
     "plot_value",
@@ -361,8 +361,22 @@ fn check_owner(c: &Connection, scope: &Scope, seller: &str) -> Result<()> {
     check_seller(c, &scope.operator_id, seller)
 }
 
-/// Binds a line's [`LINE_BODY`] as `?7` on, with `now` as its update time.
-fn bind_line_body(s: &mut Statement<'_>, l: &ExtractLine, now: Timestamp) -> rusqlite::Result<()> {
+/// Binds `first` as `?1`, the line's key as `?2` to `?6` (the owner's seller and
+/// channel, which the line was checked to have) and its [`LINE_BODY`] from `?7` on,
+/// with `now` as its update time.
+fn bind_line(
+    s: &mut Statement<'_>,
+    first: &dyn ToSql,
+    o: &LineOwner<'_>,
+    l: &ExtractLine,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(1, first)?;
+    s.raw_bind_parameter(2, o.seller)?;
+    s.raw_bind_parameter(3, o.channel)?;
+    s.raw_bind_parameter(4, l.key.order_code.as_str())?;
+    s.raw_bind_parameter(5, kind_code(l.key.kind))?;
+    s.raw_bind_parameter(6, l.key.plot_number)?;
     let c = |v: Option<Cents>| v.map(|c| c.0);
     s.raw_bind_parameter(7, l.plots_quantity)?;
     s.raw_bind_parameter(8, c(l.plot_value))?;
@@ -421,35 +435,20 @@ fn write_lines(
                 o.order_code.unwrap_or("")
             )));
         }
-        let kind = kind_code(l.key.kind);
+        // `?1` is the line's id in the update, its operator in the insert.
+        let (s, first): (&mut Statement<'_>, &dyn ToSql) = match w {
+            LineWrite::Update(_) => (&mut update, &l.id),
+            LineWrite::New(_) => (&mut insert, &o.operator),
+        };
+        bind_line(s, first, o, l, now).map_err(map_err)?;
         let id = match w {
             LineWrite::Update(_) => {
-                let s = &mut *update;
-                s.raw_bind_parameter(1, l.id).map_err(map_err)?;
-                s.raw_bind_parameter(2, o.seller).map_err(map_err)?;
-                s.raw_bind_parameter(3, o.channel).map_err(map_err)?;
-                s.raw_bind_parameter(4, l.key.order_code.as_str())
-                    .map_err(map_err)?;
-                s.raw_bind_parameter(5, kind).map_err(map_err)?;
-                s.raw_bind_parameter(6, l.key.plot_number)
-                    .map_err(map_err)?;
-                bind_line_body(s, l, now).map_err(map_err)?;
                 if s.raw_execute().map_err(map_err)? != 1 {
                     return Err(StoreError::NotFound);
                 }
                 l.id
             }
             LineWrite::New(_) => {
-                let s = &mut *insert;
-                s.raw_bind_parameter(1, o.operator).map_err(map_err)?;
-                s.raw_bind_parameter(2, o.seller).map_err(map_err)?;
-                s.raw_bind_parameter(3, o.channel).map_err(map_err)?;
-                s.raw_bind_parameter(4, l.key.order_code.as_str())
-                    .map_err(map_err)?;
-                s.raw_bind_parameter(5, kind).map_err(map_err)?;
-                s.raw_bind_parameter(6, l.key.plot_number)
-                    .map_err(map_err)?;
-                bind_line_body(s, l, now).map_err(map_err)?;
                 s.raw_execute().map_err(|e| line_clash(e, l))?;
                 c.last_insert_rowid()
             }
@@ -1288,21 +1287,7 @@ impl FinanceStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn plan(store: &SqliteStore, sql: &str, p: Vec<Value>) -> String {
-        store
-            .read_now(|c| {
-                let mut s = c
-                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                    .map_err(map_err)?;
-                let rows = s
-                    .query_map(params_from_iter(p.clone()), |r| r.get::<_, String>(3))
-                    .map_err(map_err)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
-            })
-            .unwrap()
-            .join("\n")
-    }
+    use crate::query_plan as plan;
 
     /// A seller's listing counts and pages read the listing index alone whatever the
     /// filter, in id order (no sort for the page's ids); a step's lookups seek the key

@@ -14,7 +14,8 @@
 //! channel, order, type, installment), otherwise the call is refused and writes
 //! nothing; a `New` line on a key that has a line is a `Conflict`; a settlement's and
 //! an order's lines come by type (SALE, COMISSION, SHIP) then installment; lookups by
-//! keys or codes answer each line or order once; `begin_conciliation` looks for the
+//! keys or codes answer each line or order once, however many keys a call names (a
+//! step's worth included); `begin_conciliation` looks for the
 //! digest first (the same statement is `Existing` whatever else it overlaps), then for
 //! a *closed* conciliation of the seller's channel whose period meets this one (both
 //! ends inclusive); a new conciliation starts at cursor 0 with no counts whatever it
@@ -888,6 +889,18 @@ pub async fn a_step_writes_lines_and_moves_the_cursor(store: Arc<dyn Store>) {
     );
     let view = store.get_line(&a, found[1].id).await.unwrap();
     assert_eq!(view.order, None);
+    // A code with lines and no order has no settlement; its lines are the order's.
+    assert_eq!(store.get_settlement(&a, MAGALU, "Z-9").await.unwrap(), None);
+    assert_eq!(
+        store
+            .order_lines(&a, MAGALU, "Z-9", None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.line.id)
+            .collect::<Vec<_>>(),
+        vec![found[1].id]
+    );
     assert_eq!(view.conciliation.map(|v| (v.id, v.cursor)), Some((c.id, 3)));
 
     // The next step, from the cursor, releases the same line again.

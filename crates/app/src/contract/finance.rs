@@ -203,6 +203,18 @@ pub async fn pushed_orders_expect_lines_and_follow_changes(s: Arc<dyn Store>) {
     assert_eq!(fee.line.expected_value, Some(Cents(8550)));
     assert_eq!(fee.line.expected_percent, Some(Rate(1500)));
 
+    // Two first pushes of one order at once: both land, on one set of lines.
+    let race = || app.push_settlement(&scope, settlement(&w, "RACE", 10000, 0, 1));
+    let (a, b) = tokio::join!(race(), race());
+    a.expect("first");
+    b.expect("second");
+    let raced = app
+        .reads()
+        .order_extract(&scope, CHANNEL, "RACE", None)
+        .await
+        .unwrap();
+    assert_eq!(raced.len(), 2, "{raced:?}");
+
     // Refusals name the field.
     let mut early = settlement(&w, "X1", 100, 0, 1);
     early.invoiced_at = None;
@@ -417,6 +429,17 @@ pub async fn a_statement_reconciles_each_situation(s: Arc<dyn Store>) {
     let ship = line(&app, &w, "O1", Ship, 1).await;
     assert_eq!(ship.line.expected_value, None);
     assert!(observation(&ship).starts_with("The order has no SHIP line"));
+
+    // The unknown order is pushed after its release: its line (the same one) now
+    // expects what was released.
+    app.push_settlement(&scope, settlement(&w, "GHOST", 1000, 0, 1))
+        .await
+        .expect("push after the release");
+    let found = line(&app, &w, "GHOST", Sale, 1).await;
+    assert_eq!(found.line.id, ghost[0].line.id);
+    assert_eq!(verdict(&found), (Concilied, false, Some(Cents(1000)), 1));
+    assert_eq!(found.line.original_value, Some(Cents(1000)));
+    assert_eq!(observation(&found), "OK");
 
     // The ERP's side: listings, resolve and read batches.
     let filter = |listing| LineFilter {

@@ -103,17 +103,41 @@ impl App {
             )));
         }
         order.validate()?;
-        let now = self.now();
         let terms = self.channel_terms(scope, &order.channel).await?;
-        let stored = self
-            .store
-            .get_settlement(scope, &order.channel, &order.order_code)
-            .await?
-            .map(|(_, lines)| lines)
-            .unwrap_or_default();
-        let lines = settle(&order, &terms, stored, now);
-        let s = OrderSettlement { order, lines };
-        Ok(self.store.save_settlement(scope, &s, now).await?)
+        // Two pushes of one new order (two changes of a lifecycle order, an integrator
+        // retrying) may both write its first lines: the loser's keys are taken, and it
+        // merges again into what the winner wrote.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let now = self.now();
+            let stored = match self
+                .store
+                .get_settlement(scope, &order.channel, &order.order_code)
+                .await?
+            {
+                Some((_, lines)) => lines,
+                // A first push: a statement may have released on the code already, and
+                // those lines are this order's now.
+                None => self
+                    .store
+                    .order_lines(scope, &order.channel, &order.order_code, None)
+                    .await?
+                    .into_iter()
+                    .map(|v| v.line)
+                    .collect(),
+            };
+            let lines = settle(&order, &terms, stored, now);
+            let new = lines.iter().any(|l| matches!(l, LineWrite::New(_)));
+            let s = OrderSettlement {
+                order: order.clone(),
+                lines,
+            };
+            match self.store.save_settlement(scope, &s, now).await {
+                Err(StoreError::Conflict(_)) if new && attempt < 3 => continue,
+                saved => return Ok(saved?),
+            }
+        }
     }
 
     /// Koncili `DELETE /externalapi/order/{orderCode}/{channelName}`: the order goes;
