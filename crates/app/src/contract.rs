@@ -19,7 +19,9 @@ use entreposto_store::{
 use crate::{App, AppError, ManualClock, OpenTicket};
 use entreposto_store::fixtures::initial_progress;
 
+mod finance;
 mod orders;
+pub use finance::*;
 pub use orders::*;
 
 /// Expands to one `#[tokio::test]` per contract case. `$open` is an async expression
@@ -50,6 +52,12 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, invoices_tracking_and_erp_marks);
         $crate::contract_tests!(@case $open, a_push_keeps_the_lifecycle);
         $crate::contract_tests!(@case $open, a_cancellation_survives_a_deleted_product);
+        $crate::contract_tests!(@case $open, pushed_orders_expect_lines_and_follow_changes);
+        $crate::contract_tests!(@case $open, a_statement_reconciles_each_situation);
+        $crate::contract_tests!(@case $open, reloading_changes_nothing_and_overlapping_periods_are_refused);
+        $crate::contract_tests!(@case $open, a_load_resumes_after_a_stale_step);
+        $crate::contract_tests!(@case $open, a_load_that_stopped_resumes_at_its_cursor);
+        $crate::contract_tests!(@case $open, lifecycle_orders_are_followed_from_billed_on);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

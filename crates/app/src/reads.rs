@@ -21,7 +21,7 @@ use entreposto_store::{
 
 /// Read-only access to the store.
 #[derive(Clone)]
-pub struct Reads(Arc<dyn Store>);
+pub struct Reads(pub(crate) Arc<dyn Store>);
 
 impl Reads {
     pub fn new(store: Arc<dyn Store>) -> Reads {

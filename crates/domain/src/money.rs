@@ -29,92 +29,18 @@ impl Cents {
     /// magnitudes past a trillion reais. Negative values are allowed here; the rules
     /// that forbid them say so with the field's name.
     pub fn parse_decimal(text: &str) -> Result<Cents, FieldError> {
-        let not_a_number = || FieldError::new("", format!("'{text}' is not a decimal number"));
-        let s = text.trim().as_bytes();
-        let (negative, s) = match s.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            _ => (false, s),
-        };
-        let digits_end = |s: &[u8]| {
-            s.iter()
-                .position(|b| !b.is_ascii_digit())
-                .unwrap_or(s.len())
-        };
-        let n = digits_end(s);
-        let (int, rest) = s.split_at(n);
-        if int.is_empty() {
-            return Err(not_a_number());
-        }
-        let (frac, rest) = match rest.split_first() {
-            Some((b'.', after)) => {
-                let n = digits_end(after);
-                if n == 0 {
-                    return Err(not_a_number());
-                }
-                after.split_at(n)
-            }
-            _ => (&[][..], rest),
-        };
-        let (exponent, rest) = match rest.split_first() {
-            Some((b'e' | b'E', after)) => {
-                let (sign, after) = match after.split_first() {
-                    Some((b'-', a)) => (-1i64, a),
-                    Some((b'+', a)) => (1, a),
-                    _ => (1, after),
-                };
-                let n = digits_end(after);
-                if n == 0 {
-                    return Err(not_a_number());
-                }
-                // Saturate: any exponent past a few thousand is already far out of
-                // range (or, for zero, irrelevant), and this keeps the arithmetic safe.
-                let e = after[..n]
-                    .iter()
-                    .fold(0i64, |e, d| (e * 10 + i64::from(d - b'0')).min(1_000_000));
-                (sign * e, &after[n..])
-            }
-            _ => (0, rest),
-        };
-        if !rest.is_empty() {
-            return Err(not_a_number());
-        }
-        // The value is digits(int ++ frac) * 10^(exponent - frac.len()); in centavos,
-        // the power of ten grows by two.
-        let digits = || int.iter().chain(frac).map(|d| d - b'0');
-        let count = int.len() + frac.len();
-        let shift = exponent + 2 - frac.len() as i64;
-        if digits().all(|d| d == 0) {
-            return Ok(Cents::ZERO);
-        }
-        let kept = if shift < 0 {
-            // The digits below the centavo must all be zeros (`1.500` is exact).
-            let dropped = usize::try_from(-shift).unwrap_or(usize::MAX).min(count);
-            if digits().skip(count - dropped).any(|d| d != 0) {
-                return Err(FieldError::new(
-                    "",
-                    format!("'{text}' is not a whole number of centavos (at most two decimals)"),
-                ));
-            }
-            count - dropped
-        } else {
-            count
-        };
-        let too_large = || FieldError::new("", format!("'{text}' is too large"));
-        let mut value: i64 = 0;
-        for d in digits().take(kept) {
-            value = value
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(i64::from(d)))
-                .filter(|v| *v <= MAX_CENTS)
-                .ok_or_else(too_large)?;
-        }
-        for _ in 0..shift.max(0) {
-            value = value
-                .checked_mul(10)
-                .filter(|v| *v <= MAX_CENTS)
-                .ok_or_else(too_large)?;
-        }
-        Ok(Cents(if negative { -value } else { value }))
+        parse_hundredths(text, MAX_CENTS).map(Cents).map_err(|e| {
+            FieldError::new(
+                "",
+                match e {
+                    DecimalError::NotANumber => format!("'{text}' is not a decimal number"),
+                    DecimalError::TooPrecise => {
+                        format!("'{text}' is not a whole number of centavos (at most two decimals)")
+                    }
+                    DecimalError::TooLarge => format!("'{text}' is too large"),
+                },
+            )
+        })
     }
 
     /// The amount as a JSON-friendly decimal (`49999` -> `499.99`).
@@ -125,6 +51,103 @@ impl Cents {
     pub fn checked_mul(self, n: i64) -> Option<Cents> {
         self.0.checked_mul(n).map(Cents)
     }
+}
+
+/// Why a decimal text is not a whole number of hundredths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecimalError {
+    NotANumber,
+    /// A digit below the hundredth is not zero.
+    TooPrecise,
+    /// The magnitude is past `max`.
+    TooLarge,
+}
+
+/// The decimal text of a JSON number (`-?digits[.digits][e[+-]digits]`) as an exact
+/// count of hundredths, magnitude at most `max`: centavos for [`Cents`], hundredths of
+/// a percent for [`crate::Rate`]. Shared so both read numbers the same exact way.
+pub(crate) fn parse_hundredths(text: &str, max: i64) -> Result<i64, DecimalError> {
+    let s = text.trim().as_bytes();
+    let (negative, s) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    let digits_end = |s: &[u8]| {
+        s.iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(s.len())
+    };
+    let n = digits_end(s);
+    let (int, rest) = s.split_at(n);
+    if int.is_empty() {
+        return Err(DecimalError::NotANumber);
+    }
+    let (frac, rest) = match rest.split_first() {
+        Some((b'.', after)) => {
+            let n = digits_end(after);
+            if n == 0 {
+                return Err(DecimalError::NotANumber);
+            }
+            after.split_at(n)
+        }
+        _ => (&[][..], rest),
+    };
+    let (exponent, rest) = match rest.split_first() {
+        Some((b'e' | b'E', after)) => {
+            let (sign, after) = match after.split_first() {
+                Some((b'-', a)) => (-1i64, a),
+                Some((b'+', a)) => (1, a),
+                _ => (1, after),
+            };
+            let n = digits_end(after);
+            if n == 0 {
+                return Err(DecimalError::NotANumber);
+            }
+            // Saturate: any exponent past a few thousand is already far out of
+            // range (or, for zero, irrelevant), and this keeps the arithmetic safe.
+            let e = after[..n]
+                .iter()
+                .fold(0i64, |e, d| (e * 10 + i64::from(d - b'0')).min(1_000_000));
+            (sign * e, &after[n..])
+        }
+        _ => (0, rest),
+    };
+    if !rest.is_empty() {
+        return Err(DecimalError::NotANumber);
+    }
+    // The value is digits(int ++ frac) * 10^(exponent - frac.len()); in hundredths,
+    // the power of ten grows by two.
+    let digits = || int.iter().chain(frac).map(|d| d - b'0');
+    let count = int.len() + frac.len();
+    let shift = exponent + 2 - frac.len() as i64;
+    if digits().all(|d| d == 0) {
+        return Ok(0);
+    }
+    let kept = if shift < 0 {
+        // The digits below the hundredth must all be zeros (`1.500` is exact).
+        let dropped = usize::try_from(-shift).unwrap_or(usize::MAX).min(count);
+        if digits().skip(count - dropped).any(|d| d != 0) {
+            return Err(DecimalError::TooPrecise);
+        }
+        count - dropped
+    } else {
+        count
+    };
+    let mut value: i64 = 0;
+    for d in digits().take(kept) {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(d)))
+            .filter(|v| *v <= max)
+            .ok_or(DecimalError::TooLarge)?;
+    }
+    for _ in 0..shift.max(0) {
+        value = value
+            .checked_mul(10)
+            .filter(|v| *v <= max)
+            .ok_or(DecimalError::TooLarge)?;
+    }
+    Ok(if negative { -value } else { value })
 }
 
 impl Add for Cents {

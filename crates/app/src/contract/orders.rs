@@ -127,12 +127,12 @@ fn assert_refused(r: crate::Result<OrderView>, field: &str, words: &[&str]) {
 }
 
 /// A valid NF-e access key issued by `cnpj` with this series and number.
-fn access_key(cnpj: &str, series: u32, number: u64) -> String {
+pub(super) fn access_key(cnpj: &str, series: u32, number: u64) -> String {
     let body = format!("352306{cnpj}55{series:03}{number:09}1{:08}", 12345678);
     format!("{body}{}", mod11_check_digit(&body))
 }
 
-fn invoice(key: &str, series: u32, number: u64) -> Invoice {
+pub(super) fn invoice(key: &str, series: u32, number: u64) -> Invoice {
     Invoice {
         series,
         number,

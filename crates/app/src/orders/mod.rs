@@ -33,6 +33,11 @@
 //! again from the fresh order and catalog, up to [`ATTEMPTS`] times; changes that move
 //! no state (invoice, tracking, ERP mark) are always decided again, since the fresh
 //! decision checks them against the fresh state.
+//!
+//! After each saved change (and each push), the order's settlement lines follow it
+//! ([`App::follow_order_settlement`], from `pickandpack/billed` on): reconciliation's
+//! expected lines are derived from the order, so a failure there is logged and the
+//! order's change still stands.
 
 mod stock;
 
@@ -251,7 +256,9 @@ impl App {
             Upserted::Created => progress,
             Upserted::Updated => self.store.get_order_view(&scope, order.id).await?.progress,
         };
-        Ok((OrderView { order, progress }, how))
+        let view = OrderView { order, progress };
+        self.follow_settlement(&view).await;
+        Ok((view, how))
     }
 
     /// The marketplace approves the order's payment: `pending/payment` →
@@ -337,10 +344,12 @@ impl App {
                 .await
             {
                 Ok(progress) => {
-                    return Ok(OrderView {
+                    let view = OrderView {
                         order: view.order,
                         progress,
-                    })
+                    };
+                    self.follow_settlement(&view).await;
+                    return Ok(view);
                 }
                 Err(StoreError::Stale) => {
                     let fresh = self.store.get_order_view(scope, order_id).await?;
@@ -362,6 +371,21 @@ impl App {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// Keeps the order's settlement lines in step with the change just saved (see
+    /// [`App::follow_order_settlement`]; the saved view is at hand, so it is not read
+    /// again). A failure is logged and not returned: the order's change is saved and
+    /// is what the caller asked for, and the lines are derived data, recomputed from
+    /// the order on its next change.
+    async fn follow_settlement(&self, view: &OrderView) {
+        if let Err(e) = self.follow_view(view).await {
+            tracing::warn!(
+                order_id = view.order.id,
+                error = %e,
+                "settlement lines not updated after an order change"
+            );
         }
     }
 
