@@ -1359,6 +1359,13 @@ mod plan_tests {
         plan.join("\n")
     }
 
+    /// The plan of a listing's count.
+    async fn count_plan(c: &deadpool_postgres::Object, scope: &Scope, f: &LineFilter) -> String {
+        let mut p = Params::default();
+        let sql = listing_sql(scope, f, "COUNT(*)", &mut p);
+        explain(c, &sql, &p.refs()).await
+    }
+
     #[tokio::test]
     async fn steps_and_listings_run_on_their_indexes() {
         let Ok(url) = std::env::var("ENTREPOSTO_TEST_POSTGRES_URL") else {
@@ -1483,9 +1490,7 @@ mod plan_tests {
                 offset: 20_000,
                 ..filter(listing)
             };
-            let mut p = Params::default();
-            let sql = listing_sql(&scope, &f, "COUNT(*)", &mut p);
-            let plan = explain(&c, &sql, &p.refs()).await;
+            let plan = count_plan(&c, &scope, &f).await;
             if visible {
                 // (A count of `concilieds` may as well read the release date index,
                 // which holds the same entries.)
@@ -1516,9 +1521,7 @@ mod plan_tests {
             conciliation_id: Some(2),
             ..filter(Listing::Concilieds)
         };
-        let mut p = Params::default();
-        let sql = listing_sql(&scope, &f, "COUNT(*)", &mut p);
-        let plan = explain(&c, &sql, &p.refs()).await;
+        let plan = count_plan(&c, &scope, &f).await;
         if visible {
             assert!(
                 plan.contains("Index Only Scan using extract_lines_"),
@@ -1532,9 +1535,7 @@ mod plan_tests {
             to: Some(Timestamp(1_700_000_000_000_000 + 3_500_000_000)),
             ..filter(Listing::Concilieds)
         };
-        let mut p = Params::default();
-        let sql = listing_sql(&scope, &day, "COUNT(*)", &mut p);
-        let plan = explain(&c, &sql, &p.refs()).await;
+        let plan = count_plan(&c, &scope, &day).await;
         assert!(plan.contains("Scan using extract_lines_released"), "{plan}");
         let n = store.count_lines(&scope, &day).await.unwrap();
         // Released lines (n % 3 != 0) with n in [3000, 3500].
