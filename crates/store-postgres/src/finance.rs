@@ -1752,5 +1752,15 @@ mod scale_tests {
             );
         }
         assert_eq!(closed.concilied + closed.divergent, rows as u64);
+        // Its gigabyte and a half goes with it.
+        let c = store.conn().await.unwrap();
+        let schema: String = c
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
     }
 }
