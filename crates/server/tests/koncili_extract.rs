@@ -849,8 +849,9 @@ async fn sellers_are_isolated(app: TestApp) {
 async fn bad_input_is_refused_naming_the_field(app: TestApp) {
     let r = recon(&app, "Loja A").await;
     push(&app, &r.kon, &koncili_order("BAD-1", |_| {})).await;
-    // Orders.
-    let cases: [(fn(&mut Value), &str); 7] = [
+    // Orders: each edit of the document's body, and the field it must name.
+    type Case = (fn(&mut Value), &'static str);
+    let cases: [Case; 7] = [
         (
             |v| v["items"][0]["unitValue"] = json!(1.005),
             "items[0].unitValue",
