@@ -472,9 +472,7 @@ impl SettlementOrder {
     }
     /// The number of installments the SALE is paid in (the first payment's, at least 1).
     pub fn plots(&self) -> u32 {
-        self.payments
-            .first()
-            .map_or(1, |p| p.installments.max(1))
+        self.payments.first().map_or(1, |p| p.installments.max(1))
     }
 }
 
@@ -497,9 +495,7 @@ impl SettlementOrder {
         };
         let status = match progress.state {
             OrderState::Billed | OrderState::Packaged => SettlementStatus::Invoiced,
-            OrderState::Shipped | OrderState::NotDelivered => {
-                SettlementStatus::PaidWaitingDelivery
-            }
+            OrderState::Shipped | OrderState::NotDelivered => SettlementStatus::PaidWaitingDelivery,
             OrderState::Delivered => SettlementStatus::Concluded,
             OrderState::Cancelled if progress.history.iter().any(|h| billed(h.to)) => {
                 SettlementStatus::Canceled
@@ -597,51 +593,51 @@ pub struct ExpectedLine {
 /// zero. Deterministic: the same order and terms give the same lines in the same order
 /// (by type, then installment).
 pub fn expected_lines(order: &SettlementOrder, terms: &ChannelTerms) -> Vec<ExpectedLine> {
-        let plots = order.plots();
-        let cancelled = order.status == SettlementStatus::Canceled;
-        let (commission, percent) = commission_of(order, &terms.commission);
-        let sale = split(order.total, plots);
-        let fee = split(commission, plots);
-        let first_due = first_due(order, &terms.payment);
-        let due = |plot: u32| add_months(first_due, plot - 1);
-        let value = |v: Cents| if cancelled { Cents::ZERO } else { v };
-        let mut lines = Vec::with_capacity(plots as usize * 2 + 1);
-        for (i, v) in sale.iter().enumerate() {
-            let plot = i as u32 + 1;
-            lines.push(ExpectedLine {
-                kind: ExtractType::Sale,
-                plot_number: plot,
-                plots_quantity: plots,
-                plot_value: *v,
-                value: value(*v),
-                percent: None,
-                due: due(plot),
-            });
-        }
-        for (i, v) in fee.iter().enumerate() {
-            let plot = i as u32 + 1;
-            lines.push(ExpectedLine {
-                kind: ExtractType::Comission,
-                plot_number: plot,
-                plots_quantity: plots,
-                plot_value: sale[i],
-                value: value(*v),
-                percent,
-                due: due(plot),
-            });
-        }
-        if order.freight.0 > 0 {
-            lines.push(ExpectedLine {
-                kind: ExtractType::Ship,
-                plot_number: 1,
-                plots_quantity: 1,
-                plot_value: order.freight,
-                value: value(order.freight),
-                percent: None,
-                due: first_due,
-            });
-        }
-        lines
+    let plots = order.plots();
+    let cancelled = order.status == SettlementStatus::Canceled;
+    let (commission, percent) = commission_of(order, &terms.commission);
+    let sale = split(order.total, plots);
+    let fee = split(commission, plots);
+    let first_due = first_due(order, &terms.payment);
+    let due = |plot: u32| add_months(first_due, plot - 1);
+    let value = |v: Cents| if cancelled { Cents::ZERO } else { v };
+    let mut lines = Vec::with_capacity(plots as usize * 2 + 1);
+    for (i, v) in sale.iter().enumerate() {
+        let plot = i as u32 + 1;
+        lines.push(ExpectedLine {
+            kind: ExtractType::Sale,
+            plot_number: plot,
+            plots_quantity: plots,
+            plot_value: *v,
+            value: value(*v),
+            percent: None,
+            due: due(plot),
+        });
+    }
+    for (i, v) in fee.iter().enumerate() {
+        let plot = i as u32 + 1;
+        lines.push(ExpectedLine {
+            kind: ExtractType::Comission,
+            plot_number: plot,
+            plots_quantity: plots,
+            plot_value: sale[i],
+            value: value(*v),
+            percent,
+            due: due(plot),
+        });
+    }
+    if order.freight.0 > 0 {
+        lines.push(ExpectedLine {
+            kind: ExtractType::Ship,
+            plot_number: 1,
+            plots_quantity: 1,
+            plot_value: order.freight,
+            value: value(order.freight),
+            percent: None,
+            due: first_due,
+        });
+    }
+    lines
 }
 
 /// What a line has received so far, summed over every statement that released on it.
@@ -683,105 +679,109 @@ pub struct Verdict {
 
 /// Decides a line's verdict (see [`Situation`] and [`Verdict`]).
 pub fn judge(facts: &LineFacts, tolerance: &Tolerance) -> Verdict {
-        let r = facts.released;
-        let verdict = |situation, partial, observation: String| Verdict {
-            situation,
-            partial,
-            observation: Some(observation),
+    let r = facts.released;
+    let verdict = |situation, partial, observation: String| Verdict {
+        situation,
+        partial,
+        observation: Some(observation),
+    };
+    if r.parts == 0 {
+        return Verdict {
+            situation: Situation::Waiting,
+            partial: false,
+            observation: None,
         };
-        if r.parts == 0 {
-            return Verdict {
-                situation: Situation::Waiting,
-                partial: false,
-                observation: None,
-            };
-        }
-        let Some(expected) = facts.expected else {
-            return verdict(
+    }
+    let Some(expected) = facts.expected else {
+        return verdict(
+            Situation::Divergent,
+            false,
+            format!("Released {} where nothing was expected", brl(r.value)),
+        );
+    };
+    if facts.cancelled {
+        return if r.value.0 == 0 {
+            verdict(
+                Situation::Concilied,
+                false,
+                "Order cancelled: its releases net to zero".into(),
+            )
+        } else {
+            verdict(
                 Situation::Divergent,
                 false,
-                format!("Released {} where nothing was expected", brl(r.value)),
-            );
-        };
-        if facts.cancelled {
-            return if r.value.0 == 0 {
-                verdict(
-                    Situation::Concilied,
-                    false,
-                    "Order cancelled: its releases net to zero".into(),
-                )
-            } else {
-                verdict(
-                    Situation::Divergent,
-                    false,
-                    format!(
-                        "Order cancelled: released {} where nothing is expected any more",
-                        brl(r.value)
-                    ),
-                )
-            };
-        }
-        // The commission percentage, when both sides state one.
-        let percent_off = match (facts.kind, facts.expected_percent, r.percent) {
-            (ExtractType::Comission, Some(e), Some(got)) => {
-                let allowed = i128::from(e.0) * i128::from(tolerance.percent.0);
-                (i128::from((got.0 - e.0).abs()) * 10_000 > allowed).then(|| {
-                    format!(
-                        "commission charged at {} where {} was expected",
-                        percent_text(got),
-                        percent_text(e)
-                    )
-                })
-            }
-            _ => None,
-        };
-        let diff = r.value.0 - expected.0;
-        let allowed = tolerance
-            .amount
-            .0
-            .max(tolerance.percent.of(Cents(expected.0.abs())).0);
-        let amounts = || {
-            let by = if diff > 0 { "over" } else { "short" };
-            format!(
-                "Released {} of {} expected: {} {by}",
-                brl(r.value),
-                brl(expected),
-                brl(Cents(diff.abs()))
+                format!(
+                    "Order cancelled: released {} where nothing is expected any more",
+                    brl(r.value)
+                ),
             )
         };
-        if diff.abs() <= allowed {
-            return match (diff, percent_off) {
-                (0, None) => verdict(Situation::Concilied, false, "OK".into()),
-                (0, Some(p)) => verdict(Situation::Divergent, false, capitalized(&p)),
-                (_, None) => verdict(
-                    Situation::Concilied,
-                    false,
-                    format!("{}, within the tolerance of {}", amounts(), brl(Cents(allowed))),
-                ),
-                (_, Some(p)) => verdict(
-                    Situation::Divergent,
-                    false,
-                    format!(
-                        "{}, within the tolerance of {}; {p}",
-                        amounts(),
-                        brl(Cents(allowed))
-                    ),
-                ),
-            };
+    }
+    // The commission percentage, when both sides state one.
+    let percent_off = match (facts.kind, facts.expected_percent, r.percent) {
+        (ExtractType::Comission, Some(e), Some(got)) => {
+            let allowed = i128::from(e.0) * i128::from(tolerance.percent.0);
+            (i128::from((got.0 - e.0).abs()) * 10_000 > allowed).then(|| {
+                format!(
+                    "commission charged at {} where {} was expected",
+                    percent_text(got),
+                    percent_text(e)
+                )
+            })
         }
-        // Short, with the sign of what was expected: released in parts (or one) that
-        // do not add up yet.
-        let partial = diff < 0 && expected.0 > 0 && r.value.0 > 0;
-        let mut text = format!(
-            "{}, beyond the tolerance of {}",
-            amounts(),
-            brl(Cents(allowed))
-        );
-        if let Some(p) = percent_off {
-            text.push_str("; ");
-            text.push_str(&p);
-        }
-        verdict(Situation::Divergent, partial, text)
+        _ => None,
+    };
+    let diff = r.value.0 - expected.0;
+    let allowed = tolerance
+        .amount
+        .0
+        .max(tolerance.percent.of(Cents(expected.0.abs())).0);
+    let amounts = || {
+        let by = if diff > 0 { "over" } else { "short" };
+        format!(
+            "Released {} of {} expected: {} {by}",
+            brl(r.value),
+            brl(expected),
+            brl(Cents(diff.abs()))
+        )
+    };
+    if diff.abs() <= allowed {
+        return match (diff, percent_off) {
+            (0, None) => verdict(Situation::Concilied, false, "OK".into()),
+            (0, Some(p)) => verdict(Situation::Divergent, false, capitalized(&p)),
+            (_, None) => verdict(
+                Situation::Concilied,
+                false,
+                format!(
+                    "{}, within the tolerance of {}",
+                    amounts(),
+                    brl(Cents(allowed))
+                ),
+            ),
+            (_, Some(p)) => verdict(
+                Situation::Divergent,
+                false,
+                format!(
+                    "{}, within the tolerance of {}; {p}",
+                    amounts(),
+                    brl(Cents(allowed))
+                ),
+            ),
+        };
+    }
+    // Short, with the sign of what was expected: released in parts (or one) that
+    // do not add up yet.
+    let partial = diff < 0 && expected.0 > 0 && r.value.0 > 0;
+    let mut text = format!(
+        "{}, beyond the tolerance of {}",
+        amounts(),
+        brl(Cents(allowed))
+    );
+    if let Some(p) = percent_off {
+        text.push_str("; ");
+        text.push_str(&p);
+    }
+    verdict(Situation::Divergent, partial, text)
 }
 
 /// One row of a payout statement, validated.
@@ -834,9 +834,8 @@ impl StatementRow {
         let order_code = given(0)
             .ok_or_else(|| FieldError::new("orderCode", "is required"))?
             .to_string();
-        let kind = ExtractType::parse(
-            given(1).ok_or_else(|| FieldError::new("type", "is required"))?,
-        )?;
+        let kind =
+            ExtractType::parse(given(1).ok_or_else(|| FieldError::new("type", "is required"))?)?;
         let plot_number = match given(2) {
             None => 1,
             Some(t) => t
@@ -1096,7 +1095,7 @@ pub fn brl(c: Cents) -> String {
     let reais = (abs / 100).to_string();
     let mut grouped = String::with_capacity(reais.len() + reais.len() / 3);
     for (i, ch) in reais.chars().enumerate() {
-        if i > 0 && (reais.len() - i) % 3 == 0 {
+        if i > 0 && (reais.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(ch);
@@ -1249,17 +1248,32 @@ mod tests {
     fn presets_and_validation() {
         let b2w = ChannelTerms::preset("b2w");
         assert_eq!(b2w.commission.rate, Rate(1600));
-        assert_eq!(b2w.payment, PaymentTerms { base: TermsBase::Invoice, days: 30 });
+        assert_eq!(
+            b2w.payment,
+            PaymentTerms {
+                base: TermsBase::Invoice,
+                days: 30
+            }
+        );
         let ml = ChannelTerms::preset("Mercado Livre");
         assert_eq!(ml.commission.rate, Rate(1300));
         assert_eq!(ml.commission.fixed_per_item, Cents(600));
         assert_eq!(ml.payment.base, TermsBase::Delivery);
         assert_eq!(ml.channel, "Mercado Livre");
         assert_eq!(ChannelTerms::preset("AMAZON").payment.days, 14);
-        assert_eq!(ChannelTerms::preset("shopee").commission.fixed_per_item, Cents(300));
+        assert_eq!(
+            ChannelTerms::preset("shopee").commission.fixed_per_item,
+            Cents(300)
+        );
         let other = ChannelTerms::preset("Loja do Zé");
         assert_eq!(other.commission.rate, Rate(1600));
-        assert_eq!(other.tolerance, Tolerance { amount: Cents(5), percent: Rate(0) });
+        assert_eq!(
+            other.tolerance,
+            Tolerance {
+                amount: Cents(5),
+                percent: Rate(0)
+            }
+        );
         for t in [b2w, ml, other] {
             assert_eq!(t.validate(), Ok(()));
         }
@@ -1269,13 +1283,25 @@ mod tests {
             t.validate().unwrap_err().field
         };
         assert_eq!(bad(&|t| t.commission.rate = Rate(10001)), "commission.rate");
-        assert_eq!(bad(&|t| t.commission.fixed_per_item = Cents(-1)), "commission.fixedPerItem");
-        assert_eq!(bad(&|t| t.commission.fixed_per_order = Cents(-1)), "commission.fixedPerOrder");
+        assert_eq!(
+            bad(&|t| t.commission.fixed_per_item = Cents(-1)),
+            "commission.fixedPerItem"
+        );
+        assert_eq!(
+            bad(&|t| t.commission.fixed_per_order = Cents(-1)),
+            "commission.fixedPerOrder"
+        );
         assert_eq!(bad(&|t| t.payment.days = 366), "payment.days");
         assert_eq!(bad(&|t| t.tolerance.amount = Cents(-5)), "tolerance.amount");
-        assert_eq!(bad(&|t| t.tolerance.percent = Rate(-1)), "tolerance.percent");
+        assert_eq!(
+            bad(&|t| t.tolerance.percent = Rate(-1)),
+            "tolerance.percent"
+        );
         assert_eq!(bad(&|t| t.channel = " ".into()), "channel");
-        let cat = |name: &str| CategoryRate { category: name.into(), rate: Rate(1000) };
+        let cat = |name: &str| CategoryRate {
+            category: name.into(),
+            rate: Rate(1000),
+        };
         assert_eq!(
             bad(&|t| t.commission.by_category = vec![cat("Livros"), cat("livros")]),
             "commission.byCategory[1].category"
@@ -1300,9 +1326,18 @@ mod tests {
         assert_eq!(bad(&|o| o.order_code = "".into()), "orderCode");
         assert_eq!(bad(&|o| o.invoiced_at = None), "invoiceDate");
         assert_eq!(bad(&|o| o.items[0].quantity = 0), "items[0].quantity");
-        assert_eq!(bad(&|o| o.items[0].unit_value = Cents(-1)), "items[0].unitValue");
-        assert_eq!(bad(&|o| o.payments[0].installments = 0), "payments[0].installmentQuantity");
-        assert_eq!(bad(&|o| o.payments[0].installments = 25), "payments[0].installmentQuantity");
+        assert_eq!(
+            bad(&|o| o.items[0].unit_value = Cents(-1)),
+            "items[0].unitValue"
+        );
+        assert_eq!(
+            bad(&|o| o.payments[0].installments = 0),
+            "payments[0].installmentQuantity"
+        );
+        assert_eq!(
+            bad(&|o| o.payments[0].installments = 25),
+            "payments[0].installmentQuantity"
+        );
         assert_eq!(bad(&|o| o.total = Cents(-1)), "totalNetValue");
         let mut none = order(100, 0, 1);
         none.payments.clear();
@@ -1388,7 +1423,10 @@ mod tests {
             ]
         );
         let mut t = terms(1000);
-        t.payment = PaymentTerms { base: TermsBase::Delivery, days: 14 };
+        t.payment = PaymentTerms {
+            base: TermsBase::Delivery,
+            days: 14,
+        };
         let lines = expected_lines(&o, &t);
         assert_eq!(lines[0].due.to_rfc3339_utc(), "2018-01-24T00:00:00.000Z");
         // Not yet delivered: from the invoice.
@@ -1449,7 +1487,10 @@ mod tests {
         let dead = expected_lines(&o, &terms(1500));
         assert_eq!(live.len(), dead.len());
         for (a, b) in live.iter().zip(&dead) {
-            assert_eq!((a.kind, a.plot_number, a.due), (b.kind, b.plot_number, b.due));
+            assert_eq!(
+                (a.kind, a.plot_number, a.due),
+                (b.kind, b.plot_number, b.due)
+            );
             assert_eq!(b.value, Cents::ZERO);
         }
         assert_eq!(expected_lines(&o, &terms(1500)), dead, "deterministic");
@@ -1478,7 +1519,10 @@ mod tests {
     #[test]
     fn judging_values() {
         let v = judge(&facts(Some(57000), &[]), &TOL);
-        assert_eq!((v.situation, v.partial, v.observation), (Situation::Waiting, false, None));
+        assert_eq!(
+            (v.situation, v.partial, v.observation),
+            (Situation::Waiting, false, None)
+        );
 
         let v = judge(&facts(Some(57000), &[57000]), &TOL);
         assert_eq!(v.situation, Situation::Concilied);
@@ -1493,7 +1537,10 @@ mod tests {
 
         let v = judge(&facts(Some(57000), &[58000]), &TOL);
         assert_eq!((v.situation, v.partial), (Situation::Divergent, false));
-        assert!(v.observation.unwrap().contains("R$ 10,00 over, beyond the tolerance of R$ 0,05"));
+        assert!(v
+            .observation
+            .unwrap()
+            .contains("R$ 10,00 over, beyond the tolerance of R$ 0,05"));
 
         let v = judge(&facts(Some(57000), &[56000]), &TOL);
         assert_eq!((v.situation, v.partial), (Situation::Divergent, true));
@@ -1511,14 +1558,20 @@ mod tests {
         assert_eq!((v.situation, v.partial), (Situation::Divergent, false));
 
         // A percentage tolerance wider than the amount's.
-        let wide = Tolerance { amount: Cents(5), percent: Rate(100) };
+        let wide = Tolerance {
+            amount: Cents(5),
+            percent: Rate(100),
+        };
         let v = judge(&facts(Some(123456789), &[123456789 - 1000000]), &wide);
         assert_eq!(v.situation, Situation::Concilied);
         assert!(v.observation.unwrap().contains("tolerance of R$ 12.345,68"));
 
         let v = judge(&facts(None, &[-1500]), &TOL);
         assert_eq!(v.situation, Situation::Divergent);
-        assert_eq!(v.observation.as_deref(), Some("Released -R$ 15,00 where nothing was expected"));
+        assert_eq!(
+            v.observation.as_deref(),
+            Some("Released -R$ 15,00 where nothing was expected")
+        );
     }
 
     #[test]
@@ -1536,7 +1589,10 @@ mod tests {
             Some("Commission charged at 16% where 15% was expected")
         );
         // Within a percentage tolerance: 1% of 15% is 0.15 points.
-        let tol = Tolerance { amount: Cents(5), percent: Rate(100) };
+        let tol = Tolerance {
+            amount: Cents(5),
+            percent: Rate(100),
+        };
         f.released.percent = Some(Rate(1515));
         assert_eq!(judge(&f, &tol).situation, Situation::Concilied);
         f.released.percent = Some(Rate(1516));

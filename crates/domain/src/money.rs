@@ -29,20 +29,18 @@ impl Cents {
     /// magnitudes past a trillion reais. Negative values are allowed here; the rules
     /// that forbid them say so with the field's name.
     pub fn parse_decimal(text: &str) -> Result<Cents, FieldError> {
-        parse_hundredths(text, MAX_CENTS)
-            .map(Cents)
-            .map_err(|e| {
-                FieldError::new(
-                    "",
-                    match e {
-                        DecimalError::NotANumber => format!("'{text}' is not a decimal number"),
-                        DecimalError::TooPrecise => format!(
-                            "'{text}' is not a whole number of centavos (at most two decimals)"
-                        ),
-                        DecimalError::TooLarge => format!("'{text}' is too large"),
-                    },
-                )
-            })
+        parse_hundredths(text, MAX_CENTS).map(Cents).map_err(|e| {
+            FieldError::new(
+                "",
+                match e {
+                    DecimalError::NotANumber => format!("'{text}' is not a decimal number"),
+                    DecimalError::TooPrecise => {
+                        format!("'{text}' is not a whole number of centavos (at most two decimals)")
+                    }
+                    DecimalError::TooLarge => format!("'{text}' is too large"),
+                },
+            )
+        })
     }
 
     /// The amount as a JSON-friendly decimal (`49999` -> `499.99`).

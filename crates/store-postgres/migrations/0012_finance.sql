@@ -119,12 +119,11 @@ CREATE INDEX extract_lines_unresolveds ON extract_lines (seller_id, id)
 CREATE INDEX extract_lines_released ON extract_lines (seller_id, released_date, id)
     INCLUDE (channel, conciliation_id, read, resolved_in_erp)
     WHERE conciliation_id IS NOT NULL;
--- A conciliation's lines: its listing filter, and its counts when it closes. Line ids
--- (like conciliation ids) come from identity sequences, never reused: the ERP keeps
--- them.
-CREATE INDEX extract_lines_conciliation ON extract_lines (seller_id, conciliation_id, id)
-    INCLUDE (channel, released_date, read, resolved_in_erp, situation, partial)
-    WHERE conciliation_id IS NOT NULL;
+-- A conciliation's lines (its listing filter, its counts when it closes) are read
+-- along the listing index, which carries `conciliation_id`: an index of their own
+-- cost a sixth of each step's writes (measured: 5,000 lines of 1.5 million rewritten
+-- in 255 ms with it, 211 ms without). Line ids (like conciliation ids) come from
+-- identity sequences, never reused: the ERP keeps them.
 -- Every index here is rewritten for each line a statement releases (a release moves
--- indexed columns, so no update is HOT); month summaries, a chart's months of a
--- seller, read the seller's lines through the key index instead of adding one more.
+-- indexed columns, so no update is HOT), hence no more of them; month summaries, a
+-- chart's months of a seller, read the seller's lines through the key index.

@@ -33,6 +33,9 @@ pub struct PgStore {
     /// Products this node inserted since it last refreshed the planner's statistics
     /// of the catalog (see [`PgStore::grew`]).
     pub(crate) products_grown: Arc<std::sync::atomic::AtomicU64>,
+    /// Extract lines this node inserted since it last refreshed their statistics
+    /// (orders pushed by the hundred thousand, a statement's unknown keys).
+    pub(crate) lines_grown: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Rows a node inserts into a table before it refreshes the table's statistics.
@@ -187,6 +190,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             products_grown: Arc::default(),
+            lines_grown: Arc::default(),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");

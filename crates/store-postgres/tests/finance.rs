@@ -118,6 +118,10 @@ async fn a_seller_the_operator_does_not_have_is_not_found() {
         .begin_conciliation(&operator, &statement(&stranger, "d", 1, 2))
         .await;
     assert!(matches!(outcome, Err(StoreError::NotFound)), "{outcome:?}");
-    assert!(store.list_conciliations(&operator, None).await.unwrap().is_empty());
+    assert!(store
+        .list_conciliations(&operator, None)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(store.list_channels(&operator).await.unwrap().is_empty());
 }

@@ -26,7 +26,13 @@ async fn nodes(n: usize) -> Option<Vec<Arc<PgStore>>> {
     Some(out)
 }
 
-fn conciliation(seller: &str, channel: &str, digest: &str, from_day: i64, to_day: i64) -> Conciliation {
+fn conciliation(
+    seller: &str,
+    channel: &str,
+    digest: &str,
+    from_day: i64,
+    to_day: i64,
+) -> Conciliation {
     Conciliation {
         id: 0,
         seller_id: seller.into(),
@@ -66,7 +72,10 @@ async fn of_two_overlapping_loads_at_once_one_begins() {
                 20 + n as i64,
             );
             races.push(tokio::spawn(async move {
-                (ch, node.begin_conciliation(&scope, &c).await.expect("begin"))
+                (
+                    ch,
+                    node.begin_conciliation(&scope, &c).await.expect("begin"),
+                )
             }));
         }
     }

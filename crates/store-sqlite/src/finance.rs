@@ -3,10 +3,10 @@
 //! migration 12, stored words and JSON from `entreposto_store::finance_json`).
 //!
 //! Written for a statement of a million rows: a step's lookups ([`lines_for_keys`])
-//! are one indexed seek per order code on the line key index, run on a reader thread
-//! with cached statements; a step ([`apply_step`]) is one writer job, so one
-//! savepoint: the cursor guard first, then one cached `UPDATE` by rowid or `INSERT`
-//! per line. An `UPDATE` never sets a key column, so the key index is never rewritten;
+//! are one indexed seek per order code on the line key index, with cached statements,
+//! split over two reader threads when they are many; a step ([`apply_step`]) is one
+//! writer job, so one savepoint: the cursor guard first, then one cached `UPDATE` by
+//! rowid or `INSERT` per line. An `UPDATE` never sets a key column, so the key index is never rewritten;
 //! only the listing index is, and only because a release moves what it covers. That
 //! index (`extract_lines_listing`) is the seller's released lines in id order with
 //! every column a listing filters on, so a page's offset, a listing's count and a
@@ -17,7 +17,7 @@
 //!
 //! [`lines_for_keys`]: FinanceStore::lines_for_keys
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -28,38 +28,26 @@ use entreposto_store::finance_json::{
 };
 use entreposto_store::*;
 use rusqlite::types::{Type, Value};
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Statement};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Statement, ToSql};
 
 use crate::order_lifecycle::scope_sql;
 use crate::{map_err, SqliteStore};
 
-const LINE_COLS: [&str; 25] = [
+/// A line's id and key, then its [`LINE_BODY`]: the columns a line is read from, in
+/// the order [`line_at`] reads them.
+const LINE_HEAD: [&str; 6] = [
     "id",
     "seller_id",
     "channel",
     "order_code",
     "kind",
     "plot_number",
-    "plots_quantity",
-    "plot_value",
-    "total_value",
-    "expected_value",
-    "expected_percent",
-    "expected_date",
-    "original_value",
-    "released_value",
-    "released_parts",
-    "released_percent",
-    "released_date",
-    "situation",
-    "partial",
-    "observation",
-    "conciliation_id",
-    "resolved_in_erp",
-    "is_read",
-    "extra",
-    "updated_at",
 ];
+
+/// A line's columns with `p` (`"l."`) before each.
+fn line_cols(p: &str) -> String {
+    format!("{}, {}", prefixed(p, &LINE_HEAD), prefixed(p, &LINE_BODY))
+}
 
 const ORDER_COLS: [&str; 11] = [
     "operator_id",
@@ -103,7 +91,7 @@ fn prefixed(p: &str, cols: &[&str]) -> String {
 static VIEW_COLS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{}, {}, {}",
-        prefixed("l.", &LINE_COLS),
+        line_cols("l."),
         prefixed("o.", &ORDER_COLS),
         prefixed("c.", &CONC_COLS)
     )
@@ -114,8 +102,8 @@ const VIEW_JOINS: &str = "LEFT JOIN settlement_orders o ON o.seller_id = l.selle
      LEFT JOIN conciliations c ON c.id = l.conciliation_id";
 static VIEW_SELECT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM extract_lines l {VIEW_JOINS}", *VIEW_COLS));
-const ORDER_AT: usize = LINE_COLS.len();
-const CONC_AT: usize = LINE_COLS.len() + ORDER_COLS.len();
+const ORDER_AT: usize = LINE_HEAD.len() + LINE_BODY.len();
+const CONC_AT: usize = ORDER_AT + ORDER_COLS.len();
 
 static LINE_BY_ID: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -145,7 +133,7 @@ static LINES_OF_CODE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {} FROM extract_lines
          WHERE seller_id = ?1 AND channel = ?2 AND order_code = ?3 AND operator_id = ?4",
-        LINE_COLS.join(", ")
+        line_cols("")
     )
 });
 
@@ -193,8 +181,8 @@ static CONC_LIST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Every column of a line but its id and key, numbered from 7 in both statements
-/// below (see [`bind_line_body`]); `?1` to `?6` are the id (or operator) and the key.
+/// Every column of a line but its id and key, numbered from 7 in the two statements
+/// below (see [`bind_line`]); `?1` to `?6` are the id (or operator) and the key.
 const LINE_BODY: [&str; 19] = [
     "plots_quantity",
     "plot_value",
@@ -356,7 +344,10 @@ fn seller_of(scope: &Scope) -> Result<&str> {
 /// `NotFound` unless `seller` is one of `operator`'s sellers.
 fn check_seller(c: &Connection, operator: &str, seller: &str) -> Result<()> {
     c.prepare_cached("SELECT 1 FROM sellers WHERE id = ?1 AND operator_id = ?2")
-        .and_then(|mut s| s.query_row(params![seller, operator], |_| Ok(())).optional())
+        .and_then(|mut s| {
+            s.query_row(params![seller, operator], |_| Ok(()))
+                .optional()
+        })
         .map_err(map_err)?
         .ok_or(StoreError::NotFound)
 }
@@ -370,8 +361,22 @@ fn check_owner(c: &Connection, scope: &Scope, seller: &str) -> Result<()> {
     check_seller(c, &scope.operator_id, seller)
 }
 
-/// Binds a line's [`LINE_BODY`] as `?7` on, with `now` as its update time.
-fn bind_line_body(s: &mut Statement<'_>, l: &ExtractLine, now: Timestamp) -> rusqlite::Result<()> {
+/// Binds `first` as `?1`, the line's key as `?2` to `?6` (the owner's seller and
+/// channel, which the line was checked to have) and its [`LINE_BODY`] from `?7` on,
+/// with `now` as its update time.
+fn bind_line(
+    s: &mut Statement<'_>,
+    first: &dyn ToSql,
+    o: &LineOwner<'_>,
+    l: &ExtractLine,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(1, first)?;
+    s.raw_bind_parameter(2, o.seller)?;
+    s.raw_bind_parameter(3, o.channel)?;
+    s.raw_bind_parameter(4, l.key.order_code.as_str())?;
+    s.raw_bind_parameter(5, kind_code(l.key.kind))?;
+    s.raw_bind_parameter(6, l.key.plot_number)?;
     let c = |v: Option<Cents>| v.map(|c| c.0);
     s.raw_bind_parameter(7, l.plots_quantity)?;
     s.raw_bind_parameter(8, c(l.plot_value))?;
@@ -403,13 +408,14 @@ struct LineOwner<'a> {
     order_code: Option<&'a str>,
 }
 
-/// Writes `lines` (see [`LineWrite`]), answering them with their ids and `now`.
+/// Writes `lines` (see [`LineWrite`]), answering their ids (the new ones assigned),
+/// in order: no line is copied on the writer thread unless a caller needs it back.
 fn write_lines(
     c: &Connection,
     o: &LineOwner<'_>,
     lines: &[LineWrite],
     now: Timestamp,
-) -> Result<Vec<ExtractLine>> {
+) -> Result<Vec<i64>> {
     let mut update = c.prepare_cached(&UPDATE_LINE).map_err(map_err)?;
     let mut insert = c.prepare_cached(&INSERT_LINE).map_err(map_err)?;
     let mut written = Vec::with_capacity(lines.len());
@@ -429,41 +435,25 @@ fn write_lines(
                 o.order_code.unwrap_or("")
             )));
         }
-        let kind = kind_code(l.key.kind);
-        let mut out = l.clone();
-        out.updated_at = now;
-        match w {
+        // `?1` is the line's id in the update, its operator in the insert.
+        let (s, first): (&mut Statement<'_>, &dyn ToSql) = match w {
+            LineWrite::Update(_) => (&mut update, &l.id),
+            LineWrite::New(_) => (&mut insert, &o.operator),
+        };
+        bind_line(s, first, o, l, now).map_err(map_err)?;
+        let id = match w {
             LineWrite::Update(_) => {
-                let s = &mut *update;
-                s.raw_bind_parameter(1, l.id).map_err(map_err)?;
-                s.raw_bind_parameter(2, o.seller).map_err(map_err)?;
-                s.raw_bind_parameter(3, o.channel).map_err(map_err)?;
-                s.raw_bind_parameter(4, l.key.order_code.as_str())
-                    .map_err(map_err)?;
-                s.raw_bind_parameter(5, kind).map_err(map_err)?;
-                s.raw_bind_parameter(6, l.key.plot_number)
-                    .map_err(map_err)?;
-                bind_line_body(s, l, now).map_err(map_err)?;
                 if s.raw_execute().map_err(map_err)? != 1 {
                     return Err(StoreError::NotFound);
                 }
+                l.id
             }
             LineWrite::New(_) => {
-                let s = &mut *insert;
-                s.raw_bind_parameter(1, o.operator).map_err(map_err)?;
-                s.raw_bind_parameter(2, o.seller).map_err(map_err)?;
-                s.raw_bind_parameter(3, o.channel).map_err(map_err)?;
-                s.raw_bind_parameter(4, l.key.order_code.as_str())
-                    .map_err(map_err)?;
-                s.raw_bind_parameter(5, kind).map_err(map_err)?;
-                s.raw_bind_parameter(6, l.key.plot_number)
-                    .map_err(map_err)?;
-                bind_line_body(s, l, now).map_err(map_err)?;
                 s.raw_execute().map_err(|e| line_clash(e, l))?;
-                out.id = c.last_insert_rowid();
+                c.last_insert_rowid()
             }
-        }
-        written.push(out);
+        };
+        written.push(id);
     }
     Ok(written)
 }
@@ -525,7 +515,19 @@ fn save_settlement(
         channel: &row.channel,
         order_code: Some(&row.order_code),
     };
-    write_lines(c, &owner, &s.lines, now)
+    let ids = write_lines(c, &owner, &s.lines, now)?;
+    Ok(s.lines
+        .iter()
+        .zip(ids)
+        .map(|(w, id)| {
+            let (LineWrite::New(l) | LineWrite::Update(l)) = w;
+            ExtractLine {
+                id,
+                updated_at: now,
+                ..l.clone()
+            }
+        })
+        .collect())
 }
 
 fn delete_settlement(
@@ -564,6 +566,9 @@ fn delete_settlement(
     Ok(())
 }
 
+/// From how many keys [`FinanceStore::lines_for_keys`] reads on two threads.
+const PARALLEL_KEYS: usize = 1_000;
+
 /// The lines of `keys` (exactly those), one indexed read per distinct order code.
 fn lines_for_keys(
     c: &Connection,
@@ -572,13 +577,17 @@ fn lines_for_keys(
     keys: &[LineKey],
 ) -> Result<Vec<ExtractLine>> {
     let seller = seller_of(scope)?;
-    let mut wanted: HashMap<&str, Vec<(&'static str, u32)>> = HashMap::with_capacity(keys.len());
+    // Codes in key order, so consecutive seeks walk the index forward; all of them in
+    // one read transaction (one snapshot, and one WAL read lock instead of one per
+    // statement).
+    let mut wanted: BTreeMap<&str, Vec<(&'static str, u32)>> = BTreeMap::new();
     for k in keys {
         wanted
             .entry(k.order_code.as_str())
             .or_default()
             .push((kind_code(k.kind), k.plot_number));
     }
+    let _snapshot = c.unchecked_transaction().map_err(map_err)?;
     let mut s = c.prepare_cached(&LINES_OF_CODE).map_err(map_err)?;
     let mut found = Vec::with_capacity(keys.len());
     for (code, of_code) in wanted {
@@ -588,7 +597,10 @@ fn lines_for_keys(
         while let Some(r) = rows.next().map_err(map_err)? {
             // Only the keys asked for are decoded: an order's other lines are skipped
             // on their type and installment.
-            let kind = r.get_ref(4).and_then(|v| Ok(v.as_str()?)).map_err(map_err)?;
+            let kind = r
+                .get_ref(4)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(map_err)?;
             let plot: u32 = r.get(5).map_err(map_err)?;
             if of_code.iter().any(|&(k, p)| k == kind && p == plot) {
                 found.push(line_at(r, 0).map_err(map_err)?);
@@ -605,8 +617,9 @@ fn settlements_for_codes(
     codes: &[String],
 ) -> Result<Vec<SettlementOrder>> {
     let seller = seller_of(scope)?;
+    let _snapshot = c.unchecked_transaction().map_err(map_err)?;
     let mut s = c.prepare_cached(&SETTLEMENT_BY_CODE).map_err(map_err)?;
-    let mut seen = std::collections::HashSet::with_capacity(codes.len());
+    let mut seen = HashSet::with_capacity(codes.len());
     let mut found = Vec::new();
     for code in codes {
         if !seen.insert(code.as_str()) {
@@ -795,7 +808,7 @@ fn mark(c: &Connection, scope: &Scope, ids: &[i64], m: Mark, now: Timestamp) -> 
         )
         .map_err(map_err)?;
     let mut out = Marked::default();
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut seen = HashSet::with_capacity(ids.len());
     for &id in ids {
         if !seen.insert(id) {
             continue;
@@ -1104,9 +1117,29 @@ impl FinanceStore for SqliteStore {
         if keys.is_empty() {
             return Ok(vec![]);
         }
-        let (scope, channel, keys) = (scope.clone(), channel.to_string(), keys.to_vec());
-        self.read(move |c| lines_for_keys(c, &scope, &channel, &keys))
-            .await
+        // A statement step's keys are read in two halves on two reader threads at
+        // once: the load waits on them with the writer idle, so both cores can seek.
+        // Split between order codes, so each half reads whole orders.
+        let mut first = keys.to_vec();
+        let mut second = Vec::new();
+        if first.len() >= PARALLEL_KEYS {
+            first.sort_unstable_by(|a, b| a.order_code.cmp(&b.order_code));
+            let mut mid = first.len() / 2;
+            while mid < first.len() && first[mid].order_code == first[mid - 1].order_code {
+                mid += 1;
+            }
+            second = first.split_off(mid);
+        }
+        let read = |part: Vec<LineKey>| {
+            let (scope, channel) = (scope.clone(), channel.to_string());
+            self.read(move |c| lines_for_keys(c, &scope, &channel, &part))
+        };
+        if second.is_empty() {
+            return read(first).await;
+        }
+        let (mut a, b) = tokio::try_join!(read(first), read(second))?;
+        a.extend(b);
+        Ok(a)
     }
 
     async fn settlements_for_codes(
@@ -1254,21 +1287,7 @@ impl FinanceStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn plan(store: &SqliteStore, sql: &str, p: Vec<Value>) -> String {
-        store
-            .read_now(|c| {
-                let mut s = c
-                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                    .map_err(map_err)?;
-                let rows = s
-                    .query_map(params_from_iter(p.clone()), |r| r.get::<_, String>(3))
-                    .map_err(map_err)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
-            })
-            .unwrap()
-            .join("\n")
-    }
+    use crate::query_plan as plan;
 
     /// A seller's listing counts and pages read the listing index alone whatever the
     /// filter, in id order (no sort for the page's ids); a step's lookups seek the key

@@ -522,6 +522,26 @@ fn writer_loop(
     }
 }
 
+/// SQLite's plan for `sql` with parameters `p`, one line per step, for tests that pin
+/// which index a query walks.
+#[cfg(test)]
+pub(crate) fn query_plan(store: &SqliteStore, sql: &str, p: Vec<rusqlite::types::Value>) -> String {
+    store
+        .read_now(|c| {
+            let mut s = c
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .map_err(map_err)?;
+            let rows = s
+                .query_map(rusqlite::params_from_iter(p.clone()), |r| {
+                    r.get::<_, String>(3)
+                })
+                .map_err(map_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+        })
+        .unwrap()
+        .join("\n")
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {

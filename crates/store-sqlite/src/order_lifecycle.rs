@@ -436,18 +436,7 @@ mod tests {
         ];
         for (scope, filter, index) in cases {
             let (sql, p) = list_sql(scope, &filter);
-            let plan = store
-                .read_now(|c| {
-                    let mut s = c
-                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                        .map_err(map_err)?;
-                    let rows = s
-                        .query_map(params_from_iter(p.clone()), |r| r.get::<_, String>(3))
-                        .map_err(map_err)?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
-                })
-                .unwrap()
-                .join("\n");
+            let plan = crate::query_plan(&store, &sql, p);
             assert!(plan.contains(index), "{filter:?}:\n{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{filter:?} sorts:\n{plan}");
         }

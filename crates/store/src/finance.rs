@@ -196,7 +196,11 @@ pub trait FinanceStore: Send + Sync {
     /// Channel names the seller has terms, settlement orders or lines for, sorted.
     async fn list_channels(&self, scope: &Scope) -> Result<Vec<String>>;
 
-    /// The settlement order and its lines, if the channel has it.
+    /// The settlement order and its lines (by type, then installment), if the channel
+    /// has it. `None` when it has no such order, even if lines of that code exist (a
+    /// statement released on the code before the order was pushed): those are read with
+    /// [`FinanceStore::order_lines`] or [`FinanceStore::lines_for_keys`], and an order
+    /// pushed later must update them rather than write new lines on their keys.
     async fn get_settlement(
         &self,
         scope: &Scope,

@@ -14,14 +14,15 @@
 //! channel, order, type, installment), otherwise the call is refused and writes
 //! nothing; a `New` line on a key that has a line is a `Conflict`; a settlement's and
 //! an order's lines come by type (SALE, COMISSION, SHIP) then installment; lookups by
-//! keys or codes answer each line or order once; `begin_conciliation` looks for the
+//! keys or codes answer each line or order once, however many keys a call names (a
+//! step's worth included); `begin_conciliation` looks for the
 //! digest first (the same statement is `Existing` whatever else it overlaps), then for
 //! a *closed* conciliation of the seller's channel whose period meets this one (both
 //! ends inclusive); a new conciliation starts at cursor 0 with no counts whatever it
 //! was handed; a step on a closed conciliation is `Stale`, on one outside the scope
 //! `NotFound`; closing twice answers the first close; conciliations list newest
 //! first; a mark batch reports each id once, in the order given, a line marked before
-//! among the applied; month summaries list the months that have lines, by channel then
+//! among the applied (keeping its update time); month summaries list the months that have lines, by channel then
 //! month, `from` and `to` inclusive; writes that name no seller (terms, a delete) need
 //! a seller's scope.
 
@@ -46,6 +47,7 @@ macro_rules! finance_contract_tests {
         $crate::finance_contract_tests!(@case $open, a_refused_line_write_writes_nothing);
         $crate::finance_contract_tests!(@case $open, a_delete_keeps_the_released_lines);
         $crate::finance_contract_tests!(@case $open, lookups_answer_exactly_the_keys_asked);
+        $crate::finance_contract_tests!(@case $open, lookups_of_a_whole_step);
         $crate::finance_contract_tests!(@case $open, begin_finds_the_digest_then_overlaps);
         $crate::finance_contract_tests!(@case $open, a_step_writes_lines_and_moves_the_cursor);
         $crate::finance_contract_tests!(@case $open, a_stale_step_writes_nothing);
@@ -143,8 +145,8 @@ fn release(
     situation: Situation,
 ) -> ExtractLine {
     let sum = l.released_value.map_or(0, |c| c.0) + value;
-    l.partial = situation == Situation::Divergent
-        && l.expected_value.is_some_and(|e| sum > 0 && sum < e.0);
+    l.partial =
+        situation == Situation::Divergent && l.expected_value.is_some_and(|e| sum > 0 && sum < e.0);
     l.released_value = Some(Cents(sum));
     l.released_parts += 1;
     l.released_percent = (l.key.kind == ExtractType::Comission).then_some(Rate(1500));
@@ -284,7 +286,10 @@ pub async fn terms_are_put_read_and_replaced(store: Arc<dyn Store>) {
 
     // Terms belong to a seller: an operator's scope cannot write them.
     let operator = Scope::operator(&w.operator.id);
-    assert!(store.put_channel_terms(&operator, &terms, T0).await.is_err());
+    assert!(store
+        .put_channel_terms(&operator, &terms, T0)
+        .await
+        .is_err());
 }
 
 pub async fn a_settlement_reads_back_with_its_lines(store: Arc<dyn Store>) {
@@ -435,7 +440,12 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
         &*store,
         &a,
         order(s, MAGALU, "R-1"),
-        vec![expected(s, MAGALU, key("R-1", ExtractType::Sale, 1), 20_000)],
+        vec![expected(
+            s,
+            MAGALU,
+            key("R-1", ExtractType::Sale, 1),
+            20_000,
+        )],
     )
     .await;
     let r2 = settle(
@@ -483,7 +493,10 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
         let outcome = store.save_settlement(&a, &change, at(9)).await;
         assert!(outcome.is_err(), "case {i}: {outcome:?}");
         if i == 2 {
-            assert!(matches!(outcome, Err(StoreError::Conflict(_))), "{outcome:?}");
+            assert!(
+                matches!(outcome, Err(StoreError::Conflict(_))),
+                "{outcome:?}"
+            );
         }
         assert_eq!(
             store.get_settlement(&a, MAGALU, "R-1").await.unwrap(),
@@ -677,6 +690,41 @@ pub async fn lookups_answer_exactly_the_keys_asked(store: Arc<dyn Store>) {
     assert_eq!(theirs, vec![order(&w.seller_b, MAGALU, "A-2")]);
 }
 
+/// A step's worth of keys (more than a backend may read in one go): every line asked
+/// for once, none other.
+pub async fn lookups_of_a_whole_step(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let a = scope_of(&w, &w.seller_a);
+    let s = &w.seller_a;
+    let mut stored = vec![];
+    for code in ["W-1", "W-2", "W-3"] {
+        let lines = (1..=500)
+            .map(|plot| expected(s, MAGALU, key(code, ExtractType::Sale, plot), 100))
+            .collect();
+        stored.extend(settle(&*store, &a, order(s, MAGALU, code), lines).await);
+    }
+    // Every other line, some twice, interleaved with keys of no line.
+    let mut asked = vec![];
+    let mut wanted = vec![];
+    for (i, l) in stored.iter().enumerate() {
+        if i % 2 == 0 {
+            asked.push(l.key.clone());
+            wanted.push(l.clone());
+            if i % 10 == 0 {
+                asked.push(l.key.clone());
+            }
+        } else if i % 3 == 0 {
+            asked.push(key(&l.key.order_code, ExtractType::Ship, l.key.plot_number));
+        }
+    }
+    asked.extend((501..=550).map(|plot| key("W-2", ExtractType::Sale, plot)));
+    asked.reverse();
+    assert!(asked.len() > 1_000);
+    let mut found = store.lines_for_keys(&a, MAGALU, &asked).await.unwrap();
+    found.sort_by_key(|l| l.id);
+    assert_eq!(found, wanted);
+}
+
 pub async fn begin_finds_the_digest_then_overlaps(store: Arc<dyn Store>) {
     let w = world(&*store).await;
     let a = scope_of(&w, &w.seller_a);
@@ -767,7 +815,14 @@ pub async fn begin_finds_the_digest_then_overlaps(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(magalu, vec![c2.id, c1.id]);
     let operator = Scope::operator(&w.operator.id);
-    assert_eq!(store.list_conciliations(&operator, None).await.unwrap().len(), 4);
+    assert_eq!(
+        store
+            .list_conciliations(&operator, None)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 pub async fn a_step_writes_lines_and_moves_the_cursor(store: Arc<dyn Store>) {
@@ -786,7 +841,14 @@ pub async fn a_step_writes_lines_and_moves_the_cursor(store: Arc<dyn Store>) {
     .await;
     let c = begin_new(&*store, &a, &statement(s, MAGALU, "d", 1, 2)).await;
     let sale = release(lines[0].clone(), 10_000, day(1), c.id, Situation::Concilied);
-    let stray = unexpected(s, MAGALU, key("Z-9", ExtractType::Sale, 1), 700, day(2), c.id);
+    let stray = unexpected(
+        s,
+        MAGALU,
+        key("Z-9", ExtractType::Sale, 1),
+        700,
+        day(2),
+        c.id,
+    );
     store
         .apply_conciliation_step(
             &a,
@@ -794,7 +856,10 @@ pub async fn a_step_writes_lines_and_moves_the_cursor(store: Arc<dyn Store>) {
                 &c,
                 0,
                 3,
-                vec![LineWrite::Update(sale.clone()), LineWrite::New(stray.clone())],
+                vec![
+                    LineWrite::Update(sale.clone()),
+                    LineWrite::New(stray.clone()),
+                ],
             ),
         )
         .await
@@ -804,7 +869,10 @@ pub async fn a_step_writes_lines_and_moves_the_cursor(store: Arc<dyn Store>) {
         .lines_for_keys(
             &a,
             MAGALU,
-            &[key("A-1", ExtractType::Sale, 1), key("Z-9", ExtractType::Sale, 1)],
+            &[
+                key("A-1", ExtractType::Sale, 1),
+                key("Z-9", ExtractType::Sale, 1),
+            ],
         )
         .await
         .unwrap();
@@ -821,10 +889,28 @@ pub async fn a_step_writes_lines_and_moves_the_cursor(store: Arc<dyn Store>) {
     );
     let view = store.get_line(&a, found[1].id).await.unwrap();
     assert_eq!(view.order, None);
+    // A code with lines and no order has no settlement; its lines are the order's.
+    assert_eq!(store.get_settlement(&a, MAGALU, "Z-9").await.unwrap(), None);
+    assert_eq!(
+        store
+            .order_lines(&a, MAGALU, "Z-9", None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.line.id)
+            .collect::<Vec<_>>(),
+        vec![found[1].id]
+    );
     assert_eq!(view.conciliation.map(|v| (v.id, v.cursor)), Some((c.id, 3)));
 
     // The next step, from the cursor, releases the same line again.
-    let again = release(found[0].clone(), -10_000, day(2), c.id, Situation::Divergent);
+    let again = release(
+        found[0].clone(),
+        -10_000,
+        day(2),
+        c.id,
+        Situation::Divergent,
+    );
     store
         .apply_conciliation_step(&a, &step(&c, 3, 5, vec![LineWrite::Update(again.clone())]))
         .await
@@ -862,7 +948,12 @@ pub async fn a_stale_step_writes_nothing(store: Arc<dyn Store>) {
         &*store,
         &a,
         order(s, MAGALU, "A-1"),
-        vec![expected(s, MAGALU, key("A-1", ExtractType::Sale, 1), 10_000)],
+        vec![expected(
+            s,
+            MAGALU,
+            key("A-1", ExtractType::Sale, 1),
+            10_000,
+        )],
     )
     .await;
     let c = begin_new(&*store, &a, &statement(s, MAGALU, "d", 1, 2)).await;
@@ -871,14 +962,24 @@ pub async fn a_stale_step_writes_nothing(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let sale = release(lines[0].clone(), 10_000, day(1), c.id, Situation::Concilied);
-    let stray = unexpected(s, MAGALU, key("Z-9", ExtractType::Sale, 1), 700, day(2), c.id);
+    let stray = unexpected(
+        s,
+        MAGALU,
+        key("Z-9", ExtractType::Sale, 1),
+        700,
+        day(2),
+        c.id,
+    );
     let writes = vec![LineWrite::Update(sale), LineWrite::New(stray)];
     // Behind the cursor, and ahead of it.
     for from in [0, 1, 3] {
         let outcome = store
             .apply_conciliation_step(&a, &step(&c, from, from + 2, writes.clone()))
             .await;
-        assert!(matches!(outcome, Err(StoreError::Stale)), "{from}: {outcome:?}");
+        assert!(
+            matches!(outcome, Err(StoreError::Stale)),
+            "{from}: {outcome:?}"
+        );
         assert_eq!(store.get_conciliation(&a, c.id).await.unwrap().cursor, 2);
         untouched(&*store, &a, &lines[0]).await;
     }
@@ -890,7 +991,12 @@ pub async fn a_stale_step_writes_nothing(store: Arc<dyn Store>) {
     assert!(store
         .apply_conciliation_step(
             &a,
-            &step(&c, 2, 4, vec![writes[1].clone(), LineWrite::Update(missing)])
+            &step(
+                &c,
+                2,
+                4,
+                vec![writes[1].clone(), LineWrite::Update(missing)]
+            )
         )
         .await
         .is_err());
@@ -1027,10 +1133,7 @@ pub async fn close_counts_the_lines_per_situation(store: Arc<dyn Store>) {
         .close_conciliation(&a, earlier.id, at(21))
         .await
         .unwrap();
-    assert_eq!(
-        (first.concilied, first.divergent, first.partial),
-        (1, 0, 0)
-    );
+    assert_eq!((first.concilied, first.divergent, first.partial), (1, 0, 0));
     let b = scope_of(&w, &w.seller_b);
     assert!(matches!(
         store.close_conciliation(&b, c.id, at(30)).await,
@@ -1106,12 +1209,19 @@ async fn listed(store: &dyn Store) -> Listed {
     let c1 = begin_new(store, &a, &statement(s, MAGALU, "c1", 1, 3)).await;
     let c2 = begin_new(store, &a, &statement(s, SHOPEE, "c2", 2, 2)).await;
     let cb = begin_new(store, &b, &statement(&w.seller_b, MAGALU, "cb", 1, 1)).await;
-    let writes = vec![
+    let writes = [
         release(m1[0].clone(), 10_000, day(1), c1.id, Situation::Concilied),
         release(m1[1].clone(), 1_600, day(2), c1.id, Situation::Concilied),
         release(m2[0].clone(), 2_000, day(3), c1.id, Situation::Divergent),
     ];
-    let stray = unexpected(s, MAGALU, key("Z-9", ExtractType::Sale, 1), 900, day(3), c1.id);
+    let stray = unexpected(
+        s,
+        MAGALU,
+        key("Z-9", ExtractType::Sale, 1),
+        900,
+        day(3),
+        c1.id,
+    );
     let mut step1: Vec<LineWrite> = writes.iter().cloned().map(LineWrite::Update).collect();
     step1.push(LineWrite::New(stray));
     store
@@ -1125,7 +1235,10 @@ async fn listed(store: &dyn Store) -> Listed {
         .unwrap();
     let theirs = release(tb[0].clone(), 10_000, day(1), cb.id, Situation::Concilied);
     store
-        .apply_conciliation_step(&b, &step(&cb, 0, 1, vec![LineWrite::Update(theirs.clone())]))
+        .apply_conciliation_step(
+            &b,
+            &step(&cb, 0, 1, vec![LineWrite::Update(theirs.clone())]),
+        )
         .await
         .unwrap();
     let c1 = store.close_conciliation(&a, c1.id, at(200)).await.unwrap();
@@ -1192,15 +1305,15 @@ pub async fn listings_filter_and_page(store: Arc<dyn Store>) {
         .list_lines(a, &filter(Listing::Concilieds))
         .await
         .unwrap();
-    assert_eq!(
-        views.iter().map(|v| v.line.clone()).collect::<Vec<_>>(),
-        *r
-    );
+    assert_eq!(views.iter().map(|v| v.line.clone()).collect::<Vec<_>>(), *r);
     let o = views.iter().find(|v| v.line.id == m1_sale.id).unwrap();
     assert_eq!(o.order, Some(order(&l.w.seller_a, MAGALU, "M-1")));
     assert_eq!(o.conciliation, Some(l.c1.clone()));
     let z = views.iter().find(|v| v.line.id == z9.id).unwrap();
-    assert_eq!((z.order.clone(), z.conciliation.clone()), (None, Some(l.c1.clone())));
+    assert_eq!(
+        (z.order.clone(), z.conciliation.clone()),
+        (None, Some(l.c1.clone()))
+    );
     assert_eq!(listing(&*store, a, filter(Listing::Unresolveds)).await, all);
 
     // ERP marks.
@@ -1208,7 +1321,10 @@ pub async fn listings_filter_and_page(store: Arc<dyn Store>) {
         .resolve_lines(a, &[m1_sale.id], at(300))
         .await
         .unwrap();
-    store.mark_lines_read(a, &[m1_com.id], at(300)).await.unwrap();
+    store
+        .mark_lines_read(a, &[m1_com.id], at(300))
+        .await
+        .unwrap();
     assert_eq!(listing(&*store, a, filter(Listing::Concilieds)).await, all);
     assert_eq!(
         listing(&*store, a, filter(Listing::Unresolveds)).await,
@@ -1237,7 +1353,10 @@ pub async fn listings_filter_and_page(store: Arc<dyn Store>) {
         listing(&*store, a, dates(Some(3), None)).await,
         vec![m2_sale.id, z9.id]
     );
-    assert_eq!(listing(&*store, a, dates(None, Some(1))).await, vec![m1_sale.id]);
+    assert_eq!(
+        listing(&*store, a, dates(None, Some(1))).await,
+        vec![m1_sale.id]
+    );
     assert!(listing(&*store, a, dates(Some(4), None)).await.is_empty());
 
     // Conciliation and channel.
@@ -1302,7 +1421,9 @@ pub async fn listings_filter_and_page(store: Arc<dyn Store>) {
 
     // Counts follow writes: resolving the rest empties `unresolveds`.
     store.resolve_lines(a, &all, at(301)).await.unwrap();
-    assert!(listing(&*store, a, filter(Listing::Unresolveds)).await.is_empty());
+    assert!(listing(&*store, a, filter(Listing::Unresolveds))
+        .await
+        .is_empty());
     assert_eq!(listing(&*store, a, filter(Listing::Concilieds)).await, all);
 
     // The other seller's listing holds its own line only; the operator's holds both.
@@ -1332,7 +1453,10 @@ pub async fn mark_batches_report_strangers(store: Arc<dyn Store>) {
     assert!(line.resolved_in_erp && !line.read);
     assert_eq!(line.updated_at, at(300));
     // The other seller's line is untouched.
-    assert_eq!(store.get_line(&l.b, l.theirs.id).await.unwrap().line, l.theirs);
+    assert_eq!(
+        store.get_line(&l.b, l.theirs.id).await.unwrap().line,
+        l.theirs
+    );
     // Marked before: applied again, its update time kept.
     let again = store.resolve_lines(a, &[r[0].id], at(400)).await.unwrap();
     assert_eq!(again.applied, vec![r[0].id]);
@@ -1411,7 +1535,12 @@ pub async fn month_summaries_add_up(store: Arc<dyn Store>) {
         &b,
         order(&w.seller_b, MAGALU, "J-1"),
         vec![due(
-            expected(&w.seller_b, MAGALU, key("J-1", ExtractType::Sale, 1), 99_999),
+            expected(
+                &w.seller_b,
+                MAGALU,
+                key("J-1", ExtractType::Sale, 1),
+                99_999,
+            ),
             "2024-01-15T00:00:00+00:00",
         )],
     )
@@ -1506,10 +1635,7 @@ pub async fn month_summaries_add_up(store: Arc<dyn Store>) {
             .month_summaries(&a, Some(MAGALU), "2024-02", "2024-03")
             .await
             .unwrap(),
-        vec![
-            magalu_feb,
-            month(MAGALU, "2024-03", [5_000, 0, 0, 0, 0, 0])
-        ]
+        vec![magalu_feb, month(MAGALU, "2024-03", [5_000, 0, 0, 0, 0, 0])]
     );
     assert!(store
         .month_summaries(&a, None, "2023-01", "2023-12")
@@ -1631,7 +1757,9 @@ pub async fn sellers_never_see_each_other(store: Arc<dyn Store>) {
             .is_empty());
         let conciliations = store.list_conciliations(scope, None).await.unwrap();
         assert!(
-            conciliations.iter().all(|c| c.id != l.c1.id && c.id != l.c2.id),
+            conciliations
+                .iter()
+                .all(|c| c.id != l.c1.id && c.id != l.c2.id),
             "{who}"
         );
         for listing_kind in [Listing::Concilieds, Listing::Unresolveds] {
@@ -1639,7 +1767,10 @@ pub async fn sellers_never_see_each_other(store: Arc<dyn Store>) {
                 channel: Some(SHOPEE.into()),
                 ..filter(listing_kind)
             };
-            assert!(store.list_lines(scope, &f).await.unwrap().is_empty(), "{who}");
+            assert!(
+                store.list_lines(scope, &f).await.unwrap().is_empty(),
+                "{who}"
+            );
             assert_eq!(store.count_lines(scope, &f).await.unwrap(), 0, "{who}");
         }
         assert!(store

@@ -87,7 +87,9 @@ impl Text {
             "orderCode,type,plotNumber,releasedValue,releasedPercentualComission,releasedDate,note\n",
         );
         for (code, kind, plot, value, percent, date) in rows {
-            text.push_str(&format!("{code},{kind},{plot},{value},{percent},{date},n-{code}\n"));
+            text.push_str(&format!(
+                "{code},{kind},{plot},{value},{percent},{date},n-{code}\n"
+            ));
         }
         Text::of(StatementFormat::Csv, text)
     }
@@ -261,7 +263,10 @@ pub async fn pushed_orders_expect_lines_and_follow_changes(s: Arc<dyn Store>) {
     let sale = line(&app, &w, "012345678901", ExtractType::Sale, 1).await;
     assert_eq!(sale.line.original_value, Some(Cents(57000)));
     assert_eq!(sale.line.situation, Situation::Divergent);
-    assert!(observation(&sale).starts_with("Order cancelled"), "{sale:?}");
+    assert!(
+        observation(&sale).starts_with("Order cancelled"),
+        "{sale:?}"
+    );
 
     // Deleted: the released line stays, expecting nothing; the others go.
     app.delete_settlement(&scope, CHANNEL, "012345678901")
@@ -275,7 +280,10 @@ pub async fn pushed_orders_expect_lines_and_follow_changes(s: Arc<dyn Store>) {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].line.expected_value, None);
     assert_eq!(left[0].line.released_value, Some(Cents(57000)));
-    assert!(observation(&left[0]).starts_with("Unknown order"), "{left:?}");
+    assert!(
+        observation(&left[0]).starts_with("Unknown order"),
+        "{left:?}"
+    );
     assert_eq!(
         app.delete_settlement(&scope, CHANNEL, "012345678901").await,
         Err(AppError::NotFound)
@@ -337,11 +345,7 @@ pub async fn a_statement_reconciles_each_situation(s: Arc<dyn Store>) {
     assert!(!load.unchanged);
     let c = &load.conciliation;
     assert_eq!((c.rows, c.refused, c.cursor), (15, 2, 15));
-    assert_eq!(
-        (c.concilied, c.divergent, c.partial),
-        (5, 7, 1),
-        "{c:?}"
-    );
+    assert_eq!((c.concilied, c.divergent, c.partial), (5, 7, 1), "{c:?}");
     assert_eq!(c.init_date.to_rfc3339_utc(), "2018-02-01T00:00:00.000Z");
     assert_eq!(c.end_date.to_rfc3339_utc(), "2018-02-04T00:00:00.000Z");
     assert!(c.close_date.is_some());
@@ -375,7 +379,10 @@ pub async fn a_statement_reconciles_each_situation(s: Arc<dyn Store>) {
 
     let o4 = line(&app, &w, "O4", Comission, 1).await;
     assert_eq!(verdict(&o4), (Divergent, false, Some(Cents(1500)), 1));
-    assert!(observation(&o4).contains("16% where 15% was expected"), "{o4:?}");
+    assert!(
+        observation(&o4).contains("16% where 15% was expected"),
+        "{o4:?}"
+    );
 
     let o5 = line(&app, &w, "O5", Sale, 1).await;
     assert_eq!(verdict(&o5), (Concilied, false, Some(Cents(10000)), 2));
@@ -527,7 +534,11 @@ pub async fn reloading_changes_nothing_and_overlapping_periods_are_refused(s: Ar
         other => panic!("{other:?}"),
     }
     let sale = line(&app, &w, "O1", ExtractType::Sale, 1).await;
-    assert_eq!(sale.line.released_value, Some(Cents(57000)), "nothing written");
+    assert_eq!(
+        sale.line.released_value,
+        Some(Cents(57000)),
+        "nothing written"
+    );
     // The next period loads; another seller's or channel's periods are their own.
     let next = Text::csv(&[("O1", "SALE", 1, "1.00", "", "2018-02-06")]);
     app.load_statement(&scope, CHANNEL, &next, &quiet)
@@ -556,20 +567,29 @@ pub async fn reloading_changes_nothing_and_overlapping_periods_are_refused(s: Ar
     }
 }
 
-type Row = (&'static str, &'static str, u32, &'static str, &'static str, &'static str);
+type Row = (
+    &'static str,
+    &'static str,
+    u32,
+    &'static str,
+    &'static str,
+    &'static str,
+);
 
-/// Six releases of 10.00 on one line, a day apart (loaded in steps of two rows).
-fn six_tens() -> Vec<Row> {
+/// Six releases on one line, a day apart, each a different power of two (1.00 to
+/// 32.00, 63.00 in all), so their sum tells exactly which rows were applied (loaded
+/// in steps of two rows).
+fn six_releases() -> Vec<Row> {
     [
-        "2018-02-01",
-        "2018-02-02",
-        "2018-02-03",
-        "2018-02-04",
-        "2018-02-05",
-        "2018-02-06",
+        ("1.00", "2018-02-01"),
+        ("2.00", "2018-02-02"),
+        ("4.00", "2018-02-03"),
+        ("8.00", "2018-02-04"),
+        ("16.00", "2018-02-05"),
+        ("32.00", "2018-02-06"),
     ]
     .into_iter()
-    .map(|date| ("O1", "SALE", 1, "10.00", "", date))
+    .map(|(value, date)| ("O1", "SALE", 1, value, "", date))
     .collect()
 }
 
@@ -577,16 +597,17 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
     let w = world(&*s).await;
     let app = app(&s);
     let scope = scope_a(&w);
-    app.push_settlement(&scope, settlement(&w, "O1", 6000, 0, 1))
+    app.push_settlement(&scope, settlement(&w, "O1", 6300, 0, 1))
         .await
         .unwrap();
     // After the first step (rows 0 and 1), another load of the statement applies rows
     // 2 and 3 first: this load's step from row 2 is then stale.
     let store = s.clone();
     let hook_scope = scope.clone();
-    let fired = AtomicBool::new(false);
+    let fired = Arc::new(AtomicBool::new(false));
+    let hook_fired = fired.clone();
     let progress = move |done: u64, _total: u64| {
-        if done != 2 || fired.swap(true, Ordering::SeqCst) {
+        if done != 2 || hook_fired.swap(true, Ordering::SeqCst) {
             return;
         }
         let store = store.clone();
@@ -615,7 +636,8 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
                     .await
                     .unwrap()
                     .remove(0);
-                line.released_value = Some(line.released_value.unwrap() + Cents(2000));
+                // Rows 2 and 3: 4.00 and 8.00.
+                line.released_value = Some(line.released_value.unwrap() + Cents(1200));
                 line.released_parts += 2;
                 line.conciliation_id = Some(c.id);
                 store
@@ -637,15 +659,16 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
         .unwrap();
     };
     let load = app
-        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_tens()), &progress, 2)
+        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_releases()), &progress, 2)
         .await
         .expect("load");
+    assert!(fired.load(Ordering::SeqCst), "the other load stepped in");
     assert_eq!(load.conciliation.cursor, 6);
     let sale = line(&app, &w, "O1", ExtractType::Sale, 1).await;
-    // Every row once: 6 × 10.00, none twice, none lost.
+    // Every row once: none twice, none lost.
     assert_eq!(
         verdict(&sale),
-        (Situation::Concilied, false, Some(Cents(6000)), 6)
+        (Situation::Concilied, false, Some(Cents(6300)), 6)
     );
 }
 
@@ -653,12 +676,12 @@ pub async fn a_load_that_stopped_resumes_at_its_cursor(s: Arc<dyn Store>) {
     let w = world(&*s).await;
     let app = app(&s);
     let scope = scope_a(&w);
-    app.push_settlement(&scope, settlement(&w, "O1", 6000, 0, 1))
+    app.push_settlement(&scope, settlement(&w, "O1", 6300, 0, 1))
         .await
         .unwrap();
     // The second read of the statement gives only its header and first four rows:
     // two steps land, then the load stops (the source changed under it).
-    let mut broken = Text::csv(&six_tens());
+    let mut broken = Text::csv(&six_releases());
     broken.short_opens = vec![1];
     broken.short_lines = 5;
     match app
@@ -669,12 +692,12 @@ pub async fn a_load_that_stopped_resumes_at_its_cursor(s: Arc<dyn Store>) {
         other => panic!("{other:?}"),
     }
     let half = line(&app, &w, "O1", ExtractType::Sale, 1).await;
-    assert_eq!(half.line.released_value, Some(Cents(4000)));
+    assert_eq!(half.line.released_value, Some(Cents(1500)));
     assert_eq!(half.line.situation, Situation::Divergent);
     assert!(half.line.partial);
     // Loaded again whole: the same statement, resumed from row 4.
     let load = app
-        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_tens()), &quiet, 2)
+        .load_statement_in_steps(&scope, CHANNEL, &Text::csv(&six_releases()), &quiet, 2)
         .await
         .expect("resume");
     assert!(!load.unchanged);
@@ -682,7 +705,7 @@ pub async fn a_load_that_stopped_resumes_at_its_cursor(s: Arc<dyn Store>) {
     let sale = line(&app, &w, "O1", ExtractType::Sale, 1).await;
     assert_eq!(
         verdict(&sale),
-        (Situation::Concilied, false, Some(Cents(6000)), 6)
+        (Situation::Concilied, false, Some(Cents(6300)), 6)
     );
 }
 
@@ -704,7 +727,10 @@ pub async fn lifecycle_orders_are_followed_from_billed_on(s: Arc<dyn Store>) {
     data.status = OrderStatus::Invoiced;
     let (view, _) = app.push_order(&data).await.expect("push");
     let channel = data.channel.clone();
-    assert!(extract(&app, &scope, &channel, "LA-1").await.is_empty(), "no invoice yet: no lines");
+    assert!(
+        extract(&app, &scope, &channel, "LA-1").await.is_empty(),
+        "no invoice yet: no lines"
+    );
     let key = access_key(&w.seller_a.document.as_ref().unwrap().number, 1, 77);
     app.set_invoice(&scope, view.order.id, invoice(&key, 1, 77))
         .await
@@ -714,7 +740,13 @@ pub async fn lifecycle_orders_are_followed_from_billed_on(s: Arc<dyn Store>) {
     // in 3 installments; 16% of 499.99 = 80.00; freight 15.00.
     let values: Vec<(ExtractType, u32, Option<i64>)> = lines
         .iter()
-        .map(|v| (v.line.key.kind, v.line.key.plot_number, v.line.expected_value.map(|c| c.0)))
+        .map(|v| {
+            (
+                v.line.key.kind,
+                v.line.key.plot_number,
+                v.line.expected_value.map(|c| c.0),
+            )
+        })
         .collect();
     use ExtractType::{Comission, Sale, Ship};
     assert_eq!(
@@ -746,7 +778,10 @@ pub async fn lifecycle_orders_are_followed_from_billed_on(s: Arc<dyn Store>) {
     let order = lines[0].order.as_ref().unwrap();
     assert_eq!(order.status, SettlementStatus::PaidWaitingDelivery);
     assert!(order.sent_at.is_some());
-    assert_eq!(lines[0].line.id, extract(&app, &scope, &channel, "LA-1").await[0].line.id);
+    assert_eq!(
+        lines[0].line.id,
+        extract(&app, &scope, &channel, "LA-1").await[0].line.id
+    );
     app.confirm_delivery(&scope, view.order.id)
         .await
         .expect("deliver");

@@ -125,7 +125,11 @@ impl App {
         order_code: &str,
     ) -> Result<()> {
         seller_of(scope)?;
-        let Some((_, lines)) = self.store.get_settlement(scope, channel, order_code).await? else {
+        let Some((_, lines)) = self
+            .store
+            .get_settlement(scope, channel, order_code)
+            .await?
+        else {
             return Err(AppError::NotFound);
         };
         let now = self.now();
@@ -719,10 +723,7 @@ struct Survey {
 
 fn open(source: &dyn StatementSource) -> Result<Box<dyn Read + Send>> {
     source.open().map_err(|e| {
-        AppError::Invalid(FieldError::new(
-            "statement",
-            format!("cannot be read: {e}"),
-        ))
+        AppError::Invalid(FieldError::new("statement", format!("cannot be read: {e}")))
     })
 }
 
