@@ -244,7 +244,7 @@ fn batch_out(m: Marked) -> Json<BatchOut> {
 /// `PUT /externalapi/orderextract/resolve/batch`.
 #[utoipa::path(put, path = "/externalapi/orderextract/resolve/batch", request_body = Vec<i64>,
     responses((status = 200, description = "The seller's lines among the ids are resolved in the ERP (`resolvedInERP` true: they leave `unresolveds`); unknown ids and other sellers' are reported, not applied", body = BatchOut),
-              (status = 422, description = "The body is not a JSON array of at most 100 line ids")))]
+              (status = 422, description = "The body is not a JSON array of 1 to 100 line ids")))]
 pub async fn resolve_batch(
     auth: SellerAuth,
     State(state): State<AppState>,
@@ -257,7 +257,7 @@ pub async fn resolve_batch(
 /// `PUT /externalapi/orderextract/read/batch`.
 #[utoipa::path(put, path = "/externalapi/orderextract/read/batch", request_body = Vec<i64>,
     responses((status = 200, description = "The seller's lines among the ids are marked read (they leave listings asked with `onlyUnread=true`); unknown ids and other sellers' are reported, not applied", body = BatchOut),
-              (status = 422, description = "The body is not a JSON array of at most 100 line ids")))]
+              (status = 422, description = "The body is not a JSON array of 1 to 100 line ids")))]
 pub async fn read_batch(
     auth: SellerAuth,
     State(state): State<AppState>,
