@@ -380,7 +380,13 @@ pub async fn load_statement(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     let bytes = read_limited(req).await?;
     let format = match declared.as_deref() {
         Some("text/csv") => StatementFormat::Csv,
@@ -546,7 +552,10 @@ mod tests {
 
     #[test]
     fn formats_are_sniffed_from_the_first_character() {
-        assert_eq!(sniff_format(b"  [{\"orderCode\": 1}]"), StatementFormat::Json);
+        assert_eq!(
+            sniff_format(b"  [{\"orderCode\": 1}]"),
+            StatementFormat::Json
+        );
         assert_eq!(sniff_format(b"\xEF\xBB\xBF[]"), StatementFormat::Json);
         assert_eq!(sniff_format(b"orderCode,type"), StatementFormat::Csv);
         assert_eq!(sniff_format(b""), StatementFormat::Csv);

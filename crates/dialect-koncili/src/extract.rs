@@ -62,9 +62,13 @@ fn day(raw: &str, field: &str) -> std::result::Result<Timestamp, FieldError> {
     let bad = || FieldError::new(field, format!("'{raw}' is not a date (yyyy-MM-dd)"));
     let d = raw.trim().get(..10).unwrap_or(raw.trim());
     let shaped = d.len() == 10
-        && d.bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && d.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !shaped {
         return Err(bad());
     }
@@ -164,7 +168,12 @@ fn lines(views: &[LineView]) -> Vec<LineOut> {
     views.iter().map(LineOut::of).collect()
 }
 
-async fn listing(state: &AppState, auth: &SellerAuth, q: &QueryPairs, which: Listing) -> Result<Response> {
+async fn listing(
+    state: &AppState,
+    auth: &SellerAuth,
+    q: &QueryPairs,
+    which: Listing,
+) -> Result<Response> {
     let f = filter(q, which).map_err(ApiError::Invalid)?;
     let (count, views) = state.store.extract_listing(&auth.scope, &f).await?;
     Ok(SizedJson(
@@ -235,7 +244,7 @@ fn batch_out(m: Marked) -> Json<BatchOut> {
 /// `PUT /externalapi/orderextract/resolve/batch`.
 #[utoipa::path(put, path = "/externalapi/orderextract/resolve/batch", request_body = Vec<i64>,
     responses((status = 200, description = "The seller's lines among the ids are resolved in the ERP (`resolvedInERP` true: they leave `unresolveds`); unknown ids and other sellers' are reported, not applied", body = BatchOut),
-              (status = 422, description = "The body is not a JSON array of at most 100 line ids")))]
+              (status = 422, description = "The body is not a JSON array of 1 to 100 line ids")))]
 pub async fn resolve_batch(
     auth: SellerAuth,
     State(state): State<AppState>,
@@ -248,14 +257,16 @@ pub async fn resolve_batch(
 /// `PUT /externalapi/orderextract/read/batch`.
 #[utoipa::path(put, path = "/externalapi/orderextract/read/batch", request_body = Vec<i64>,
     responses((status = 200, description = "The seller's lines among the ids are marked read (they leave listings asked with `onlyUnread=true`); unknown ids and other sellers' are reported, not applied", body = BatchOut),
-              (status = 422, description = "The body is not a JSON array of at most 100 line ids")))]
+              (status = 422, description = "The body is not a JSON array of 1 to 100 line ids")))]
 pub async fn read_batch(
     auth: SellerAuth,
     State(state): State<AppState>,
     JsonList(ids, ..): JsonList<i64, Koncili>,
 ) -> Result<Json<BatchOut>> {
     let ids = batch_ids(ids)?;
-    Ok(batch_out(state.app.mark_lines_read(&auth.scope, &ids).await?))
+    Ok(batch_out(
+        state.app.mark_lines_read(&auth.scope, &ids).await?,
+    ))
 }
 
 /// `GET /externalapi/orderextract/{id}`.
@@ -321,11 +332,13 @@ async fn order_lines(
         .map(LineOut::of)
         .collect();
     let capacity = LINE_BYTES * out.len() + 32;
-    Ok(if state.dialect_setting(EXTRACT_SHAPE_SETTING) == Some(SHAPE_ARRAY) {
-        SizedJson(out, capacity).into_response()
-    } else {
-        SizedJson(ElementsOut { elements: out }, capacity).into_response()
-    })
+    Ok(
+        if state.dialect_setting(EXTRACT_SHAPE_SETTING) == Some(SHAPE_ARRAY) {
+            SizedJson(out, capacity).into_response()
+        } else {
+            SizedJson(ElementsOut { elements: out }, capacity).into_response()
+        },
+    )
 }
 
 /// `GET /externalapi/orderextract/{orderCode}/{channelName}`.
@@ -361,7 +374,10 @@ pub async fn order_extract_of_type(
 /// `GET /externalapi/channel/list`.
 #[utoipa::path(get, path = "/externalapi/channel/list",
     responses((status = 200, description = "The names of the channels the seller has terms, orders or lines in, sorted", body = Vec<String>)))]
-pub async fn channels(auth: SellerAuth, State(state): State<AppState>) -> Result<Json<Vec<String>>> {
+pub async fn channels(
+    auth: SellerAuth,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<String>>> {
     Ok(Json(state.store.finance_channels(&auth.scope).await?))
 }
 

@@ -196,11 +196,9 @@ impl OrderIn {
         }
         let freight = match self.total_freight_value {
             Some(a) => a.0,
-            None => items
-                .iter()
-                .fold(entreposto_domain::Cents(0), |sum, i| {
-                    entreposto_domain::Cents(sum.0 + i.freight.0)
-                }),
+            None => items.iter().fold(entreposto_domain::Cents(0), |sum, i| {
+                entreposto_domain::Cents(sum.0 + i.freight.0)
+            }),
         };
         let customer = self.customer;
         Ok(SettlementOrder {
@@ -415,7 +413,10 @@ mod tests {
         assert_eq!(o.items[0].sku, "4321");
         assert_eq!(o.customer_document.as_deref(), Some("578654448"));
         assert_eq!(o.invoice_number.as_deref(), Some("002569"));
-        assert_eq!(o.paid_at, Some(Timestamp::parse("2018-01-02T10:00:00Z").unwrap()));
+        assert_eq!(
+            o.paid_at,
+            Some(Timestamp::parse("2018-01-02T10:00:00Z").unwrap())
+        );
         assert_eq!(o.cancelled_at, None);
     }
 
@@ -428,7 +429,10 @@ mod tests {
                 Ok(o) => o.order(&scope, Timestamp(0)).unwrap_err().field,
             }
         };
-        assert_eq!(field(|v| v["items"][0]["unitValue"] = 1.005.into()), "items[0].unitValue");
+        assert_eq!(
+            field(|v| v["items"][0]["unitValue"] = 1.005.into()),
+            "items[0].unitValue"
+        );
         assert_eq!(field(|v| v["orderDate"] = "ontem".into()), "orderDate");
         assert_eq!(field(|v| v["orderCode"] = " ".into()), "orderCode");
         assert_eq!(field(|v| v["channelName"] = "".into()), "channelName");
@@ -436,8 +440,19 @@ mod tests {
             field(|v| v["payments"][0]["installmentQuantity"] = 0.into()),
             "payments[0].installmentQuantity"
         );
-        assert_eq!(field(|v| v["items"][0]["sendDate"] = "x".into()), "items[0].sendDate");
-        assert_eq!(field(|v| v["totalNetValue"] = "570".into()), "totalNetValue");
-        assert_eq!(field(|v| { v.as_object_mut().unwrap().remove("orderCode"); }), "orderCode");
+        assert_eq!(
+            field(|v| v["items"][0]["sendDate"] = "x".into()),
+            "items[0].sendDate"
+        );
+        assert_eq!(
+            field(|v| v["totalNetValue"] = "570".into()),
+            "totalNetValue"
+        );
+        assert_eq!(
+            field(|v| {
+                v.as_object_mut().unwrap().remove("orderCode");
+            }),
+            "orderCode"
+        );
     }
 }

@@ -219,6 +219,7 @@ impl HttpSettings {
         entreposto_http::HttpOptions {
             credential_ttl: Duration::from_millis(self.credential_cache_ttl_ms),
             fast_json: self.fast_json,
+            ..entreposto_http::HttpOptions::default()
         }
     }
 }

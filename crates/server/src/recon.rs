@@ -57,8 +57,8 @@ pub fn detect(path: &std::path::Path) -> anyhow::Result<StatementFormat> {
         Some("csv") => Ok(StatementFormat::Csv),
         _ => {
             let mut start = [0u8; 512];
-            let mut file = std::fs::File::open(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let mut file =
+                std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
             let n = file.read(&mut start)?;
             Ok(entreposto_api_native::finance::sniff_format(&start[..n]))
         }

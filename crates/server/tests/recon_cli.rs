@@ -65,7 +65,10 @@ async fn a_csv_statement_and_its_reload(app: TestApp) {
         "C-2 short, C-9 unknown: {out}"
     );
     let first = &out["firstRefused"][0];
-    assert_eq!((&first["row"], &first["field"]), (&json!(4), &json!("type")));
+    assert_eq!(
+        (&first["row"], &first["field"]),
+        (&json!(4), &json!("type"))
+    );
     assert!(first["reason"].as_str().unwrap().contains("TRANSFER"));
 
     // The server's clients see it at once.
@@ -151,4 +154,3 @@ async fn json_files_and_refusals(app: TestApp) {
     );
     assert!(!ok && err.contains("no-such-seller"), "{err}");
 }
-

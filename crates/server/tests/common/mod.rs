@@ -310,12 +310,7 @@ impl TestApp {
         reply(req.send().await.expect("request")).await
     }
 
-    pub async fn put(
-        &self,
-        path: &str,
-        headers: &BTreeMap<String, String>,
-        body: &Value,
-    ) -> Reply {
+    pub async fn put(&self, path: &str, headers: &BTreeMap<String, String>, body: &Value) -> Reply {
         self.call(
             Method::PUT,
             path,
@@ -368,7 +363,6 @@ pub async fn reply(res: reqwest::Response) -> Reply {
         headers,
     }
 }
-
 
 pub fn bearer(token: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("Authorization".to_string(), token.to_string())])

@@ -191,7 +191,9 @@ pub async fn loaded(app: &TestApp, r: &Recon, csv: &str) -> i64 {
     let l = load(app, r, csv).await;
     assert_eq!(l.status, 201, "{:?}", l.body);
     assert_eq!(l.body["unchanged"], false);
-    l.body["conciliation"]["id"].as_i64().expect("conciliation id")
+    l.body["conciliation"]["id"]
+        .as_i64()
+        .expect("conciliation id")
 }
 
 /// The seller's conciliations through the native API, newest first.
@@ -210,7 +212,8 @@ pub async fn conciliations(app: &TestApp, r: &Recon, query: &str) -> Vec<Value> 
 }
 
 /// The statement header the suites write.
-pub const HEADER: &str = "orderCode,type,plotNumber,releasedValue,releasedPercentualComission,releasedDate";
+pub const HEADER: &str =
+    "orderCode,type,plotNumber,releasedValue,releasedPercentualComission,releasedDate";
 
 /// The order's extract lines (`{"elements": [...]}`), expecting success.
 pub async fn extract(app: &TestApp, kon: &Headers, code: &str) -> Vec<Value> {
