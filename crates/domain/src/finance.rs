@@ -587,7 +587,9 @@ pub struct ExpectedLine {
 }
 
 /// The lines `order` is expected to produce under `terms`: SALE per installment
-/// (`total` split evenly, the centavos left over on installment 1), COMISSION per
+/// (`total` less freight split evenly, the centavos left over on installment 1: the
+/// freight is its own SHIP line, so the lines add up to what the customer paid, less
+/// the commission), COMISSION per
 /// installment (the commission split the same way), one SHIP line (plot 1 of 1) when
 /// freight is positive. A cancelled order expects every line it would have had, at
 /// zero. Deterministic: the same order and terms give the same lines in the same order
@@ -596,7 +598,7 @@ pub fn expected_lines(order: &SettlementOrder, terms: &ChannelTerms) -> Vec<Expe
     let plots = order.plots();
     let cancelled = order.status == SettlementStatus::Canceled;
     let (commission, percent) = commission_of(order, &terms.commission);
-    let sale = split(order.total, plots);
+    let sale = split(Cents((order.total.0 - order.freight.0).max(0)), plots);
     let fee = split(commission, plots);
     let first_due = first_due(order, &terms.payment);
     let due = |plot: u32| add_months(first_due, plot - 1);
@@ -1394,10 +1396,10 @@ mod tests {
             ]
         );
         let values: Vec<i64> = lines.iter().map(|l| l.value.0).collect();
-        // 100.00 over 3: 33.34 + 33.33 + 33.33; commission 15% of 90.00 = 13.50:
-        // 4.50 each; freight 10.00.
-        assert_eq!(values, vec![3334, 3333, 3333, 450, 450, 450, 1000]);
-        assert_eq!(lines[4].plot_value, Cents(3333));
+        // 100.00 less 10.00 of freight over 3: 30.00 each; commission 15% of 90.00 =
+        // 13.50: 4.50 each; freight 10.00, its own line.
+        assert_eq!(values, vec![3000, 3000, 3000, 450, 450, 450, 1000]);
+        assert_eq!(lines[4].plot_value, Cents(3000));
         assert_eq!(lines[6].plots_quantity, 1);
         // Due dates a calendar month apart.
         let dues: Vec<String> = lines.iter().map(|l| l.due.to_rfc3339_utc()).collect();

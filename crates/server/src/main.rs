@@ -158,6 +158,10 @@ enum ReconCmd {
         /// The file's format, when its extension does not say.
         #[arg(long, value_parser = ["json", "csv"])]
         format: Option<String>,
+        /// Only check the file: parse and validate every row, report what a load would
+        /// take and refuse, write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -344,6 +348,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             seller,
             channel,
             format,
+            dry_run,
         }) => {
             let format = format.map(|f| match f.as_str() {
                 "json" => entreposto_app::finance::StatementFormat::Json,
@@ -354,6 +359,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 seller,
                 channel,
                 format,
+                dry_run,
             };
             entreposto::recon::run(store.clone(), options).await
         }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use entreposto_app::finance::{StatementFormat, StatementSource};
+use entreposto_app::finance::{check_statement, RefusedRow, StatementFormat, StatementSource};
 use entreposto_app::{App, AppError};
 use entreposto_domain::Scope;
 use entreposto_store::Store;
@@ -27,6 +27,8 @@ pub struct Options {
     pub channel: String,
     /// The file's format when its extension does not say.
     pub format: Option<StatementFormat>,
+    /// Only check the file (parse and validate every row), write nothing.
+    pub dry_run: bool,
 }
 
 /// A statement file, opened afresh each time the use case reads it.
@@ -132,6 +134,33 @@ pub async fn run(store: Arc<dyn Store>, options: Options) -> anyhow::Result<()> 
         path: options.file.clone(),
         format,
     };
+    if options.dry_run {
+        let checked = tokio::task::spawn_blocking(move || check_statement(&source)).await?;
+        let s = match checked {
+            Ok(s) => s,
+            Err(AppError::Invalid(e)) => {
+                anyhow::bail!("{} is not a statement: {e}", options.file.display())
+            }
+            Err(e) => return Err(anyhow::anyhow!("the statement was not checked: {e}")),
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "seller": seller.id,
+                "channel": channel,
+                "file": options.file.display().to_string(),
+                "format": format_word(format),
+                "dryRun": true,
+                "period": {"init": s.init.to_rfc3339_utc(), "end": s.end.to_rfc3339_utc()},
+                "rows": s.rows,
+                "refused": s.refused,
+                "firstRefused": refused_json(&s.kept),
+                "digest": s.digest,
+                "elapsedSeconds": started.elapsed().as_secs_f64(),
+            }))?
+        );
+        return Ok(());
+    }
     let app = App::with_system_clock(store.clone());
     let progress = Progress::new();
     let loaded = app
@@ -149,11 +178,7 @@ pub async fn run(store: Arc<dyn Store>, options: Options) -> anyhow::Result<()> 
         Err(e) => return Err(anyhow::anyhow!("the statement was not loaded: {e}")),
     };
     let c = &summary.conciliation;
-    let refused: Vec<serde_json::Value> = summary
-        .refused
-        .iter()
-        .map(|r| serde_json::json!({"row": r.row, "field": r.error.field, "reason": r.error.message}))
-        .collect();
+    let refused = refused_json(&summary.refused);
     println!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
@@ -180,6 +205,13 @@ pub async fn run(store: Arc<dyn Store>, options: Options) -> anyhow::Result<()> 
         }))?
     );
     Ok(())
+}
+
+/// Refused rows as the summary lists them.
+fn refused_json(rows: &[RefusedRow]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| serde_json::json!({"row": r.row, "field": r.error.field, "reason": r.error.message}))
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! database of a running server: a CSV statement (its summary: conciliation, period,
 //! counts per situation, the refused rows), the same file again (`unchanged`), a JSON
 //! statement told by its content, and the refusals (an overlapping period, a file that
-//! is no statement, an unknown seller) failing the command. What it loaded is read
+//! is no statement, an unknown seller) failing the command; `--dry-run` checking a
+//! file and writing nothing. What it loaded is read
 //! back through Koncili.
 
 mod common;
@@ -47,6 +48,19 @@ async fn a_csv_statement_and_its_reload(app: TestApp) {
         "--channel",
         CHANNEL,
     ];
+    // A dry run checks every row and writes nothing.
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let (ok, out, err) = cli(&app.database_url, &dry);
+    assert!(ok, "{err}\n{out}");
+    assert_eq!(
+        (&out["dryRun"], &out["rows"], &out["refused"]),
+        (&json!(true), &json!(4), &json!(1))
+    );
+    assert_eq!(out["firstRefused"][0]["field"], "type");
+    assert_eq!(out["period"]["init"], "2018-10-01T00:00:00.000Z");
+    // (It recorded no conciliation: the load below is new, not `unchanged`.)
+
     let (ok, out, err) = cli(&app.database_url, &args);
     assert!(ok, "{err}\n{out}");
     assert_eq!(out["seller"], r.seller.id.as_str());

@@ -160,12 +160,13 @@ static CONC_BY_DIGEST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The first closed conciliation of the channel whose period meets [?3, ?4].
+/// The first conciliation of the channel, closed or still loading, whose period meets
+/// [?3, ?4] (a loading one holds its period: two loads of overlapping statements must
+/// not both begin, and an abandoned load's rows are finished by loading it again).
 static CONC_OVERLAPPING: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {} FROM conciliations
          WHERE seller_id = ?1 AND channel = ?2 AND init_date <= ?4 AND end_date >= ?3
-           AND close_date IS NOT NULL
          ORDER BY id LIMIT 1",
         CONC_COLS.join(", ")
     )

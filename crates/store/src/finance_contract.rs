@@ -17,8 +17,8 @@
 //! keys or codes answer each line or order once, however many keys a call names (a
 //! step's worth included); `begin_conciliation` looks for the
 //! digest first (the same statement is `Existing` whatever else it overlaps), then for
-//! a *closed* conciliation of the seller's channel whose period meets this one (both
-//! ends inclusive); a new conciliation starts at cursor 0 with no counts whatever it
+//! any conciliation of the seller's channel, closed or still loading, whose period
+//! meets this one (both ends inclusive); a new conciliation starts at cursor 0 with no counts whatever it
 //! was handed; a step on a closed conciliation is `Stale`, on one outside the scope
 //! `NotFound`; closing twice answers the first close; conciliations list newest
 //! first; a mark batch reports each id once, in the order given, a line marked before
@@ -785,6 +785,14 @@ pub async fn begin_finds_the_digest_then_overlaps(store: Arc<dyn Store>) {
     // After it, another channel, another seller, the same digest in another channel:
     // all new.
     let c2 = begin_new(&*store, &a, &statement(s, MAGALU, "d2", 6, 9)).await;
+    // A conciliation still loading holds its period too.
+    assert_eq!(
+        store
+            .begin_conciliation(&a, &statement(s, MAGALU, "d-open", 9, 12))
+            .await
+            .unwrap(),
+        Begun::Overlaps(c2.clone())
+    );
     let c3 = begin_new(&*store, &a, &statement(s, SHOPEE, "d1", 1, 5)).await;
     let b = scope_of(&w, &w.seller_b);
     let c4 = begin_new(&*store, &b, &statement(&w.seller_b, MAGALU, "d1", 1, 5)).await;

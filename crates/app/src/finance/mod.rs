@@ -735,14 +735,23 @@ fn settle(
     out
 }
 
-/// What pass 1 learns of a statement.
-struct Survey {
-    rows: u64,
-    refused: u64,
-    kept: Vec<RefusedRow>,
-    digest: String,
-    init: Timestamp,
-    end: Timestamp,
+/// What pass 1 learns of a statement: its valid and refused rows (the first
+/// refused ones kept), its digest and its period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
+    pub rows: u64,
+    pub refused: u64,
+    pub kept: Vec<RefusedRow>,
+    pub digest: String,
+    pub init: Timestamp,
+    pub end: Timestamp,
+}
+
+/// Checks a statement without loading it (`entreposto recon load --dry-run`): pass 1
+/// alone, every row parsed and validated, nothing written. Blocking: it reads the
+/// whole source.
+pub fn check_statement(source: &dyn StatementSource) -> Result<Survey> {
+    survey(source.format(), open(source)?)
 }
 
 fn open(source: &dyn StatementSource) -> Result<Box<dyn Read + Send>> {
