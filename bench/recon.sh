@@ -7,8 +7,8 @@
 #   3. the reference: `entreposto recon load --dry-run` of the statement (parse and
 #      validate every row, write nothing): its time
 #   4. `entreposto recon load`: load and match, time (goal < 10 s on SQLite) as a ratio
-#      of the reference, peak RSS (goal < 256 MiB: streamed, not held), counts per
-#      situation
+#      of the reference, peak RSS and anonymous RSS (goal < 256 MiB: streamed, not
+#      held), counts per situation
 #   5. the same load again (nothing changes): its time
 # Usage: bash bench/recon.sh   (ORDERS=500000 ROWS=1000000 BACKEND=sqlite|postgres)
 set -euo pipefail
@@ -41,26 +41,53 @@ size=$(du -m "$OUT/statement.csv" | cut -f1)
 
 start_server "$DB" "$PORT"
 trap stop_server EXIT
+if [ "$BACKEND" = postgres ]; then
+  count_orders() { psql -h 127.0.0.1 -U postgres -d entreposto_bench_recon -Atc "SELECT count(*) FROM settlement_orders"; }
+else
+  count_orders() { python3 -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute('SELECT count(*) FROM settlement_orders').fetchone()[0])" "$DB"; }
+fi
 start=$(date +%s.%N)
-DURATION=3600s run_wrk push "http://127.0.0.1:$PORT/" "$ROOT/bench/recon_push.lua" > /dev/null
-push_secs=$(echo "$(date +%s.%N) - $start" | bc)
-pushed=$(awk '/requests in/ {print $1}' "$OUT/push.txt")
+# wrk runs until its duration whatever its threads do: wait for the orders, then stop it.
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3600s -s "$ROOT/bench/recon_push.lua" "http://127.0.0.1:$PORT/" > "$OUT/push.txt" &
+WRK_PID=$!
+# (A request wrk builds and never sends, on a reconnect, costs an order: so also stop
+# once the count has not moved for three seconds.)
+last=-1 still=0
+while n=$(count_orders) && [ "$n" -lt "$ORDERS" ] && [ "$still" -lt 6 ]; do
+  if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; last=$n; fi
+  sleep 0.5
+done
+push_secs=$(echo "$(date +%s.%N) - $start - $still * 0.5" | bc)
+kill "$WRK_PID"; wait "$WRK_PID" 2>/dev/null || true
+pushed=$(count_orders)
 stop_server
 trap - EXIT
 
-# timed NAME ARGS...: runs the CLI under /usr/bin/time; the summary on $OUT/NAME.json,
-# seconds and peak RSS (KiB) on $OUT/NAME.time.
+# timed NAME ARGS...: runs the CLI, the summary on $OUT/NAME.json; on $OUT/NAME.time its
+# seconds, peak RSS and peak anonymous RSS (KiB, sampled every 50 ms). Anonymous memory
+# is what the process holds; VmRSS also counts the pages of the SQLite file it maps
+# (they belong to the page cache, shared, dropped at will), which grow with the database.
 timed() {
   local name="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$OUT/$name.time" "$BIN" "$@" > "$OUT/$name.json"
+  local start; start=$(date +%s.%N)
+  "$BIN" "$@" > "$OUT/$name.json" &
+  local pid=$! rss=0 anon=0 r a
+  while kill -0 "$pid" 2>/dev/null; do
+    read -r r a < <(awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} END {print r+0, a+0}' "/proc/$pid/status" 2>/dev/null || echo "0 0")
+    [ "${r:-0}" -gt "$rss" ] && rss=$r
+    [ "${a:-0}" -gt "$anon" ] && anon=$a
+    sleep 0.05
+  done
+  wait "$pid"
+  echo "$(echo "$(date +%s.%N) - $start" | bc) $rss $anon" > "$OUT/$name.time"
 }
 load=(recon load "$OUT/statement.csv" --seller "$SELLER" --channel B2W --database-url "$DB")
 timed dry "${load[@]}" --dry-run
 timed load "${load[@]}"
 timed again "${load[@]}"
-read -r dry_secs dry_kib < "$OUT/dry.time"
-read -r load_secs load_kib < "$OUT/load.time"
-read -r again_secs again_kib < "$OUT/again.time"
+read -r dry_secs dry_kib dry_anon < "$OUT/dry.time"
+read -r load_secs load_kib load_anon < "$OUT/load.time"
+read -r again_secs again_kib again_anon < "$OUT/again.time"
 counts=$(python3 -c "
 import json,sys
 s = json.load(open(sys.argv[1]))
@@ -71,8 +98,8 @@ cat <<REPORT | tee "$OUT/report.txt"
 backend:                $BACKEND
 orders pushed:          $pushed of $ORDERS through POST /koncili/externalapi/order in ${push_secs}s ($(echo "scale=0; $pushed / $push_secs" | bc)/s)
 statement:              $ROWS rows, ${size} MiB CSV
-reference (dry run):    ${dry_secs}s, peak RSS $((dry_kib / 1024)) MiB
-load and match:         ${load_secs}s (goal < 10 s on SQLite), ratio to the reference $(echo "scale=2; $load_secs / $dry_secs" | bc), peak RSS $((load_kib / 1024)) MiB (goal < 256 MiB)
+reference (dry run):    ${dry_secs}s, peak RSS $((dry_kib / 1024)) MiB (anonymous $((dry_anon / 1024)) MiB)
+load and match:         ${load_secs}s (goal < 10 s on SQLite), ratio to the reference $(echo "scale=2; $load_secs / $dry_secs" | bc), peak RSS $((load_kib / 1024)) MiB, anonymous $((load_anon / 1024)) MiB (goal < 256 MiB)
   summary:              $counts
-second load:            ${again_secs}s, unchanged: $unchanged, peak RSS $((again_kib / 1024)) MiB
+second load:            ${again_secs}s, unchanged: $unchanged, peak RSS $((again_kib / 1024)) MiB (anonymous $((again_anon / 1024)) MiB)
 REPORT

@@ -1,7 +1,8 @@
 -- POST /koncili/externalapi/order: order number i (1..$ORDERS, split over wrk's
 -- threads) of channel B2W, INVOICED, one item, one payment in one installment, values
 -- derived from i exactly as bench/recon_gen.py derives the statement's releases. Each
--- thread stops after its share, so the run pushes exactly $ORDERS orders.
+-- thread pushes exactly its share, then only asks for /health and stops: wrk itself
+-- runs until its duration, so bench/recon.sh waits for the orders to be in and stops it.
 local token = os.getenv("KONCILI_TOKEN")
 local orders = tonumber(os.getenv("ORDERS"))
 local nthreads = tonumber(os.getenv("THREADS"))
@@ -15,16 +16,19 @@ function setup(thread)
 end
 
 local function money(cents)
-  return string.format("%d.%02d", cents // 100, cents % 100)
+  return string.format("%d.%02d", math.floor(cents / 100), cents % 100)
 end
 
 function init(args)
   n = 0
-  quota = orders // nthreads
+  quota = math.floor(orders / nthreads)
   if tid <= orders % nthreads then quota = quota + 1 end
 end
 
 request = function()
+  if n >= quota then
+    return wrk.format("GET", "/health")
+  end
   n = n + 1
   local i = tid + nthreads * (n - 1)
   local unit = (50 + i % 500) * 100 + i % 100
