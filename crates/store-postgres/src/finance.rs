@@ -430,15 +430,6 @@ impl<'a> LineRows<'a> {
     }
 }
 
-/// Whose lines a write is: every line it is handed must be of this seller and
-/// channel (and order, for a settlement's write), or nothing is written.
-struct LineOwner<'a> {
-    operator: &'a str,
-    seller: &'a str,
-    channel: &'a str,
-    order_code: Option<&'a str>,
-}
-
 /// A line's key within a channel, as the insert hands it back.
 type StoredKey = (String, &'static str, i32);
 
@@ -454,21 +445,7 @@ async fn write_lines(
     let mut updates: Vec<&ExtractLine> = Vec::new();
     let mut news = LineRows::default();
     for w in lines {
-        let (LineWrite::New(l) | LineWrite::Update(l)) = w;
-        if l.seller_id != o.seller
-            || l.channel != o.channel
-            || o.order_code.is_some_and(|code| code != l.key.order_code)
-        {
-            return Err(StoreError::Other(format!(
-                "line {} ({} {} {}) is not of the seller's {} {}",
-                l.id,
-                l.key.order_code,
-                kind_code(l.key.kind),
-                l.key.plot_number,
-                o.channel,
-                o.order_code.unwrap_or("")
-            )));
-        }
+        o.check(w)?;
         match w {
             LineWrite::Update(l) => updates.push(l),
             LineWrite::New(l) => news.push(l, now)?,

@@ -400,15 +400,6 @@ fn bind_line(
     s.raw_bind_parameter(25, now.0)
 }
 
-/// Who the lines of one write belong to: every line handed must be of this seller and
-/// channel (and order, when one is named).
-struct LineOwner<'a> {
-    operator: &'a str,
-    seller: &'a str,
-    channel: &'a str,
-    order_code: Option<&'a str>,
-}
-
 /// Writes `lines` (see [`LineWrite`]), answering their ids (the new ones assigned),
 /// in order: no line is copied on the writer thread unless a caller needs it back.
 fn write_lines(
@@ -421,21 +412,7 @@ fn write_lines(
     let mut insert = c.prepare_cached(&INSERT_LINE).map_err(map_err)?;
     let mut written = Vec::with_capacity(lines.len());
     for w in lines {
-        let (LineWrite::New(l) | LineWrite::Update(l)) = w;
-        if l.seller_id != o.seller
-            || l.channel != o.channel
-            || o.order_code.is_some_and(|code| code != l.key.order_code)
-        {
-            return Err(StoreError::Other(format!(
-                "line {} ({} {} {}) is not of the seller's {} {}",
-                l.id,
-                l.key.order_code,
-                kind_code(l.key.kind),
-                l.key.plot_number,
-                o.channel,
-                o.order_code.unwrap_or("")
-            )));
-        }
+        let l = o.check(w)?;
         // `?1` is the line's id in the update, its operator in the insert.
         let (s, first): (&mut Statement<'_>, &dyn ToSql) = match w {
             LineWrite::Update(_) => (&mut update, &l.id),

@@ -119,6 +119,39 @@ pub enum LineWrite {
     Update(ExtractLine),
 }
 
+/// Whose lines one write is: every line it is handed must be of this seller and
+/// channel (and order, when one is named), or the write is refused whole. A backend
+/// checks each line with [`LineOwner::check`] before writing any.
+#[derive(Debug, Clone, Copy)]
+pub struct LineOwner<'a> {
+    pub operator: &'a str,
+    pub seller: &'a str,
+    pub channel: &'a str,
+    pub order_code: Option<&'a str>,
+}
+
+impl LineOwner<'_> {
+    /// The line `w` writes, if it is this owner's.
+    pub fn check<'w>(&self, w: &'w LineWrite) -> Result<&'w ExtractLine> {
+        let (LineWrite::New(l) | LineWrite::Update(l)) = w;
+        if l.seller_id != self.seller
+            || l.channel != self.channel
+            || self.order_code.is_some_and(|code| code != l.key.order_code)
+        {
+            return Err(crate::StoreError::Other(format!(
+                "line {} ({} {} {}) is not of the seller's {} {}",
+                l.id,
+                l.key.order_code,
+                crate::finance_json::kind_code(l.key.kind),
+                l.key.plot_number,
+                self.channel,
+                self.order_code.unwrap_or("")
+            )));
+        }
+        Ok(l)
+    }
+}
+
 /// One batch of a statement's rows, decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConciliationStep {
