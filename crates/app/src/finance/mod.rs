@@ -111,11 +111,12 @@ impl App {
         loop {
             attempt += 1;
             let now = self.now();
-            let stored = match self
+            let found = self
                 .store
                 .get_settlement(scope, &order.channel, &order.order_code)
-                .await?
-            {
+                .await?;
+            let same_order = found.as_ref().is_some_and(|(o, _)| *o == order);
+            let stored = match found {
                 Some((_, lines)) => lines,
                 // A first push: a statement may have released on the code already, and
                 // those lines are this order's now.
@@ -127,7 +128,13 @@ impl App {
                     .map(|v| v.line)
                     .collect(),
             };
-            let lines = settle(&order, &terms, stored, now);
+            let lines = settle(&order, &terms, stored.clone(), now);
+            // The order as stored and every line as it was (a lifecycle order's
+            // tracking code or ERP mark, an integrator pushing the same body again):
+            // nothing to write.
+            if same_order && unchanged(&lines, &stored) {
+                return Ok(stored);
+            }
             let new = lines.iter().any(|l| matches!(l, LineWrite::New(_)));
             let s = OrderSettlement {
                 order: order.clone(),
@@ -733,6 +740,18 @@ fn settle(
         out.push(LineWrite::Update(line));
     }
     out
+}
+
+/// Whether `lines` rewrite `stored` line for line with nothing but the write time.
+fn unchanged(lines: &[LineWrite], stored: &[ExtractLine]) -> bool {
+    lines.len() == stored.len()
+        && lines.iter().zip(stored).all(|(w, s)| match w {
+            LineWrite::Update(l) => ExtractLine {
+                updated_at: s.updated_at,
+                ..l.clone()
+            } == *s,
+            LineWrite::New(_) => false,
+        })
 }
 
 /// What pass 1 learns of a statement: its valid and refused rows (the first
