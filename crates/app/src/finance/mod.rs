@@ -746,10 +746,12 @@ fn settle(
 fn unchanged(lines: &[LineWrite], stored: &[ExtractLine]) -> bool {
     lines.len() == stored.len()
         && lines.iter().zip(stored).all(|(w, s)| match w {
-            LineWrite::Update(l) => ExtractLine {
-                updated_at: s.updated_at,
-                ..l.clone()
-            } == *s,
+            LineWrite::Update(l) => {
+                ExtractLine {
+                    updated_at: s.updated_at,
+                    ..l.clone()
+                } == *s
+            }
             LineWrite::New(_) => false,
         })
 }
