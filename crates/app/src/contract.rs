@@ -57,6 +57,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, reloading_changes_nothing_and_overlapping_periods_are_refused);
         $crate::contract_tests!(@case $open, a_load_resumes_after_a_stale_step);
         $crate::contract_tests!(@case $open, a_load_that_stopped_resumes_at_its_cursor);
+        $crate::contract_tests!(@case $open, pushes_racing_a_load_keep_every_release);
         $crate::contract_tests!(@case $open, lifecycle_orders_are_followed_from_billed_on);
     };
     (@case $open:expr, $name:ident) => {
