@@ -23,6 +23,7 @@ mod orders;
 mod tenants;
 mod tickets;
 mod tls;
+mod webhooks;
 
 use std::sync::Arc;
 

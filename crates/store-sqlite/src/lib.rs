@@ -37,6 +37,7 @@ mod tickets;
 // false` (`SqliteOptions::vfs_shim`) runs without it.
 #[allow(unsafe_code)]
 mod vfs;
+mod webhooks;
 
 use snapshot::SnapshotPool;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -37,6 +37,9 @@ pub use catalog::*;
 pub use finance::*;
 pub use order_lifecycle::*;
 pub mod stored_form;
+pub mod webhooks;
+pub mod webhooks_contract;
+pub use webhooks::WebhookStore;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -81,6 +84,7 @@ macro_rules! migrations {
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
             12 => "0012_finance",
+            14 => "0014_webhooks",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -312,6 +316,7 @@ pub trait Store:
     + CatalogStore
     + OrderLifecycleStore
     + FinanceStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
