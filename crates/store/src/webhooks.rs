@@ -103,6 +103,12 @@ pub enum EndpointHealth {
 pub struct DisabledEvent {
     pub id: String,
     pub at: Timestamp,
+    pub operator_id: String,
+    pub seller_id: Option<String>,
+    /// `webhook.endpoint_disabled`.
+    pub event_type: String,
+    /// `webhook:<endpoint id>`.
+    pub entity: String,
     /// The payload (the endpoint as the native API shows it, and why).
     pub payload: serde_json::Value,
 }

@@ -114,6 +114,10 @@ fn disabled_event(now: Timestamp) -> DisabledEvent {
     DisabledEvent {
         id: new_id(),
         at: now,
+        operator_id: "o".into(),
+        seller_id: None,
+        event_type: "webhook.endpoint_disabled".into(),
+        entity: "webhook:ep1".into(),
         payload: serde_json::json!({"reason": "failing"}),
     }
 }
