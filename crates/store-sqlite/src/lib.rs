@@ -30,6 +30,7 @@ mod finance;
 pub mod order_codec;
 mod order_lifecycle;
 mod orders;
+mod outbox;
 mod snapshot;
 mod tenants;
 mod tickets;
@@ -129,6 +130,8 @@ pub struct SqliteStore {
     readers: Sender<ReadJob>,
     path: PathBuf,
     vfs: String,
+    /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
+    pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
@@ -312,6 +315,7 @@ impl SqliteStore {
             readers: rtx,
             path,
             vfs,
+            events: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
