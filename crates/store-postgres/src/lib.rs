@@ -20,6 +20,7 @@ mod finance;
 mod order_json;
 mod order_lifecycle;
 mod orders;
+mod outbox;
 mod tenants;
 mod tickets;
 mod tls;
@@ -42,6 +43,8 @@ pub struct PgStore {
     /// Extract lines this node inserted since it last refreshed their statistics
     /// (orders pushed by the hundred thousand, a statement's unknown keys).
     pub(crate) lines_grown: Arc<std::sync::atomic::AtomicU64>,
+    /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
+    pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Rows a node inserts into a table before it refreshes the table's statistics.
@@ -204,6 +207,7 @@ impl PgStore {
             order_counts: Arc::default(),
             orders_written: Arc::default(),
             lines_grown: Arc::default(),
+            events: Arc::new(tokio::sync::watch::Sender::new(0)),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");

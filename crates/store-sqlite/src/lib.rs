@@ -30,6 +30,7 @@ mod finance;
 pub mod order_codec;
 mod order_lifecycle;
 mod orders;
+mod outbox;
 mod snapshot;
 mod tenants;
 mod tickets;
@@ -130,6 +131,8 @@ pub struct SqliteStore {
     readers: Sender<ReadJob>,
     path: PathBuf,
     vfs: String,
+    /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
+    pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
@@ -313,6 +316,7 @@ impl SqliteStore {
             readers: rtx,
             path,
             vfs,
+            events: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 

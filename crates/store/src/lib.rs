@@ -31,11 +31,13 @@ pub mod finance_json;
 pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
+pub mod outbox;
 pub mod progress_json;
 
 pub use catalog::*;
 pub use finance::*;
 pub use order_lifecycle::*;
+pub use outbox::{Claim, EventFilter, NewEvent, OutboxEvent, OutboxStore, SinkState};
 pub mod stored_form;
 pub mod webhooks;
 pub mod webhooks_contract;
@@ -84,6 +86,7 @@ macro_rules! migrations {
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
             12 => "0012_finance",
+            13 => "0013_outbox",
             14 => "0014_webhooks",
         )
     };
@@ -316,6 +319,7 @@ pub trait Store:
     + CatalogStore
     + OrderLifecycleStore
     + FinanceStore
+    + OutboxStore
     + WebhookStore
     + Send
     + Sync
