@@ -258,7 +258,9 @@ impl Reads {
         endpoint_id: &str,
         filter: &entreposto_store::webhooks::DeliveryFilter,
     ) -> Result<Vec<entreposto_store::webhooks::Delivery>> {
-        self.0.list_deliveries(operator_id, endpoint_id, filter).await
+        self.0
+            .list_deliveries(operator_id, endpoint_id, filter)
+            .await
     }
 }
 

@@ -17,9 +17,10 @@ use entreposto_domain::webhook::{
 use entreposto_domain::{
     DeliveryState, EventFilter, FieldError, Timestamp, WebhookEndpoint, WebhookSecret, WebhookUrl,
 };
+use entreposto_store::outbox::NewEvent;
 use entreposto_store::webhooks::{
-    Attempt, AttemptOutcome, ClaimedDelivery, Delivery, DeliveryNext, DisabledEvent,
-    EndpointHealth, NewDelivery, OutgoingMessage, Recorded,
+    Attempt, AttemptOutcome, ClaimedDelivery, Delivery, DeliveryNext, EndpointHealth, NewDelivery,
+    OutgoingMessage, Recorded, WEBHOOK_ENTITY,
 };
 use entreposto_store::{new_id, StoreError};
 
@@ -166,7 +167,11 @@ impl App {
             match self.store.get_seller(operator_id, s).await {
                 Ok(_) => {}
                 Err(StoreError::NotFound) => {
-                    return Err(FieldError::new("seller", format!("no seller '{s}' of this operator")).into())
+                    return Err(FieldError::new(
+                        "seller",
+                        format!("no seller '{s}' of this operator"),
+                    )
+                    .into())
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -234,7 +239,10 @@ impl App {
             .as_ref()
             .map(|e| EventFilter::parse(e.as_deref()))
             .transpose()?;
-        let description = patch.description.map(|d| description(Some(d))).transpose()?;
+        let description = patch
+            .description
+            .map(|d| description(Some(d)))
+            .transpose()?;
         self.change_endpoint(operator_id, id, |e, now| {
             if let Some(u) = &url {
                 e.url = u.clone();
@@ -408,22 +416,23 @@ impl App {
             EndpointHealth::Failed {
                 now,
                 disable_if_failing_since: threshold,
-                event: DisabledEvent {
-                    id: new_id(),
-                    at: now,
-                    operator_id: e.operator_id.clone(),
-                    seller_id: e.seller_id.clone(),
-                    event_type: ENDPOINT_DISABLED.into(),
-                    entity: format!("webhook:{}", e.id),
-                    payload: serde_json::json!({
+                event: NewEvent::new(
+                    ENDPOINT_DISABLED,
+                    now,
+                    &e.operator_id,
+                    e.seller_id.as_deref(),
+                    WEBHOOK_ENTITY,
+                    e.id.clone(),
+                    serde_json::json!({
                         "id": e.id,
                         "url": e.url.as_str(),
                         "seller": e.seller_id,
                         "reason": "failing",
                         "failingSince": e.failing_since.unwrap_or(now).to_rfc3339_utc(),
                         "disabledAt": now.to_rfc3339_utc(),
-                    }),
-                },
+                    })
+                    .to_string(),
+                ),
             }
         };
         let outcome = AttemptOutcome {

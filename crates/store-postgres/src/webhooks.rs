@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 use entreposto_store::webhooks::{
     attach_attempts, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery, Delivery,
-    DeliveryFilter, DeliveryNext, DisabledEvent, EndpointHealth, EndpointRow, OutgoingMessage,
-    Recorded, ATTEMPT_COLS, DELIVERY_COLS, ENDPOINT_COLS,
+    DeliveryFilter, DeliveryNext, EndpointHealth, EndpointRow, OutgoingMessage, Recorded,
+    ATTEMPT_COLS, DELIVERY_COLS, ENDPOINT_COLS,
 };
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
 use tokio_postgres::{GenericClient, Row};
@@ -488,12 +488,15 @@ impl WebhookStore for PgStore {
                     .map_err(map_err)?
                     > 0;
                 if disabled {
-                    write_disabled_event(&tx, &o.endpoint_id, event).await?;
+                    crate::outbox::insert_events(&tx, std::slice::from_ref(event)).await?;
                 }
                 disabled
             }
         };
         tx.commit().await.map_err(map_err)?;
+        if disabled {
+            self.wrote_events();
+        }
         Ok(Recorded { applied, disabled })
     }
 
@@ -571,16 +574,4 @@ impl WebhookStore for PgStore {
         .await
         .map_err(map_err)
     }
-}
-
-/// Writes the `webhook.endpoint_disabled` event to the outbox, in the transaction
-/// that disabled the endpoint.
-// Until the outbox's table exists on this branch the event is dropped, as other
-// changes' events still are.
-async fn write_disabled_event(
-    _tx: &deadpool_postgres::Transaction<'_>,
-    _endpoint_id: &str,
-    _event: &DisabledEvent,
-) -> Result<()> {
-    Ok(())
 }

@@ -372,65 +372,66 @@ impl WebhookStore for SqliteStore {
 
     async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<Recorded> {
         let o = outcome.clone();
-        self.write(move |c| {
-            let a = &o.attempt;
-            c.prepare_cached(
-                "INSERT INTO webhook_attempts
+        let recorded = self
+            .write(move |c| {
+                let a = &o.attempt;
+                c.prepare_cached(
+                    "INSERT INTO webhook_attempts
                    (delivery_id, at, node, status, response, duration_ms, error)
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
                  WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?1)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    o.delivery_id,
-                    a.at.0,
-                    a.node,
-                    a.status,
-                    a.response,
-                    a.duration_ms,
-                    a.error
-                ])
-            })
-            .map_err(map_err)?;
-            let (state, due) = match o.next {
-                DeliveryNext::Succeeded => (DeliveryState::Succeeded, None),
-                DeliveryNext::RetryAt(t) => (DeliveryState::Pending, Some(t.0)),
-                DeliveryNext::Failed => (DeliveryState::Failed, None),
-            };
-            let applied = c
-                .prepare_cached(
-                    "UPDATE webhook_deliveries SET state = ?3, next_attempt_at = ?4,
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        o.delivery_id,
+                        a.at.0,
+                        a.node,
+                        a.status,
+                        a.response,
+                        a.duration_ms,
+                        a.error
+                    ])
+                })
+                .map_err(map_err)?;
+                let (state, due) = match o.next {
+                    DeliveryNext::Succeeded => (DeliveryState::Succeeded, None),
+                    DeliveryNext::RetryAt(t) => (DeliveryState::Pending, Some(t.0)),
+                    DeliveryNext::Failed => (DeliveryState::Failed, None),
+                };
+                let applied = c
+                    .prepare_cached(
+                        "UPDATE webhook_deliveries SET state = ?3, next_attempt_at = ?4,
                        tries = tries + 1, lease_until = NULL, lease_token = NULL,
                        lease_owner = NULL
                      WHERE id = ?1 AND lease_token = ?2",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![o.delivery_id, o.lease_token, state.as_str(), due])
-                })
-                .map_err(map_err)?
-                > 0;
-            let disabled = match &o.health {
-                EndpointHealth::Succeeded => {
-                    c.prepare_cached(
-                        "UPDATE webhook_endpoints SET failing_since = NULL
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![o.delivery_id, o.lease_token, state.as_str(), due])
+                    })
+                    .map_err(map_err)?
+                    > 0;
+                let disabled = match &o.health {
+                    EndpointHealth::Succeeded => {
+                        c.prepare_cached(
+                            "UPDATE webhook_endpoints SET failing_since = NULL
                          WHERE id = ?1 AND failing_since IS NOT NULL",
-                    )
-                    .and_then(|mut s| s.execute([&o.endpoint_id]))
-                    .map_err(map_err)?;
-                    false
-                }
-                EndpointHealth::Failed {
-                    now,
-                    disable_if_failing_since,
-                    event,
-                } => {
-                    c.prepare_cached(
-                        "UPDATE webhook_endpoints SET failing_since = ?2
+                        )
+                        .and_then(|mut s| s.execute([&o.endpoint_id]))
+                        .map_err(map_err)?;
+                        false
+                    }
+                    EndpointHealth::Failed {
+                        now,
+                        disable_if_failing_since,
+                        event,
+                    } => {
+                        c.prepare_cached(
+                            "UPDATE webhook_endpoints SET failing_since = ?2
                          WHERE id = ?1 AND failing_since IS NULL",
-                    )
-                    .and_then(|mut s| s.execute(params![o.endpoint_id, now.0]))
-                    .map_err(map_err)?;
-                    let disabled = c
+                        )
+                        .and_then(|mut s| s.execute(params![o.endpoint_id, now.0]))
+                        .map_err(map_err)?;
+                        let disabled = c
                         .prepare_cached(
                             "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing',
                                updated_at = ?3, version = version + 1
@@ -441,15 +442,19 @@ impl WebhookStore for SqliteStore {
                         })
                         .map_err(map_err)?
                         > 0;
-                    if disabled {
-                        crate::webhooks::write_disabled_event(c, &o.endpoint_id, event)?;
+                        if disabled {
+                            crate::outbox::insert_events(c, std::slice::from_ref(event))?;
+                        }
+                        disabled
                     }
-                    disabled
-                }
-            };
-            Ok(Recorded { applied, disabled })
-        })
-        .await
+                };
+                Ok(Recorded { applied, disabled })
+            })
+            .await?;
+        if recorded.disabled {
+            self.wrote_events();
+        }
+        Ok(recorded)
     }
 
     async fn list_deliveries(
@@ -592,16 +597,4 @@ fn claimed(c: &Connection, ids: &[i64], token: &str) -> Result<Vec<ClaimedDelive
             })
         })
         .collect()
-}
-
-/// Writes the `webhook.endpoint_disabled` event to the outbox, in the transaction
-/// that disabled the endpoint.
-// Until the outbox's table exists on this branch the event is dropped, as other
-// changes' events still are.
-pub(crate) fn write_disabled_event(
-    _c: &Connection,
-    _endpoint_id: &str,
-    _event: &entreposto_store::webhooks::DisabledEvent,
-) -> Result<()> {
-    Ok(())
 }

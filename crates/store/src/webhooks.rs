@@ -14,6 +14,7 @@
 use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 
+use crate::outbox::NewEvent;
 use crate::Result;
 
 /// A message to fan out: the event as receivers get it, and its deliveries.
@@ -84,37 +85,26 @@ pub enum DeliveryNext {
 }
 
 /// What an attempt does to its endpoint's health.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EndpointHealth {
     /// It answered: no longer failing.
     Succeeded,
     /// It failed: failing since `now` unless it already was; and when it has been
     /// failing since `disable_if_failing_since` or earlier (and is still enabled), it
-    /// is disabled for failing, `event` written to the outbox with that change.
+    /// is disabled for failing, `event` (`webhook.endpoint_disabled`) written to the
+    /// outbox with that change.
     Failed {
         now: Timestamp,
         disable_if_failing_since: Timestamp,
-        event: DisabledEvent,
+        event: NewEvent,
     },
 }
 
-/// The `webhook.endpoint_disabled` event, as the outbox is to carry it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisabledEvent {
-    pub id: String,
-    pub at: Timestamp,
-    pub operator_id: String,
-    pub seller_id: Option<String>,
-    /// `webhook.endpoint_disabled`.
-    pub event_type: String,
-    /// `webhook:<endpoint id>`.
-    pub entity: String,
-    /// The payload (the endpoint as the native API shows it, and why).
-    pub payload: serde_json::Value,
-}
+/// The entity kind of events about an endpoint (`webhook.endpoint_disabled`).
+pub const WEBHOOK_ENTITY: &str = "webhook";
 
 /// An attempt's outcome, to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttemptOutcome {
     pub delivery_id: i64,
     pub endpoint_id: String,

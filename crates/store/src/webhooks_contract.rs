@@ -13,7 +13,8 @@
 //! delivery to one claimer until its lease runs out, never one of a disabled endpoint
 //! nor one behind an earlier pending delivery of the same entity; an outcome recorded
 //! under a lost lease only logs its attempt; an endpoint is disabled by a failure only
-//! when failing since the threshold or earlier, and a success ends its failing; a
+//! when failing since the threshold or earlier (writing its `webhook.endpoint_disabled` event to the
+//! outbox in that change), and a success ends its failing; a
 //! listing is newest first with each delivery's attempts oldest first; a replay and a
 //! recovery make deliveries due again with their tries counted anew.
 
@@ -110,20 +111,16 @@ fn attempt(now: Timestamp, status: Option<u16>) -> Attempt {
     }
 }
 
-fn disabled_event(now: Timestamp) -> DisabledEvent {
-    DisabledEvent {
-        id: new_id(),
-        at: now,
-        operator_id: "o".into(),
-        seller_id: None,
-        event_type: "webhook.endpoint_disabled".into(),
-        entity: "webhook:ep1".into(),
-        payload: serde_json::json!({"reason": "failing"}),
-    }
-}
-
-fn new_id() -> String {
-    crate::new_id()
+fn disabled_event(operator_id: &str, now: Timestamp) -> crate::outbox::NewEvent {
+    crate::outbox::NewEvent::new(
+        webhook::ENDPOINT_DISABLED,
+        now,
+        operator_id,
+        None,
+        WEBHOOK_ENTITY,
+        "ep1".into(),
+        "{\"reason\":\"failing\"}".into(),
+    )
 }
 
 async fn success(store: &dyn Store, d: &ClaimedDelivery, now: Timestamp) -> Recorded {
@@ -157,7 +154,7 @@ async fn failure(
             health: EndpointHealth::Failed {
                 now,
                 disable_if_failing_since: threshold,
-                event: disabled_event(now),
+                event: disabled_event(&d.endpoint.operator_id, now),
             },
         })
         .await
@@ -569,6 +566,22 @@ pub async fn failing_long_enough_disables_the_endpoint(store: Arc<dyn Store>) {
     )
     .await;
     assert!(r.disabled && r.applied);
+    // The change wrote its event, once.
+    let events = store
+        .list_events(&crate::outbox::EventFilter {
+            operator_id: w.operator.id.clone(),
+            seller_id: None,
+            since: T0,
+            after: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, [webhook::ENDPOINT_DISABLED]);
+    assert_eq!(events[0].entity, WEBHOOK_ENTITY);
+    assert_eq!(events[0].entity_id, "ep1");
+    assert_eq!(events[0].occurred_at, at(60));
     let e = store.get_endpoint(&w.operator.id, "ep1").await.unwrap();
     assert!(!e.enabled);
     assert_eq!(e.disabled_reason, Some(DisabledReason::Failing));
