@@ -206,6 +206,12 @@ fn attempt_out(a: &Attempt) -> AttemptOut {
     }
 }
 
+impl DeliveryOut {
+    pub fn of(d: &Delivery) -> DeliveryOut {
+        delivery_out(d)
+    }
+}
+
 fn delivery_out(d: &Delivery) -> DeliveryOut {
     DeliveryOut {
         message: d.message_id.clone(),
