@@ -45,6 +45,8 @@ pub struct PgStore {
     pub(crate) lines_grown: Arc<std::sync::atomic::AtomicU64>,
     /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
     pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Renders the payloads of the events writes insert (see `entreposto_store::events`).
+    pub(crate) payloads: Arc<dyn entreposto_store::EventPayloads>,
 }
 
 /// Rows a node inserts into a table before it refreshes the table's statistics.
@@ -208,6 +210,7 @@ impl PgStore {
             orders_written: Arc::default(),
             lines_grown: Arc::default(),
             events: Arc::new(tokio::sync::watch::Sender::new(0)),
+            payloads: Arc::new(entreposto_store::PlainPayloads),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");

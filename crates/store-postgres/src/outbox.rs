@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use entreposto_domain::Timestamp;
 use entreposto_store::outbox::{Claim, EventFilter, NewEvent, OutboxEvent, SinkState};
-use entreposto_store::{OutboxStore, Result, StoreError};
+use entreposto_store::{EventPayloads, OutboxStore, Result, StoreError};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::{map_err, PgStore};
@@ -23,47 +24,130 @@ const STAMP_BATCH: i64 = 10_000;
 const EVENT_COLS: &str = "seq, id, type, occurred_at, operator_id, seller_id, entity, entity_id, \
                           payload::text, position";
 
+const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, type, occurred_at, operator_id,
+       seller_id, entity, entity_id, payload)
+     SELECT id, type, at, op, seller, entity, entity_id, payload::jsonb
+     FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::text[])
+       WITH ORDINALITY AS e(id, type, at, op, seller, entity, entity_id, payload, n)
+     ORDER BY n";
+
+/// The events as the columns of [`INSERT_EVENTS`].
+struct Columns<'a> {
+    text: [Vec<&'a str>; 6],
+    at: Vec<i64>,
+    sellers: Vec<Option<&'a str>>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(events: &'a [NewEvent]) -> Columns<'a> {
+        let mut c = Columns {
+            text: Default::default(),
+            at: Vec::with_capacity(events.len()),
+            sellers: Vec::with_capacity(events.len()),
+        };
+        for e in events {
+            for (col, v) in c.text.iter_mut().zip([
+                e.id.as_str(),
+                e.event_type,
+                &e.operator_id,
+                e.entity,
+                &e.entity_id,
+                &e.payload,
+            ]) {
+                col.push(v);
+            }
+            c.at.push(e.occurred_at.0);
+            c.sellers.push(e.seller_id.as_deref());
+        }
+        c
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 8] {
+        let t = &self.text;
+        [
+            &t[0],
+            &t[1],
+            &self.at,
+            &t[2],
+            &self.sellers,
+            &t[3],
+            &t[4],
+            &t[5],
+        ]
+    }
+}
+
 /// Inserts `events` with one statement, in the caller's transaction: last, after the
 /// change's rows (see the module note of `entreposto_store::outbox` on why).
-#[allow(dead_code)] // the write paths call it next
 pub(crate) async fn insert_events(c: &impl GenericClient, events: &[NewEvent]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut cols: [Vec<&str>; 7] = Default::default();
-    let mut at = Vec::with_capacity(events.len());
-    let mut sellers = Vec::with_capacity(events.len());
-    for e in events {
-        cols[0].push(&e.id);
-        cols[1].push(e.event_type);
-        cols[2].push(&e.operator_id);
-        cols[3].push(e.entity);
-        cols[4].push(&e.entity_id);
-        cols[5].push(&e.payload);
-        at.push(e.occurred_at.0);
-        sellers.push(e.seller_id.as_deref());
-    }
-    let stmt = c
-        .prepare_cached(
-            "INSERT INTO outbox_events (id, type, occurred_at, operator_id, seller_id, entity,
-               entity_id, payload)
-             SELECT id, type, at, op, seller, entity, entity_id, payload::jsonb
-             FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-                         $6::text[], $7::text[], $8::text[])
-               WITH ORDINALITY AS e(id, type, at, op, seller, entity, entity_id, payload, n)
-             ORDER BY n",
-        )
-        .await
-        .map_err(map_err)?;
-    c.execute(
-        &stmt,
-        &[
-            &cols[0], &cols[1], &at, &cols[2], &sellers, &cols[3], &cols[4], &cols[5],
-        ],
-    )
-    .await
-    .map_err(map_err)?;
+    let stmt = c.prepare_cached(INSERT_EVENTS).await.map_err(map_err)?;
+    let cols = Columns::of(events);
+    c.execute(&stmt, &cols.params()).await.map_err(map_err)?;
     Ok(())
+}
+
+/// A transaction run by hand on a pooled connection, so that `BEGIN` travels with the
+/// first statement and `COMMIT` with the events (two round trips for a write whose
+/// events need its answer, where `Transaction` takes four). Dropped while open (an
+/// error, a cancelled request), it rolls back before the connection is reused.
+pub(crate) struct HandTx {
+    conn: Option<deadpool_postgres::Object>,
+    open: bool,
+}
+
+impl HandTx {
+    /// Runs `BEGIN` and the statement `first` (already prepared) in one round trip.
+    pub(crate) async fn begin_with(
+        conn: deadpool_postgres::Object,
+        first: &tokio_postgres::Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(HandTx, Row)> {
+        let tx = HandTx {
+            conn: Some(conn),
+            open: true,
+        };
+        let c = tx.client();
+        let (begun, row) = futures::join!(c.batch_execute("BEGIN"), c.query_one(first, params));
+        begun.map_err(map_err)?;
+        let row = row.map_err(map_err)?;
+        Ok((tx, row))
+    }
+
+    pub(crate) fn client(&self) -> &deadpool_postgres::Object {
+        self.conn.as_ref().expect("open until dropped")
+    }
+
+    /// Inserts `events` and commits, in one round trip (once the insert is prepared on
+    /// this connection). If the insert fails, PostgreSQL answers the `COMMIT` with a
+    /// rollback: the insert's error is returned and nothing of the change stays.
+    pub(crate) async fn commit_with(mut self, events: &[NewEvent]) -> Result<()> {
+        let c = self.client();
+        let stmt = c.prepare_cached(INSERT_EVENTS).await.map_err(map_err)?;
+        let cols = Columns::of(events);
+        let params = cols.params();
+        // Polled in order: the insert is sent before the `COMMIT`.
+        let (inserted, committed) =
+            futures::join!(c.execute(&stmt, &params), c.batch_execute("COMMIT"));
+        self.open = false;
+        inserted.map_err(map_err)?;
+        committed.map_err(map_err)
+    }
+}
+
+impl Drop for HandTx {
+    fn drop(&mut self) {
+        if let (true, Some(c)) = (self.open, self.conn.take()) {
+            tokio::spawn(async move {
+                if let Err(e) = c.batch_execute("ROLLBACK").await {
+                    tracing::warn!(error = %e, "rolling back an abandoned transaction");
+                }
+            });
+        }
+    }
 }
 
 fn event_from_row(r: &Row) -> Result<OutboxEvent> {
@@ -85,9 +169,14 @@ fn event_from_row(r: &Row) -> Result<OutboxEvent> {
 }
 
 impl PgStore {
+    /// With the renderer of event payloads (the server hands the native API's).
+    pub fn with_payloads(mut self, payloads: std::sync::Arc<dyn EventPayloads>) -> PgStore {
+        self.payloads = payloads;
+        self
+    }
+
     /// Wakes the relays waiting on [`OutboxStore::event_signal`]: called after a
     /// transaction that inserted events has committed.
-    #[allow(dead_code)]
     pub(crate) fn wrote_events(&self) {
         self.events.send_modify(|n| *n = n.wrapping_add(1));
     }

@@ -133,6 +133,8 @@ pub struct SqliteStore {
     vfs: String,
     /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
     pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Renders the payloads of the events writes insert (see `entreposto_store::events`).
+    pub(crate) payloads: Arc<dyn entreposto_store::EventPayloads>,
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
@@ -317,6 +319,7 @@ impl SqliteStore {
             path,
             vfs,
             events: Arc::new(tokio::sync::watch::Sender::new(0)),
+            payloads: Arc::new(entreposto_store::PlainPayloads),
         })
     }
 

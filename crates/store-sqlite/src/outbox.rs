@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use entreposto_domain::Timestamp;
 use entreposto_store::outbox::{Claim, EventFilter, NewEvent, OutboxEvent, SinkState};
-use entreposto_store::{OutboxStore, Result, StoreError};
+use entreposto_store::{EventPayloads, OutboxStore, Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::{map_err, SqliteStore};
@@ -23,7 +23,6 @@ const EVENT_COLS: &str =
     "seq, id, type, occurred_at, operator_id, seller_id, entity, entity_id, payload";
 
 /// Inserts `events` in the caller's transaction, a statement per 64 of them.
-#[allow(dead_code)] // the write paths call it next
 pub(crate) fn insert_events(c: &Connection, events: &[NewEvent]) -> Result<()> {
     for chunk in events.chunks(ROWS_PER_INSERT) {
         let mut sql = String::from(
@@ -102,9 +101,14 @@ fn load_sink(c: &Connection, sink: &str) -> Result<Option<SinkState>> {
 }
 
 impl SqliteStore {
+    /// With the renderer of event payloads (the server hands the native API's).
+    pub fn with_payloads(mut self, payloads: std::sync::Arc<dyn EventPayloads>) -> SqliteStore {
+        self.payloads = payloads;
+        self
+    }
+
     /// Wakes the relays waiting on [`OutboxStore::event_signal`]: called after a
     /// write that inserted events has committed.
-    #[allow(dead_code)]
     pub(crate) fn wrote_events(&self) {
         self.events.send_modify(|n| *n = n.wrapping_add(1));
     }

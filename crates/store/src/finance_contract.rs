@@ -191,6 +191,7 @@ async fn settle(
     lines: Vec<ExtractLine>,
 ) -> Vec<ExtractLine> {
     let s = OrderSettlement {
+        events: Vec::new(),
         order,
         lines: lines.into_iter().map(LineWrite::New).collect(),
     };
@@ -226,6 +227,7 @@ async fn begin_new(store: &dyn Store, scope: &Scope, c: &Conciliation) -> Concil
 
 fn step(c: &Conciliation, from: u64, to: u64, lines: Vec<LineWrite>) -> ConciliationStep {
     ConciliationStep {
+        events: Vec::new(),
         conciliation_id: c.id,
         from_row: from,
         to_row: to,
@@ -405,6 +407,7 @@ pub async fn a_replaced_settlement_keeps_its_line_ids(store: Arc<dyn Store>) {
         .collect();
     let ship = expected(s, MAGALU, key("R-1", ExtractType::Ship, 1), 0);
     let change = OrderSettlement {
+        events: Vec::new(),
         order: cancelled.clone(),
         lines: vec![
             LineWrite::Update(zeroed[0].clone()),
@@ -487,6 +490,7 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
             LineWrite::New(expected(s, MAGALU, key("R-1", ExtractType::Ship, 1), 50)),
         );
         let change = OrderSettlement {
+            events: Vec::new(),
             order: changed.clone(),
             lines,
         };
@@ -513,6 +517,7 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
     // Another seller's scope cannot write seller A's order, nor its lines.
     let b = scope_of(&w, &w.seller_b);
     let change = OrderSettlement {
+        events: Vec::new(),
         order: changed.clone(),
         lines: vec![],
     };
@@ -526,6 +531,7 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
     hijack.seller_id = w.seller_b.id.clone();
     hijack.expected_value = Some(Cents(1));
     let change = OrderSettlement {
+        events: Vec::new(),
         order: b_order,
         lines: vec![LineWrite::Update(hijack)],
     };
@@ -565,7 +571,9 @@ pub async fn a_delete_keeps_the_released_lines(store: Arc<dyn Store>) {
 
     let b = scope_of(&w, &w.seller_b);
     assert!(matches!(
-        store.delete_settlement(&b, MAGALU, "D-1", &[], at(5)).await,
+        store
+            .delete_settlement(&b, MAGALU, "D-1", &[], &[], at(5))
+            .await,
         Err(StoreError::NotFound)
     ));
     // The released line stays, rewritten by the caller as nothing expected.
@@ -586,6 +594,7 @@ pub async fn a_delete_keeps_the_released_lines(store: Arc<dyn Store>) {
             MAGALU,
             "D-1",
             &[LineWrite::Update(orphan.clone())],
+            &[],
             at(5),
         )
         .await
@@ -607,7 +616,9 @@ pub async fn a_delete_keeps_the_released_lines(store: Arc<dyn Store>) {
         Some((order(s, MAGALU, "D-2"), other))
     );
     assert!(matches!(
-        store.delete_settlement(&a, MAGALU, "D-1", &[], at(6)).await,
+        store
+            .delete_settlement(&a, MAGALU, "D-1", &[], &[], at(6))
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -754,7 +765,10 @@ pub async fn begin_finds_the_digest_then_overlaps(store: Arc<dyn Store>) {
             .unwrap(),
         Begun::Existing(c1.clone())
     );
-    let closed = store.close_conciliation(&a, c1.id, at(10)).await.unwrap();
+    let closed = store
+        .close_conciliation(&a, c1.id, at(10), &[])
+        .await
+        .unwrap();
     assert_eq!(closed.close_date, Some(at(10)));
     assert_eq!(
         store
@@ -1029,7 +1043,10 @@ pub async fn a_stale_step_writes_nothing(store: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     ));
     // A closed conciliation takes no more steps, even from its cursor.
-    store.close_conciliation(&a, c.id, at(10)).await.unwrap();
+    store
+        .close_conciliation(&a, c.id, at(10), &[])
+        .await
+        .unwrap();
     assert!(matches!(
         store
             .apply_conciliation_step(&a, &step(&c, 2, 4, writes.clone()))
@@ -1119,7 +1136,10 @@ pub async fn close_counts_the_lines_per_situation(store: Arc<dyn Store>) {
         .apply_conciliation_step(&a, &step(&c, 0, 10, writes))
         .await
         .unwrap();
-    let closed = store.close_conciliation(&a, c.id, at(20)).await.unwrap();
+    let closed = store
+        .close_conciliation(&a, c.id, at(20), &[])
+        .await
+        .unwrap();
     assert_eq!(
         closed,
         Conciliation {
@@ -1134,21 +1154,26 @@ pub async fn close_counts_the_lines_per_situation(store: Arc<dyn Store>) {
     assert_eq!(store.get_conciliation(&a, c.id).await.unwrap(), closed);
     // Closing again answers the first close.
     assert_eq!(
-        store.close_conciliation(&a, c.id, at(30)).await.unwrap(),
+        store
+            .close_conciliation(&a, c.id, at(30), &[])
+            .await
+            .unwrap(),
         closed
     );
     let first = store
-        .close_conciliation(&a, earlier.id, at(21))
+        .close_conciliation(&a, earlier.id, at(21), &[])
         .await
         .unwrap();
     assert_eq!((first.concilied, first.divergent, first.partial), (1, 0, 0));
     let b = scope_of(&w, &w.seller_b);
     assert!(matches!(
-        store.close_conciliation(&b, c.id, at(30)).await,
+        store.close_conciliation(&b, c.id, at(30), &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.close_conciliation(&a, c.id + 1_000, at(30)).await,
+        store
+            .close_conciliation(&a, c.id + 1_000, at(30), &[])
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -1249,8 +1274,14 @@ async fn listed(store: &dyn Store) -> Listed {
         )
         .await
         .unwrap();
-    let c1 = store.close_conciliation(&a, c1.id, at(200)).await.unwrap();
-    let c2 = store.close_conciliation(&a, c2.id, at(200)).await.unwrap();
+    let c1 = store
+        .close_conciliation(&a, c1.id, at(200), &[])
+        .await
+        .unwrap();
+    let c2 = store
+        .close_conciliation(&a, c2.id, at(200), &[])
+        .await
+        .unwrap();
 
     let mut released = store
         .lines_for_keys(

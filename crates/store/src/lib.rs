@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod count_cache;
+pub mod events;
 pub mod finance;
 pub mod finance_contract;
 pub mod finance_json;
@@ -35,6 +36,7 @@ pub mod outbox;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use events::{EventPayloads, PlainPayloads};
 pub use finance::*;
 pub use order_lifecycle::*;
 pub use outbox::{Claim, EventFilter, NewEvent, OutboxEvent, OutboxStore, SinkState};
