@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use entreposto_app::webhooks::{NewWebhook, WebhookPatch};
-use entreposto_domain::webhook::EVENT_TYPES;
+use entreposto_domain::webhook::event_types as known_event_types;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 use entreposto_http::body::JsonBody;
 use entreposto_http::error::not_found_with;
@@ -30,7 +30,7 @@ pub const DELIVERIES_DEFAULT: u32 = 50;
 pub const DELIVERIES_MAX: u32 = 200;
 
 fn event_types() -> Array {
-    Array::new(string_enum(EVENT_TYPES.iter().copied(), false))
+    Array::new(string_enum(known_event_types(), false))
 }
 
 fn delivery_state() -> Object {

@@ -179,6 +179,7 @@ on_both!(
     filters_and_scopes_choose_the_endpoints,
     endpoints_are_managed_and_validated,
     the_running_dispatcher_delivers_at_once,
+    an_order_push_reaches_its_endpoint_through_the_outbox,
 );
 
 async fn deliveries_are_signed_as_standard_webhooks(h: Hooks) {
@@ -424,8 +425,8 @@ async fn one_entity_reaches_an_endpoint_in_order(h: Hooks) {
     let (_, _) = h.endpoint("/hook", json!({})).await;
     // The first event of order 1 fails once; order 2's goes on meanwhile.
     h.rx.answer(&[500]);
-    let x1 = h.event(1, "order.pushed", "order:1");
-    let y1 = h.event(2, "order.pushed", "order:2");
+    let x1 = h.event(1, "order.created", "order:1");
+    let y1 = h.event(2, "order.created", "order:2");
     let x2 = h.event(3, "order.status_changed", "order:1");
     let x3 = h.event(4, "order.invoiced", "order:1");
     h.emit(&[x1.clone(), y1.clone(), x2.clone(), x3.clone()])
@@ -453,7 +454,7 @@ async fn filters_and_scopes_choose_the_endpoints(h: Hooks) {
         .endpoint("/invoiced", json!({"events": ["order.invoiced"]}))
         .await;
     let (mine, _) = h.endpoint("/seller", json!({"seller": other.id})).await;
-    let mut of_other = h.event(1, "order.pushed", "order:1");
+    let mut of_other = h.event(1, "order.created", "order:1");
     of_other.seller_id = Some(other.id.clone());
     let invoice = h.event(2, "order.invoiced", "order:2");
     let mut operator_wide = h.event(3, "credential.issued", "credential:1");
@@ -585,13 +586,60 @@ async fn endpoints_are_managed_and_validated(h: Hooks) {
     );
 }
 
+/// The whole way: an order pushed over the native API writes its event to the
+/// outbox with the order, the webhooks' sink fans it out, the dispatcher delivers the
+/// order as the native API shows it; a second push of the same order follows it.
+async fn an_order_push_reaches_its_endpoint_through_the_outbox(h: Hooks) {
+    let (id, secret) = h
+        .endpoint(
+            "/orders",
+            json!({"events": ["order.created", "order.updated"]}),
+        )
+        .await;
+    let relay = entreposto_webhook_delivery::Relay::new(
+        h.app.app(),
+        h.app.store.clone(),
+        "node-a",
+        Duration::from_millis(50),
+        Duration::from_secs(60),
+    );
+    let body = common::order_body(&h.seller.id, "02-1000000004");
+    let pushed = h.app.post("/api/v1/orders", &h.token, &body).await;
+    assert_eq!(pushed.status, 201, "{:?}", pushed.body);
+    let mut again = body.clone();
+    again["freight"] = json!(20.0);
+    assert_eq!(
+        h.app.post("/api/v1/orders", &h.token, &again).await.status,
+        200
+    );
+    while relay.relay_once().await.expect("relay") > 0 {}
+    while h.deliver().await > 0 {}
+    let got = h.rx.received();
+    let types: Vec<Value> = got.iter().map(|r| r.json()["type"].clone()).collect();
+    assert_eq!(types, [json!("order.created"), json!("order.updated")]);
+    assert!(got.iter().all(|r| verify(r, &secret)));
+    let created = got[0].json();
+    assert_eq!(created["data"]["id"], pushed.body["id"], "{created}");
+    assert_eq!(created["data"]["marketplaceOrderId"], "02-1000000004");
+    let log = h.deliveries(&id).await;
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|d| d["state"] == "succeeded"));
+    let order_id = match &pushed.body["id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    assert_eq!(log[0]["entity"], format!("order:{order_id}"));
+    // Relaying again fans nothing out twice.
+    assert_eq!(relay.relay_once().await.unwrap(), 0);
+}
+
 /// The dispatcher as `serve` runs it: a fan-out on this node wakes it at once.
 async fn the_running_dispatcher_delivers_at_once(h: Hooks) {
     let (_, secret) = h.endpoint("/hook", json!({})).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let node = h.node.clone();
     let running = tokio::spawn(async move { node.run(stopped).await });
-    let e = h.event(1, "order.pushed", "order:1");
+    let e = h.event(1, "order.created", "order:1");
     h.emit(std::slice::from_ref(&e)).await;
     let got = h.rx.wait_for("the delivery", |r| !r.is_empty()).await;
     assert_eq!(got[0].id, e.id);
@@ -637,7 +685,7 @@ async fn private_addresses_are_refused_without_the_setting() {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.body["id"].as_str().unwrap().to_string();
-    h.emit(&[h.event(1, "order.pushed", "order:1")]).await;
+    h.emit(&[h.event(1, "order.created", "order:1")]).await;
     assert_eq!(h.deliver().await, 1);
     assert!(h.rx.received().is_empty(), "nothing reached the receiver");
     let log = h.deliveries(&id).await;
@@ -733,7 +781,7 @@ async fn two_nodes_deliver_each_event_once_while_one_dies() {
         ),
     ]);
     let events: Vec<WebhookEvent> = (1..=40)
-        .map(|n| h.event(n, "order.pushed", &format!("order:{n}")))
+        .map(|n| h.event(n, "order.created", &format!("order:{n}")))
         .collect();
     // The receiver holds the first request for one event and never answers it.
     let held = &events[0];
