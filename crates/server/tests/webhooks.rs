@@ -854,3 +854,88 @@ async fn two_nodes_deliver_each_event_once_while_one_dies() {
     assert_ne!(retaken.attempts[0].node, holder);
     drop(nodes);
 }
+
+/// The `entreposto webhook` commands, on a database of each backend.
+async fn the_cli_manages_endpoints(backend: Backend) {
+    let dir = common::TempDir::new();
+    let db = common::fresh_database(backend, &dir)
+        .await
+        .expect("database");
+    let (ok, op, err) = common::cli(&db, &["operator", "create", "--name", "Marketplace"]);
+    assert!(ok, "{err}");
+    let op = op["id"].as_str().unwrap().to_string();
+    let (ok, created, err) = common::cli(
+        &db,
+        &[
+            "webhook",
+            "create",
+            "--operator",
+            &op,
+            "--url",
+            "https://hooks.example.com/in",
+            "--events",
+            "order.created,order.invoiced",
+        ],
+    );
+    assert!(ok, "{err}");
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(
+        created["events"],
+        json!(["order.created", "order.invoiced"])
+    );
+    let (ok, _, err) = common::cli(
+        &db,
+        &[
+            "webhook",
+            "create",
+            "--operator",
+            &op,
+            "--url",
+            "https://x.example/",
+            "--events",
+            "order.nope",
+        ],
+    );
+    assert!(!ok && err.contains("events[0]"), "{err}");
+    let (ok, _, err) = common::cli(
+        &db,
+        &[
+            "webhook",
+            "create",
+            "--operator",
+            &op,
+            "--url",
+            "http://127.0.0.1:9/",
+        ],
+    );
+    assert!(!ok && err.contains("--url"), "{err}");
+    let (ok, list, _) = common::cli(&db, &["webhook", "list", "--operator", &op]);
+    assert!(ok);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (ok, off, _) = common::cli(&db, &["webhook", "disable", &id]);
+    assert!(
+        ok && off["enabled"] == false && off["disabledReason"] == "manual",
+        "{off}"
+    );
+    let (ok, on, _) = common::cli(&db, &["webhook", "enable", &id]);
+    assert!(ok && on["enabled"] == true, "{on}");
+    let (ok, rotated, _) = common::cli(&db, &["webhook", "rotate", &id]);
+    assert!(ok && rotated["secret"] != created["secret"], "{rotated}");
+    assert!(rotated["previousSecretUntil"].is_string());
+    let (ok, log, _) = common::cli(&db, &["webhook", "deliveries", &id]);
+    assert!(ok && log == json!([]), "{log}");
+    let (ok, rec, err) = common::cli(
+        &db,
+        &["webhook", "recover", &id, "--since", "2024-05-01T00:00:00Z"],
+    );
+    assert!(ok && rec["requeued"] == 0, "{err}");
+    let (ok, _, err) = common::cli(&db, &["webhook", "replay", &id, "evt_nope"]);
+    assert!(!ok, "{err}");
+    let (ok, _, _) = common::cli(&db, &["webhook", "delete", &id]);
+    assert!(ok);
+    let (ok, _, err) = common::cli(&db, &["webhook", "delete", &id]);
+    assert!(!ok && err.contains(&id), "{err}");
+}
+
+on_both_databases!(the_cli_manages_endpoints);
