@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 use entreposto_store::webhooks::{
     attach_attempts, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery, Delivery,
-    DeliveryFilter, DeliveryNext, EndpointHealth, EndpointRow, OutgoingMessage, Recorded,
-    ATTEMPT_COLS, DELIVERY_COLS, ENDPOINT_COLS,
+    DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage, Recorded, ATTEMPT_COLS,
+    DELIVERY_COLS, ENDPOINT_COLS,
 };
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
 use tokio_postgres::{GenericClient, Row};
@@ -439,11 +439,7 @@ impl WebhookStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        let (state, due) = match o.next {
-            DeliveryNext::Succeeded => (DeliveryState::Succeeded, None),
-            DeliveryNext::RetryAt(t) => (DeliveryState::Pending, Some(t.0)),
-            DeliveryNext::Failed => (DeliveryState::Failed, None),
-        };
+        let (state, due) = o.next.columns();
         let applied = tx
             .execute(
                 "UPDATE webhook_deliveries SET state = $3, next_attempt_at = $4,

@@ -84,6 +84,17 @@ pub enum DeliveryNext {
     Failed,
 }
 
+impl DeliveryNext {
+    /// The delivery's `state` and `next_attempt_at` columns after it.
+    pub fn columns(self) -> (DeliveryState, Option<i64>) {
+        match self {
+            DeliveryNext::Succeeded => (DeliveryState::Succeeded, None),
+            DeliveryNext::RetryAt(t) => (DeliveryState::Pending, Some(t.0)),
+            DeliveryNext::Failed => (DeliveryState::Failed, None),
+        }
+    }
+}
+
 /// What an attempt does to its endpoint's health.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EndpointHealth {
