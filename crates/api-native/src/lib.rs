@@ -24,6 +24,7 @@ pub mod dto;
 pub mod finance;
 pub mod orders;
 pub mod tickets;
+pub mod webhooks;
 
 /// The native error envelope: the hub's plain one, `{"error": {"code", "message",
 /// "field"}}`.
@@ -81,6 +82,16 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(finance::load_statement))
         .routes(routes!(finance::list_conciliations))
         .routes(routes!(finance::summary))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::replay_delivery))
+        .routes(routes!(webhooks::recover_webhook))
         .finish(
             entreposto_http::envelope::not_found::<Native>,
             entreposto_http::envelope::method_not_allowed::<Native>,
@@ -91,7 +102,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
+        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, receive the hub's events by webhook (Standard Webhooks signatures), administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
     components(schemas(dto::ErrorBody))
 )]

@@ -25,6 +25,7 @@ pub mod ticket;
 pub mod ticket_change;
 pub mod time;
 pub mod vocabulary;
+pub mod webhook;
 
 pub use catalog::*;
 pub use document::{Document, DocumentKind};
@@ -45,4 +46,8 @@ pub use time::Timestamp;
 pub use vocabulary::{
     parse_country, parse_gender, parse_payment_method, parse_phone_type, COUNTRIES, GENDERS,
     PAYMENT_METHODS, PHONE_TYPES,
+};
+pub use webhook::{
+    DeliveryState, DisabledReason, EventFilter, PreviousSecret, WebhookEndpoint, WebhookSecret,
+    WebhookUrl,
 };

@@ -81,6 +81,71 @@ pub struct Config {
     /// `elements` (default, `{"elements": [...]}`, what the client in use reads) or
     /// `array` (the bare array Koncili's document shows).
     pub koncili_extract_shape: ExtractShape,
+    /// `[webhooks]`: how deliveries are sent.
+    pub webhooks: WebhookConfig,
+}
+
+/// `[webhooks]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Let endpoints and deliveries reach loopback, private (RFC 1918, fc00::/7),
+    /// link-local and other reserved addresses (default false: a hub reachable by
+    /// operators must not be made to call its own network).
+    pub allow_private_addresses: bool,
+    /// Whether `serve` fans events out and sends deliveries on this node (default
+    /// true). Every node may: deliveries are claimed once across nodes.
+    pub worker: bool,
+    /// How long a delivery a node claimed stays its own, in seconds (default 60,
+    /// more than an attempt's 15 s): a node that dies mid-delivery leaves it to the
+    /// others this long after claiming it.
+    pub lease_seconds: u64,
+    /// How often an idle node looks for due deliveries and new events, in
+    /// milliseconds (default 500; a node's own events wake it at once).
+    pub poll_ms: u64,
+    /// Most deliveries one node attempts at once (default 64).
+    pub concurrency: usize,
+    /// This node's name in leases and the delivery log (default host name and
+    /// process id).
+    pub node: Option<String>,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allow_private_addresses: false,
+            worker: true,
+            lease_seconds: 60,
+            poll_ms: 500,
+            concurrency: 64,
+            node: None,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// What the use cases need to know.
+    pub fn settings(&self) -> entreposto_app::webhooks::WebhookSettings {
+        entreposto_app::webhooks::WebhookSettings {
+            allow_private_addresses: self.allow_private_addresses,
+            lease: Duration::from_secs(self.lease_seconds.max(1)),
+        }
+    }
+
+    /// How this node's dispatcher runs.
+    pub fn dispatcher(&self) -> entreposto_webhook_delivery::DispatcherOptions {
+        let d = entreposto_webhook_delivery::DispatcherOptions::default();
+        entreposto_webhook_delivery::DispatcherOptions {
+            node: self.node.clone().unwrap_or(d.node),
+            poll: self.poll(),
+            concurrency: self.concurrency.max(1),
+            ..d
+        }
+    }
+
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.max(1))
+    }
 }
 
 /// See [`Config::koncili_extract_shape`].
@@ -337,6 +402,7 @@ impl Default for Config {
             import_worker: true,
             import_lease_seconds: 60,
             koncili_extract_shape: ExtractShape::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }

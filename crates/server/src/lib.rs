@@ -12,3 +12,4 @@ pub mod mounts;
 pub mod progress;
 pub mod recon;
 pub mod store;
+pub mod webhooks;

@@ -49,6 +49,15 @@ impl Bound {
 /// (sorted by name). An unknown dialect name or an address that cannot be bound is an
 /// error naming the section.
 pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<Bound>> {
+    bind_with_clock(store, config, Arc::new(entreposto_app::SystemClock)).await
+}
+
+/// [`bind`] with the use cases on `clock` (tests set theirs).
+pub async fn bind_with_clock(
+    store: Arc<dyn Store>,
+    config: &Config,
+    clock: Arc<dyn entreposto_app::Clock>,
+) -> anyhow::Result<Vec<Bound>> {
     let own = config
         .dialects
         .iter()
@@ -80,7 +89,11 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
             &cursor_key,
             config.cursor_secret.as_ref().map(|s| s.0.as_str()),
         )
-        .with_app(entreposto_app::App::with_system_clock(store).with_import_lease(lease));
+        .with_app(
+            entreposto_app::App::new(store, clock)
+                .with_import_lease(lease)
+                .with_webhook_settings(config.webhooks.settings()),
+        );
     let app = state.app.clone();
     let mut bound = vec![Bound {
         app: app.clone(),

@@ -61,6 +61,9 @@ enum Command {
     /// Reconcile sellers' orders against the marketplaces' payout statements.
     #[command(subcommand)]
     Recon(ReconCmd),
+    /// Manage webhook endpoints and their deliveries.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
     /// Fill the database with a realistic operator, sellers with credentials and
     /// catalogs, and orders.
     Demo {
@@ -166,6 +169,57 @@ enum ReconCmd {
 }
 
 #[derive(Subcommand)]
+enum WebhookCmd {
+    /// Create an endpoint; prints it with its secret (shown only here and on rotate).
+    Create {
+        #[arg(long)]
+        operator: String,
+        /// Only this seller's events (default: the whole operator's).
+        #[arg(long)]
+        seller: Option<String>,
+        /// Where deliveries are POSTed (http or https).
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated (default: all of them).
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List an operator's endpoints.
+    List {
+        #[arg(long)]
+        operator: String,
+    },
+    /// Delete an endpoint with its delivery log.
+    Delete { id: String },
+    /// Give an endpoint a new secret (the old one signs beside it for a day).
+    Rotate { id: String },
+    /// Enable an endpoint (after it was disabled, by hand or for failing).
+    Enable { id: String },
+    /// Disable an endpoint (events meanwhile are logged as skipped).
+    Disable { id: String },
+    /// Show an endpoint's delivery log, newest first.
+    Deliveries {
+        id: String,
+        /// pending, succeeded, failed or skipped.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send one message to an endpoint again.
+    Replay { id: String, message: String },
+    /// Send again every delivery of events since a time that did not arrive.
+    Recover {
+        id: String,
+        /// ISO 8601 (`2024-05-01T00:00:00Z`).
+        #[arg(long)]
+        since: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum CredentialCmd {
     /// Issue a credential; prints exactly the headers a client must send.
     Create(CreateCredential),
@@ -235,7 +289,8 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let store = store::open(&config).await?;
-    let app = entreposto_app::App::with_system_clock(store.clone());
+    let app = entreposto_app::App::with_system_clock(store.clone())
+        .with_webhook_settings(config.webhooks.settings());
     match command {
         Command::Serve { .. } => serve(store, &config).await,
         Command::Operator(OperatorCmd::Create { name }) => {
@@ -366,6 +421,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Catalog(CatalogCmd::BulkInsert { paths, seller }) => {
             entreposto::catalog_file::bulk::run(store.clone(), paths, &seller).await
         }
+        Command::Webhook(cmd) => webhook(&app, cmd).await,
         Command::Demo {
             orders,
             sellers,
@@ -383,12 +439,126 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// The `webhook` commands. An endpoint named by id is found by id alone, then
+/// changed as its operator's.
+async fn webhook(app: &entreposto_app::App, cmd: WebhookCmd) -> anyhow::Result<()> {
+    use entreposto_api_native::webhooks::{webhook_out, DeliveryOut};
+    use entreposto_app::webhooks::{NewWebhook, WebhookPatch};
+    let reads = app.reads();
+    let operator_of = |id: String| {
+        let reads = reads.clone();
+        async move {
+            reads
+                .find_webhook(&id)
+                .await
+                .map(|e| (e.operator_id, id.clone()))
+                .with_context(|| format!("webhook {id}"))
+        }
+    };
+    let invalid = |e: entreposto_app::AppError| match e {
+        entreposto_app::AppError::Invalid(f) => anyhow::anyhow!("--{}: {}", f.field, f.message),
+        e => anyhow::anyhow!(e),
+    };
+    let enable = |enabled| WebhookPatch {
+        enabled: Some(enabled),
+        ..WebhookPatch::default()
+    };
+    match cmd {
+        WebhookCmd::Create {
+            operator,
+            seller,
+            url,
+            events,
+            description,
+        } => {
+            let e = app
+                .create_webhook(
+                    &operator,
+                    NewWebhook {
+                        url,
+                        events,
+                        seller,
+                        description,
+                    },
+                )
+                .await
+                .map_err(|e| match e {
+                    entreposto_app::AppError::NotFound => anyhow::anyhow!("no operator {operator}"),
+                    e => invalid(e),
+                })?;
+            let mut out = serde_json::to_value(webhook_out(&e))?;
+            out["secret"] = e.secret.expose().into();
+            print_json(&out)
+        }
+        WebhookCmd::List { operator } => {
+            let list = reads.list_webhooks(&operator).await?;
+            print_json(&list.iter().map(webhook_out).collect::<Vec<_>>())
+        }
+        WebhookCmd::Delete { id } => {
+            let (op, id) = operator_of(id).await?;
+            app.delete_webhook(&op, &id).await?;
+            print_json(&serde_json::json!({"id": id, "deleted": true}))
+        }
+        WebhookCmd::Rotate { id } => {
+            let (op, id) = operator_of(id).await?;
+            let e = app.rotate_webhook_secret(&op, &id).await?;
+            let mut out = serde_json::to_value(webhook_out(&e))?;
+            out["secret"] = e.secret.expose().into();
+            print_json(&out)
+        }
+        WebhookCmd::Enable { id } => {
+            let (op, id) = operator_of(id).await?;
+            print_json(&webhook_out(
+                &app.update_webhook(&op, &id, enable(true)).await?,
+            ))
+        }
+        WebhookCmd::Disable { id } => {
+            let (op, id) = operator_of(id).await?;
+            print_json(&webhook_out(
+                &app.update_webhook(&op, &id, enable(false)).await?,
+            ))
+        }
+        WebhookCmd::Deliveries { id, state, limit } => {
+            let (op, id) = operator_of(id).await?;
+            let state = state
+                .map(|s| {
+                    entreposto_domain::DeliveryState::parse(&s).with_context(|| {
+                        format!("--state must be pending, succeeded, failed or skipped, not '{s}'")
+                    })
+                })
+                .transpose()?;
+            let filter = entreposto_store::webhooks::DeliveryFilter {
+                state,
+                before: None,
+                limit: limit.clamp(1, 1000),
+            };
+            let list = reads.list_webhook_deliveries(&op, &id, &filter).await?;
+            print_json(&list.iter().map(DeliveryOut::of).collect::<Vec<_>>())
+        }
+        WebhookCmd::Replay { id, message } => {
+            let (op, id) = operator_of(id).await?;
+            let d = app
+                .replay_webhook_message(&op, &id, &message)
+                .await
+                .with_context(|| format!("message {message} of webhook {id}"))?;
+            print_json(&DeliveryOut::of(&d))
+        }
+        WebhookCmd::Recover { id, since } => {
+            let (op, id) = operator_of(id).await?;
+            let since =
+                Timestamp::parse(&since).map_err(|e| anyhow::anyhow!("--since: {}", e.message))?;
+            let n = app.recover_webhook(&op, &id, since).await?;
+            print_json(&serde_json::json!({"id": id, "requeued": n}))
+        }
+    }
+}
+
 async fn serve(
     store: std::sync::Arc<dyn entreposto_store::Store>,
     config: &Config,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
-    let bound = entreposto::listeners::bind(store, config).await?;
+    let bound = entreposto::listeners::bind(store.clone(), config).await?;
     // One signal for every listener and the import worker: each stops when it is seen.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signal = shutdown_signal();
@@ -409,6 +579,14 @@ async fn serve(
             ))
         }
         _ => None,
+    };
+    // Webhooks too run on every node: the outbox sink is held by one node at a time
+    // and each delivery is claimed by one, so any node may die mid-delivery.
+    let webhooks = match bound.first() {
+        Some(b) if config.webhooks.worker => {
+            entreposto::webhooks::spawn(&b.app, store.clone(), config, &stopped)?
+        }
+        _ => Vec::new(),
     };
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
@@ -444,6 +622,9 @@ async fn serve(
     }
     if let Some(w) = worker {
         w.await.context("the import worker panicked")?;
+    }
+    for w in webhooks {
+        w.await.context("a webhook worker panicked")?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use entreposto_domain::*;
+use entreposto_store::events::{conciliation_events, line_events};
 use entreposto_store::finance_json::{
     self, kind_code, kind_from_code, situation_code, situation_from_code, SettlementRow,
 };
@@ -31,6 +32,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::order_lifecycle::scope_sql;
+use crate::outbox::insert_events;
 use crate::{map_err, scope_seller, Params, PgStore};
 
 /// The advisory lock class of "a conciliation begins on this seller's channel" (the
@@ -515,6 +517,26 @@ async fn write_lines(
         .collect()
 }
 
+impl PgStore {
+    /// Inserts the events of the lines a write wrote (`written`, in `lines`' order).
+    async fn insert_line_events(
+        &self,
+        tx: &Transaction<'_>,
+        operator_id: &str,
+        lines: &[LineWrite],
+        written: &[ExtractLine],
+        events: &[(usize, FinanceEvent)],
+        now: Timestamp,
+    ) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = written.iter().map(|l| l.id).collect();
+        let rows = line_events(&*self.payloads, operator_id, lines, &ids, events, now);
+        insert_events(tx, &rows).await
+    }
+}
+
 /// How many of `lines` are new (for [`PgStore::grew`]).
 fn new_lines(lines: &[LineWrite]) -> u64 {
     lines
@@ -794,8 +816,13 @@ impl FinanceStore for PgStore {
             order_code: Some(&order.order_code),
         };
         let written = write_lines(&tx, &owner, &s.lines, now).await?;
+        self.insert_line_events(&tx, &scope.operator_id, &s.lines, &written, &s.events, now)
+            .await?;
         tx.commit().await.map_err(map_err)?;
         self.grew(&self.lines_grown, new_lines(&s.lines), "extract_lines");
+        if !s.events.is_empty() {
+            self.wrote_events();
+        }
         Ok(written)
     }
 
@@ -805,6 +832,7 @@ impl FinanceStore for PgStore {
         channel: &str,
         order_code: &str,
         lines: &[LineWrite],
+        events: &[(usize, FinanceEvent)],
         now: Timestamp,
     ) -> Result<()> {
         let seller = scope_seller(scope, "a settlement order")?;
@@ -852,8 +880,14 @@ impl FinanceStore for PgStore {
             channel,
             order_code: Some(order_code),
         };
-        write_lines(&tx, &owner, lines, now).await?;
-        tx.commit().await.map_err(map_err)
+        let written = write_lines(&tx, &owner, lines, now).await?;
+        self.insert_line_events(&tx, &scope.operator_id, lines, &written, events, now)
+            .await?;
+        tx.commit().await.map_err(map_err)?;
+        if !events.is_empty() {
+            self.wrote_events();
+        }
+        Ok(())
     }
 
     async fn lines_for_keys(
@@ -1069,9 +1103,15 @@ impl FinanceStore for PgStore {
             channel: &channel,
             order_code: None,
         };
-        write_lines(&tx, &owner, &step.lines, step.now).await?;
+        let written = write_lines(&tx, &owner, &step.lines, step.now).await?;
+        let op = &scope.operator_id;
+        self.insert_line_events(&tx, op, &step.lines, &written, &step.events, step.now)
+            .await?;
         tx.commit().await.map_err(map_err)?;
         self.grew(&self.lines_grown, new_lines(&step.lines), "extract_lines");
+        if !step.events.is_empty() {
+            self.wrote_events();
+        }
         Ok(())
     }
 
@@ -1080,12 +1120,14 @@ impl FinanceStore for PgStore {
         scope: &Scope,
         id: i64,
         now: Timestamp,
+        events: &[FinanceEvent],
     ) -> Result<Conciliation> {
-        let c = self.conn().await?;
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
         // Counted along the seller's released lines (the listing index carries the
         // conciliation). A closed one keeps its first close (and counts): closing
         // again answers it.
-        let stmt = c
+        let stmt = tx
             .prepare_cached(&format!(
                 "WITH n AS (
                    SELECT count(*) FILTER (WHERE situation = $5) AS concilied,
@@ -1104,7 +1146,7 @@ impl FinanceStore for PgStore {
             ))
             .await
             .map_err(map_err)?;
-        let closed = c
+        let closed = tx
             .query_opt(
                 &stmt,
                 &[
@@ -1118,10 +1160,18 @@ impl FinanceStore for PgStore {
             )
             .await
             .map_err(map_err)?;
-        match closed {
-            Some(r) => Ok(conciliation_from_row(&r, 0)),
-            None => self.get_conciliation(scope, id).await,
+        let Some(r) = closed else {
+            drop(tx);
+            return self.get_conciliation(scope, id).await;
+        };
+        let conc = conciliation_from_row(&r, 0);
+        let rows = conciliation_events(&*self.payloads, events, &scope.operator_id, &conc, now);
+        insert_events(&tx, &rows).await?;
+        tx.commit().await.map_err(map_err)?;
+        if !rows.is_empty() {
+            self.wrote_events();
         }
+        Ok(conc)
     }
 
     async fn get_conciliation(&self, scope: &Scope, id: i64) -> Result<Conciliation> {
@@ -1698,6 +1748,7 @@ mod scale_tests {
                 .apply_conciliation_step(
                     &scope,
                     &ConciliationStep {
+                        events: Vec::new(),
                         conciliation_id: c.id,
                         from_row: from as u64,
                         to_row: to as u64,
@@ -1713,7 +1764,7 @@ mod scale_tests {
         let total = started.elapsed();
         let t = Instant::now();
         let closed = store
-            .close_conciliation(&scope, c.id, Timestamp(t0))
+            .close_conciliation(&scope, c.id, Timestamp(t0), &[])
             .await
             .unwrap();
         let closing = t.elapsed();

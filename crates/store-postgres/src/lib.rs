@@ -20,9 +20,11 @@ mod finance;
 mod order_json;
 mod order_lifecycle;
 mod orders;
+mod outbox;
 mod tenants;
 mod tickets;
 mod tls;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -41,6 +43,10 @@ pub struct PgStore {
     /// Extract lines this node inserted since it last refreshed their statistics
     /// (orders pushed by the hundred thousand, a statement's unknown keys).
     pub(crate) lines_grown: Arc<std::sync::atomic::AtomicU64>,
+    /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
+    pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Renders the payloads of the events writes insert (see `entreposto_store::events`).
+    pub(crate) payloads: Arc<dyn entreposto_store::EventPayloads>,
 }
 
 /// Rows a node inserts into a table before it refreshes the table's statistics.
@@ -203,6 +209,8 @@ impl PgStore {
             order_counts: Arc::default(),
             orders_written: Arc::default(),
             lines_grown: Arc::default(),
+            events: Arc::new(tokio::sync::watch::Sender::new(0)),
+            payloads: Arc::new(entreposto_store::PlainPayloads),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");

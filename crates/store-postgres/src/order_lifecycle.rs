@@ -21,6 +21,9 @@ use entreposto_store::progress_json::{self, StoredProgress};
 use entreposto_store::*;
 use tokio_postgres::Row;
 
+use entreposto_store::events::order_events;
+
+use crate::outbox::insert_events;
 use crate::{map_err, orders, Params, PgStore};
 
 /// An order view's columns on alias `o`: the order's (`orders::ORDER_COLS`), then its
@@ -165,12 +168,15 @@ async fn save_change(
     let tx = c.transaction().await.map_err(map_err)?;
     let row = tx
         .query_opt(
-            "UPDATE orders SET state = $5, progress_version = $4 + 1, has_pendency = $6,
+            &format!(
+                "UPDATE orders SET state = $5, progress_version = $4 + 1, has_pendency = $6,
              has_warnings = $7, erp_sent = $8, pendencies = $9, warnings = $10,
              progress = $11, updated_at = $12
              WHERE id = $1 AND operator_id = $2 AND ($3::text IS NULL OR seller_id = $3)
                AND progress_version = $4
-             RETURNING seller_id",
+             RETURNING {}",
+                orders::ORDER_COLS
+            ),
             &[
                 &change.order_id,
                 &scope.operator_id,
@@ -203,7 +209,9 @@ async fn save_change(
             StoreError::NotFound
         });
     };
-    let seller: String = row.get(0);
+    // The order as stored after the change, for its events' payload.
+    let order = orders::decode(&row)?;
+    let seller = order.data.seller_id.clone();
     if !change.stock.is_empty() {
         let mut products: Vec<i64> = change.stock.iter().map(|m| m.product_id).collect();
         products.sort_unstable();
@@ -279,7 +287,18 @@ async fn save_change(
         .await
         .map_err(map_err)?;
     }
-    tx.commit().await.map_err(map_err)
+    if !change.events.is_empty() {
+        let mut progress = change.progress.clone();
+        progress.version = change.loaded_version + 1;
+        let view = OrderView { order, progress };
+        let rows = order_events(&*store.payloads, &change.events, None, &view, change.now);
+        insert_events(&tx, &rows).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    if !change.events.is_empty() {
+        store.wrote_events();
+    }
+    Ok(())
 }
 
 #[async_trait]

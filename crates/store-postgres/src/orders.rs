@@ -9,10 +9,12 @@
 
 use async_trait::async_trait;
 use entreposto_domain::*;
+use entreposto_store::events::order_events;
 use entreposto_store::progress_json;
-use entreposto_store::{ImportOrder, OrderStore, Result, StoreError};
+use entreposto_store::{ImportOrder, OrderStore, OrderView, Result, StoreError};
 use tokio_postgres::Row;
 
+use crate::outbox::HandTx;
 use crate::{map_err, order_json, PgStore};
 
 pub(crate) const ORDER_COLS: &str = "id, created_at, updated_at, body";
@@ -41,7 +43,7 @@ impl OrderStore for PgStore {
         data: &OrderData,
         initial: &OrderProgress,
         now: Timestamp,
-        _events: &[OrderEvent],
+        events: &[OrderEvent],
     ) -> Result<(Order, Upserted)> {
         let body = encode(data)?;
         let progress = progress_json::encode(initial);
@@ -68,7 +70,8 @@ impl OrderStore for PgStore {
                      has_pendency = EXCLUDED.has_pendency,
                      has_warnings = EXCLUDED.has_warnings,
                      pendencies = EXCLUDED.pendencies, warnings = EXCLUDED.warnings
-                   RETURNING id, created_at, (xmax = 0) AS inserted
+                   RETURNING id, created_at, (xmax = 0) AS inserted, state, progress_version,
+                     progress, pendencies, warnings
                  ), gone AS (
                    DELETE FROM order_payment_ids d USING o
                    WHERE d.order_id = o.id AND NOT (d.transaction_id = ANY($18::text[]))
@@ -77,53 +80,78 @@ impl OrderStore for PgStore {
                    SELECT o.id, $1, $2, t FROM o, UNNEST($18::text[]) AS t
                    ON CONFLICT DO NOTHING
                  )
-                 SELECT id, created_at, inserted FROM o",
+                 SELECT id, created_at, inserted, state, progress_version, progress,
+                   pendencies, warnings FROM o",
             )
             .await
             .map_err(map_err)?;
-        let r = c
-            .query_one(
-                &stmt,
-                &[
-                    &data.operator_id,
-                    &data.seller_id,
-                    &data.channel,
-                    &data.marketplace_order_id,
-                    &data.status.as_str(),
-                    &data.placed_at.0,
-                    &data.total().0,
-                    &now.0,
-                    &body,
-                    &progress.state,
-                    &initial.version,
-                    &progress.has_pendency,
-                    &progress.has_warnings,
-                    &progress.erp_sent,
-                    &progress.pendencies,
-                    &progress.warnings,
-                    &progress.progress,
-                    &tids,
-                ],
-            )
-            .await
-            .map_err(map_err);
-        self.orders_written
-            .fetch_add(1, std::sync::atomic::Ordering::Release);
-        let r = r?;
-        let inserted: bool = r.get(2);
-        Ok((
-            Order {
-                id: r.get(0),
-                data: data.clone(),
-                created_at: Timestamp(r.get(1)),
-                updated_at: now,
-            },
-            if inserted {
-                Upserted::Created
-            } else {
-                Upserted::Updated
-            },
-        ))
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 18] = [
+            &data.operator_id,
+            &data.seller_id,
+            &data.channel,
+            &data.marketplace_order_id,
+            &data.status.as_str(),
+            &data.placed_at.0,
+            &data.total().0,
+            &now.0,
+            &body,
+            &progress.state,
+            &initial.version,
+            &progress.has_pendency,
+            &progress.has_warnings,
+            &progress.erp_sent,
+            &progress.pendencies,
+            &progress.warnings,
+            &progress.progress,
+            &tids,
+        ];
+        // Without events the upsert is one statement; with them, `BEGIN` goes with it
+        // and `COMMIT` with the events the answer lets us build.
+        let answered = if events.is_empty() {
+            c.query_one(&stmt, &params)
+                .await
+                .map_err(map_err)
+                .map(|r| (r, None))
+        } else {
+            HandTx::begin_with(c, &stmt, &params)
+                .await
+                .map(|(tx, r)| (r, Some(tx)))
+        };
+        let counted = || {
+            self.orders_written
+                .fetch_add(1, std::sync::atomic::Ordering::Release)
+        };
+        let (r, tx) = match answered {
+            Ok(a) => a,
+            Err(e) => {
+                counted();
+                return Err(e);
+            }
+        };
+        let how = if r.get::<_, bool>(2) {
+            Upserted::Created
+        } else {
+            Upserted::Updated
+        };
+        let order = Order {
+            id: r.get(0),
+            data: data.clone(),
+            created_at: Timestamp(r.get(1)),
+            updated_at: now,
+        };
+        let Some(tx) = tx else {
+            counted();
+            return Ok((order, how));
+        };
+        let progress = progress_json::decode(r.get(3), r.get(4), r.get(5), r.get(6), r.get(7))
+            .map_err(|e| StoreError::Other(format!("order {}: {e}", order.id)))?;
+        let view = OrderView { order, progress };
+        let rows = order_events(&*self.payloads, events, Some(how), &view, now);
+        let committed = tx.commit_with(&rows).await;
+        counted();
+        committed?;
+        self.wrote_events();
+        Ok((view.order, how))
     }
 
     async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order> {

@@ -2,9 +2,11 @@
 
 use async_trait::async_trait;
 use entreposto_domain::*;
+use entreposto_store::events::credential_events;
 use entreposto_store::{Result, StoreError, TenantStore};
 use tokio_postgres::Row;
 
+use crate::outbox::insert_events;
 use crate::{map_err, PgStore};
 
 const SELLER_COLS: &str = "id, operator_id, name, document, document_type, created_at";
@@ -25,6 +27,27 @@ fn seller_from_row(r: &Row) -> Seller {
         },
         created_at: Timestamp(r.get(5)),
     }
+}
+
+const CREDENTIAL_COLS: &str =
+    "id, operator_id, seller_id, dialect, secret_hash, user_email, created_at, revoked_at";
+
+fn credential_from_row(r: &Row) -> Result<Credential> {
+    let dialect: String = r.get(3);
+    let hash: Vec<u8> = r.get(4);
+    Ok(Credential {
+        id: r.get(0),
+        operator_id: r.get(1),
+        seller_id: r.get(2),
+        dialect: Dialect::parse(&dialect)
+            .ok_or_else(|| StoreError::Other(format!("bad dialect {dialect}")))?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Other("bad secret hash".into()))?,
+        user_email: r.get(5),
+        created_at: Timestamp(r.get(6)),
+        revoked_at: r.get::<_, Option<i64>>(7).map(Timestamp),
+    })
 }
 
 #[async_trait]
@@ -115,9 +138,10 @@ impl TenantStore for PgStore {
         Ok(rows.iter().map(seller_from_row).collect())
     }
 
-    async fn create_credential(&self, k: &Credential, _events: &[CredentialEvent]) -> Result<()> {
-        let c = self.conn().await?;
-        c.execute(
+    async fn create_credential(&self, k: &Credential, events: &[CredentialEvent]) -> Result<()> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(
             "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
              user_email, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
@@ -133,16 +157,22 @@ impl TenantStore for PgStore {
         )
         .await
         .map_err(map_err)?;
+        insert_events(
+            &tx,
+            &credential_events(&*self.payloads, events, k, k.created_at),
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        self.wrote_events();
         Ok(())
     }
 
     async fn get_credential(&self, id: &str) -> Result<Credential> {
         let c = self.conn().await?;
         let stmt = c
-            .prepare_cached(
-                "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,
-                 revoked_at FROM credentials WHERE id = $1",
-            )
+            .prepare_cached(&format!(
+                "SELECT {CREDENTIAL_COLS} FROM credentials WHERE id = $1"
+            ))
             .await
             .map_err(map_err)?;
         let r = c
@@ -150,21 +180,7 @@ impl TenantStore for PgStore {
             .await
             .map_err(map_err)?
             .ok_or(StoreError::NotFound)?;
-        let dialect: String = r.get(3);
-        let hash: Vec<u8> = r.get(4);
-        Ok(Credential {
-            id: r.get(0),
-            operator_id: r.get(1),
-            seller_id: r.get(2),
-            dialect: Dialect::parse(&dialect)
-                .ok_or_else(|| StoreError::Other(format!("bad dialect {dialect}")))?,
-            secret_hash: hash
-                .try_into()
-                .map_err(|_| StoreError::Other("bad secret hash".into()))?,
-            user_email: r.get(5),
-            created_at: Timestamp(r.get(6)),
-            revoked_at: r.get::<_, Option<i64>>(7).map(Timestamp),
-        })
+        credential_from_row(&r)
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8; 32]) -> Result<[u8; 32]> {
@@ -188,20 +204,36 @@ impl TenantStore for PgStore {
         &self,
         id: &str,
         at: Timestamp,
-        _events: &[CredentialEvent],
+        events: &[CredentialEvent],
     ) -> Result<()> {
-        let c = self.conn().await?;
-        let n = c
-            .execute(
-                "UPDATE credentials SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        // Only a first revocation is a change (and has events).
+        let revoked = tx
+            .query_opt(
+                &format!(
+                    "UPDATE credentials SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL
+                     RETURNING {CREDENTIAL_COLS}"
+                ),
                 &[&id, &at.0],
             )
             .await
             .map_err(map_err)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        let Some(r) = revoked else {
+            let exists = tx
+                .query_opt("SELECT 1 FROM credentials WHERE id = $1", &[&id])
+                .await
+                .map_err(map_err)?;
+            return exists.map(|_| ()).ok_or(StoreError::NotFound);
+        };
+        let credential = credential_from_row(&r)?;
+        insert_events(
+            &tx,
+            &credential_events(&*self.payloads, events, &credential, at),
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        self.wrote_events();
+        Ok(())
     }
 }

@@ -7,10 +7,12 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use entreposto_domain::*;
+use entreposto_store::events::ticket_events;
 use entreposto_store::{ImportTicket, Result, StoreError, TicketFilter, TicketStore};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
+use crate::outbox::insert_events;
 use crate::{map_err, Params, PgStore};
 
 const TICKET_COLS: &str = "id, operator_id, seller_id, order_id, code, subject_id, subject, \
@@ -384,7 +386,12 @@ impl TicketStore for PgStore {
         for d in &change.new_messages {
             added.push(insert_message(&tx, t.id, &d.message, d.at, d.replied_at).await?);
         }
+        let rows = ticket_events(&*self.payloads, &change.events, &t, &added);
+        insert_events(&tx, &rows).await?;
         tx.commit().await.map_err(map_err)?;
+        if !rows.is_empty() {
+            self.wrote_events();
+        }
         Ok((t, added))
     }
 

@@ -76,7 +76,10 @@ async fn a_load_in_progress_holds_its_period() {
             .unwrap(),
         Begun::Existing(open.clone())
     );
-    store.close_conciliation(&scope, open.id, T0).await.unwrap();
+    store
+        .close_conciliation(&scope, open.id, T0, &[])
+        .await
+        .unwrap();
     assert!(matches!(
         store
             .begin_conciliation(&scope, &statement(&w.seller_a, "d3", 21, 25))
@@ -103,6 +106,7 @@ async fn a_seller_the_operator_does_not_have_is_not_found() {
         .save_settlement(
             &operator,
             &OrderSettlement {
+                events: Vec::new(),
                 order,
                 lines: vec![],
             },

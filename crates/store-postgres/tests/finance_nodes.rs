@@ -152,6 +152,7 @@ async fn of_two_nodes_on_the_same_step_one_applies_it() {
             version: 0,
         };
         let step = ConciliationStep {
+            events: Vec::new(),
             conciliation_id: c.id,
             from_row: 0,
             to_row: 1,

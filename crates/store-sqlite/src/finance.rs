@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use entreposto_domain::*;
+use entreposto_store::events::{conciliation_events, line_events};
 use entreposto_store::finance_json::{
     decode_settlement, decode_terms, encode_settlement, encode_terms, kind_code, kind_from_code,
     situation_code, situation_from_code, SettlementRow,
@@ -31,6 +32,7 @@ use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Statement, ToSql};
 
 use crate::order_lifecycle::scope_sql;
+use crate::outbox::insert_events;
 use crate::{map_err, SqliteStore};
 
 /// A line's id and key, then its [`LINE_BODY`]: the columns a line is read from, in
@@ -523,7 +525,7 @@ fn delete_settlement(
     order_code: &str,
     lines: &[LineWrite],
     now: Timestamp,
-) -> Result<()> {
+) -> Result<Vec<i64>> {
     let seller = seller_of(scope)?;
     check_seller(c, &scope.operator_id, seller)?;
     let gone = c
@@ -542,14 +544,14 @@ fn delete_settlement(
         channel,
         order_code: Some(order_code),
     };
-    write_lines(c, &owner, lines, now)?;
+    let ids = write_lines(c, &owner, lines, now)?;
     c.prepare_cached(
         "DELETE FROM extract_lines
          WHERE seller_id = ?1 AND channel = ?2 AND order_code = ?3 AND released_parts = 0",
     )
     .and_then(|mut s| s.execute(params![seller, channel, order_code]))
     .map_err(map_err)?;
-    Ok(())
+    Ok(ids)
 }
 
 /// From how many keys [`FinanceStore::lines_for_keys`] reads on two threads.
@@ -681,7 +683,8 @@ fn begin(c: &Connection, scope: &Scope, n: &Conciliation) -> Result<Begun> {
 
 /// One step (see [`ConciliationStep`]): the cursor moves from `from_row` to `to_row`
 /// on an open conciliation of the scope, or nothing is written.
-fn apply_step(c: &Connection, scope: &Scope, step: &ConciliationStep) -> Result<()> {
+/// Returns the ids of the step's lines, in order.
+fn apply_step(c: &Connection, scope: &Scope, step: &ConciliationStep) -> Result<Vec<i64>> {
     let moved: Option<(String, String)> = c
         .prepare_cached(
             "UPDATE conciliations SET cursor_row = ?5
@@ -715,8 +718,7 @@ fn apply_step(c: &Connection, scope: &Scope, step: &ConciliationStep) -> Result<
         channel: &channel,
         order_code: None,
     };
-    write_lines(c, &owner, &step.lines, step.now)?;
-    Ok(())
+    write_lines(c, &owner, &step.lines, step.now)
 }
 
 fn conciliation(c: &Connection, scope: &Scope, id: i64) -> Result<Conciliation> {
@@ -727,11 +729,11 @@ fn conciliation(c: &Connection, scope: &Scope, id: i64) -> Result<Conciliation> 
 
 /// Counts the conciliation's lines from the listing index alone (the seller's
 /// released lines, filtered on `conciliation_id` in the index) and closes it; a closed
-/// conciliation is answered as it was closed.
-fn close(c: &Connection, scope: &Scope, id: i64, now: Timestamp) -> Result<Conciliation> {
+/// conciliation is answered as it was closed (and `false`: not closed now).
+fn close(c: &Connection, scope: &Scope, id: i64, now: Timestamp) -> Result<(Conciliation, bool)> {
     let conc = conciliation(c, scope, id)?;
     if conc.close_date.is_some() {
-        return Ok(conc);
+        return Ok((conc, false));
     }
     let (concilied, divergent, partial): (u64, u64, u64) = c
         .prepare_cached(
@@ -752,13 +754,16 @@ fn close(c: &Connection, scope: &Scope, id: i64, now: Timestamp) -> Result<Conci
     )
     .and_then(|mut s| s.execute(params![id, now.0, concilied, divergent, partial]))
     .map_err(map_err)?;
-    Ok(Conciliation {
-        close_date: Some(now),
-        concilied,
-        divergent,
-        partial,
-        ..conc
-    })
+    Ok((
+        Conciliation {
+            close_date: Some(now),
+            concilied,
+            divergent,
+            partial,
+            ..conc
+        },
+        true,
+    ))
 }
 
 /// Which mark a batch sets.
@@ -1076,8 +1081,24 @@ impl FinanceStore for SqliteStore {
         // Encoding outside the writer keeps the single writer thread on SQL only.
         let row = encode_settlement(&s.order);
         let (scope, s) = (scope.clone(), s.clone());
-        self.write(move |c| save_settlement(c, &scope, &s, &row, now))
-            .await
+        let payloads = self.payloads.clone();
+        let wrote = !s.events.is_empty();
+        let lines = self
+            .write(move |c| {
+                let lines = save_settlement(c, &scope, &s, &row, now)?;
+                let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
+                let op = &scope.operator_id;
+                insert_events(
+                    c,
+                    &line_events(&*payloads, op, &s.lines, &ids, &s.events, now),
+                )?;
+                Ok(lines)
+            })
+            .await?;
+        if wrote {
+            self.wrote_events();
+        }
+        Ok(lines)
     }
 
     async fn delete_settlement(
@@ -1086,12 +1107,22 @@ impl FinanceStore for SqliteStore {
         channel: &str,
         order_code: &str,
         lines: &[LineWrite],
+        events: &[(usize, FinanceEvent)],
         now: Timestamp,
     ) -> Result<()> {
         let (scope, channel, code) = (scope.clone(), channel.to_string(), order_code.to_string());
-        let lines = lines.to_vec();
-        self.write(move |c| delete_settlement(c, &scope, &channel, &code, &lines, now))
-            .await
+        let (lines, events, payloads) = (lines.to_vec(), events.to_vec(), self.payloads.clone());
+        let wrote = !events.is_empty();
+        self.write(move |c| {
+            let ids = delete_settlement(c, &scope, &channel, &code, &lines, now)?;
+            let op = &scope.operator_id;
+            insert_events(c, &line_events(&*payloads, op, &lines, &ids, &events, now))
+        })
+        .await?;
+        if wrote {
+            self.wrote_events();
+        }
+        Ok(())
     }
 
     async fn lines_for_keys(
@@ -1149,7 +1180,21 @@ impl FinanceStore for SqliteStore {
 
     async fn apply_conciliation_step(&self, scope: &Scope, step: &ConciliationStep) -> Result<()> {
         let (scope, step) = (scope.clone(), step.clone());
-        self.write(move |c| apply_step(c, &scope, &step)).await
+        let payloads = self.payloads.clone();
+        let wrote = !step.events.is_empty();
+        self.write(move |c| {
+            let ids = apply_step(c, &scope, &step)?;
+            let (op, at) = (&scope.operator_id, step.now);
+            insert_events(
+                c,
+                &line_events(&*payloads, op, &step.lines, &ids, &step.events, at),
+            )
+        })
+        .await?;
+        if wrote {
+            self.wrote_events();
+        }
+        Ok(())
     }
 
     async fn close_conciliation(
@@ -1157,9 +1202,24 @@ impl FinanceStore for SqliteStore {
         scope: &Scope,
         id: i64,
         now: Timestamp,
+        events: &[FinanceEvent],
     ) -> Result<Conciliation> {
         let scope = scope.clone();
-        self.write(move |c| close(c, &scope, id, now)).await
+        let (events, payloads) = (events.to_vec(), self.payloads.clone());
+        let (conc, closed) = self
+            .write(move |c| {
+                let (conc, closed) = close(c, &scope, id, now)?;
+                if closed {
+                    let op = &scope.operator_id;
+                    insert_events(c, &conciliation_events(&*payloads, &events, op, &conc, now))?;
+                }
+                Ok((conc, closed))
+            })
+            .await?;
+        if closed {
+            self.wrote_events();
+        }
+        Ok(conc)
     }
 
     async fn get_conciliation(&self, scope: &Scope, id: i64) -> Result<Conciliation> {

@@ -30,6 +30,7 @@ mod finance;
 pub mod order_codec;
 mod order_lifecycle;
 mod orders;
+mod outbox;
 mod snapshot;
 mod tenants;
 mod tickets;
@@ -37,6 +38,7 @@ mod tickets;
 // false` (`SqliteOptions::vfs_shim`) runs without it.
 #[allow(unsafe_code)]
 mod vfs;
+mod webhooks;
 
 use snapshot::SnapshotPool;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -129,6 +131,10 @@ pub struct SqliteStore {
     readers: Sender<ReadJob>,
     path: PathBuf,
     vfs: String,
+    /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
+    pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Renders the payloads of the events writes insert (see `entreposto_store::events`).
+    pub(crate) payloads: Arc<dyn entreposto_store::EventPayloads>,
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
@@ -312,6 +318,8 @@ impl SqliteStore {
             readers: rtx,
             path,
             vfs,
+            events: Arc::new(tokio::sync::watch::Sender::new(0)),
+            payloads: Arc::new(entreposto_store::PlainPayloads),
         })
     }
 

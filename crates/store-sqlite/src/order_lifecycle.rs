@@ -21,7 +21,10 @@ use entreposto_store::*;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use entreposto_store::events::order_events;
+
 use crate::orders::{order_at, order_cols};
+use crate::outbox::insert_events;
 use crate::{map_err, SqliteStore};
 
 /// An order view's columns: the order's (`order_cols!`), then its progress's.
@@ -203,22 +206,25 @@ fn list_sql(scope: &Scope, f: &OrderFilter) -> (String, Vec<Value>) {
 }
 
 /// Persists a decided change (see [`OrderLifecycleStore::save_order_change`]) inside
-/// the writer's savepoint for this job: any error leaves nothing of it.
+/// the writer's savepoint for this job: any error leaves nothing of it. Returns the
+/// order as stored after it (its events' payload shows it), read by the update
+/// itself.
 fn save_change(
     c: &Connection,
     scope: &Scope,
     change: &OrderChange,
     stored: &StoredProgress,
-) -> Result<()> {
-    let seller: Option<String> = c
-        .prepare_cached(
+) -> Result<Order> {
+    let updated: Option<Result<Order>> = c
+        .prepare_cached(concat!(
             "UPDATE orders SET state = ?5, progress_version = ?4 + 1, has_pendency = ?6,
              has_warnings = ?7, erp_sent = ?8, pendencies = ?9, warnings = ?10,
              progress = ?11, updated_at = ?12
              WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3)
                AND progress_version = ?4
-             RETURNING seller_id",
-        )
+             RETURNING ",
+            order_cols!()
+        ))
         .and_then(|mut s| {
             s.query_row(
                 params![
@@ -235,12 +241,12 @@ fn save_change(
                     stored.progress,
                     change.now.0,
                 ],
-                |r| r.get(0),
+                |r| order_at(r, 0),
             )
             .optional()
         })
         .map_err(map_err)?;
-    let Some(seller) = seller else {
+    let Some(order) = updated.transpose()? else {
         let exists = c
             .prepare_cached(
                 "SELECT 1 FROM orders
@@ -259,8 +265,9 @@ fn save_change(
             None => StoreError::NotFound,
         });
     };
+    let seller = &order.data.seller_id;
     for m in &change.stock {
-        apply_move(c, &seller, m)?;
+        apply_move(c, seller, m)?;
     }
     let moved: BTreeSet<i64> = change.stock.iter().map(|m| m.product_id).collect();
     for id in moved {
@@ -275,9 +282,10 @@ fn save_change(
         c,
         change.order_id,
         &scope.operator_id,
-        &seller,
+        seller,
         &change.progress.erp,
-    )
+    )?;
+    Ok(order)
 }
 
 /// Moves one product's stock at one location by `delta` if the quantity stays at or
@@ -357,13 +365,23 @@ impl OrderLifecycleStore for SqliteStore {
         // Encoding outside the writer keeps the single writer thread on SQL only.
         let stored = progress_json::encode(&change.progress);
         let scope = scope.clone();
-        self.write(move |c| {
-            save_change(c, &scope, &change, &stored)?;
-            let mut progress = change.progress;
-            progress.version = change.loaded_version + 1;
-            Ok(progress)
-        })
-        .await
+        let payloads = self.payloads.clone();
+        let wrote = !change.events.is_empty();
+        let progress = self
+            .write(move |c| {
+                let order = save_change(c, &scope, &change, &stored)?;
+                let mut progress = change.progress;
+                progress.version = change.loaded_version + 1;
+                let view = OrderView { order, progress };
+                let rows = order_events(&*payloads, &change.events, None, &view, change.now);
+                insert_events(c, &rows)?;
+                Ok(view.progress)
+            })
+            .await?;
+        if wrote {
+            self.wrote_events();
+        }
+        Ok(progress)
     }
 
     async fn list_order_views(

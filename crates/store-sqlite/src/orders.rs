@@ -12,12 +12,14 @@
 
 use async_trait::async_trait;
 use entreposto_domain::*;
+use entreposto_store::events::order_events;
 use entreposto_store::progress_json::{self, StoredProgress};
-use entreposto_store::{ImportOrder, OrderStore, Result, StoreError};
+use entreposto_store::{ImportOrder, OrderStore, OrderView, Result, StoreError};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::order_codec::{self, Body};
+use crate::outbox::insert_events;
 use crate::{map_err, SqliteStore};
 
 #[rustfmt::skip]
@@ -221,84 +223,122 @@ impl OrderStore for SqliteStore {
         data: &OrderData,
         initial: &OrderProgress,
         now: Timestamp,
-        _events: &[OrderEvent],
+        events: &[OrderEvent],
     ) -> Result<(Order, Upserted)> {
         let data = data.clone();
         // Encoding outside the writer keeps the single writer thread on SQL only.
         let body = encode(&data)?;
         let progress = progress_json::encode(initial);
         let version = initial.version;
-        self.write(move |c| {
-            let existing: Option<(i64, i64)> = c
-                .prepare_cached(
-                    "SELECT id, created_at FROM orders
+        let (events, initial, payloads) = (events.to_vec(), initial.clone(), self.payloads.clone());
+        let wrote = !events.is_empty();
+        let answer = self
+            .write(move |c| {
+                let existing: Option<(i64, i64)> = c
+                    .prepare_cached(
+                        "SELECT id, created_at FROM orders
                      WHERE seller_id = ?1 AND channel = ?2 AND marketplace_order_id = ?3",
-                )
-                .and_then(|mut s| {
-                    s.query_row(
-                        params![data.seller_id, data.channel, data.marketplace_order_id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
-                    .optional()
-                })
-                .map_err(map_err)?;
-            match existing {
-                Some((id, created)) => {
-                    // The progress stays; the pendencies and warnings follow the data,
-                    // and moving them moves the version (a change decided on the old
-                    // ones would put them back).
-                    c.prepare_cached(
-                        "UPDATE orders SET status = ?2, placed_at = ?3, total = ?4,
+                    .and_then(|mut s| {
+                        s.query_row(
+                            params![data.seller_id, data.channel, data.marketplace_order_id],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()
+                    })
+                    .map_err(map_err)?;
+                match existing {
+                    Some((id, created)) => {
+                        // The progress stays; the pendencies and warnings follow the data,
+                        // and moving them moves the version (a change decided on the old
+                        // ones would put them back).
+                        // The progress as it stands after the push, for the events.
+                        let stored = c
+                            .prepare_cached(
+                                "UPDATE orders SET status = ?2, placed_at = ?3, total = ?4,
                          updated_at = ?5, body = ?6,
                          progress_version = progress_version
                              + (pendencies IS NOT ?9 OR warnings IS NOT ?10),
                          has_pendency = ?7, has_warnings = ?8, pendencies = ?9, warnings = ?10
-                         WHERE id = ?1",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            id,
-                            data.status.as_str(),
-                            data.placed_at.0,
-                            data.total().0,
-                            now.0,
-                            body,
-                            progress.has_pendency,
-                            progress.has_warnings,
-                            progress.pendencies,
-                            progress.warnings,
-                        ])
-                    })
-                    .map_err(map_err)?;
-                    c.prepare_cached("DELETE FROM order_payment_ids WHERE order_id = ?1")
-                        .and_then(|mut s| s.execute([id]))
-                        .map_err(map_err)?;
-                    insert_payment_ids(c, id, &data)?;
-                    Ok((
-                        Order {
+                         WHERE id = ?1
+                         RETURNING state, progress_version, progress, pendencies, warnings",
+                            )
+                            .and_then(|mut s| {
+                                s.query_row(
+                                    params![
+                                        id,
+                                        data.status.as_str(),
+                                        data.placed_at.0,
+                                        data.total().0,
+                                        now.0,
+                                        body,
+                                        progress.has_pendency,
+                                        progress.has_warnings,
+                                        progress.pendencies,
+                                        progress.warnings,
+                                    ],
+                                    |r| {
+                                        Ok(if events.is_empty() {
+                                            None
+                                        } else {
+                                            Some(progress_json::decode(
+                                                r.get_ref(0)?.as_str()?,
+                                                r.get(1)?,
+                                                r.get_ref(2)?.as_str()?,
+                                                r.get_ref(3)?.as_str()?,
+                                                r.get_ref(4)?.as_str()?,
+                                            ))
+                                        })
+                                    },
+                                )
+                            })
+                            .map_err(map_err)?;
+                        c.prepare_cached("DELETE FROM order_payment_ids WHERE order_id = ?1")
+                            .and_then(|mut s| s.execute([id]))
+                            .map_err(map_err)?;
+                        insert_payment_ids(c, id, &data)?;
+                        let order = Order {
                             id,
                             data,
                             created_at: Timestamp(created),
                             updated_at: now,
-                        },
-                        Upserted::Updated,
-                    ))
-                }
-                None => {
-                    let id = insert(c, &data, &body, &progress, version, now)?;
-                    Ok((
-                        Order {
+                        };
+                        if let Some(stored) = stored {
+                            let progress = stored
+                                .map_err(|e| StoreError::Other(format!("order {id}: {e}")))?;
+                            let view = OrderView { order, progress };
+                            let how = Some(Upserted::Updated);
+                            insert_events(c, &order_events(&*payloads, &events, how, &view, now))?;
+                            return Ok((view.order, Upserted::Updated));
+                        }
+                        Ok((order, Upserted::Updated))
+                    }
+                    None => {
+                        let id = insert(c, &data, &body, &progress, version, now)?;
+                        let order = Order {
                             id,
                             data,
                             created_at: now,
                             updated_at: now,
-                        },
-                        Upserted::Created,
-                    ))
+                        };
+                        if events.is_empty() {
+                            return Ok((order, Upserted::Created));
+                        }
+                        let view = OrderView {
+                            order,
+                            progress: initial,
+                        };
+                        let how = Some(Upserted::Created);
+                        insert_events(c, &order_events(&*payloads, &events, how, &view, now))?;
+                        Ok((view.order, Upserted::Created))
+                    }
                 }
-            }
-        })
-        .await
+            })
+            .await?;
+        if wrote {
+            self.wrote_events();
+        }
+        Ok(answer)
     }
 
     async fn get_order(&self, scope: &Scope, id: i64) -> Result<Order> {

@@ -2,8 +2,11 @@
 
 use async_trait::async_trait;
 use entreposto_domain::*;
+use entreposto_store::events::credential_events;
 use entreposto_store::{Result, StoreError, TenantStore};
-use rusqlite::{params, Row};
+use rusqlite::{params, Connection, Row};
+
+use crate::outbox::insert_events;
 
 use crate::{map_err, SqliteStore};
 
@@ -26,6 +29,37 @@ fn seller_from_row(r: &Row<'_>) -> rusqlite::Result<Seller> {
 }
 
 const SELLER_COLS: &str = "id, operator_id, name, document, document_type, created_at";
+
+/// The credential `id`, on any connection (a read, or a write's own transaction).
+fn load_credential(c: &Connection, id: &str) -> Result<Credential> {
+    c.prepare_cached(
+        "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,
+             revoked_at FROM credentials WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([id], |r| {
+            let dialect: String = r.get(3)?;
+            let hash: Vec<u8> = r.get(4)?;
+            Ok(Ok(Credential {
+                id: r.get(0)?,
+                operator_id: r.get(1)?,
+                seller_id: r.get(2)?,
+                dialect: match Dialect::parse(&dialect) {
+                    Some(d) => d,
+                    None => return Ok(Err(StoreError::Other(format!("bad dialect {dialect}")))),
+                },
+                secret_hash: match hash.try_into() {
+                    Ok(h) => h,
+                    Err(_) => return Ok(Err(StoreError::Other("bad secret hash".into()))),
+                },
+                user_email: r.get(5)?,
+                created_at: Timestamp(r.get(6)?),
+                revoked_at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
+            }))
+        })
+    })
+    .map_err(map_err)?
+}
 
 #[async_trait]
 impl TenantStore for SqliteStore {
@@ -127,12 +161,9 @@ impl TenantStore for SqliteStore {
         .await
     }
 
-    async fn create_credential(
-        &self,
-        cred: &Credential,
-        _events: &[CredentialEvent],
-    ) -> Result<()> {
+    async fn create_credential(&self, cred: &Credential, events: &[CredentialEvent]) -> Result<()> {
         let k = cred.clone();
+        let rows = credential_events(&*self.payloads, events, cred, cred.created_at);
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
@@ -150,84 +181,46 @@ impl TenantStore for SqliteStore {
                     k.revoked_at.map(|t| t.0)
                 ])
             })
-            .map(|_| ())
-            .map_err(map_err)
+            .map_err(map_err)?;
+            insert_events(c, &rows)
         })
-        .await
+        .await?;
+        self.wrote_events();
+        Ok(())
     }
 
     async fn get_credential(&self, id: &str) -> Result<Credential> {
-        self.read_now(|c| {
-            c.prepare_cached(
-                "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,
-                 revoked_at FROM credentials WHERE id = ?1",
-            )
-            .and_then(|mut s| {
-                s.query_row([id], |r| {
-                    let dialect: String = r.get(3)?;
-                    let hash: Vec<u8> = r.get(4)?;
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        dialect,
-                        hash,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                })
-            })
-            .map_err(map_err)
-            .and_then(
-                |(id, operator_id, seller_id, dialect, hash, user_email, created, revoked): (
-                    String,
-                    String,
-                    Option<String>,
-                    String,
-                    Vec<u8>,
-                    Option<String>,
-                    i64,
-                    Option<i64>,
-                )| {
-                    Ok(Credential {
-                        id,
-                        operator_id,
-                        seller_id,
-                        dialect: Dialect::parse(&dialect)
-                            .ok_or_else(|| StoreError::Other(format!("bad dialect {dialect}")))?,
-                        secret_hash: hash
-                            .try_into()
-                            .map_err(|_| StoreError::Other("bad secret hash".into()))?,
-                        user_email,
-                        created_at: Timestamp(created),
-                        revoked_at: revoked.map(Timestamp),
-                    })
-                },
-            )
-        })
+        self.read_now(|c| load_credential(c, id))
     }
 
     async fn revoke_credential(
         &self,
         id: &str,
         at: Timestamp,
-        _events: &[CredentialEvent],
+        events: &[CredentialEvent],
     ) -> Result<()> {
         let id = id.to_string();
-        self.write(move |c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE credentials SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-                )
-                .and_then(|mut s| s.execute(params![id, at.0]))
-                .map_err(map_err)?;
-            if n == 0 {
-                Err(StoreError::NotFound)
-            } else {
-                Ok(())
-            }
-        })
-        .await
+        let (events, payloads) = (events.to_vec(), self.payloads.clone());
+        let wrote = self
+            .write(move |c| {
+                // Only a first revocation is a change (and has events).
+                let n = c
+                    .prepare_cached(
+                        "UPDATE credentials SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    )
+                    .and_then(|mut s| s.execute(params![id, at.0]))
+                    .map_err(map_err)?;
+                let credential = load_credential(c, &id)?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                insert_events(c, &credential_events(&*payloads, &events, &credential, at))?;
+                Ok(!events.is_empty())
+            })
+            .await?;
+        if wrote {
+            self.wrote_events();
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,10 @@ use entreposto_store::{ImportTicket, Result, StoreError, TicketDetail, TicketFil
 use rusqlite::types::{Type, Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use entreposto_store::events::ticket_events;
+
 use crate::orders::order_cols;
+use crate::outbox::insert_events;
 use crate::{map_err, SqliteStore};
 
 // Column lists, optionally qualified with a table alias (`ticket_cols!("t.")`) for
@@ -665,7 +668,22 @@ impl TicketStore for SqliteStore {
         change: TicketChange,
     ) -> Result<(Ticket, Vec<TicketMessage>)> {
         let scope = scope.clone();
-        self.write(move |c| save_change(c, &scope, &change)).await
+        let payloads = self.payloads.clone();
+        let wrote = !change.events.is_empty();
+        let saved = self
+            .write(move |c| {
+                let (ticket, added) = save_change(c, &scope, &change)?;
+                insert_events(
+                    c,
+                    &ticket_events(&*payloads, &change.events, &ticket, &added),
+                )?;
+                Ok((ticket, added))
+            })
+            .await?;
+        if wrote {
+            self.wrote_events();
+        }
+        Ok(saved)
     }
 
     async fn get_ticket(&self, scope: &Scope, id: i64) -> Result<Ticket> {

@@ -60,7 +60,14 @@ async fn the_name_index_follows_every_write() {
     let change = |products: Vec<ProductWrite>, deletes: Vec<(i64, i64)>| CatalogChange {
         now: Timestamp(1),
         products,
-        deletes,
+        deletes: deletes
+            .into_iter()
+            .map(|(product_id, version)| entreposto_store::ProductDelete {
+                product_id,
+                version,
+                events: vec![CatalogEvent::ProductDeleted],
+            })
+            .collect(),
         ..Default::default()
     };
     let simple =

@@ -155,6 +155,14 @@ pub struct PriceWrite {
     pub events: Vec<CatalogEvent>,
 }
 
+/// A product to delete, with the version it was decided on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductDelete {
+    pub product_id: i64,
+    pub version: i64,
+    pub events: Vec<CatalogEvent>,
+}
+
 /// What happened to one row of an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowOutcome {
@@ -188,8 +196,7 @@ pub struct CatalogChange {
     pub products: Vec<ProductWrite>,
     pub stock: Vec<StockWrite>,
     pub prices: Vec<PriceWrite>,
-    /// Products to delete, with the version they were decided on.
-    pub deletes: Vec<(i64, i64)>,
+    pub deletes: Vec<ProductDelete>,
     pub step: Option<ImportStep>,
 }
 

@@ -29,8 +29,8 @@ use crate::fixtures::{full_product_draft, world, World};
 use crate::NAME_COUNT_CAP;
 use crate::{
     CatalogChange, CatalogSaved, EntityFilter, ImportState, ImportStep, Link, NewBrand,
-    NewCategory, NewImportJob, NewParty, PriceWrite, ProductFilter, ProductKey, ProductOrder,
-    ProductWrite, RowOutcome, StockWrite, Store, StoreError,
+    NewCategory, NewImportJob, NewParty, PriceWrite, ProductDelete, ProductFilter, ProductKey,
+    ProductOrder, ProductWrite, RowOutcome, StockWrite, Store, StoreError,
 };
 
 /// Expands to one `#[tokio::test]` per catalog contract case. `$open` is an async
@@ -873,7 +873,11 @@ pub async fn a_stale_write_is_refused_and_writes_nothing(s: Arc<dyn Store>) {
                 party: party("Marca Nova", None),
                 manufacturer: None,
             }],
-            deletes: vec![(id, 1)],
+            deletes: vec![ProductDelete {
+                product_id: id,
+                version: 1,
+                events: vec![CatalogEvent::ProductDeleted],
+            }],
             ..Default::default()
         },
     ];
@@ -965,7 +969,11 @@ pub async fn another_sellers_rows_are_not_found(s: Arc<dyn Store>) {
                 ..base.clone()
             },
             CatalogChange {
-                deletes: vec![(id, 1)],
+                deletes: vec![ProductDelete {
+                    product_id: id,
+                    version: 1,
+                    events: vec![CatalogEvent::ProductDeleted],
+                }],
                 ..base.clone()
             },
             CatalogChange {
@@ -2090,7 +2098,11 @@ pub async fn a_delete_is_guarded_by_its_version(s: Arc<dyn Store>) {
     let id = saved.products[0];
     let delete = |version| CatalogChange {
         now: at(1),
-        deletes: vec![(id, version)],
+        deletes: vec![ProductDelete {
+            product_id: id,
+            version,
+            events: vec![CatalogEvent::ProductDeleted],
+        }],
         ..Default::default()
     };
     assert!(matches!(

@@ -19,7 +19,8 @@
 use async_trait::async_trait;
 use entreposto_domain::Cents;
 use entreposto_domain::{
-    ChannelTerms, ExtractType, LineKey, Rate, Scope, SettlementOrder, Situation, Timestamp,
+    ChannelTerms, ExtractType, FinanceEvent, LineKey, Rate, Scope, SettlementOrder, Situation,
+    Timestamp,
 };
 
 use crate::Result;
@@ -116,6 +117,9 @@ pub struct OrderSettlement {
     pub order: SettlementOrder,
     /// Every line of the order, each `New` or `Update` of a line read before.
     pub lines: Vec<LineWrite>,
+    /// The verdicts the write decided, by index in `lines` (a released line the
+    /// order's change made conciliated or divergent).
+    pub events: Vec<(usize, FinanceEvent)>,
 }
 
 /// A line to write.
@@ -186,6 +190,8 @@ pub struct ConciliationStep {
     /// The cursor after this step.
     pub to_row: u64,
     pub lines: Vec<LineWrite>,
+    /// The verdict each released line got, by index in `lines`.
+    pub events: Vec<(usize, FinanceEvent)>,
     pub now: Timestamp,
 }
 
@@ -274,14 +280,16 @@ pub trait FinanceStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Vec<ExtractLine>>;
     /// Removes the order; its lines with nothing released go with it, the others are
-    /// handed back rewritten by the caller (`lines`, updates) in the same transaction.
-    /// `NotFound` if the channel has no such order.
+    /// handed back rewritten by the caller (`lines`, updates, with the verdicts
+    /// `events` names by index in `lines`) in the same transaction. `NotFound` if the
+    /// channel has no such order.
     async fn delete_settlement(
         &self,
         scope: &Scope,
         channel: &str,
         order_code: &str,
         lines: &[LineWrite],
+        events: &[(usize, FinanceEvent)],
         now: Timestamp,
     ) -> Result<()>;
 
@@ -303,12 +311,15 @@ pub trait FinanceStore: Send + Sync {
     /// See the module note. `c.id` is ignored on input.
     async fn begin_conciliation(&self, scope: &Scope, c: &Conciliation) -> Result<Begun>;
     async fn apply_conciliation_step(&self, scope: &Scope, step: &ConciliationStep) -> Result<()>;
-    /// Counts the conciliation's lines per situation, stores them and the close date.
+    /// Counts the conciliation's lines per situation, stores them and the close date,
+    /// with `events` (`statement.loaded`); closing a closed one answers it as it was
+    /// closed and writes nothing.
     async fn close_conciliation(
         &self,
         scope: &Scope,
         id: i64,
         now: Timestamp,
+        events: &[FinanceEvent],
     ) -> Result<Conciliation>;
     async fn get_conciliation(&self, scope: &Scope, id: i64) -> Result<Conciliation>;
     /// Newest first.

@@ -193,6 +193,7 @@ async fn settle(
     lines: Vec<ExtractLine>,
 ) -> Vec<ExtractLine> {
     let s = OrderSettlement {
+        events: Vec::new(),
         order,
         lines: lines.into_iter().map(LineWrite::New).collect(),
     };
@@ -228,6 +229,7 @@ async fn begin_new(store: &dyn Store, scope: &Scope, c: &Conciliation) -> Concil
 
 fn step(c: &Conciliation, from: u64, to: u64, lines: Vec<LineWrite>) -> ConciliationStep {
     ConciliationStep {
+        events: Vec::new(),
         conciliation_id: c.id,
         from_row: from,
         to_row: to,
@@ -410,6 +412,7 @@ pub async fn a_replaced_settlement_keeps_its_line_ids(store: Arc<dyn Store>) {
         .collect();
     let ship = expected(s, MAGALU, key("R-1", ExtractType::Ship, 1), 0);
     let change = OrderSettlement {
+        events: Vec::new(),
         order: cancelled.clone(),
         lines: vec![
             LineWrite::Update(zeroed[0].clone()),
@@ -492,6 +495,7 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
             LineWrite::New(expected(s, MAGALU, key("R-1", ExtractType::Ship, 1), 50)),
         );
         let change = OrderSettlement {
+            events: Vec::new(),
             order: changed.clone(),
             lines,
         };
@@ -518,6 +522,7 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
     // Another seller's scope cannot write seller A's order, nor its lines.
     let b = scope_of(&w, &w.seller_b);
     let change = OrderSettlement {
+        events: Vec::new(),
         order: changed.clone(),
         lines: vec![],
     };
@@ -531,6 +536,7 @@ pub async fn a_refused_line_write_writes_nothing(store: Arc<dyn Store>) {
     hijack.seller_id = w.seller_b.id.clone();
     hijack.expected_value = Some(Cents(1));
     let change = OrderSettlement {
+        events: Vec::new(),
         order: b_order,
         lines: vec![LineWrite::Update(hijack)],
     };
@@ -570,7 +576,9 @@ pub async fn a_delete_keeps_the_released_lines(store: Arc<dyn Store>) {
 
     let b = scope_of(&w, &w.seller_b);
     assert!(matches!(
-        store.delete_settlement(&b, MAGALU, "D-1", &[], at(5)).await,
+        store
+            .delete_settlement(&b, MAGALU, "D-1", &[], &[], at(5))
+            .await,
         Err(StoreError::NotFound)
     ));
     // The released line stays, rewritten by the caller as nothing expected.
@@ -593,6 +601,7 @@ pub async fn a_delete_keeps_the_released_lines(store: Arc<dyn Store>) {
             MAGALU,
             "D-1",
             &[LineWrite::Update(orphan.clone())],
+            &[],
             at(5),
         )
         .await
@@ -614,7 +623,9 @@ pub async fn a_delete_keeps_the_released_lines(store: Arc<dyn Store>) {
         Some((order(s, MAGALU, "D-2"), other))
     );
     assert!(matches!(
-        store.delete_settlement(&a, MAGALU, "D-1", &[], at(6)).await,
+        store
+            .delete_settlement(&a, MAGALU, "D-1", &[], &[], at(6))
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -761,7 +772,10 @@ pub async fn begin_finds_the_digest_then_overlaps(store: Arc<dyn Store>) {
             .unwrap(),
         Begun::Existing(c1.clone())
     );
-    let closed = store.close_conciliation(&a, c1.id, at(10)).await.unwrap();
+    let closed = store
+        .close_conciliation(&a, c1.id, at(10), &[])
+        .await
+        .unwrap();
     assert_eq!(closed.close_date, Some(at(10)));
     assert_eq!(
         store
@@ -1036,7 +1050,10 @@ pub async fn a_stale_step_writes_nothing(store: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     ));
     // A closed conciliation takes no more steps, even from its cursor.
-    store.close_conciliation(&a, c.id, at(10)).await.unwrap();
+    store
+        .close_conciliation(&a, c.id, at(10), &[])
+        .await
+        .unwrap();
     assert!(matches!(
         store
             .apply_conciliation_step(&a, &step(&c, 2, 4, writes.clone()))
@@ -1239,7 +1256,10 @@ pub async fn close_counts_the_lines_per_situation(store: Arc<dyn Store>) {
         .apply_conciliation_step(&a, &step(&c, 0, 10, writes))
         .await
         .unwrap();
-    let closed = store.close_conciliation(&a, c.id, at(20)).await.unwrap();
+    let closed = store
+        .close_conciliation(&a, c.id, at(20), &[])
+        .await
+        .unwrap();
     assert_eq!(
         closed,
         Conciliation {
@@ -1254,21 +1274,26 @@ pub async fn close_counts_the_lines_per_situation(store: Arc<dyn Store>) {
     assert_eq!(store.get_conciliation(&a, c.id).await.unwrap(), closed);
     // Closing again answers the first close.
     assert_eq!(
-        store.close_conciliation(&a, c.id, at(30)).await.unwrap(),
+        store
+            .close_conciliation(&a, c.id, at(30), &[])
+            .await
+            .unwrap(),
         closed
     );
     let first = store
-        .close_conciliation(&a, earlier.id, at(21))
+        .close_conciliation(&a, earlier.id, at(21), &[])
         .await
         .unwrap();
     assert_eq!((first.concilied, first.divergent, first.partial), (1, 0, 0));
     let b = scope_of(&w, &w.seller_b);
     assert!(matches!(
-        store.close_conciliation(&b, c.id, at(30)).await,
+        store.close_conciliation(&b, c.id, at(30), &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.close_conciliation(&a, c.id + 1_000, at(30)).await,
+        store
+            .close_conciliation(&a, c.id + 1_000, at(30), &[])
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -1369,8 +1394,14 @@ async fn listed(store: &dyn Store) -> Listed {
         )
         .await
         .unwrap();
-    let c1 = store.close_conciliation(&a, c1.id, at(200)).await.unwrap();
-    let c2 = store.close_conciliation(&a, c2.id, at(200)).await.unwrap();
+    let c1 = store
+        .close_conciliation(&a, c1.id, at(200), &[])
+        .await
+        .unwrap();
+    let c2 = store
+        .close_conciliation(&a, c2.id, at(200), &[])
+        .await
+        .unwrap();
 
     let mut released = store
         .lines_for_keys(

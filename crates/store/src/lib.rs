@@ -25,18 +25,25 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod count_cache;
+pub mod events;
 pub mod finance;
 pub mod finance_contract;
 pub mod finance_json;
 pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
+pub mod outbox;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use events::{EventPayloads, PlainPayloads};
 pub use finance::*;
 pub use order_lifecycle::*;
+pub use outbox::{Claim, EventFilter, NewEvent, OutboxEvent, OutboxStore, SinkState};
 pub mod stored_form;
+pub mod webhooks;
+pub mod webhooks_contract;
+pub use webhooks::WebhookStore;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -81,6 +88,8 @@ macro_rules! migrations {
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
             12 => "0012_finance",
+            13 => "0013_outbox",
+            14 => "0014_webhooks",
             18 => "0018_extract_line_version",
         )
     };
@@ -313,6 +322,8 @@ pub trait Store:
     + CatalogStore
     + OrderLifecycleStore
     + FinanceStore
+    + OutboxStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

@@ -26,8 +26,8 @@ use entreposto_domain::{
     StockLevel,
 };
 use entreposto_store::{
-    CatalogChange, CatalogSaved, ImportJob, ImportStep, Link, NewImportJob, PriceWrite, ProductKey,
-    ProductWrite, RowError, RowOutcome, StockWrite, StoreError,
+    CatalogChange, CatalogSaved, ImportJob, ImportStep, Link, NewImportJob, PriceWrite,
+    ProductDelete, ProductKey, ProductWrite, RowError, RowOutcome, StockWrite, StoreError,
 };
 
 use crate::{backoff, App, AppError, Result, ATTEMPTS};
@@ -659,7 +659,11 @@ impl App {
             }
             let change = CatalogChange {
                 now: self.now(),
-                deletes: vec![(p.id, p.version)],
+                deletes: vec![ProductDelete {
+                    product_id: p.id,
+                    version: p.version,
+                    events: vec![CatalogEvent::ProductDeleted],
+                }],
                 ..Default::default()
             };
             match self.store.save_catalog(scope, change).await {

@@ -667,6 +667,7 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
                     .apply_conciliation_step(
                         &scope,
                         &ConciliationStep {
+                            events: Vec::new(),
                             conciliation_id: c.id,
                             from_row: 2,
                             to_row: 4,

@@ -19,8 +19,8 @@ use std::io::Read;
 
 use entreposto_domain::{
     expected_lines, judge, unexpected_observation, Cents, ChannelTerms, ExtractType, FieldError,
-    LineFacts, LineKey, Rate, Released, Scope, SettlementOrder, SettlementStatus, StatementRow,
-    Timestamp, Tolerance,
+    FinanceEvent, LineFacts, LineKey, Rate, Released, Scope, SettlementOrder, SettlementStatus,
+    Situation, StatementRow, Timestamp, Tolerance,
 };
 use entreposto_store::{
     Begun, Conciliation, ConciliationStep, ExtractLine, LineFilter, LineView, LineWrite, Marked,
@@ -138,7 +138,10 @@ impl App {
                 return Ok(stored);
             }
             let new = lines.iter().any(|l| matches!(l, LineWrite::New(_)));
+            let before: HashMap<i64, Situation> =
+                stored.iter().map(|l| (l.id, l.situation)).collect();
             let s = OrderSettlement {
+                events: verdict_events(&lines, |l| before.get(&l.id).copied()),
                 order: order.clone(),
                 lines,
             };
@@ -173,6 +176,8 @@ impl App {
                 return Err(AppError::NotFound);
             };
             let now = self.now();
+            let before: HashMap<i64, Situation> =
+                lines.iter().map(|l| (l.id, l.situation)).collect();
             let kept: Vec<LineWrite> = lines
                 .into_iter()
                 .filter(|l| l.released_parts > 0)
@@ -190,9 +195,10 @@ impl App {
                     LineWrite::Update(l)
                 })
                 .collect();
+            let events = verdict_events(&kept, |l| before.get(&l.id).copied());
             match self
                 .store
-                .delete_settlement(scope, channel, order_code, &kept, now)
+                .delete_settlement(scope, channel, order_code, &kept, &events, now)
                 .await
             {
                 Err(StoreError::Stale) if attempt < ATTEMPTS => backoff(attempt).await,
@@ -439,7 +445,7 @@ impl App {
         }
         let closed = self
             .store
-            .close_conciliation(scope, conc.id, self.now())
+            .close_conciliation(scope, conc.id, self.now(), &[FinanceEvent::StatementLoaded])
             .await?;
         progress(closed.rows, closed.rows);
         Ok(LoadSummary {
@@ -476,6 +482,8 @@ impl Load<'_> {
             let now = self.app.now();
             let lines = self.decide(conc.id, now).await?;
             let step = ConciliationStep {
+                // Every line of a step received a release: each has a verdict.
+                events: verdict_events(&lines, |_| None),
                 conciliation_id: conc.id,
                 from_row: self.cursor,
                 to_row: self.cursor + self.pending.len() as u64,
@@ -674,6 +682,28 @@ fn blank_line(seller: &str, channel: &str, key: LineKey, now: Timestamp) -> Extr
         updated_at: now,
         version: 0,
     }
+}
+
+/// The event of each line that has releases and whose verdict, conciliated or
+/// divergent, is not the one it had `before` (`None`: a new verdict), by index.
+fn verdict_events(
+    lines: &[LineWrite],
+    before: impl Fn(&ExtractLine) -> Option<Situation>,
+) -> Vec<(usize, FinanceEvent)> {
+    lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| {
+            let (LineWrite::New(l) | LineWrite::Update(l)) = w;
+            let event = match l.situation {
+                _ if l.released_parts == 0 => return None,
+                Situation::Concilied => FinanceEvent::LineConciliated,
+                Situation::Divergent => FinanceEvent::LineDivergent,
+                Situation::Waiting => return None,
+            };
+            (before(l) != Some(l.situation)).then_some((i, event))
+        })
+        .collect()
 }
 
 /// Decides `line`'s verdict from what it expects and has received.

@@ -5,6 +5,7 @@
 //! (otherwise the PostgreSQL variant says it is skipped).
 #![allow(dead_code)]
 
+pub mod receiver;
 pub mod recon;
 
 use std::collections::BTreeMap;
@@ -151,6 +152,24 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         extend: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Option<TestApp> {
+        TestApp::spawn_full(
+            backend,
+            configure,
+            extend,
+            Arc::new(entreposto_app::SystemClock),
+        )
+        .await
+    }
+
+    /// Like [`TestApp::spawn_extended`], the use cases on `clock` (a test's
+    /// `ManualClock`), and the webhook workers run as `serve` runs them when the
+    /// configuration's `[webhooks] worker` says so.
+    pub async fn spawn_full(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        extend: impl FnOnce(axum::Router) -> axum::Router,
+        clock: Arc<dyn entreposto_app::Clock>,
+    ) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
         let mut config = Config {
@@ -164,7 +183,7 @@ impl TestApp {
         let mut base = String::new();
         let mut own = BTreeMap::new();
         let mut extend = Some(extend);
-        let bound = entreposto::listeners::bind(store.clone(), &config)
+        let bound = entreposto::listeners::bind_with_clock(store.clone(), &config, clock)
             .await
             .expect("bind");
         // The import worker, as `serve` runs it, so imports finish on their own
@@ -173,7 +192,12 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         if config.import_worker {
             let worker_app = use_cases.clone();
+            let stopped = stopped.clone();
             tokio::spawn(async move { worker_app.run_import_worker(stopped).await });
+        }
+        if config.webhooks.worker {
+            entreposto::webhooks::spawn(&use_cases, store.clone(), &config, &stopped)
+                .expect("webhook workers");
         }
         for b in bound {
             let url = format!("http://{}", b.listener.local_addr().expect("addr"));

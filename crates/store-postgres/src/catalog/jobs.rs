@@ -106,7 +106,11 @@ pub(super) async fn get_import_job(store: &PgStore, scope: &Scope, id: &str) -> 
     job_in_scope(&c, scope, id).await
 }
 
-async fn job_in_scope(c: &impl GenericClient, scope: &Scope, id: &str) -> Result<ImportJob> {
+pub(super) async fn job_in_scope(
+    c: &impl GenericClient,
+    scope: &Scope,
+    id: &str,
+) -> Result<ImportJob> {
     let stmt = c
         .prepare_cached(&format!(
             "SELECT {JOB_COLS} FROM import_jobs WHERE id = $1 AND {JOB_SCOPE}"

@@ -17,7 +17,12 @@ use entreposto_store::catalog_json::{encode_body, kind_name, stock_status_code};
 use entreposto_store::*;
 use tokio_postgres::types::ToSql;
 
+use entreposto_store::events::{
+    catalog_events, catalog_has_events, catalog_products_to_read, CatalogAfter,
+};
+
 use super::{catalog_err, writing_seller};
+use crate::outbox::insert_events;
 use crate::{map_err, PgStore};
 
 pub(super) async fn save_catalog(
@@ -43,8 +48,39 @@ pub(super) async fn save_catalog(
     w.lock_products(&change).await?;
     w.check_links(&change).await?;
     let ids = w.allocate(&change).await?;
-    let saved = w.write(&change, ids).await?;
+    let (saved, deleted_skus) = w.write(&change, ids).await?;
+    let has_events = catalog_has_events(&change);
+    if has_events {
+        // The products as stored after the change, read inside it, as a GET would.
+        let keys: Vec<ProductKey> = catalog_products_to_read(&change, &saved)
+            .into_iter()
+            .map(ProductKey::Id)
+            .collect();
+        let products = if keys.is_empty() {
+            Vec::new()
+        } else {
+            super::read::find_products(&tx, scope, &keys).await?
+        };
+        let links = super::read::links_of(&tx, scope, &products).await?;
+        let job = match &change.step {
+            Some(s) if !s.events.is_empty() => {
+                Some(super::jobs::job_in_scope(&tx, scope, &s.job_id).await?)
+            }
+            _ => None,
+        };
+        let after = CatalogAfter {
+            products: &products,
+            links: &links,
+            deleted_skus: &deleted_skus,
+            job: job.as_ref(),
+        };
+        let rows = catalog_events(&*store.payloads, scope, &change, &saved, after);
+        insert_events(&tx, &rows).await?;
+    }
     tx.commit().await.map_err(map_err)?;
+    if has_events {
+        store.wrote_events();
+    }
     let inserted = change
         .products
         .iter()
@@ -290,7 +326,7 @@ impl Writer<'_> {
             .filter_map(|p| p.existing.map(|e| e.0))
             .chain(change.stock.iter().map(|s| s.product_id))
             .chain(change.prices.iter().map(|p| p.product_id))
-            .chain(change.deletes.iter().map(|d| d.0))
+            .chain(change.deletes.iter().map(|d| d.product_id))
             .collect();
         if ids.is_empty() {
             return Ok(());
@@ -313,7 +349,7 @@ impl Writer<'_> {
             .products
             .iter()
             .filter_map(|p| p.existing)
-            .chain(change.deletes.iter().copied());
+            .chain(change.deletes.iter().map(|d| (d.product_id, d.version)));
         for (id, version) in decided {
             if versions.get(&id) != Some(&version) {
                 return Err(StoreError::Stale);
@@ -423,7 +459,12 @@ impl Writer<'_> {
         })
     }
 
-    async fn write(&self, change: &CatalogChange, ids: NewIds) -> Result<CatalogSaved> {
+    /// Writes the change; returns the ids it gave and the SKU of each deletion.
+    async fn write(
+        &self,
+        change: &CatalogChange,
+        ids: NewIds,
+    ) -> Result<(CatalogSaved, Vec<String>)> {
         self.insert_categories(&change.new_categories, &ids.categories)
             .await?;
         self.insert_parties(
@@ -439,24 +480,32 @@ impl Writer<'_> {
         let products = self.write_products(&change.products, &ids).await?;
         self.write_stock(&change.stock).await?;
         self.write_prices(&change.prices).await?;
+        let mut deleted = Vec::with_capacity(change.deletes.len());
         if !change.deletes.is_empty() {
-            let ids: Vec<i64> = change.deletes.iter().map(|d| d.0).collect();
-            self.execute(
-                "DELETE FROM products WHERE id = ANY($1) AND operator_id = $2 AND seller_id = $3",
-                &[&ids, &self.operator, &self.seller],
-            )
-            .await?;
+            let ids: Vec<i64> = change.deletes.iter().map(|d| d.product_id).collect();
+            let rows = self
+                .query(
+                    "DELETE FROM products WHERE id = ANY($1) AND operator_id = $2
+                     AND seller_id = $3 RETURNING id, sku",
+                    &[&ids, &self.operator, &self.seller],
+                )
+                .await?;
+            let skus: HashMap<i64, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            for d in &change.deletes {
+                deleted.push(skus.get(&d.product_id).cloned().unwrap_or_default());
+            }
         }
         if let Some(step) = &change.step {
             self.write_step(step, &products).await?;
         }
-        Ok(CatalogSaved {
+        let saved = CatalogSaved {
             categories: ids.categories,
             manufacturers: ids.manufacturers,
             brands: ids.brands,
             collections: ids.collections,
             products,
-        })
+        };
+        Ok((saved, deleted))
     }
 
     async fn insert_categories(&self, new: &[NewCategory], ids: &[i64]) -> Result<()> {

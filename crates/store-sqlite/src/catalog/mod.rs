@@ -12,9 +12,13 @@
 
 use async_trait::async_trait;
 use entreposto_domain::*;
+use entreposto_store::events::{
+    catalog_events, catalog_has_events, catalog_products_to_read, CatalogAfter,
+};
 use entreposto_store::*;
 use rusqlite::types::{Type, Value};
 
+use crate::outbox::insert_events;
 use crate::{map_err, SqliteStore};
 
 mod jobs;
@@ -101,9 +105,41 @@ fn clash(e: rusqlite::Error, what: impl FnOnce(&str) -> String) -> StoreError {
 impl CatalogStore for SqliteStore {
     async fn save_catalog(&self, scope: &Scope, change: CatalogChange) -> Result<CatalogSaved> {
         let scope = scope.clone();
-        // Events are received and dropped until the outbox exists (as tickets' are).
-        self.write(move |c| write::save_change(c, &scope, &change))
-            .await
+        let payloads = self.payloads.clone();
+        let has_events = catalog_has_events(&change);
+        let saved = self
+            .write(move |c| {
+                let (saved, deleted_skus) = write::save_change(c, &scope, &change)?;
+                if !has_events {
+                    return Ok(saved);
+                }
+                // The products as stored after the change, read inside it, as a GET
+                // would read them.
+                let keys: Vec<ProductKey> = catalog_products_to_read(&change, &saved)
+                    .into_iter()
+                    .map(ProductKey::Id)
+                    .collect();
+                let products = read::find_products(c, &scope, &keys)?;
+                let links = read::links_of(c, &scope, &read::LinkIds::of(&products))?;
+                let job = match &change.step {
+                    Some(s) if !s.events.is_empty() => Some(jobs::get(c, &scope, &s.job_id)?),
+                    _ => None,
+                };
+                let after = CatalogAfter {
+                    products: &products,
+                    links: &links,
+                    deleted_skus: &deleted_skus,
+                    job: job.as_ref(),
+                };
+                let rows = catalog_events(&*payloads, &scope, &change, &saved, after);
+                insert_events(c, &rows)?;
+                Ok(saved)
+            })
+            .await?;
+        if has_events {
+            self.wrote_events();
+        }
+        Ok(saved)
     }
 
     async fn get_product(&self, scope: &Scope, key: &ProductKey) -> Result<Product> {

@@ -136,11 +136,12 @@ fn resolve_opt(
 }
 
 /// Persists a decided change (see [`CatalogStore::save_catalog`]).
+/// Applies the change; returns the ids it gave and the SKU of each product it deleted.
 pub(super) fn save_change(
     c: &Connection,
     scope: &Scope,
     change: &CatalogChange,
-) -> Result<CatalogSaved> {
+) -> Result<(CatalogSaved, Vec<String>)> {
     let o = owner_of(c, scope)?;
     let now = change.now;
     // The job's cursor first: a stale step is refused before anything is written.
@@ -189,13 +190,14 @@ pub(super) fn save_change(
     for p in &change.prices {
         set_price(c, &o, p, now)?;
     }
-    for &(id, version) in &change.deletes {
-        delete_product(c, &o, id, version)?;
+    let mut deleted = Vec::with_capacity(change.deletes.len());
+    for d in &change.deletes {
+        deleted.push(delete_product(c, &o, d.product_id, d.version)?);
     }
     if let Some(step) = &change.step {
         record_outcomes(c, step, &saved.products)?;
     }
-    Ok(saved)
+    Ok((saved, deleted))
 }
 
 fn insert_category(
@@ -559,17 +561,22 @@ fn set_price(c: &Connection, o: &Owner<'_>, p: &PriceWrite, now: Timestamp) -> R
 }
 
 /// Deletes a product still at `version`; its stock, links and parts go with it
-/// (`ON DELETE CASCADE`), its name leaves the index.
-fn delete_product(c: &Connection, o: &Owner<'_>, id: i64, version: i64) -> Result<()> {
+/// (`ON DELETE CASCADE`), its name leaves the index. Returns its SKU.
+fn delete_product(c: &Connection, o: &Owner<'_>, id: i64, version: i64) -> Result<String> {
     let name = indexed_name(c, o, id)?;
-    let n = c
-        .prepare_cached("DELETE FROM products WHERE id = ?1 AND seller_id = ?2 AND version = ?3")
-        .and_then(|mut s| s.execute(params![id, o.seller, version]))
+    let sku: Option<String> = c
+        .prepare_cached(
+            "DELETE FROM products WHERE id = ?1 AND seller_id = ?2 AND version = ?3
+             RETURNING sku",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![id, o.seller, version], |r| r.get(0))
+                .optional()
+        })
         .map_err(map_err)?;
-    if n == 0 {
-        return Err(StoreError::Stale);
-    }
-    unindex_name(c, id, &name)
+    let sku = sku.ok_or(StoreError::Stale)?;
+    unindex_name(c, id, &name)?;
+    Ok(sku)
 }
 
 /// Moves the job's cursor past the step's rows if it is still at `step.from`, with
