@@ -1110,6 +1110,7 @@ pub async fn a_line_written_since_it_was_read_is_stale(store: Arc<dyn Store>) {
     let push = OrderSettlement {
         order: order(s, MAGALU, "R-1"),
         lines: repriced.clone(),
+        events: Vec::new(),
     };
     assert!(matches!(
         store.save_settlement(&a, &push, at(200)).await,
@@ -1146,6 +1147,7 @@ pub async fn a_line_written_since_it_was_read_is_stale(store: Arc<dyn Store>) {
             &OrderSettlement {
                 order: order(s, MAGALU, "R-1"),
                 lines: repriced,
+                events: Vec::new(),
             },
             at(300),
         )
