@@ -119,7 +119,8 @@ impl TenantStore for PgStore {
         let c = self.conn().await?;
         c.execute(
             "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
-             user_email, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             user_email, created_at, revoked_at, rate_limit)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 &k.id,
                 &k.operator_id,
@@ -129,6 +130,7 @@ impl TenantStore for PgStore {
                 &k.user_email,
                 &k.created_at.0,
                 &k.revoked_at.map(|t| t.0),
+                &k.rate_limit.map(|r| r.to_string()),
             ],
         )
         .await
@@ -141,7 +143,7 @@ impl TenantStore for PgStore {
         let stmt = c
             .prepare_cached(
                 "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,
-                 revoked_at FROM credentials WHERE id = $1",
+                 revoked_at, rate_limit FROM credentials WHERE id = $1",
             )
             .await
             .map_err(map_err)?;
@@ -164,6 +166,7 @@ impl TenantStore for PgStore {
             user_email: r.get(5),
             created_at: Timestamp(r.get(6)),
             revoked_at: r.get::<_, Option<i64>>(7).map(Timestamp),
+            rate_limit: entreposto_store::stored_rate_limit(r.get(8))?,
         })
     }
 

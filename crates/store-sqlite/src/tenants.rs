@@ -136,7 +136,8 @@ impl TenantStore for SqliteStore {
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
-                 user_email, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 user_email, created_at, revoked_at, rate_limit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -147,7 +148,8 @@ impl TenantStore for SqliteStore {
                     &k.secret_hash[..],
                     k.user_email,
                     k.created_at.0,
-                    k.revoked_at.map(|t| t.0)
+                    k.revoked_at.map(|t| t.0),
+                    k.rate_limit.map(|r| r.to_string())
                 ])
             })
             .map(|_| ())
@@ -160,35 +162,26 @@ impl TenantStore for SqliteStore {
         self.read_now(|c| {
             c.prepare_cached(
                 "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,
-                 revoked_at FROM credentials WHERE id = ?1",
+                 revoked_at, rate_limit FROM credentials WHERE id = ?1",
             )
             .and_then(|mut s| {
                 s.query_row([id], |r| {
                     let dialect: String = r.get(3)?;
                     let hash: Vec<u8> = r.get(4)?;
                     Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        dialect,
-                        hash,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
+                        (r.get(0)?, r.get(1)?, r.get(2)?, dialect, hash),
+                        (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?),
                     ))
                 })
             })
             .map_err(map_err)
             .and_then(
-                |(id, operator_id, seller_id, dialect, hash, user_email, created, revoked): (
-                    String,
-                    String,
-                    Option<String>,
-                    String,
-                    Vec<u8>,
-                    Option<String>,
-                    i64,
-                    Option<i64>,
+                |(
+                    (id, operator_id, seller_id, dialect, hash),
+                    (user_email, created, revoked, rate),
+                ): (
+                    (String, String, Option<String>, String, Vec<u8>),
+                    (Option<String>, i64, Option<i64>, Option<String>),
                 )| {
                     Ok(Credential {
                         id,
@@ -202,6 +195,7 @@ impl TenantStore for SqliteStore {
                         user_email,
                         created_at: Timestamp(created),
                         revoked_at: revoked.map(Timestamp),
+                        rate_limit: entreposto_store::stored_rate_limit(rate.as_deref())?,
                     })
                 },
             )

@@ -25,6 +25,8 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod count_cache;
+pub mod edge;
+pub mod edge_contract;
 pub mod finance;
 pub mod finance_contract;
 pub mod finance_json;
@@ -34,6 +36,7 @@ pub mod order_lifecycle_contract;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use edge::*;
 pub use finance::*;
 pub use order_lifecycle::*;
 pub mod stored_form;
@@ -81,6 +84,7 @@ macro_rules! migrations {
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
             12 => "0012_finance",
+            15 => "0015_idempotency_rate_limits",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -100,6 +104,15 @@ pub fn check_schema_version(newest: Option<i64>, migrations: &[(i64, &str)]) -> 
         ))),
         _ => Ok(()),
     }
+}
+
+/// A credential's `rate_limit` column read back (`N/s`, as `RateLimit` prints it).
+pub fn stored_rate_limit(text: Option<&str>) -> Result<Option<entreposto_domain::RateLimit>> {
+    text.map(|t| {
+        entreposto_domain::RateLimit::parse(t, "rate_limit")
+            .map_err(|e| StoreError::Other(format!("stored credential: {e}")))
+    })
+    .transpose()
 }
 
 /// A fresh application id: a ULID, sortable by creation time, safe in URLs.
@@ -312,6 +325,8 @@ pub trait Store:
     + CatalogStore
     + OrderLifecycleStore
     + FinanceStore
+    + IdempotencyStore
+    + RateLimitStore
     + Send
     + Sync
     + 'static
