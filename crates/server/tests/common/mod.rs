@@ -151,6 +151,31 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         extend: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Option<TestApp> {
+        TestApp::spawn_full(
+            backend,
+            configure,
+            extend,
+            Arc::new(entreposto_app::SystemClock),
+        )
+        .await
+    }
+
+    /// Like [`TestApp::spawn_with`], the use cases and the edge (rate limits,
+    /// idempotency) telling time by `clock`, which the test moves instead of sleeping.
+    pub async fn spawn_clocked(
+        backend: Backend,
+        clock: Arc<dyn entreposto_app::Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        TestApp::spawn_full(backend, configure, |r| r, clock).await
+    }
+
+    async fn spawn_full(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        extend: impl FnOnce(axum::Router) -> axum::Router,
+        clock: Arc<dyn entreposto_app::Clock>,
+    ) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
         let mut config = Config {
@@ -164,7 +189,7 @@ impl TestApp {
         let mut base = String::new();
         let mut own = BTreeMap::new();
         let mut extend = Some(extend);
-        let bound = entreposto::listeners::bind(store.clone(), &config)
+        let bound = entreposto::listeners::bind_with_clock(store.clone(), &config, clock)
             .await
             .expect("bind");
         // The import worker, as `serve` runs it, so imports finish on their own
