@@ -82,6 +82,10 @@ impl RateLimit {
             "h" | "hour" => 3600 * SECOND,
             _ => return Err(bad("the unit must be s, min or h")),
         };
+        // Times are whole microseconds: one request a microsecond is the finest rate.
+        if i64::from(count) > period {
+            return Err(bad("more than one request a microsecond"));
+        }
         Ok(RateLimit::new(count, period))
     }
 
@@ -210,6 +214,7 @@ mod tests {
             ("0/s", "at least 1"),
             ("5/day", "unit must be s, min or h"),
             ("5/", "unit must be s, min or h"),
+            ("2000000/s", "more than one request a microsecond"),
         ] {
             let e = RateLimit::parse(text, "rate_limits.default").unwrap_err();
             assert_eq!(e.field, "rate_limits.default");

@@ -390,4 +390,34 @@ mod tests {
         assert_eq!(h["ratelimit-reset"], "20");
         assert!(h.get("retry-after").is_none());
     }
+
+    /// What the in-memory path costs a request (a charge and its three headers), to
+    /// print, not to assert (performance is measured by the benchmarks):
+    /// `cargo test -p entreposto-http the_in_memory_charge -- --ignored --nocapture`.
+    #[tokio::test]
+    #[ignore]
+    async fn the_in_memory_charge_costs() {
+        let l = limiter(RateLimitSettings::default());
+        let creds: Vec<_> = (0..64).map(|_| credential(None)).collect();
+        let get = Method::GET;
+        let n = 200_000;
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            let c = &creds[i % creds.len()];
+            let now = Timestamp(1_000_000_000 + i as i64 * 1000);
+            let charge = l.charge(c, &get, "/x", now).await.unwrap();
+            let mut h = HeaderMap::new();
+            charge.write_headers(&mut h);
+            std::hint::black_box(h);
+        }
+        let per = started.elapsed().as_nanos() / n as u128;
+        println!(
+            "in-memory charge with its headers: {per} ns a request ({} build)",
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+        );
+    }
 }

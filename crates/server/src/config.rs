@@ -210,7 +210,8 @@ impl RateLimitConfig {
             } else {
                 let presets: Vec<_> = mount.rate_presets.iter().map(|p| p.name).collect();
                 anyhow::bail!(
-                    "{key}: '{value}' is neither a rate (N/s, N/min, N/h), off, nor a preset                      of {name} ({})",
+                    "{key}: '{value}' is neither a rate (N/s, N/min, N/h), off, nor a preset \
+                     of {name} ({})",
                     if presets.is_empty() {
                         "it has none".to_string()
                     } else {
@@ -555,5 +556,82 @@ mod tests {
             config.database_url.expose(),
             "postgres://user:secret@host/db?password=secret2"
         );
+    }
+
+    #[test]
+    fn rate_limits_are_read_with_errors_naming_their_key() {
+        use entreposto_http::rate_limit::DialectLimit;
+        let mut r = RateLimitConfig::default();
+        let s = r.settings("sqlite").unwrap();
+        assert_eq!(s.default, Some(RateLimit::per_second(1000)));
+        assert!(!s.shared, "one SQLite process: in memory");
+        assert!(
+            r.settings("postgres").unwrap().shared,
+            "shared on PostgreSQL"
+        );
+        r.shared = Some(false);
+        assert!(!r.settings("postgres").unwrap().shared);
+
+        r.default = "off".into();
+        r.dialects.insert("skyhub".into(), "9/s".into());
+        r.dialects.insert("koncili".into(), "vendor".into());
+        r.dialects.insert("omnik".into(), "off".into());
+        r.sellers.insert("S1".into(), "5/min".into());
+        let s = r.settings("sqlite").unwrap();
+        assert_eq!(s.default, None);
+        assert_eq!(s.sellers["S1"], RateLimit::per_minute(5));
+        let of = |name: &str| {
+            s.dialects
+                .iter()
+                .find(|(d, _)| d.as_str() == name)
+                .map(|(_, l)| *l)
+                .unwrap()
+        };
+        assert!(matches!(of("skyhub"), DialectLimit::Rate(r) if r == RateLimit::per_second(9)));
+        assert!(matches!(of("koncili"), DialectLimit::Preset(p) if p.name == "vendor"));
+        assert!(matches!(of("omnik"), DialectLimit::Off));
+
+        for (edit, says) in [
+            (
+                Box::new(|r: &mut RateLimitConfig| r.default = "20".into())
+                    as Box<dyn Fn(&mut RateLimitConfig)>,
+                "rate_limits.default: '20' is not a rate",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("skyhub".into(), "9/x".into());
+                }),
+                "rate_limits.dialects.skyhub: '9/x' is not a rate",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("skyhubx".into(), "9/s".into());
+                }),
+                "rate_limits.dialects.skyhubx: no such dialect (known: native, skyhub",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("koncili".into(), "fast".into());
+                }),
+                "preset of koncili (it has: vendor)",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("zerok".into(), "vendor".into());
+                }),
+                "preset of zerok (it has none)",
+            ),
+            (
+                Box::new(|r| {
+                    r.operators.insert("OP".into(), "0/s".into());
+                }),
+                "rate_limits.operators.OP: '0/s' is not a rate",
+            ),
+        ] {
+            let mut r = RateLimitConfig::default();
+            edit(&mut r);
+            let e = r.settings("sqlite").unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
     }
 }
