@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use entreposto_domain::{RateLimit, Timestamp};
 
-use crate::{IdempotencyClaim, Store, StoredResponse};
+use crate::{IdempotencyClaim, IdempotencyRecord, Store, StoredResponse};
 
 /// Expands to one `#[tokio::test]` per edge contract case.
 #[macro_export]
@@ -64,30 +64,24 @@ fn created(body: &str) -> StoredResponse {
     }
 }
 
-/// The times a claim at `now` passes: records older than a day are expired, in-flight
-/// ones older than a minute abandoned.
-fn limits(now: Timestamp) -> (Timestamp, Timestamp) {
-    (Timestamp(now.0 - 24 * HOUR), Timestamp(now.0 - 60 * SECOND))
+/// Claims `c` as the edge does at `c.at`: records older than a day are expired,
+/// in-flight ones older than a minute abandoned.
+async fn take(store: &Arc<dyn Store>, c: &IdempotencyClaim) -> Option<IdempotencyRecord> {
+    let (expired, abandoned) = (
+        Timestamp(c.at.0 - 24 * HOUR),
+        Timestamp(c.at.0 - 60 * SECOND),
+    );
+    store
+        .claim_idempotency_key(c, expired, abandoned)
+        .await
+        .expect("claim")
 }
 
 pub async fn a_key_is_claimed_once_then_replayed(store: Arc<dyn Store>) {
     let first = claim("C1", "k-1", 1, T0);
-    let (expired, abandoned) = limits(T0);
-    assert_eq!(
-        store
-            .claim_idempotency_key(&first, expired, abandoned)
-            .await
-            .unwrap(),
-        None,
-        "a new key is claimed"
-    );
+    assert_eq!(take(&store, &first).await, None, "a new key is claimed");
     let again = claim("C1", "k-1", 2, at(1));
-    let (expired, abandoned) = limits(at(1));
-    let held = store
-        .claim_idempotency_key(&again, expired, abandoned)
-        .await
-        .unwrap()
-        .expect("the key is held");
+    let held = take(&store, &again).await.expect("the key is held");
     assert_eq!(held.request_hash, [1; 32], "the first request's, untouched");
     assert_eq!(held.created_at, T0);
     assert_eq!(held.response, None, "still in flight");
@@ -97,92 +91,51 @@ pub async fn a_key_is_claimed_once_then_replayed(store: Arc<dyn Store>) {
         .complete_idempotency_key(&first, &response)
         .await
         .unwrap());
-    let done = store
-        .claim_idempotency_key(&again, expired, abandoned)
-        .await
-        .unwrap()
-        .expect("the key is held");
+    let done = take(&store, &again).await.expect("the key is held");
     assert_eq!(done.response, Some(response));
     assert_eq!(done.request_hash, [1; 32]);
     // A binary body and no content type come back as they went in.
     let other = claim("C1", "k-2", 3, T0);
-    store
-        .claim_idempotency_key(&other, expired, abandoned)
-        .await
-        .unwrap();
+    take(&store, &other).await;
     let raw = StoredResponse {
         status: 200,
         content_type: None,
         body: vec![0, 159, 255],
     };
     assert!(store.complete_idempotency_key(&other, &raw).await.unwrap());
-    let back = store
-        .claim_idempotency_key(&other, expired, abandoned)
-        .await
-        .unwrap()
-        .unwrap();
+    let back = take(&store, &other).await.unwrap();
     assert_eq!(back.response, Some(raw));
 }
 
 pub async fn keys_are_per_credential(store: Arc<dyn Store>) {
-    let (expired, abandoned) = limits(T0);
     for credential in ["C1", "C2"] {
         let c = claim(credential, "same-key", 1, T0);
-        assert_eq!(
-            store
-                .claim_idempotency_key(&c, expired, abandoned)
-                .await
-                .unwrap(),
-            None,
-            "{credential} claims its own"
-        );
+        assert_eq!(take(&store, &c).await, None, "{credential} claims its own");
         assert!(store
             .complete_idempotency_key(&c, &created(credential))
             .await
             .unwrap());
     }
-    let c2 = store
-        .claim_idempotency_key(&claim("C2", "same-key", 1, T0), expired, abandoned)
-        .await
-        .unwrap()
-        .unwrap();
+    let c2 = take(&store, &claim("C2", "same-key", 1, T0)).await.unwrap();
     assert_eq!(c2.response.unwrap().body, b"C2");
 }
 
 pub async fn an_expired_record_is_claimed_anew(store: Arc<dyn Store>) {
     let first = claim("C1", "k", 1, T0);
-    let (expired, abandoned) = limits(T0);
-    store
-        .claim_idempotency_key(&first, expired, abandoned)
-        .await
-        .unwrap();
+    take(&store, &first).await;
     store
         .complete_idempotency_key(&first, &created("old"))
         .await
         .unwrap();
     // Just within the day: still the first response.
     let day = 24 * 3600;
-    let (expired, abandoned) = limits(at(day - 1));
     let within = claim("C1", "k", 2, at(day - 1));
-    assert!(store
-        .claim_idempotency_key(&within, expired, abandoned)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(take(&store, &within).await.is_some());
     // Past it: claimed anew, by the new request.
     let later = claim("C1", "k", 2, at(day + 1));
-    let (expired, abandoned) = limits(at(day + 1));
-    assert_eq!(
-        store
-            .claim_idempotency_key(&later, expired, abandoned)
-            .await
-            .unwrap(),
-        None
-    );
-    let record = store
-        .claim_idempotency_key(&claim("C1", "k", 3, at(day + 2)), expired, abandoned)
+    assert_eq!(take(&store, &later).await, None);
+    let record = take(&store, &claim("C1", "k", 3, at(day + 2)))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(record.request_hash, [2; 32]);
     assert_eq!(record.created_at, at(day + 1));
@@ -191,25 +144,12 @@ pub async fn an_expired_record_is_claimed_anew(store: Arc<dyn Store>) {
 
 pub async fn an_abandoned_claim_is_taken_over(store: Arc<dyn Store>) {
     let first = claim("C1", "k", 1, T0);
-    let (expired, abandoned) = limits(T0);
-    store
-        .claim_idempotency_key(&first, expired, abandoned)
-        .await
-        .unwrap();
+    take(&store, &first).await;
     // Within the minute the first request still holds it.
-    let (expired, abandoned) = limits(at(59));
-    assert!(store
-        .claim_idempotency_key(&claim("C1", "k", 1, at(59)), expired, abandoned)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(take(&store, &claim("C1", "k", 1, at(59))).await.is_some());
     let second = claim("C1", "k", 1, at(61));
-    let (expired, abandoned) = limits(at(61));
     assert_eq!(
-        store
-            .claim_idempotency_key(&second, expired, abandoned)
-            .await
-            .unwrap(),
+        take(&store, &second).await,
         None,
         "past the minute it is taken over"
     );
@@ -223,67 +163,36 @@ pub async fn an_abandoned_claim_is_taken_over(store: Arc<dyn Store>) {
         .complete_idempotency_key(&second, &created("second"))
         .await
         .unwrap());
-    let record = store
-        .claim_idempotency_key(&claim("C1", "k", 1, at(62)), expired, abandoned)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = take(&store, &claim("C1", "k", 1, at(62))).await.unwrap();
     assert_eq!(record.response.unwrap().body, b"second");
     // A finished record is never taken over as abandoned.
-    let (expired, abandoned) = limits(at(3600));
-    assert!(store
-        .claim_idempotency_key(&claim("C1", "k", 1, at(3600)), expired, abandoned)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(take(&store, &claim("C1", "k", 1, at(3600))).await.is_some());
 }
 
 pub async fn a_released_key_is_free_again(store: Arc<dyn Store>) {
     let first = claim("C1", "k", 1, T0);
-    let (expired, abandoned) = limits(T0);
-    store
-        .claim_idempotency_key(&first, expired, abandoned)
-        .await
-        .unwrap();
+    take(&store, &first).await;
     store.release_idempotency_key(&first).await.unwrap();
     let next = claim("C1", "k", 2, at(1));
-    assert_eq!(
-        store
-            .claim_idempotency_key(&next, expired, abandoned)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(take(&store, &next).await, None);
     // Releasing a finished key keeps it.
     store
         .complete_idempotency_key(&next, &created("x"))
         .await
         .unwrap();
     store.release_idempotency_key(&next).await.unwrap();
-    assert!(store
-        .claim_idempotency_key(&next, expired, abandoned)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(take(&store, &next).await.is_some());
 }
 
 pub async fn purges_delete_by_age(store: Arc<dyn Store>) {
-    let (expired, abandoned) = limits(T0);
     for (i, when) in [T0, at(10), at(20)].into_iter().enumerate() {
         let c = claim("C1", &format!("k{i}"), 1, when);
-        store
-            .claim_idempotency_key(&c, expired, abandoned)
-            .await
-            .unwrap();
+        take(&store, &c).await;
     }
     assert_eq!(store.purge_idempotency_keys(at(15)).await.unwrap(), 2);
     assert_eq!(store.purge_idempotency_keys(at(15)).await.unwrap(), 0);
     // The young one stays.
-    assert!(store
-        .claim_idempotency_key(&claim("C1", "k2", 1, at(21)), expired, abandoned)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(take(&store, &claim("C1", "k2", 1, at(21))).await.is_some());
 
     let limit = RateLimit::per_second(10);
     store.admit_rate("old", limit, T0).await.unwrap();
