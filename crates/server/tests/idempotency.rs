@@ -30,6 +30,7 @@ on_both_databases!(
     zerok_imports_are_started_once,
     koncili_orders_are_pushed_once,
     keys_are_per_credential,
+    concurrent_repeats_run_once,
     failures_are_not_kept,
     answers_outlive_their_server,
     a_key_in_flight_is_a_conflict_until_its_lease_ends,
@@ -357,6 +358,31 @@ async fn keys_are_per_credential(backend: Backend) {
         "each credential's key did its own work"
     );
     assert_eq!(jobs(&app, &scope).await, 2);
+}
+
+async fn concurrent_repeats_run_once(backend: Backend) {
+    let clock = clock();
+    let app = Arc::new(spawn(backend, &clock).await);
+    let (key, scope, ..) = store_key(&app).await;
+    let h = keyed(&key, "burst");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, h) = (app.clone(), h.clone());
+            tokio::spawn(async move { send(&app, Method::POST, IMPORT, &h, &import()).await })
+        })
+        .collect();
+    let mut ran = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            202 if r.headers.get("idempotent-replayed").is_none() => ran += 1,
+            // Replayed, or told the first is still in flight.
+            202 | 409 => {}
+            s => panic!("{s}: {:?}", r.body),
+        }
+    }
+    assert_eq!(ran, 1, "one of the racing requests ran");
+    assert_eq!(jobs(&app, &scope).await, 1);
 }
 
 async fn failures_are_not_kept(backend: Backend) {
