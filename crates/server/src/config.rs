@@ -221,9 +221,13 @@ impl RateLimitConfig {
             };
             dialects.push((mount.dialect, limit));
         }
+        // Ids are ULIDs, upper case; the environment's keys arrive lower-cased.
         let by_id = |map: &BTreeMap<String, String>, section: &str| {
             map.iter()
-                .map(|(id, v)| Ok((id.clone(), rate(v, &format!("rate_limits.{section}.{id}"))?)))
+                .map(|(id, v)| {
+                    let limit = rate(v, &format!("rate_limits.{section}.{id}"))?;
+                    Ok((id.to_ascii_uppercase(), limit))
+                })
                 .collect::<anyhow::Result<std::collections::HashMap<_, _>>>()
         };
         Ok(entreposto_http::rate_limit::RateLimitSettings {
@@ -576,7 +580,7 @@ mod tests {
         r.dialects.insert("skyhub".into(), "9/s".into());
         r.dialects.insert("koncili".into(), "vendor".into());
         r.dialects.insert("omnik".into(), "off".into());
-        r.sellers.insert("S1".into(), "5/min".into());
+        r.sellers.insert("s1".into(), "5/min".into());
         let s = r.settings("sqlite").unwrap();
         assert_eq!(s.default, None);
         assert_eq!(s.sellers["S1"], RateLimit::per_minute(5));
