@@ -11,7 +11,7 @@ use entreposto_domain::Dialect;
 use utoipa::OpenApi;
 use utoipa_axum::routes;
 
-use entreposto_http::auth::{authorization_token, missing, Principal};
+use entreposto_http::auth::{authorization_token_in, missing, verify_request, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure, Plain};
 use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
@@ -45,8 +45,9 @@ impl FromRequestParts<AppState> for OperatorAuth {
     type Rejection = Failure<Native>;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let token = authorization_token(parts).ok_or_else(|| missing("Authorization"))?;
-        let p = state.credentials.verify(token, DIALECT).await?;
+        let token =
+            authorization_token_in(&parts.headers).ok_or_else(|| missing("Authorization"))?;
+        let p = verify_request(parts, state, token, DIALECT).await?;
         if p.credential.seller_id.is_some() {
             return Err(
                 ApiError::Forbidden("the native API needs an operator token".into()).into(),
@@ -124,6 +125,8 @@ pub const MOUNT: Mount = Mount {
     body_limit,
     credential_headers,
     user_email: false,
+    secret: authorization_token_in,
+    rate_presets: &[],
 };
 
 /// The largest body each path takes: statements carry up to hundreds of thousands of

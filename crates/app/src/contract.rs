@@ -181,6 +181,7 @@ pub async fn tenants_and_credentials(s: Arc<dyn Store>) {
         user_email: Some("loja-a@example.com".into()),
         created_at: Timestamp::now(),
         revoked_at: None,
+        rate_limit: Some(RateLimit::per_minute(90)),
     };
     store.create_credential(&cred, &[]).await.unwrap();
     assert_eq!(store.get_credential(&cred.id).await.unwrap(), cred);

@@ -6,6 +6,7 @@
 pub mod catalog_file;
 pub mod config;
 pub mod demo;
+pub mod housekeeping;
 pub mod listener;
 pub mod listeners;
 pub mod mounts;

@@ -52,7 +52,8 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
     bind_with_clock(store, config, Arc::new(entreposto_app::SystemClock)).await
 }
 
-/// [`bind`] with the use cases on `clock` (tests set theirs).
+/// [`bind`], the use cases and the edge (rate limits, idempotency) telling time by
+/// `clock` (tests set it).
 pub async fn bind_with_clock(
     store: Arc<dyn Store>,
     config: &Config,
@@ -84,7 +85,8 @@ pub async fn bind_with_clock(
         .await
         .context("reading the cursor signing key")?;
     let lease = std::time::Duration::from_secs(config.import_lease_seconds.max(1));
-    let state = AppState::with_options(store.clone(), &url, config.http_options())
+    let options = config.http_options(store.backend())?;
+    let state = AppState::with_options(store.clone(), &url, options)
         .with_cursor_secret(
             &cursor_key,
             config.cursor_secret.as_ref().map(|s| s.0.as_str()),

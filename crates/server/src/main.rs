@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use entreposto::mounts::issue_credential;
-use entreposto_domain::{Document, Operator, Seller, Timestamp};
+use entreposto::mounts::{issue_credential, issue_limited_credential};
+use entreposto_domain::{Document, Operator, RateLimit, Seller, Timestamp};
 use entreposto_store::new_id;
 
 use entreposto::config::Config;
@@ -248,6 +248,14 @@ struct CreateCredential {
     /// SkyHub only: the X-User-Email the client will send.
     #[arg(long)]
     email: Option<String>,
+    /// This credential's own request rate (`5/s`, `90/min`, `1000/h`), over the
+    /// configuration's `[rate_limits]` for its seller, operator and dialect.
+    #[arg(long, value_parser = parse_rate_limit)]
+    rate_limit: Option<RateLimit>,
+}
+
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    RateLimit::parse(text, "--rate-limit").map_err(|e| e.message)
 }
 
 fn init_tracing(config: &Config) {
@@ -365,9 +373,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if dialect == entreposto_api_native::DIALECT && seller.is_some() {
                 anyhow::bail!("native credentials belong to operators: use --operator");
             }
-            let cred = issue_credential(&app, &operator, seller.as_deref(), dialect, c.email)
-                .await
-                .with_context(|| format!("operator {operator}"))?;
+            let cred = issue_limited_credential(
+                &app,
+                &operator,
+                seller.as_deref(),
+                dialect,
+                c.email,
+                c.rate_limit,
+            )
+            .await
+            .with_context(|| format!("operator {operator}"))?;
             print_json(&cred)
         }
         Command::Credential(CredentialCmd::Revoke { id }) => {
@@ -570,6 +585,14 @@ async fn serve(
     // node accepted and a job a dead node left behind are both finished by someone.
     // It stops between steps on shutdown (a step is one transaction, so stopping there
     // loses nothing); the listeners drain meanwhile.
+    // Idempotency records past their day and full rate buckets go, on every node.
+    if let Some(b) = bound.first() {
+        tokio::spawn(entreposto::housekeeping::run(
+            store,
+            b.app.clone(),
+            stopped.clone(),
+        ));
+    }
     let worker = match bound.first() {
         Some(b) if config.import_worker => {
             let app = b.app.clone();

@@ -25,6 +25,8 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod count_cache;
+pub mod edge;
+pub mod edge_contract;
 pub mod events;
 pub mod finance;
 pub mod finance_contract;
@@ -36,6 +38,7 @@ pub mod outbox;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use edge::*;
 pub use events::{EventPayloads, PlainPayloads};
 pub use finance::*;
 pub use order_lifecycle::*;
@@ -90,6 +93,7 @@ macro_rules! migrations {
             12 => "0012_finance",
             13 => "0013_outbox",
             14 => "0014_webhooks",
+            15 => "0015_idempotency_rate_limits",
             18 => "0018_extract_line_version",
         )
     };
@@ -110,6 +114,15 @@ pub fn check_schema_version(newest: Option<i64>, migrations: &[(i64, &str)]) -> 
         ))),
         _ => Ok(()),
     }
+}
+
+/// A credential's `rate_limit` column read back (`N/s`, as `RateLimit` prints it).
+pub fn stored_rate_limit(text: Option<&str>) -> Result<Option<entreposto_domain::RateLimit>> {
+    text.map(|t| {
+        entreposto_domain::RateLimit::parse(t, "rate_limit")
+            .map_err(|e| StoreError::Other(format!("stored credential: {e}")))
+    })
+    .transpose()
 }
 
 /// A fresh application id: a ULID, sortable by creation time, safe in URLs.
@@ -324,6 +337,8 @@ pub trait Store:
     + FinanceStore
     + OutboxStore
     + WebhookStore
+    + IdempotencyStore
+    + RateLimitStore
     + Send
     + Sync
     + 'static

@@ -161,9 +161,19 @@ impl TestApp {
         .await
     }
 
-    /// Like [`TestApp::spawn_extended`], the use cases on `clock` (a test's
-    /// `ManualClock`), and the webhook workers run as `serve` runs them when the
-    /// configuration's `[webhooks] worker` says so.
+    /// Like [`TestApp::spawn_with`], the use cases and the edge (rate limits,
+    /// idempotency) telling time by `clock`, which the test moves instead of sleeping.
+    pub async fn spawn_clocked(
+        backend: Backend,
+        clock: Arc<dyn entreposto_app::Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        TestApp::spawn_full(backend, configure, |r| r, clock).await
+    }
+
+    /// Like [`TestApp::spawn_extended`], the use cases and the edge on `clock` (a
+    /// test's `ManualClock`), and the webhook workers run as `serve` runs them when
+    /// the configuration's `[webhooks] worker` says so.
     pub async fn spawn_full(
         backend: Backend,
         configure: impl FnOnce(&mut Config),
