@@ -588,7 +588,7 @@ async fn serve(
     // Idempotency records past their day and full rate buckets go, on every node.
     if let Some(b) = bound.first() {
         tokio::spawn(entreposto::housekeeping::run(
-            store,
+            store.clone(),
             b.app.clone(),
             stopped.clone(),
         ));
