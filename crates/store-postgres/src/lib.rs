@@ -16,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 mod catalog;
+mod feeds;
 mod finance;
 mod order_json;
 mod order_lifecycle;

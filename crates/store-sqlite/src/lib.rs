@@ -26,6 +26,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 mod catalog;
+mod feeds;
 mod finance;
 pub mod order_codec;
 mod order_lifecycle;

@@ -25,6 +25,8 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod count_cache;
+pub mod feed_contract;
+pub mod feeds;
 pub mod finance;
 pub mod finance_contract;
 pub mod finance_json;
@@ -34,6 +36,7 @@ pub mod order_lifecycle_contract;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use feeds::*;
 pub use finance::*;
 pub use order_lifecycle::*;
 pub mod stored_form;
@@ -81,6 +84,7 @@ macro_rules! migrations {
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
             12 => "0012_finance",
+            16 => "0016_zerok_notifications",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -312,6 +316,7 @@ pub trait Store:
     + CatalogStore
     + OrderLifecycleStore
     + FinanceStore
+    + FeedStore
     + Send
     + Sync
     + 'static
