@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod contract;
 pub mod credentials;
 pub mod finance;
+pub mod notifications;
 pub mod orders;
 pub mod page_marks;
 pub mod reads;
@@ -151,6 +152,8 @@ pub struct App {
     jobs: Arc<tokio::sync::Notify>,
     /// How long a claimed import job stays this node's without a renewal.
     import_lease_micros: i64,
+    /// How long a claimed change feed stays this node's without a renewal.
+    feed_lease_micros: i64,
 }
 
 impl App {
@@ -160,6 +163,7 @@ impl App {
             clock,
             jobs: Arc::new(tokio::sync::Notify::new()),
             import_lease_micros: catalog::jobs::LEASE_MICROS,
+            feed_lease_micros: notifications::feeds::LEASE_MICROS,
         }
     }
 

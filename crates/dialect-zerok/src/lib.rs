@@ -31,7 +31,9 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::routes;
 
 pub mod entities;
+pub mod feed;
 pub mod input;
+pub mod notifications;
 pub mod orders;
 pub mod output;
 pub mod products;
@@ -247,6 +249,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(orders::set_order_tracking))
         .routes(routes!(orders::set_order_invoice))
         .routes(routes!(orders::set_order_erp))
+        .routes(routes!(notifications::notify))
         .finish(
             unknown,
             entreposto_http::envelope::method_not_allowed::<Zerok>,
@@ -257,6 +260,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 pub fn body_limit(path: &str) -> usize {
     match path.strip_suffix('/').unwrap_or(path) {
         "/catalog/import" => products::IMPORT_BODY_BYTES,
+        "/notifications" => notifications::BODY_BYTES,
         _ => entreposto_http::MAX_BODY_BYTES,
     }
 }

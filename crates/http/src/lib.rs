@@ -34,6 +34,7 @@ pub mod limits;
 pub mod metrics;
 pub mod mount;
 pub mod openapi;
+pub mod outbound;
 pub mod query;
 pub mod reply;
 pub mod signed;
