@@ -21,6 +21,7 @@ pub const DIALECT: Dialect = Dialect::named("native");
 
 pub mod catalog;
 pub mod dto;
+pub mod feeds;
 pub mod finance;
 pub mod orders;
 pub mod tickets;
@@ -81,6 +82,11 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(finance::load_statement))
         .routes(routes!(finance::list_conciliations))
         .routes(routes!(finance::summary))
+        .routes(routes!(
+            feeds::get_feed,
+            feeds::put_feed,
+            feeds::delete_feed
+        ))
         .finish(
             entreposto_http::envelope::not_found::<Native>,
             entreposto_http::envelope::method_not_allowed::<Native>,
@@ -91,7 +97,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
+        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, set the sellers' change feeds (the 00K change lists the hub polls), administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
     components(schemas(dto::ErrorBody))
 )]

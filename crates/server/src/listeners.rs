@@ -80,7 +80,11 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
             &cursor_key,
             config.cursor_secret.as_ref().map(|s| s.0.as_str()),
         )
-        .with_app(entreposto_app::App::with_system_clock(store).with_import_lease(lease));
+        .with_app(
+            entreposto_app::App::with_system_clock(store)
+                .with_import_lease(lease)
+                .with_feed_lease(config.notifications.lease()),
+        );
     let app = state.app.clone();
     let mut bound = vec![Bound {
         app: app.clone(),

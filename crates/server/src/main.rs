@@ -410,6 +410,21 @@ async fn serve(
         }
         _ => None,
     };
+    // Change feeds are polled on every node, each feed claimed by one poller at a
+    // time; a poller stops between polls on shutdown (a poll that stops midway is
+    // resumed at its last recorded page by whoever polls the feed next).
+    let mut pollers = Vec::new();
+    if let Some(b) = bound.first().filter(|_| config.notifications.poller) {
+        let source: std::sync::Arc<dyn entreposto_app::notifications::feeds::ChangeSource> =
+            std::sync::Arc::new(config.notifications.feed_client()?);
+        for _ in 0..config.notifications.pollers.max(1) {
+            let (app, source, stopped) = (b.app.clone(), source.clone(), stopped.clone());
+            let tick = config.notifications.tick();
+            pollers.push(tokio::spawn(async move {
+                app.run_feed_poller(source, tick, stopped).await
+            }));
+        }
+    }
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -444,6 +459,9 @@ async fn serve(
     }
     if let Some(w) = worker {
         w.await.context("the import worker panicked")?;
+    }
+    for p in pollers {
+        p.await.context("a change feed poller panicked")?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -288,12 +288,13 @@ impl App {
             };
             let mut rejections: Vec<(usize, String)> = Vec::new();
             let mut readable = Vec::with_capacity(page.items.len());
+            // The page index and position of each readable change.
             let mut at = Vec::with_capacity(page.items.len());
             for (n, item) in page.items.into_iter().enumerate() {
                 match item.change {
                     Ok(c) => {
                         readable.push(c);
-                        at.push(n);
+                        at.push((n, item.position));
                     }
                     Err(why) => rejections.push((n, format!("{}: {why}", item.position))),
                 }
@@ -304,8 +305,8 @@ impl App {
                 .await
                 .map_err(|e| format!("applying the changes: {e}"))?;
             for o in outcomes {
-                if let Some(why) = o.error {
-                    rejections.push((at[o.index], why));
+                if let (Some(why), Some((n, position))) = (o.error, at.get(o.index)) {
+                    rejections.push((*n, format!("{position}: {why}")));
                 }
             }
             rejections.sort_by_key(|r| r.0);
