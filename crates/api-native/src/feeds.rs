@@ -94,7 +94,8 @@ pub struct FeedOut {
     pub updated_at: String,
 }
 
-fn feed_out(f: ChangeFeed) -> FeedOut {
+/// The feed as the native API shows it (also printed by `entreposto seller feed`).
+pub fn feed_out(f: ChangeFeed) -> FeedOut {
     FeedOut {
         seller: f.seller_id,
         url: f.settings.url,
@@ -117,8 +118,9 @@ fn feed_out(f: ChangeFeed) -> FeedOut {
 }
 
 impl FeedIn {
-    /// The settings this sets over `stored` (the seller's feed, if it has one).
-    fn config(self, stored: Option<FeedSettings>) -> std::result::Result<FeedConfig, ApiError> {
+    /// The settings this sets over `stored` (the seller's feed, if it has one); the
+    /// command line's `seller feed` sets them the same way.
+    pub fn config(self, stored: Option<FeedSettings>) -> std::result::Result<FeedConfig, ApiError> {
         let url = match (self.url, &stored) {
             (Some(u), _) => u.trim().to_string(),
             (None, Some(s)) => s.url.clone(),

@@ -38,6 +38,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 use crate::notifications::{read, BODY_BYTES, MAX_NOTIFICATIONS};
 use crate::wire::Text;
@@ -207,6 +208,32 @@ fn describe(url: &Url, e: &reqwest::Error) -> String {
         source = s.source();
     }
     out
+}
+
+/// A page of a store's change list, as the hub reads it (`GET <url>?since=<position>`
+/// on the store's own system): documented in the 00K document's components, since
+/// the store serves it and the hub calls it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChangeListPage {
+    /// Changes listed in all (ignored).
+    total: Option<u64>,
+    /// The changes after `since`, oldest first: at most 1,000.
+    items: Vec<ChangeListItem>,
+    /// The next page's URL (absolute, or relative to the list's), null on the last.
+    next: Option<String>,
+}
+
+/// One change listed: a notification as `POST /notifications` takes it, with its
+/// position.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChangeListItem {
+    /// The change's place in the store's list, a string or a number: the hub stores
+    /// the last one it applied and asks `since` it.
+    position: Text,
+    #[serde(flatten)]
+    notification: crate::notifications::NotificationIn,
 }
 
 /// A change list's page as the store serves it (`total` and anything else ignored).

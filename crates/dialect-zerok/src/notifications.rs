@@ -76,7 +76,6 @@ pub struct NotificationIn {
     /// `order`: the body of `PUT /orders/{id}/erp`.
     pub erp: Option<ErpIn>,
     /// The change's place in the store's change list (ATIVA); ignored here.
-    #[schema(value_type = Option<String>)]
     pub position: Option<Text>,
 }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use common::{bearer, order_body, TestApp};
+use common::{bearer, cli, order_body, TestApp};
 use entreposto::config::Config;
 use entreposto_app::notifications::feeds::ChangeSource;
 use entreposto_app::{App, ManualClock};
@@ -37,6 +37,7 @@ on_both_backends!(
     bad_notifications_are_refused_naming_the_field,
     another_stores_ids_are_refused,
     feeds_are_set_on_the_native_api,
+    feeds_are_set_from_the_command_line,
 );
 
 on_both_backends!(with manual_polls;
@@ -1175,4 +1176,111 @@ async fn the_server_polls_feeds_on_its_own(app: TestApp) {
     );
     let p = product(&app, &w.key_a, "AUTO-1").await;
     assert_eq!((quantity(&p), &p["price"][0]["value"]), (3, &json!(6.5)));
+}
+
+/// `entreposto seller feed` against the database of a running server: the same
+/// settings and checks as the native API's `PUT`, what it does not give kept.
+async fn feeds_are_set_from_the_command_line(app: TestApp) {
+    let w = world(&app).await;
+    let db = app.database_url.as_str();
+    let seller = w.a.id.as_str();
+    let (ok, _, err) = cli(db, &["seller", "feed", "--seller", seller]);
+    assert!(!ok && err.contains("no change feed"), "{err}");
+    let (ok, out, err) = cli(
+        db,
+        &[
+            "seller",
+            "feed",
+            "--seller",
+            seller,
+            "--url",
+            "https://erp.example/00k/changes",
+            "--header",
+            "Authorization: erp-secret",
+            "--header",
+            "X-Loja: 7",
+            "--interval",
+            "30",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out["url"], "https://erp.example/00k/changes");
+    assert_eq!(out["headers"], json!(["Authorization", "X-Loja"]));
+    assert_eq!(
+        (&out["intervalSeconds"], &out["enabled"]),
+        (&json!(30), &json!(true))
+    );
+    assert!(!out.to_string().contains("erp-secret"));
+    let (ok, out, err) = cli(
+        db,
+        &[
+            "seller",
+            "feed",
+            "--seller",
+            seller,
+            "--disable",
+            "--position",
+            "77",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        (&out["enabled"], &out["position"], &out["intervalSeconds"]),
+        (&json!(false), &json!("77"), &json!(30))
+    );
+    assert_eq!(out["headers"], json!(["Authorization", "X-Loja"]));
+    // The server reads what the command wrote.
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = feed(&app, &w).await;
+        if shown["position"] == "77" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        (&shown["position"], &shown["enabled"]),
+        (&json!("77"), &json!(false))
+    );
+    let (ok, _, err) = cli(
+        db,
+        &["seller", "feed", "--seller", seller, "--interval", "0"],
+    );
+    assert!(!ok && err.contains("intervalSeconds"), "{err}");
+    let (ok, _, err) = cli(
+        db,
+        &["seller", "feed", "--seller", seller, "--header", "no colon"],
+    );
+    assert!(!ok && err.contains("Name: value"), "{err}");
+    let (ok, out, err) = cli(
+        db,
+        &[
+            "seller",
+            "feed",
+            "--seller",
+            seller,
+            "--restart",
+            "--no-headers",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        (&out["position"], &out["headers"]),
+        (&Value::Null, &json!([]))
+    );
+    let (ok, out, _) = cli(db, &["seller", "feed", "--seller", seller, "--remove"]);
+    assert!(ok);
+    assert_eq!(out["removed"], true);
+    let (ok, _, _) = cli(
+        db,
+        &[
+            "seller",
+            "feed",
+            "--seller",
+            "NOPE",
+            "--url",
+            "https://x.example/",
+        ],
+    );
+    assert!(!ok);
 }

@@ -10,8 +10,8 @@
 //! them in the same transaction; until it exists, backends receive and drop them.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. The application's `contract` suite,
-//! [`catalog_contract`], [`order_lifecycle_contract`] and [`finance_contract`] hold
-//! the tests each backend runs against itself.
+//! [`catalog_contract`], [`order_lifecycle_contract`], [`finance_contract`] and
+//! [`feed_contract`] hold the tests each backend runs against itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
