@@ -151,6 +151,24 @@ impl FeedStore for SqliteStore {
         lease_until: Timestamp,
         holder: &str,
     ) -> Result<Option<ChangeFeed>> {
+        // Most ticks find nothing due: a read says so without queueing a write job
+        // (the writer's queue is bounded, and these would come from every poller every
+        // tick). On a reader thread, not a reused snapshot, so what another process
+        // wrote a moment ago is seen.
+        let any_due = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT 1 FROM change_feeds
+                 WHERE enabled = 1 AND next_poll_at <= ?1
+                   AND (lease_until IS NULL OR lease_until < ?1) LIMIT 1",
+                )
+                .and_then(|mut s| s.exists(params![now.0]))
+                .map_err(map_err)
+            })
+            .await?;
+        if !any_due {
+            return Ok(None);
+        }
         let holder = holder.to_string();
         self.write(move |c| {
             let due: Option<(String, String)> = c
