@@ -40,6 +40,7 @@ use utoipa::ToSchema;
 
 use crate::input::{self, PatchIn, PriceIn, ProductIn, StockIn};
 use crate::orders::input::ErpIn;
+use crate::output::{batch_counts, BatchItemOut};
 use crate::products::{app_error, RawJson};
 use crate::wire::{Id, Text};
 use crate::{StoreAuth, Zerok};
@@ -119,21 +120,14 @@ pub struct NotificationsAnswer {
     pub items: Vec<NotificationOut>,
 }
 
+/// One notification's outcome: a batch item's, with its type.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationOut {
-    /// The notification's place in the request, from 0.
-    pub index: usize,
     #[serde(rename = "type")]
     #[schema(value_type = NotificationType)]
     pub kind: &'static str,
-    /// The product's or order's id, when found.
-    pub id: Option<i64>,
-    /// The product's SKU, when known.
-    pub sku: Option<String>,
-    #[schema(value_type = crate::output::BatchStatus)]
-    pub status: &'static str,
-    /// Why it was refused (empty when applied).
-    pub errors: Vec<String>,
+    #[serde(flatten)]
+    pub item: BatchItemOut,
 }
 
 impl NotificationsAnswer {
@@ -141,22 +135,14 @@ impl NotificationsAnswer {
         let items: Vec<NotificationOut> = outcomes
             .into_iter()
             .map(|o| NotificationOut {
-                index: o.index,
                 kind: o.kind.as_str(),
-                id: o.id,
-                sku: o.sku,
-                status: if o.error.is_none() {
-                    "updated"
-                } else {
-                    "failed"
-                },
-                errors: o.error.into_iter().collect(),
+                item: BatchItemOut::new(o.index, o.id, o.sku, o.error),
             })
             .collect();
-        let failed = items.iter().filter(|i| !i.errors.is_empty()).count();
+        let (total, updated, failed) = batch_counts(items.iter().map(|i| &i.item));
         NotificationsAnswer {
-            total: items.len(),
-            updated: items.len() - failed,
+            total,
+            updated,
             failed,
             items,
         }
