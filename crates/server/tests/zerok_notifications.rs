@@ -307,6 +307,23 @@ async fn repeated_notifications_change_nothing(app: TestApp) {
     // A change that changes something still moves it.
     applied(&app, &w.key_a, &stock("REP-1", 8)).await;
     assert_eq!(version(&app, &w, &w.a, id).await, before + 1);
+    // Within one request the last word wins, even when it sets what was stored
+    // before the request.
+    applied(
+        &app,
+        &w.key_a,
+        &json!([
+            stock("REP-1", 8),
+            stock("REP-1", 2),
+            stock("REP-1", 8),
+            price("REP-1", 12.5),
+            price("REP-1", 3.0),
+            price("REP-1", 12.5)
+        ]),
+    )
+    .await;
+    let p = product(&app, &w.key_a, "REP-1").await;
+    assert_eq!((quantity(&p), &p["price"][0]["value"]), (8, &json!(12.5)));
 }
 
 async fn bad_notifications_are_refused_naming_the_field(app: TestApp) {
@@ -624,6 +641,8 @@ struct ListState {
     fail_after: Option<usize>,
     /// Answer with something that is no change list.
     garbage: bool,
+    /// Answer the first page whatever is asked, its `next` linking back to it.
+    repeat: bool,
     /// A request asking `since` this never gets an answer (the poller dies waiting).
     stall_since: Option<String>,
     /// Each request's `since` (`None` without one) and `Authorization` header.
@@ -644,6 +663,7 @@ impl ChangeList {
             fail: None,
             fail_after: None,
             garbage: false,
+            repeat: false,
             stall_since: None,
             seen: Vec::new(),
         }));
@@ -711,7 +731,11 @@ async fn serve_changes(
                 Some("7"),
                 "the list's own parameters are kept"
             );
-            let from: usize = since.as_deref().map_or(0, |p| p.parse().unwrap());
+            let from: usize = if s.repeat {
+                0
+            } else {
+                since.as_deref().map_or(0, |p| p.parse().unwrap())
+            };
             let to = (from + s.page_size).min(s.changes.len());
             let items: Vec<Value> = s.changes[from.min(to)..to]
                 .iter()
@@ -727,7 +751,11 @@ async fn serve_changes(
                     c
                 })
                 .collect();
-            let next = (to < s.changes.len()).then(|| format!("?store=7&since={to}"));
+            let next = if s.repeat {
+                Some("?store=7&since=0".to_string())
+            } else {
+                (to < s.changes.len()).then(|| format!("?store=7&since={to}"))
+            };
             axum::Json(json!({"total": s.changes.len(), "items": items, "next": next}))
                 .into_response()
         };
@@ -997,6 +1025,25 @@ async fn refused_changes_are_recorded_and_passed_over(app: TestApp) {
     assert_eq!(f["lastRejection"], "4: no product with sku 'THEIRS'");
     assert_eq!(quantity(&product(&app, &w.key_a, "OK-1").await), 4);
     assert_eq!(quantity(&product(&app, &w.key_b, "THEIRS").await), 5);
+    // A list that repeats its first page (its `next` links back): the poll stops
+    // once a page ends where the one before did, and waits for the interval.
+    let repeating = ChangeList::start(vec![stock("OK-1", 6), stock("OK-1", 7)]).await;
+    repeating.with(|s| s.repeat = true);
+    let r = app
+        .put(
+            &format!("/api/v1/sellers/{}/change-feed", w.a.id),
+            &w.token,
+            &json!({"url": repeating.url, "position": null}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    clock.set(Timestamp(Timestamp::now().0 + SECOND));
+    assert!(hub.work_one_poll(&*loopback_client()).await.unwrap());
+    assert_eq!(repeating.asked(), [None, Some("0".into())]);
+    assert!(!hub.work_one_poll(&*loopback_client()).await.unwrap());
+    let f = feed(&app, &w).await;
+    assert_eq!((&f["position"], &f["failures"]), (&json!("2"), &json!(0)));
+    assert_eq!(quantity(&product(&app, &w.key_a, "OK-1").await), 7);
 }
 
 async fn a_private_address_is_refused_unless_allowed(app: TestApp) {

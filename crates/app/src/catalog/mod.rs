@@ -808,8 +808,10 @@ impl App {
                     .map_err(|e| e.to_string())?;
             }
             // Stock is set, not added to: an item that sets what is stored (a
-            // notification repeated, a feed page applied again) writes nothing.
-            if levels.iter().all(|l| p.data.fields.stock.contains(l)) {
+            // notification repeated, a feed page applied again) writes nothing,
+            // unless an earlier item of the batch sets the product's stock otherwise.
+            let earlier = change.stock.iter().any(|w| w.product_id == p.id);
+            if !earlier && levels.iter().all(|l| p.data.fields.stock.contains(l)) {
                 return Ok(());
             }
             change.stock.push(StockWrite {
@@ -830,7 +832,8 @@ impl App {
         self.batch(scope, items, |p, price, change| {
             entreposto_domain::check_price("price[0]", price).map_err(|e| e.to_string())?;
             // The price the product has already: nothing to write (see the stock's).
-            if p.data.fields.price.as_ref() == Some(price) {
+            let earlier = change.prices.iter().any(|w| w.product_id == p.id);
+            if !earlier && p.data.fields.price.as_ref() == Some(price) {
                 return Ok(());
             }
             change.prices.push(PriceWrite {

@@ -326,6 +326,12 @@ impl App {
                 Err(StoreError::Stale) => return Ok(Ran::Lost),
                 Err(e) => return Err(format!("recording the position: {}", AppError::from(e))),
             }
+            // A page that ends where the one before it did (a list that repeats
+            // itself, a `next` that links back) would be read to the page cap and
+            // again at once: the poll ends here and waits for the interval.
+            if position.as_deref() == Some(last.as_str()) {
+                return Ok(Ran::Done { more: false });
+            }
             position = Some(last);
             match page.next {
                 Some(n) => next = Some(n),
