@@ -21,6 +21,7 @@ pub const DIALECT: Dialect = Dialect::named("native");
 
 pub mod catalog;
 pub mod dto;
+pub mod feeds;
 pub mod finance;
 pub mod orders;
 pub mod tickets;
@@ -93,6 +94,11 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::replay_delivery))
         .routes(routes!(webhooks::recover_webhook))
+        .routes(routes!(
+            feeds::get_feed,
+            feeds::put_feed,
+            feeds::delete_feed
+        ))
         .finish(
             entreposto_http::envelope::not_found::<Native>,
             entreposto_http::envelope::method_not_allowed::<Native>,
@@ -103,7 +109,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, receive the hub's events by webhook (Standard Webhooks signatures), administer the hub. Auth: an operator's token as `Authorization: Bearer`."
+        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, set the sellers' change feeds (the 00K change lists the hub polls), receive the hub's events by webhook (Standard Webhooks signatures), administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
     components(schemas(dto::ErrorBody))
 )]

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod contract;
 pub mod credentials;
 pub mod finance;
+pub mod notifications;
 pub mod orders;
 pub mod page_marks;
 pub mod reads;
@@ -157,6 +158,8 @@ pub struct App {
     /// Woken when this node writes deliveries (a fan-out, a replay), so its webhook
     /// dispatcher sends them at once.
     webhook_work: Arc<tokio::sync::Notify>,
+    /// How long a claimed change feed stays this node's without a renewal.
+    feed_lease_micros: i64,
 }
 
 impl App {
@@ -168,6 +171,7 @@ impl App {
             import_lease_micros: catalog::jobs::LEASE_MICROS,
             webhooks: Default::default(),
             webhook_work: Arc::new(tokio::sync::Notify::new()),
+            feed_lease_micros: notifications::feeds::LEASE_MICROS,
         }
     }
 

@@ -212,6 +212,11 @@ impl Reads {
         self.0.list_manufacturers(scope, filter).await
     }
 
+    /// The scope's seller's change feed (see [`crate::notifications::feeds`]).
+    pub async fn get_change_feed(&self, scope: &Scope) -> Result<entreposto_store::ChangeFeed> {
+        self.0.get_change_feed(scope).await
+    }
+
     pub async fn get_import_job(&self, scope: &Scope, id: &str) -> Result<ImportJob> {
         self.0.get_import_job(scope, id).await
     }

@@ -35,6 +35,7 @@ pub mod limits;
 pub mod metrics;
 pub mod mount;
 pub mod openapi;
+pub mod outbound;
 pub mod query;
 pub mod rate_limit;
 pub mod reply;

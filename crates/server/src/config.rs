@@ -88,6 +88,8 @@ pub struct Config {
     pub koncili_extract_shape: ExtractShape,
     /// `[webhooks]`: how deliveries are sent.
     pub webhooks: WebhookConfig,
+    /// `[notifications]`: the change feed poller (00K's notifications "ATIVA").
+    pub notifications: NotificationSettings,
 }
 
 /// `[webhooks]` settings.
@@ -128,6 +130,41 @@ impl Default for WebhookConfig {
     }
 }
 
+/// `[notifications]` settings: how this node polls the sellers' change feeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Whether `serve` polls feeds (default true). Feeds are claimed with a lease by
+    /// any node's poller, so a node may leave them to the others.
+    pub poller: bool,
+    /// Feeds this node polls at once (default 4).
+    pub pollers: usize,
+    /// How often an idle poller looks for a due feed, in milliseconds (default 1000).
+    pub tick_ms: u64,
+    /// How long a feed a node claimed stays its own without a renewal, in seconds
+    /// (default 60; renewed after every page). A node that dies mid-poll holds the
+    /// feed this long before another node resumes it.
+    pub lease_seconds: u64,
+    /// How long one page of a change list may take, in milliseconds (default 15000).
+    pub request_timeout_ms: u64,
+    /// Whether change lists on loopback, private and link-local addresses may be
+    /// read (default false: a feed URL cannot reach the hub's own network).
+    pub allow_private_addresses: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            poller: true,
+            pollers: 4,
+            tick_ms: 1_000,
+            lease_seconds: 60,
+            request_timeout_ms: 15_000,
+            allow_private_addresses: false,
+        }
+    }
+}
+
 impl WebhookConfig {
     /// What the use cases need to know.
     pub fn settings(&self) -> entreposto_app::webhooks::WebhookSettings {
@@ -150,6 +187,27 @@ impl WebhookConfig {
 
     pub fn poll(&self) -> Duration {
         Duration::from_millis(self.poll_ms.max(1))
+    }
+}
+
+impl NotificationSettings {
+    pub fn tick(&self) -> Duration {
+        Duration::from_millis(self.tick_ms.max(1))
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds.max(1))
+    }
+
+    /// The change lists' client these settings describe.
+    pub fn feed_client(&self) -> anyhow::Result<entreposto_dialect_zerok::feed::FeedClient> {
+        entreposto_dialect_zerok::feed::FeedClient::new(
+            &entreposto_dialect_zerok::feed::FeedOptions {
+                allow_private_addresses: self.allow_private_addresses,
+                timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("the change feed client: {e}"))
     }
 }
 
@@ -510,6 +568,7 @@ impl Default for Config {
             import_lease_seconds: 60,
             koncili_extract_shape: ExtractShape::default(),
             webhooks: WebhookConfig::default(),
+            notifications: NotificationSettings::default(),
         }
     }
 }

@@ -94,7 +94,8 @@ pub async fn bind_with_clock(
         .with_app(
             entreposto_app::App::new(store, clock)
                 .with_import_lease(lease)
-                .with_webhook_settings(config.webhooks.settings()),
+                .with_webhook_settings(config.webhooks.settings())
+                .with_feed_lease(config.notifications.lease()),
         );
     let app = state.app.clone();
     let mut bound = vec![Bound {

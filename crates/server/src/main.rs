@@ -105,6 +105,44 @@ enum SellerCmd {
         #[arg(long)]
         document: Option<String>,
     },
+    /// Set, show or remove a seller's change feed (00K's notifications "ATIVA"): the
+    /// URL of the seller's system the hub polls for what changed there. What is not
+    /// given is kept (a new feed needs --url); prints the feed, header names only.
+    Feed(FeedArgs),
+}
+
+#[derive(Args)]
+struct FeedArgs {
+    /// The seller whose feed it is.
+    #[arg(long)]
+    seller: String,
+    /// The change list's URL (http or https).
+    #[arg(long)]
+    url: Option<String>,
+    /// A header sent with every request, `Name: value` (repeat it for more; the
+    /// headers given replace the stored ones).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Send no headers any more.
+    #[arg(long, conflicts_with = "headers")]
+    no_headers: bool,
+    /// Seconds from the end of one poll to the next (1 to 86400; a new feed: 60).
+    #[arg(long)]
+    interval: Option<u32>,
+    #[arg(long, conflicts_with = "disable")]
+    enable: bool,
+    /// Keep the feed and its position, but stop polling it.
+    #[arg(long)]
+    disable: bool,
+    /// Resume after this position (the next poll asks `since` it).
+    #[arg(long, conflicts_with = "restart")]
+    position: Option<String>,
+    /// Read the list again from its beginning.
+    #[arg(long)]
+    restart: bool,
+    /// Remove the feed (and its position).
+    #[arg(long, conflicts_with_all = ["url", "headers", "no_headers", "interval", "enable", "disable", "position", "restart"])]
+    remove: bool,
 }
 
 #[derive(Subcommand)]
@@ -343,6 +381,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "document": seller.document.map(|d| d.number),
             }))
         }
+        Command::Seller(SellerCmd::Feed(f)) => seller_feed(&app, &store, f).await,
         Command::Credential(CredentialCmd::Create(c)) => {
             let dialect = entreposto::mounts::MOUNTS
                 .iter()
@@ -568,6 +607,83 @@ async fn webhook(app: &entreposto_app::App, cmd: WebhookCmd) -> anyhow::Result<(
     }
 }
 
+/// `seller feed`: the native API's `PUT .../change-feed` (the same merge and checks)
+/// from flags, or a read or removal.
+async fn seller_feed(
+    app: &entreposto_app::App,
+    store: &std::sync::Arc<dyn entreposto_store::Store>,
+    f: FeedArgs,
+) -> anyhow::Result<()> {
+    let seller = store
+        .find_seller(&f.seller)
+        .await
+        .with_context(|| format!("seller {}", f.seller))?;
+    let scope = entreposto_domain::Scope::seller(&seller.operator_id, &seller.id);
+    if f.remove {
+        app.remove_feed(&scope)
+            .await
+            .with_context(|| format!("seller {} has no change feed", seller.id))?;
+        return print_json(&serde_json::json!({"seller": seller.id, "removed": true}));
+    }
+    let stored = match store.get_change_feed(&scope).await {
+        Ok(feed) => Some(feed),
+        Err(entreposto_store::StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let headers = if f.no_headers {
+        Some(Default::default())
+    } else if f.headers.is_empty() {
+        None
+    } else {
+        let mut map = std::collections::BTreeMap::new();
+        for h in &f.headers {
+            let (name, value) = h
+                .split_once(':')
+                .with_context(|| format!("--header '{h}': write it as 'Name: value'"))?;
+            map.insert(name.trim().to_string(), value.trim().to_string());
+        }
+        Some(map)
+    };
+    let position = match (f.position, f.restart) {
+        (Some(p), _) => Some(Some(entreposto_http::body::Text(p))),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    let enabled = match (f.enable, f.disable) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    let unchanged = f.url.is_none()
+        && headers.is_none()
+        && f.interval.is_none()
+        && enabled.is_none()
+        && position.is_none();
+    let feed = match (stored, unchanged) {
+        (Some(feed), true) => feed,
+        (None, true) => anyhow::bail!(
+            "seller {} has no change feed (set one with --url)",
+            seller.id
+        ),
+        (stored, false) => {
+            let body = entreposto_api_native::feeds::FeedIn {
+                url: f.url,
+                headers,
+                interval_seconds: f.interval,
+                enabled,
+                position,
+            };
+            let config = body
+                .config(stored.map(|s| s.settings))
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            app.configure_feed(&scope, config)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    print_json(&entreposto_api_native::feeds::feed_out(feed))
+}
+
 async fn serve(
     store: std::sync::Arc<dyn entreposto_store::Store>,
     config: &Config,
@@ -611,6 +727,21 @@ async fn serve(
         }
         _ => Vec::new(),
     };
+    // Change feeds are polled on every node, each feed claimed by one poller at a
+    // time; a poller stops between polls on shutdown (a poll that stops midway is
+    // resumed at its last recorded page by whoever polls the feed next).
+    let mut pollers = Vec::new();
+    if let Some(b) = bound.first().filter(|_| config.notifications.poller) {
+        let source: std::sync::Arc<dyn entreposto_app::notifications::feeds::ChangeSource> =
+            std::sync::Arc::new(config.notifications.feed_client()?);
+        for _ in 0..config.notifications.pollers.max(1) {
+            let (app, source, stopped) = (b.app.clone(), source.clone(), stopped.clone());
+            let tick = config.notifications.tick();
+            pollers.push(tokio::spawn(async move {
+                app.run_feed_poller(source, tick, stopped).await
+            }));
+        }
+    }
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -648,6 +779,9 @@ async fn serve(
     }
     for w in webhooks {
         w.await.context("a webhook worker panicked")?;
+    }
+    for p in pollers {
+        p.await.context("a change feed poller panicked")?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -154,7 +154,7 @@ static LINES_FOR_KEYS: LazyLock<String> = LazyLock::new(|| {
 
 /// A database error of a finance write: a seller that is not the operator's (its
 /// foreign key finds nothing) is `NotFound`, as every read outside the scope is.
-fn finance_err(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn finance_err(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
         tracing::debug!(error = %e, "finance write for a seller outside the operator");
         return StoreError::NotFound;

@@ -17,6 +17,7 @@ use tokio_postgres::types::ToSql;
 
 mod catalog;
 mod edge;
+mod feeds;
 mod finance;
 mod order_json;
 mod order_lifecycle;

@@ -356,7 +356,7 @@ fn seller_of(scope: &Scope) -> Result<&str> {
 }
 
 /// `NotFound` unless `seller` is one of `operator`'s sellers.
-fn check_seller(c: &Connection, operator: &str, seller: &str) -> Result<()> {
+pub(crate) fn check_seller(c: &Connection, operator: &str, seller: &str) -> Result<()> {
     c.prepare_cached("SELECT 1 FROM sellers WHERE id = ?1 AND operator_id = ?2")
         .and_then(|mut s| {
             s.query_row(params![seller, operator], |_| Ok(()))

@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 
 mod catalog;
 mod edge;
+mod feeds;
 mod finance;
 pub mod order_codec;
 mod order_lifecycle;

@@ -10,8 +10,8 @@
 //! them in the same transaction; until it exists, backends receive and drop them.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. The application's `contract` suite,
-//! [`catalog_contract`], [`order_lifecycle_contract`] and [`finance_contract`] hold
-//! the tests each backend runs against itself.
+//! [`catalog_contract`], [`order_lifecycle_contract`], [`finance_contract`] and
+//! [`feed_contract`] hold the tests each backend runs against itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
@@ -28,6 +28,8 @@ pub mod count_cache;
 pub mod edge;
 pub mod edge_contract;
 pub mod events;
+pub mod feed_contract;
+pub mod feeds;
 pub mod finance;
 pub mod finance_contract;
 pub mod finance_json;
@@ -40,6 +42,7 @@ pub mod progress_json;
 pub use catalog::*;
 pub use edge::*;
 pub use events::{EventPayloads, PlainPayloads};
+pub use feeds::*;
 pub use finance::*;
 pub use order_lifecycle::*;
 pub use outbox::{Claim, EventFilter, NewEvent, OutboxEvent, OutboxStore, SinkState};
@@ -94,6 +97,7 @@ macro_rules! migrations {
             13 => "0013_outbox",
             14 => "0014_webhooks",
             15 => "0015_idempotency_rate_limits",
+            16 => "0016_zerok_notifications",
             18 => "0018_extract_line_version",
         )
     };
@@ -339,6 +343,7 @@ pub trait Store:
     + WebhookStore
     + IdempotencyStore
     + RateLimitStore
+    + FeedStore
     + Send
     + Sync
     + 'static

@@ -209,6 +209,15 @@ impl TestApp {
             entreposto::webhooks::spawn(&use_cases, store.clone(), &config, &stopped)
                 .expect("webhook workers");
         }
+        // The change feed poller, as `serve` runs it (unless the suite drives polls
+        // itself on a clock of its own: `no_feed_poller`).
+        if config.notifications.poller {
+            let source: Arc<dyn entreposto_app::notifications::feeds::ChangeSource> =
+                Arc::new(config.notifications.feed_client().expect("feed client"));
+            let (poller_app, tick) = (use_cases.clone(), config.notifications.tick());
+            let stopped = stopped.clone();
+            tokio::spawn(async move { poller_app.run_feed_poller(source, tick, stopped).await });
+        }
         for b in bound {
             let url = format!("http://{}", b.listener.local_addr().expect("addr"));
             let owners = b.owners();
@@ -493,6 +502,12 @@ pub fn keep_defaults(_: &mut Config) {}
 /// (`app.app().work_one_import()`) to see them before and after.
 pub fn no_import_worker(config: &mut Config) {
     config.import_worker = false;
+}
+
+/// A harness setting: no change feed poller, for suites that poll feeds themselves
+/// (`work_one_poll` on a clock they set).
+pub fn no_feed_poller(config: &mut Config) {
+    config.notifications.poller = false;
 }
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
