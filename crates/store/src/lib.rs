@@ -81,6 +81,7 @@ macro_rules! migrations {
             10 => "0010_catalog",
             11 => "0011_order_lifecycle",
             12 => "0012_finance",
+            17 => "0017_product_search",
             18 => "0018_extract_line_version",
         )
     };
