@@ -98,6 +98,7 @@ macro_rules! migrations {
             14 => "0014_webhooks",
             15 => "0015_idempotency_rate_limits",
             16 => "0016_zerok_notifications",
+            17 => "0017_product_search",
             18 => "0018_extract_line_version",
         )
     };
