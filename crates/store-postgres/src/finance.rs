@@ -1548,11 +1548,15 @@ mod plan_tests {
             let plan = explain(&c, &views_sql(&sql, "k.id"), &p.refs()).await;
             // Which of the listing indexes walks it is the planner's choice (it moved
             // with the statistics another test's rows left); that one does, in id
-            // order, is the point.
-            let _ = (visible, index);
-            assert!(plan.contains("using extract_lines_"), "{plan}");
-            assert!(!plan.contains("Seq Scan on extract_lines"), "{plan}");
-            assert!(!plan.contains("Sort"), "the index gives id order: {plan}");
+            // order, is the point. Its walk is index-only: without the visibility
+            // map (a concurrent transaction kept VACUUM from setting it) a scan and a
+            // sort cost less, rightly, so the plan is asserted only with the map.
+            let _ = index;
+            if visible {
+                assert!(plan.contains("using extract_lines_"), "{plan}");
+                assert!(!plan.contains("Seq Scan on extract_lines"), "{plan}");
+                assert!(!plan.contains("Sort"), "the index gives id order: {plan}");
+            }
         }
 
         // A conciliation's lines, counted when it closes.
