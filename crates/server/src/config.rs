@@ -81,6 +81,49 @@ pub struct Config {
     /// `elements` (default, `{"elements": [...]}`, what the client in use reads) or
     /// `array` (the bare array Koncili's document shows).
     pub koncili_extract_shape: ExtractShape,
+    /// `[outbox]`: how every node's relays hand events to the sinks.
+    pub outbox: OutboxSettings,
+    /// `[nats]`: the NATS JetStream sink (off without a `url`).
+    pub nats: entreposto_worker::nats::NatsSettings,
+}
+
+/// `[outbox]` settings: the relays' pace (see `entreposto_worker`). Times in
+/// milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Events one claim hands a sink.
+    pub batch: u32,
+    /// How long a node holds a sink without renewing it: a dead node's sink moves to
+    /// another node this long after it stopped.
+    pub lease_ms: u64,
+    /// The longest wait between claims when idle (events this node commits wake its
+    /// relays at once; other nodes' wait at most this).
+    pub poll_ms: u64,
+    /// Events older than this many days are deleted (0 keeps them all).
+    pub retention_days: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings {
+            batch: 500,
+            lease_ms: 30_000,
+            poll_ms: 1_000,
+            retention_days: 30,
+        }
+    }
+}
+
+impl OutboxSettings {
+    pub fn relay(&self) -> entreposto_worker::RelaySettings {
+        entreposto_worker::RelaySettings {
+            batch: self.batch.max(1),
+            lease: Duration::from_millis(self.lease_ms.max(1)),
+            poll: Duration::from_millis(self.poll_ms.max(1)),
+            ..entreposto_worker::RelaySettings::default()
+        }
+    }
 }
 
 /// See [`Config::koncili_extract_shape`].
@@ -337,6 +380,8 @@ impl Default for Config {
             import_worker: true,
             import_lease_seconds: 60,
             koncili_extract_shape: ExtractShape::default(),
+            outbox: OutboxSettings::default(),
+            nats: entreposto_worker::nats::NatsSettings::default(),
         }
     }
 }

@@ -11,4 +11,5 @@ pub mod listeners;
 pub mod mounts;
 pub mod progress;
 pub mod recon;
+pub mod relays;
 pub mod store;
