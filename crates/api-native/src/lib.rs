@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod dto;
 pub mod finance;
 pub mod orders;
+pub mod payloads;
 pub mod tickets;
 pub mod webhooks;
 

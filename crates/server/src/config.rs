@@ -83,6 +83,10 @@ pub struct Config {
     pub koncili_extract_shape: ExtractShape,
     /// `[webhooks]`: how deliveries are sent.
     pub webhooks: WebhookConfig,
+    /// `[outbox]`: how every node's relays hand events to the sinks.
+    pub outbox: OutboxSettings,
+    /// `[nats]`: the NATS JetStream sink (off without a `url`).
+    pub nats: entreposto_worker::nats::NatsSettings,
 }
 
 /// `[webhooks]` settings.
@@ -123,6 +127,34 @@ impl Default for WebhookConfig {
     }
 }
 
+/// `[outbox]` settings: the relays' pace (see `entreposto_worker`). Times in
+/// milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Events one claim hands a sink.
+    pub batch: u32,
+    /// How long a node holds a sink without renewing it: a dead node's sink moves to
+    /// another node this long after it stopped.
+    pub lease_ms: u64,
+    /// The longest wait between claims when idle (events this node commits wake its
+    /// relays at once; other nodes' wait at most this).
+    pub poll_ms: u64,
+    /// Events older than this many days are deleted (0 keeps them all).
+    pub retention_days: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings {
+            batch: 500,
+            lease_ms: 30_000,
+            poll_ms: 1_000,
+            retention_days: 30,
+        }
+    }
+}
+
 impl WebhookConfig {
     /// What the use cases need to know.
     pub fn settings(&self) -> entreposto_app::webhooks::WebhookSettings {
@@ -145,6 +177,17 @@ impl WebhookConfig {
 
     pub fn poll(&self) -> Duration {
         Duration::from_millis(self.poll_ms.max(1))
+    }
+}
+
+impl OutboxSettings {
+    pub fn relay(&self) -> entreposto_worker::RelaySettings {
+        entreposto_worker::RelaySettings {
+            batch: self.batch.max(1),
+            lease: Duration::from_millis(self.lease_ms.max(1)),
+            poll: Duration::from_millis(self.poll_ms.max(1)),
+            ..entreposto_worker::RelaySettings::default()
+        }
     }
 }
 
@@ -403,6 +446,8 @@ impl Default for Config {
             import_lease_seconds: 60,
             koncili_extract_shape: ExtractShape::default(),
             webhooks: WebhookConfig::default(),
+            outbox: OutboxSettings::default(),
+            nats: entreposto_worker::nats::NatsSettings::default(),
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
 pub mod outbox;
+pub mod outbox_contract;
 pub mod progress_json;
 
 pub use catalog::*;
