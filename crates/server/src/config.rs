@@ -104,8 +104,9 @@ pub struct WebhookConfig {
     /// more than an attempt's 15 s): a node that dies mid-delivery leaves it to the
     /// others this long after claiming it.
     pub lease_seconds: u64,
-    /// How often an idle node looks for due deliveries and new events, in
-    /// milliseconds (default 500; a node's own events wake it at once).
+    /// How often an idle node looks for due deliveries, in milliseconds (default
+    /// 500; deliveries this node fans out wake it at once). The fan-out itself runs
+    /// at the `[outbox]` relays' pace.
     pub poll_ms: u64,
     /// Most deliveries one node attempts at once (default 64).
     pub concurrency: usize,
@@ -165,9 +166,9 @@ impl WebhookConfig {
     }
 
     /// How this node's dispatcher runs.
-    pub fn dispatcher(&self) -> entreposto_webhook_delivery::DispatcherOptions {
-        let d = entreposto_webhook_delivery::DispatcherOptions::default();
-        entreposto_webhook_delivery::DispatcherOptions {
+    pub fn dispatcher(&self) -> entreposto_worker::webhooks::DispatcherOptions {
+        let d = entreposto_worker::webhooks::DispatcherOptions::default();
+        entreposto_worker::webhooks::DispatcherOptions {
             node: self.node.clone().unwrap_or(d.node),
             poll: self.poll(),
             concurrency: self.concurrency.max(1),

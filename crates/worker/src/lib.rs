@@ -23,6 +23,7 @@ use entreposto_domain::Timestamp;
 use entreposto_store::{OutboxEvent, Store, StoreError};
 
 pub mod nats;
+pub mod webhooks;
 
 /// Why a sink did not take (all of) a batch.
 #[derive(Debug, thiserror::Error)]
