@@ -357,6 +357,23 @@ impl App {
         Ok(n)
     }
 
+    /// Deletes the deliveries (with their log) of events older than `days` that are
+    /// done, `batch` at a time until none is left; how many.
+    pub async fn prune_webhook_deliveries(&self, days: u64, batch: u32) -> Result<u64> {
+        let age = i64::try_from(days)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(86_400_000_000);
+        let before = Timestamp(self.now().0.saturating_sub(age));
+        let mut total = 0;
+        loop {
+            let n = self.store.prune_deliveries(before, batch).await?;
+            total += n;
+            if n < u64::from(batch) {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Waits until this node has new deliveries to send (a fan-out, a replay).
     pub async fn webhook_work_arrived(&self) {
         self.webhook_work.notified().await

@@ -113,6 +113,9 @@ pub struct WebhookConfig {
     /// This node's name in leases and the delivery log (default host name and
     /// process id).
     pub node: Option<String>,
+    /// Delivered, failed and skipped deliveries of events older than this many days
+    /// are deleted with their log (default 30; 0 keeps them all).
+    pub retention_days: u64,
 }
 
 impl Default for WebhookConfig {
@@ -124,6 +127,7 @@ impl Default for WebhookConfig {
             poll_ms: 500,
             concurrency: 64,
             node: None,
+            retention_days: 30,
         }
     }
 }

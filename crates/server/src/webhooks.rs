@@ -1,6 +1,7 @@
 //! Starting this node's webhook work, as `serve` and the tests do: a relay of the
-//! outbox into the webhooks' sink (fan-out into deliveries), and the dispatcher that
-//! sends them. Both time their leases by the use cases' clock.
+//! outbox into the webhooks' sink (fan-out into deliveries), the dispatcher that
+//! sends them, and the retention of the delivery log. They time their leases by the
+//! use cases' clock.
 
 use std::sync::Arc;
 
@@ -32,8 +33,28 @@ pub fn spawn(
     let dispatcher =
         Dispatcher::new(app.clone(), options).context("building the webhooks HTTP client")?;
     let (r, d) = (stopped.clone(), stopped.clone());
-    Ok(vec![
+    let mut tasks = vec![
         tokio::spawn(async move { relay.run(r).await }),
         tokio::spawn(async move { dispatcher.run(d).await }),
-    ])
+    ];
+    let days = config.webhooks.retention_days;
+    if days > 0 {
+        let (app, mut stopped) = (app.clone(), stopped.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = app.prune_webhook_deliveries(days, PRUNE_BATCH).await {
+                    tracing::warn!(error = %e, "webhook delivery retention");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+            }
+        }));
+    }
+    Ok(tasks)
 }
+
+/// How often old deliveries are deleted, and how many per statement.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const PRUNE_BATCH: u32 = 10_000;
