@@ -10,26 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{cli, fresh_database, order_body, serve_with_env, Backend, TempDir};
 
-macro_rules! both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::common::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if std::env::var("ENTREPOSTO_TEST_POSTGRES_URL").is_err() {
-                    eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
-                    return;
-                }
-                super::$name(crate::common::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-both!(served_events_reach_jetstream);
+binary_on_both_backends!(served_events_reach_jetstream);
 
 async fn served_events_reach_jetstream(backend: Backend) {
     let dir = TempDir::new();

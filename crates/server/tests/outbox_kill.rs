@@ -17,26 +17,7 @@ use entreposto::config::Config;
 use entreposto_domain::{Scope, Timestamp};
 use entreposto_store::EventFilter;
 
-macro_rules! both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::common::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if std::env::var("ENTREPOSTO_TEST_POSTGRES_URL").is_err() {
-                    eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
-                    return;
-                }
-                super::$name(crate::common::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-both!(a_killed_server_keeps_every_change_with_its_events);
+binary_on_both_backends!(a_killed_server_keeps_every_change_with_its_events);
 
 /// Pushes acknowledged before the kill.
 const ACKED_BEFORE_KILL: usize = 300;

@@ -174,9 +174,11 @@ async fn run_wakes_on_commits_and_releases_on_stop() {
     let sink = Arc::new(Recorder::default());
     sink.take.store(usize::MAX, Ordering::SeqCst);
     let clock = Arc::new(ManualClock::at(Timestamp(1_000_000)));
-    let mut settings = RelaySettings::default();
     // A poll far longer than the test: only the store's signal can wake it.
-    settings.poll = Duration::from_secs(3600);
+    let settings = RelaySettings {
+        poll: Duration::from_secs(3600),
+        ..RelaySettings::default()
+    };
     let r = Relay::new(
         store.clone(),
         sink.clone() as Arc<dyn Sink>,
