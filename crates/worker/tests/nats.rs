@@ -234,3 +234,111 @@ async fn postgres_a_republish_is_dropped_by_jetstream() {
         None => eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set"),
     }
 }
+
+/// Two nodes on one PostgreSQL relay to one stream: node A delivers some batches,
+/// then dies in the middle of one (published, not acked); node B takes the sink over
+/// once A's lease has passed and delivers the rest. JetStream holds every event
+/// exactly once, in the outbox's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_nodes_deliver_each_event_once_while_one_dies() {
+    let Ok(url) = std::env::var("ENTREPOSTO_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = entreposto_store_postgres::fresh_schema_url(&url)
+        .await
+        .unwrap();
+    let node = |url: String| async move {
+        let s: Arc<dyn Store> = Arc::new(
+            entreposto_store_postgres::PgStore::connect(&url, 4)
+                .await
+                .unwrap(),
+        );
+        s
+    };
+    let (a_store, b_store) = (node(url.clone()).await, node(url).await);
+    let w = world(&*a_store).await;
+    let push = |store: Arc<dyn Store>, from: usize, to: usize| {
+        let w = w.seller_a.clone();
+        async move {
+            for n in from..to {
+                let data = sample_order(&w, &format!("M-{n}"));
+                store
+                    .upsert_order(
+                        &data,
+                        &initial_progress(&data),
+                        Timestamp(1),
+                        &[OrderEvent::Pushed],
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    push(a_store.clone(), 0, 60).await;
+    let (nats, _) = settings();
+    let sink = Arc::new(NatsSink::connect(&nats).await.unwrap());
+    let clock = Arc::new(ManualClock::at(Timestamp(1_700_000_000_000_000)));
+    let small = RelaySettings {
+        batch: 20,
+        ..RelaySettings::default()
+    };
+    let a = Relay::new(
+        a_store.clone(),
+        sink.clone() as Arc<dyn Sink>,
+        clock.clone() as Arc<dyn Clock>,
+        "node-a",
+        small.clone(),
+    );
+    let b = Relay::new(
+        b_store.clone(),
+        sink.clone() as Arc<dyn Sink>,
+        clock.clone() as Arc<dyn Clock>,
+        "node-b",
+        small.clone(),
+    );
+    for _ in 0..2 {
+        assert!(matches!(a.turn().await.unwrap(), Turn::Delivered { .. }));
+        assert_eq!(b.turn().await.unwrap(), Turn::NotHeld);
+    }
+    // Both nodes take writes meanwhile.
+    push(b_store.clone(), 60, 90).await;
+    // A dies mid-batch: it published the next 20 and never acked them.
+    let now = clock.now();
+    let until = Timestamp(now.0 + small.lease.as_micros() as i64);
+    let dying = a_store
+        .claim_events("nats", "node-a", 20, now, until)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sink.deliver(&dying.events).await.unwrap(), 20);
+    assert_eq!(b.turn().await.unwrap(), Turn::NotHeld);
+    clock.set(Timestamp(until.0 + 1));
+    let mut turns = 0;
+    while b.turn().await.unwrap() != Turn::Idle {
+        turns += 1;
+        assert!(turns < 20);
+    }
+    let all: Vec<String> = b_store
+        .list_events(&entreposto_store::EventFilter {
+            operator_id: w.operator.id.clone(),
+            seller_id: Some(w.seller_a.id.clone()),
+            since: Timestamp(0),
+            after: None,
+            limit: 1_000,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(all.len(), 90);
+    let got = messages(&nats.stream).await;
+    let got_ids: Vec<String> = got.into_iter().map(|(_, id, _)| id).collect();
+    let mut sorted = got_ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), got_ids.len(), "a message was stored twice");
+    assert_eq!(got_ids, all, "every event once, in the outbox's order");
+    let _ = jetstream().await.delete_stream(&nats.stream).await;
+}
