@@ -185,6 +185,7 @@ on_both!(
     endpoints_are_managed_and_validated,
     the_running_dispatcher_delivers_at_once,
     an_order_push_reaches_its_endpoint_through_the_outbox,
+    the_log_pages_and_checks_its_parameters,
 );
 
 async fn deliveries_are_signed_as_standard_webhooks(h: Hooks) {
@@ -590,6 +591,69 @@ async fn endpoints_are_managed_and_validated(h: Hooks) {
             .status,
         404
     );
+}
+
+async fn the_log_pages_and_checks_its_parameters(h: Hooks) {
+    let (id, _) = h.endpoint("/hook", json!({})).await;
+    let events: Vec<WebhookEvent> = (1..=5)
+        .map(|n| h.event(n, "order.created", &format!("order:{n}")))
+        .collect();
+    h.emit(&events).await;
+    h.rx.answer(&[500, 500, 500, 500, 500]);
+    h.deliver().await;
+    h.rx.answer_ok();
+    let hooks = &h;
+    let page = |q: String| {
+        let path = format!("/api/v1/webhooks/{id}/deliveries{q}");
+        async move { hooks.app.get(&path, &hooks.token).await }
+    };
+    let first = page("?limit=2".into()).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let ids: Vec<&str> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [events[4].id.as_str(), events[3].id.as_str()],
+        "newest first"
+    );
+    let next = first.body["next"].as_str().unwrap().to_string();
+    let second = page(format!("?limit=2&before={next}")).await;
+    let ids: Vec<&str> = second.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [events[2].id.as_str(), events[1].id.as_str()]);
+    let last = page(format!(
+        "?limit=2&before={}",
+        second.body["next"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+    assert!(last.body["next"].is_null());
+    let pending = page("?state=pending".into()).await;
+    assert_eq!(pending.body["items"].as_array().unwrap().len(), 5);
+    assert_eq!(pending.body["items"][0]["tries"], 1);
+    assert!(pending.body["items"][0]["nextAttemptAt"].is_string());
+    assert!(page("?state=succeeded".into()).await.body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    for (q, field) in [
+        ("?limit=0", "limit"),
+        ("?limit=201", "limit"),
+        ("?state=lost", "state"),
+        ("?before=x", "before"),
+    ] {
+        let r = page(q.into()).await;
+        assert_eq!(r.status, 422, "{q}: {:?}", r.body);
+        assert_eq!(r.body["error"]["field"], field, "{q}");
+    }
 }
 
 /// The whole way: an order pushed over the native API writes its event to the
