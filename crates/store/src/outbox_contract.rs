@@ -29,6 +29,7 @@ macro_rules! outbox_contract_tests {
         $crate::outbox_contract_tests!(@case $open, refused_changes_write_no_event);
         $crate::outbox_contract_tests!(@case $open, ticket_changes_write_their_events);
         $crate::outbox_contract_tests!(@case $open, catalog_changes_write_their_events);
+        $crate::outbox_contract_tests!(@case $open, stock_moves_write_product_events);
         $crate::outbox_contract_tests!(@case $open, credential_events_only_for_changes);
         $crate::outbox_contract_tests!(@case $open, a_sink_is_held_by_one_holder);
         $crate::outbox_contract_tests!(@case $open, a_lapsed_lease_hands_the_work_over);
@@ -147,6 +148,7 @@ pub async fn order_writes_write_their_events(store: Arc<dyn Store>) {
         new_interactions: 0,
         stock: vec![],
         events: vec![OrderEvent::StatusChanged, OrderEvent::Invoiced],
+        stock_events: vec![],
     };
     store.save_order_change(&scope, change).await.unwrap();
     let changed = store.get_order_view(&scope, order.id).await.unwrap();
@@ -209,6 +211,7 @@ pub async fn refused_changes_write_no_event(store: Arc<dyn Store>) {
         new_interactions: 0,
         stock: vec![],
         events: vec![OrderEvent::TrackingSet],
+        stock_events: vec![],
     };
     assert!(matches!(
         store.save_order_change(&scope, stale.clone()).await,
@@ -432,6 +435,96 @@ pub async fn catalog_changes_write_their_events(store: Arc<dyn Store>) {
     assert_eq!(events[2].payload, events[1].payload);
     assert_eq!(events[1].payload["version"], after.version);
     assert_eq!(events[3].payload["sku"], "EV-P1");
+}
+
+/// An order change's stock moves (a reservation) write each moved product's stock
+/// event once, with the product after the moves, after the order's own events.
+pub async fn stock_moves_write_product_events(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
+    let saved = store
+        .save_catalog(
+            &scope,
+            CatalogChange {
+                now: at(1),
+                products: vec![new_write(
+                    "EV-R",
+                    ProductKind::Simple,
+                    simple_fields("R", Some(100)),
+                )],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = saved.products[0];
+    let before = store
+        .get_product(&scope, &ProductKey::Id(id))
+        .await
+        .unwrap();
+    let level = &before.data.fields.stock[0];
+    let data = sample_order(&w.seller_a, "EV-R1");
+    let (order, _) = store
+        .upsert_order(&data, &initial_progress(&data), at(2), &[])
+        .await
+        .unwrap();
+    let view = store.get_order_view(&scope, order.id).await.unwrap();
+    let mut progress = view.progress.clone();
+    progress.version += 1;
+    let moves = vec![
+        StockMove {
+            product_id: id,
+            location_id: level.location.id,
+            delta: -1,
+        },
+        StockMove {
+            product_id: id,
+            location_id: level.location.id,
+            delta: -1,
+        },
+    ];
+    progress.reservation = moves.clone();
+    store
+        .save_order_change(
+            &scope,
+            OrderChange {
+                order_id: order.id,
+                loaded_version: view.progress.version,
+                now: at(3),
+                progress,
+                new_history: 0,
+                new_interactions: 0,
+                stock: moves,
+                events: vec![OrderEvent::ErpMarked],
+                stock_events: vec![CatalogEvent::StockSet],
+            },
+        )
+        .await
+        .unwrap();
+    let after = store
+        .get_product(&scope, &ProductKey::Id(id))
+        .await
+        .unwrap();
+    assert_eq!(after.data.fields.stock[0].quantity, level.quantity - 2);
+    let events = events_of(&*store, &w.operator.id).await;
+    assert_eq!(
+        types(&events),
+        [
+            "product.created",
+            "order.erp_marked",
+            "product.stock_changed"
+        ]
+    );
+    let e = &events[2];
+    assert_eq!(
+        (e.entity.as_str(), e.entity_id.clone()),
+        (entity::PRODUCT, id.to_string())
+    );
+    assert_eq!(e.occurred_at, at(3));
+    assert_eq!(
+        e.payload,
+        json(PlainPayloads.product(&after, &CatalogLinks::default()))
+    );
 }
 
 /// Issuing and revoking write events (an operator's credential has no seller); a
