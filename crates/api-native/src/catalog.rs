@@ -509,7 +509,7 @@ pub fn product_out(p: &Product, view: &CatalogView) -> ProductOut {
     }
 }
 
-fn job_out(j: &ImportJob, errors: Option<Vec<RowError>>) -> ImportJobOut {
+pub(crate) fn job_out(j: &ImportJob, errors: Option<Vec<RowError>>) -> ImportJobOut {
     ImportJobOut {
         id: j.id.clone(),
         seller: j.seller_id.clone(),

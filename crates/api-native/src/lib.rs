@@ -24,6 +24,7 @@ pub mod dto;
 pub mod feeds;
 pub mod finance;
 pub mod orders;
+pub mod payloads;
 pub mod tickets;
 pub mod webhooks;
 

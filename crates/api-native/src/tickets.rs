@@ -278,7 +278,7 @@ pub fn message_out(m: &TicketMessage) -> MessageOut {
     }
 }
 
-fn ticket_out(t: &Ticket, messages: &[TicketMessage]) -> TicketOut {
+pub(crate) fn ticket_out(t: &Ticket, messages: &[TicketMessage]) -> TicketOut {
     TicketOut {
         id: t.id.to_string(),
         code: t.code.clone(),

@@ -195,6 +195,11 @@ impl App {
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
+
+    /// The clock the use cases run on, for workers that time leases by it.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! worker asks for: which endpoints an event goes to (the fan-out), and what an
 //! attempt's outcome does to its delivery and endpoint (retry, fail, disable).
 //!
-//! The worker (crate `entreposto-worker`) does the IO: it consumes the outbox, calls
+//! The worker (`entreposto_worker::webhooks`) does the IO: it consumes the outbox, calls
 //! [`App::fan_out_webhooks`], claims with [`App::claim_webhook_deliveries`], POSTs,
 //! and reports with [`App::record_webhook_attempt`]. The rules themselves (schedule,
 //! disabling, filters, addresses) are `entreposto_domain::webhook`'s.
@@ -85,20 +85,10 @@ pub struct WebhookEvent {
     /// What it is about (`order:42`); `None` orders it with nothing else.
     pub entity: Option<String>,
     pub occurred_at: Timestamp,
-    /// The `data` receivers get (the native API's shape of the entity).
-    pub payload: serde_json::Value,
-}
-
-impl WebhookEvent {
-    /// The body POSTed: Standard Webhooks' `{"type", "timestamp", "data"}`.
-    pub fn body(&self) -> String {
-        serde_json::json!({
-            "type": self.event_type,
-            "timestamp": self.occurred_at.to_rfc3339_utc(),
-            "data": self.payload,
-        })
-        .to_string()
-    }
+    /// The JSON body POSTed, signed byte for byte: Standard Webhooks' `type`,
+    /// `timestamp` and `data` (the entity in the native API's shape), with the
+    /// event's other fields (the sinks' common envelope).
+    pub body: String,
 }
 
 /// What an attempt got: a status and the start of the body, or an error.
@@ -352,7 +342,7 @@ impl App {
                     event_type: e.event_type.clone(),
                     entity: e.entity.clone().unwrap_or_else(|| e.id.clone()),
                     occurred_at: e.occurred_at,
-                    body: e.body(),
+                    body: e.body.clone(),
                     deliveries,
                 })
             })
@@ -365,6 +355,23 @@ impl App {
             self.webhook_work.notify_one();
         }
         Ok(n)
+    }
+
+    /// Deletes the deliveries (with their log) of events older than `days` that are
+    /// done, `batch` at a time until none is left; how many.
+    pub async fn prune_webhook_deliveries(&self, days: u64, batch: u32) -> Result<u64> {
+        let age = i64::try_from(days)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(86_400_000_000);
+        let before = Timestamp(self.now().0.saturating_sub(age));
+        let mut total = 0;
+        loop {
+            let n = self.store.prune_deliveries(before, batch).await?;
+            total += n;
+            if n < u64::from(batch) {
+                return Ok(total);
+            }
+        }
     }
 
     /// Waits until this node has new deliveries to send (a fan-out, a replay).

@@ -9,8 +9,8 @@
 //! decided again on the first's result, or refused.
 
 use crate::{
-    Cents, Document, FieldError, NfeAccessKey, OrderData, OrderEvent, OrderState, ProductKind,
-    Timestamp, TrackingCode,
+    CatalogEvent, Cents, Document, FieldError, NfeAccessKey, OrderData, OrderEvent, OrderState,
+    ProductKind, Timestamp, TrackingCode,
 };
 
 /// One product line of an invoice, with its CFOP.
@@ -270,6 +270,9 @@ pub struct OrderChange {
     pub new_interactions: usize,
     pub stock: Vec<StockMove>,
     pub events: Vec<OrderEvent>,
+    /// The events of each product the stock moves touch (its stock changed), written
+    /// once per product.
+    pub stock_events: Vec<CatalogEvent>,
 }
 
 #[cfg(test)]

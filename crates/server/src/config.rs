@@ -90,6 +90,10 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// `[notifications]`: the change feed poller (00K's notifications "ATIVA").
     pub notifications: NotificationSettings,
+    /// `[outbox]`: how every node's relays hand events to the sinks.
+    pub outbox: OutboxSettings,
+    /// `[nats]`: the NATS JetStream sink (off without a `url`).
+    pub nats: entreposto_worker::nats::NatsSettings,
 }
 
 /// `[webhooks]` settings.
@@ -107,14 +111,18 @@ pub struct WebhookConfig {
     /// more than an attempt's 15 s): a node that dies mid-delivery leaves it to the
     /// others this long after claiming it.
     pub lease_seconds: u64,
-    /// How often an idle node looks for due deliveries and new events, in
-    /// milliseconds (default 500; a node's own events wake it at once).
+    /// How often an idle node looks for due deliveries, in milliseconds (default
+    /// 500; deliveries this node fans out wake it at once). The fan-out itself runs
+    /// at the `[outbox]` relays' pace.
     pub poll_ms: u64,
     /// Most deliveries one node attempts at once (default 64).
     pub concurrency: usize,
     /// This node's name in leases and the delivery log (default host name and
     /// process id).
     pub node: Option<String>,
+    /// Delivered, failed and skipped deliveries of events older than this many days
+    /// are deleted with their log (default 30; 0 keeps them all).
+    pub retention_days: u64,
 }
 
 impl Default for WebhookConfig {
@@ -126,6 +134,35 @@ impl Default for WebhookConfig {
             poll_ms: 500,
             concurrency: 64,
             node: None,
+            retention_days: 30,
+        }
+    }
+}
+
+/// `[outbox]` settings: the relays' pace (see `entreposto_worker`). Times in
+/// milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Events one claim hands a sink.
+    pub batch: u32,
+    /// How long a node holds a sink without renewing it: a dead node's sink moves to
+    /// another node this long after it stopped.
+    pub lease_ms: u64,
+    /// The longest wait between claims when idle (events this node commits wake its
+    /// relays at once; other nodes' wait at most this).
+    pub poll_ms: u64,
+    /// Events older than this many days are deleted (0 keeps them all).
+    pub retention_days: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings {
+            batch: 500,
+            lease_ms: 30_000,
+            poll_ms: 1_000,
+            retention_days: 30,
         }
     }
 }
@@ -175,9 +212,9 @@ impl WebhookConfig {
     }
 
     /// How this node's dispatcher runs.
-    pub fn dispatcher(&self) -> entreposto_webhook_delivery::DispatcherOptions {
-        let d = entreposto_webhook_delivery::DispatcherOptions::default();
-        entreposto_webhook_delivery::DispatcherOptions {
+    pub fn dispatcher(&self) -> entreposto_worker::webhooks::DispatcherOptions {
+        let d = entreposto_worker::webhooks::DispatcherOptions::default();
+        entreposto_worker::webhooks::DispatcherOptions {
             node: self.node.clone().unwrap_or(d.node),
             poll: self.poll(),
             concurrency: self.concurrency.max(1),
@@ -208,6 +245,17 @@ impl NotificationSettings {
             },
         )
         .map_err(|e| anyhow::anyhow!("the change feed client: {e}"))
+    }
+}
+
+impl OutboxSettings {
+    pub fn relay(&self) -> entreposto_worker::RelaySettings {
+        entreposto_worker::RelaySettings {
+            batch: self.batch.max(1),
+            lease: Duration::from_millis(self.lease_ms.max(1)),
+            poll: Duration::from_millis(self.poll_ms.max(1)),
+            ..entreposto_worker::RelaySettings::default()
+        }
     }
 }
 
@@ -569,6 +617,8 @@ impl Default for Config {
             koncili_extract_shape: ExtractShape::default(),
             webhooks: WebhookConfig::default(),
             notifications: NotificationSettings::default(),
+            outbox: OutboxSettings::default(),
+            nats: entreposto_worker::nats::NatsSettings::default(),
         }
     }
 }

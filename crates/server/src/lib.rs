@@ -12,5 +12,6 @@ pub mod listeners;
 pub mod mounts;
 pub mod progress;
 pub mod recon;
+pub mod relays;
 pub mod store;
 pub mod webhooks;

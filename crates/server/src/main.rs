@@ -689,6 +689,7 @@ async fn serve(
     config: &Config,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
+    let outbox_store = store.clone();
     let bound = entreposto::listeners::bind(store.clone(), config).await?;
     // One signal for every listener and the import worker: each stops when it is seen.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -742,6 +743,8 @@ async fn serve(
             }));
         }
     }
+    // Every node relays the outbox to the configured sinks (one holder per sink).
+    let relays = entreposto::relays::start(outbox_store, config, stopped.clone());
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -782,6 +785,9 @@ async fn serve(
     }
     for p in pollers {
         p.await.context("a change feed poller panicked")?;
+    }
+    for r in relays {
+        r.await.context("an outbox relay panicked")?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use entreposto_store::Store;
+use entreposto_store::{EventPayloads, Store};
 use entreposto_store_postgres::PgStore;
 use entreposto_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
@@ -21,7 +21,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         )
         .await
         .context("opening PostgreSQL")?;
-        return Ok(Arc::new(store));
+        return Ok(Arc::new(store.with_payloads(payloads())));
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -44,5 +44,10 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
     let store =
         SqliteStore::open(path, options).with_context(|| format!("opening SQLite file {path}"))?;
-    Ok(Arc::new(store))
+    Ok(Arc::new(store.with_payloads(payloads())))
+}
+
+/// Events show their entities as the native API does.
+fn payloads() -> Arc<dyn EventPayloads> {
+    Arc::new(entreposto_api_native::payloads::NativePayloads)
 }

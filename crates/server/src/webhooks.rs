@@ -1,17 +1,20 @@
-//! Starting this node's webhook work, as `serve` and the tests do: the outbox sink
-//! that fans events out into deliveries, and the dispatcher that sends them.
+//! Starting this node's webhook work, as `serve` and the tests do: a relay of the
+//! outbox into the webhooks' sink (fan-out into deliveries), the dispatcher that
+//! sends them, and the retention of the delivery log. They time their leases by the
+//! use cases' clock.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use entreposto_store::Store;
-use entreposto_webhook_delivery::{Dispatcher, Relay};
+use entreposto_worker::webhooks::{Dispatcher, WebhookSink};
+use entreposto_worker::Relay;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
 
-/// Spawns the relay and the dispatcher on `app` (whose webhook settings are
+/// Spawns the webhooks' relay and dispatcher on `app` (whose webhook settings are
 /// `config`'s); both stop when `stopped` turns true.
 pub fn spawn(
     app: &entreposto_app::App,
@@ -21,17 +24,37 @@ pub fn spawn(
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let options = config.webhooks.dispatcher();
     let relay = Relay::new(
-        app.clone(),
         store,
-        &options.node,
-        config.webhooks.poll(),
-        config.webhooks.settings().lease,
+        Arc::new(WebhookSink::new(app.clone())),
+        app.clock(),
+        options.node.clone(),
+        config.outbox.relay(),
     );
     let dispatcher =
         Dispatcher::new(app.clone(), options).context("building the webhooks HTTP client")?;
     let (r, d) = (stopped.clone(), stopped.clone());
-    Ok(vec![
+    let mut tasks = vec![
         tokio::spawn(async move { relay.run(r).await }),
         tokio::spawn(async move { dispatcher.run(d).await }),
-    ])
+    ];
+    let days = config.webhooks.retention_days;
+    if days > 0 {
+        let (app, mut stopped) = (app.clone(), stopped.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = app.prune_webhook_deliveries(days, PRUNE_BATCH).await {
+                    tracing::warn!(error = %e, "webhook delivery retention");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+            }
+        }));
+    }
+    Ok(tasks)
 }
+
+/// How often old deliveries are deleted, and how many per statement.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const PRUNE_BATCH: u32 = 10_000;

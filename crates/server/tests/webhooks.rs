@@ -21,7 +21,7 @@ use entreposto_app::webhooks::WebhookEvent;
 use entreposto_app::{Clock, ManualClock};
 use entreposto_domain::webhook::{ENDPOINT_DISABLED, RETRY_DELAYS_SECONDS};
 use entreposto_domain::{Operator, Seller, Timestamp};
-use entreposto_webhook_delivery::{Dispatcher, DispatcherOptions};
+use entreposto_worker::webhooks::{Dispatcher, DispatcherOptions, WebhookSink};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -98,7 +98,12 @@ impl Hooks {
             seller_id: Some(self.seller.id.clone()),
             entity: Some(entity.into()),
             occurred_at: self.clock.now(),
-            payload: json!({"id": entity, "n": seq}),
+            body: json!({
+                "type": event_type,
+                "timestamp": self.clock.now().to_rfc3339_utc(),
+                "data": {"id": entity, "n": seq},
+            })
+            .to_string(),
         }
     }
 
@@ -180,6 +185,7 @@ on_both!(
     endpoints_are_managed_and_validated,
     the_running_dispatcher_delivers_at_once,
     an_order_push_reaches_its_endpoint_through_the_outbox,
+    the_log_pages_and_checks_its_parameters,
 );
 
 async fn deliveries_are_signed_as_standard_webhooks(h: Hooks) {
@@ -429,9 +435,10 @@ async fn one_entity_reaches_an_endpoint_in_order(h: Hooks) {
     let y1 = h.event(2, "order.created", "order:2");
     let x2 = h.event(3, "order.status_changed", "order:1");
     let x3 = h.event(4, "order.invoiced", "order:1");
-    h.emit(&[x1.clone(), y1.clone(), x2.clone(), x3.clone()])
-        .await;
-    assert_eq!(h.deliver().await, 2, "order 1's first event and order 2's");
+    h.emit(std::slice::from_ref(&x1)).await;
+    assert_eq!(h.deliver().await, 1, "order 1's first event, failing");
+    h.emit(&[y1.clone(), x2.clone(), x3.clone()]).await;
+    assert_eq!(h.deliver().await, 1, "order 2's event; order 1's wait");
     h.advance(4 * SECOND);
     assert_eq!(
         h.deliver().await,
@@ -586,6 +593,69 @@ async fn endpoints_are_managed_and_validated(h: Hooks) {
     );
 }
 
+async fn the_log_pages_and_checks_its_parameters(h: Hooks) {
+    let (id, _) = h.endpoint("/hook", json!({})).await;
+    let events: Vec<WebhookEvent> = (1..=5)
+        .map(|n| h.event(n, "order.created", &format!("order:{n}")))
+        .collect();
+    h.emit(&events).await;
+    h.rx.answer(&[500, 500, 500, 500, 500]);
+    h.deliver().await;
+    h.rx.answer_ok();
+    let hooks = &h;
+    let page = |q: String| {
+        let path = format!("/api/v1/webhooks/{id}/deliveries{q}");
+        async move { hooks.app.get(&path, &hooks.token).await }
+    };
+    let first = page("?limit=2".into()).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let ids: Vec<&str> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [events[4].id.as_str(), events[3].id.as_str()],
+        "newest first"
+    );
+    let next = first.body["next"].as_str().unwrap().to_string();
+    let second = page(format!("?limit=2&before={next}")).await;
+    let ids: Vec<&str> = second.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [events[2].id.as_str(), events[1].id.as_str()]);
+    let last = page(format!(
+        "?limit=2&before={}",
+        second.body["next"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+    assert!(last.body["next"].is_null());
+    let pending = page("?state=pending".into()).await;
+    assert_eq!(pending.body["items"].as_array().unwrap().len(), 5);
+    assert_eq!(pending.body["items"][0]["tries"], 1);
+    assert!(pending.body["items"][0]["nextAttemptAt"].is_string());
+    assert!(page("?state=succeeded".into()).await.body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    for (q, field) in [
+        ("?limit=0", "limit"),
+        ("?limit=201", "limit"),
+        ("?state=lost", "state"),
+        ("?before=x", "before"),
+    ] {
+        let r = page(q.into()).await;
+        assert_eq!(r.status, 422, "{q}: {:?}", r.body);
+        assert_eq!(r.body["error"]["field"], field, "{q}");
+    }
+}
+
 /// The whole way: an order pushed over the native API writes its event to the
 /// outbox with the order, the webhooks' sink fans it out, the dispatcher delivers the
 /// order as the native API shows it; a second push of the same order follows it.
@@ -596,12 +666,12 @@ async fn an_order_push_reaches_its_endpoint_through_the_outbox(h: Hooks) {
             json!({"events": ["order.created", "order.updated"]}),
         )
         .await;
-    let relay = entreposto_webhook_delivery::Relay::new(
-        h.app.app(),
+    let relay = entreposto_worker::Relay::new(
         h.app.store.clone(),
+        Arc::new(WebhookSink::new(h.app.app())),
+        h.clock.clone(),
         "node-a",
-        Duration::from_millis(50),
-        Duration::from_secs(60),
+        entreposto_worker::RelaySettings::default(),
     );
     let body = common::order_body(&h.seller.id, "02-1000000004");
     let pushed = h.app.post("/api/v1/orders", &h.token, &body).await;
@@ -612,7 +682,10 @@ async fn an_order_push_reaches_its_endpoint_through_the_outbox(h: Hooks) {
         h.app.post("/api/v1/orders", &h.token, &again).await.status,
         200
     );
-    while relay.relay_once().await.expect("relay") > 0 {}
+    while matches!(
+        relay.turn().await.expect("relay"),
+        entreposto_worker::Turn::Delivered { .. }
+    ) {}
     while h.deliver().await > 0 {}
     let got = h.rx.received();
     let types: Vec<Value> = got.iter().map(|r| r.json()["type"].clone()).collect();
@@ -620,6 +693,8 @@ async fn an_order_push_reaches_its_endpoint_through_the_outbox(h: Hooks) {
     assert!(got.iter().all(|r| verify(r, &secret)));
     let created = got[0].json();
     assert_eq!(created["data"]["id"], pushed.body["id"], "{created}");
+    assert_eq!(created["id"], got[0].id, "the body carries the webhook-id");
+    assert_eq!(created["seller"], h.seller.id.as_str());
     assert_eq!(created["data"]["marketplaceOrderId"], "02-1000000004");
     let log = h.deliveries(&id).await;
     assert_eq!(log.len(), 2);
@@ -630,7 +705,7 @@ async fn an_order_push_reaches_its_endpoint_through_the_outbox(h: Hooks) {
     };
     assert_eq!(log[0]["entity"], format!("order:{order_id}"));
     // Relaying again fans nothing out twice.
-    assert_eq!(relay.relay_once().await.unwrap(), 0);
+    assert_eq!(relay.turn().await.unwrap(), entreposto_worker::Turn::Idle);
 }
 
 /// The dispatcher as `serve` runs it: a fan-out on this node wakes it at once.
@@ -699,9 +774,10 @@ async fn private_addresses_are_refused_without_the_setting() {
     assert!(error.contains("refused"), "{error}");
 }
 
-/// A hub node of its own: its own runtime (on a thread), store and dispatcher over
-/// `database_url`, on `clock`. Dropping the returned sender kills it at once, as a
-/// SIGKILL would: its runtime goes with every task, connection and request in flight.
+/// A hub node of its own: its own runtime (on a thread), store, outbox relay and
+/// dispatcher over `database_url`, on `clock`, as `serve` runs them. Dropping the
+/// returned sender kills it at once, as a SIGKILL would: its runtime goes with every
+/// task, connection and request in flight.
 fn spawn_node(
     name: &str,
     database_url: String,
@@ -722,24 +798,17 @@ fn spawn_node(
                 ..Default::default()
             };
             allow_loopback(&mut config);
+            config.webhooks.node = Some(name);
+            config.webhooks.poll_ms = 20;
+            config.webhooks.concurrency = 4;
+            config.outbox.poll_ms = 50;
             let store = entreposto::store::open(&config).await.expect("node store");
-            let app = entreposto_app::App::new(store, clock)
+            let app = entreposto_app::App::new(store.clone(), clock)
                 .with_webhook_settings(config.webhooks.settings());
-            let node = Dispatcher::new(
-                app,
-                DispatcherOptions {
-                    node: name,
-                    poll: Duration::from_millis(20),
-                    concurrency: 4,
-                    ..DispatcherOptions::default()
-                },
-            )
-            .expect("dispatcher");
             let (_stop, stopped) = tokio::sync::watch::channel(false);
-            tokio::select! {
-                _ = node.run(stopped) => {}
-                _ = killed => {}
-            }
+            let _tasks = entreposto::webhooks::spawn(&app, store, &config, &stopped)
+                .expect("webhook workers");
+            let _ = killed.await;
         });
         rt.shutdown_background();
     });
@@ -761,15 +830,18 @@ async fn log_of(h: &Hooks, id: &str) -> Vec<entreposto_store::webhooks::Delivery
         .unwrap()
 }
 
-/// Two nodes on one PostgreSQL deliver every event once; the node holding a delivery
-/// dies mid-request, and the other retakes it once its lease has run out.
+/// Two nodes on one PostgreSQL, each relaying the outbox and dispatching, deliver
+/// every event of 40 order pushes once; the node holding a delivery dies
+/// mid-request, and the other retakes it once its lease has run out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_deliver_each_event_once_while_one_dies() {
     let Some(h) = Hooks::start(Backend::Postgres).await else {
         eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
         return;
     };
-    let (id, secret) = h.endpoint("/hook", json!({})).await;
+    let (id, secret) = h
+        .endpoint("/hook", json!({"events": ["order.created"]}))
+        .await;
     let mut nodes = BTreeMap::from([
         (
             "node-a",
@@ -780,17 +852,19 @@ async fn two_nodes_deliver_each_event_once_while_one_dies() {
             spawn_node("node-b", h.app.database_url.clone(), h.clock.clone()),
         ),
     ]);
-    let events: Vec<WebhookEvent> = (1..=40)
-        .map(|n| h.event(n, "order.created", &format!("order:{n}")))
-        .collect();
-    // The receiver holds the first request for one event and never answers it.
-    let held = &events[0];
-    h.rx.hold(&held.id);
-    h.emit(&events).await;
-    h.rx.wait_for("39 answered and the held one", |r| {
-        r.iter().filter(|r| r.answered == 200).count() == 39 && r.iter().any(|r| r.id == held.id)
-    })
-    .await;
+    // The receiver holds the first request it gets and never answers it.
+    h.rx.hold("*");
+    for n in 0..40 {
+        let body = common::order_body(&h.seller.id, &format!("02-20000000{n:02}"));
+        let r = h.app.post("/api/v1/orders", &h.token, &body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let got =
+        h.rx.wait_for("39 answered and one held", |r| {
+            r.len() == 40 && r.iter().filter(|r| r.answered == 200).count() == 39
+        })
+        .await;
+    let held = got.iter().find(|r| r.answered == 0).unwrap().id.clone();
     let mut log = Vec::new();
     for _ in 0..2000 {
         log = log_of(&h, &id).await;
@@ -804,13 +878,13 @@ async fn two_nodes_deliver_each_event_once_while_one_dies() {
     }
     let holder = log
         .iter()
-        .find(|d| d.message_id == held.id)
+        .find(|d| d.message_id == held)
         .and_then(|d| d.claimed_by.clone())
         .expect("the held delivery is claimed");
     // The node holding it dies mid-request.
     drop(nodes.remove(holder.as_str()));
     // Nothing is sent again before the dead node's lease runs out; then it is retaken.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(h.rx.received().len(), 40);
     h.advance(61 * SECOND);
     let got =
@@ -818,19 +892,21 @@ async fn two_nodes_deliver_each_event_once_while_one_dies() {
             r.iter().filter(|r| r.answered == 200).count() == 40
         })
         .await;
-    for e in &events {
-        let accepted = got
-            .iter()
-            .filter(|r| r.id == e.id && r.answered == 200)
-            .count();
-        assert_eq!(accepted, 1, "{} accepted once", e.id);
-    }
+    let mut ids: Vec<&str> = got
+        .iter()
+        .filter(|r| r.answered == 200)
+        .map(|r| r.id.as_str())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "every event accepted once");
     assert_eq!(
         got.len(),
         41,
         "40 events and the request the dead node never finished"
     );
     assert!(got.iter().all(|r| verify(r, &secret)));
+    assert!(got.iter().all(|r| r.json()["type"] == "order.created"));
     let mut log = log_of(&h, &id).await;
     for _ in 0..2000 {
         if log
@@ -842,10 +918,11 @@ async fn two_nodes_deliver_each_event_once_while_one_dies() {
         tokio::time::sleep(Duration::from_millis(10)).await;
         log = log_of(&h, &id).await;
     }
+    assert_eq!(log.len(), 40);
     assert!(log
         .iter()
         .all(|d| d.state == entreposto_domain::DeliveryState::Succeeded));
-    let retaken = log.iter().find(|d| d.message_id == held.id).unwrap();
+    let retaken = log.iter().find(|d| d.message_id == held).unwrap();
     assert_eq!(
         retaken.attempts.len(),
         1,

@@ -21,7 +21,7 @@ use entreposto_store::progress_json::{self, StoredProgress};
 use entreposto_store::*;
 use tokio_postgres::Row;
 
-use entreposto_store::events::order_events;
+use entreposto_store::events::{order_events, stock_move_events};
 
 use crate::outbox::insert_events;
 use crate::{map_err, orders, Params, PgStore};
@@ -287,15 +287,27 @@ async fn save_change(
         .await
         .map_err(map_err)?;
     }
-    if !change.events.is_empty() {
-        let mut progress = change.progress.clone();
-        progress.version = change.loaded_version + 1;
-        let view = OrderView { order, progress };
-        let rows = order_events(&*store.payloads, &change.events, None, &view, change.now);
-        insert_events(&tx, &rows).await?;
+    let mut progress = change.progress.clone();
+    progress.version = change.loaded_version + 1;
+    let view = OrderView { order, progress };
+    let mut rows = order_events(&*store.payloads, &change.events, None, &view, change.now);
+    if !change.stock_events.is_empty() && !change.stock.is_empty() {
+        let mut ids: Vec<i64> = change.stock.iter().map(|m| m.product_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (products, links) = crate::catalog::products_with_links(&tx, scope, &ids).await?;
+        rows.extend(stock_move_events(
+            &*store.payloads,
+            &scope.operator_id,
+            &change.stock_events,
+            &products,
+            &links,
+            change.now,
+        ));
     }
+    insert_events(&tx, &rows).await?;
     tx.commit().await.map_err(map_err)?;
-    if !change.events.is_empty() {
+    if !rows.is_empty() {
         store.wrote_events();
     }
     Ok(())

@@ -2,7 +2,8 @@
 //! each change's transaction, positions stamped after commit, sinks' cursors over them.
 //!
 //! A claim runs in three short steps: it takes or keeps the sink's lease (one
-//! statement: the sink's row says who holds it until when), stamps positions on the
+//! statement: the sink's row says who holds it until when; a lease with more than
+//! half its time left is kept without writing), stamps positions on the
 //! events committed since the last stamp (under `outbox_stamp`'s row lock, in `seq`
 //! order, in a transaction of its own so the lock is held for one statement), and
 //! reads the sink's next events by position. Several nodes may claim at once: only
@@ -243,26 +244,34 @@ impl OutboxStore for PgStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<Claim>> {
-        let position: i64 = {
-            let c = self.conn().await?;
-            let stmt = c
-                .prepare_cached(
-                    "INSERT INTO outbox_sinks AS s (sink, position, holder, lease_until, updated_at)
-                     VALUES ($1, 0, $2, $3, $4)
-                     ON CONFLICT (sink) DO UPDATE SET holder = EXCLUDED.holder,
-                       lease_until = EXCLUDED.lease_until
-                     WHERE s.holder IS NULL OR s.holder = $2 OR s.lease_until <= $4
-                     RETURNING position",
-                )
-                .await
-                .map_err(map_err)?;
-            match c
-                .query_opt(&stmt, &[&sink, &holder, &lease_until.0, &now.0])
-                .await
-                .map_err(map_err)?
-            {
-                Some(r) => r.get(0),
-                None => return Ok(None),
+        // A lease held with more than half its time left is kept without a write:
+        // an idle relay's claims then cost one read.
+        let held = self.sink_state(sink).await?;
+        let half = Timestamp(now.0 + (lease_until.0 - now.0) / 2);
+        let position: i64 = match held {
+            Some(s) if s.holder.as_deref() == Some(holder) && s.lease_until > half => s.position,
+            _ => {
+                let c = self.conn().await?;
+                let stmt = c
+                    .prepare_cached(
+                        "INSERT INTO outbox_sinks AS s (sink, position, holder, lease_until,
+                           updated_at)
+                         VALUES ($1, 0, $2, $3, $4)
+                         ON CONFLICT (sink) DO UPDATE SET holder = EXCLUDED.holder,
+                           lease_until = EXCLUDED.lease_until
+                         WHERE s.holder IS NULL OR s.holder = $2 OR s.lease_until <= $4
+                         RETURNING position",
+                    )
+                    .await
+                    .map_err(map_err)?;
+                match c
+                    .query_opt(&stmt, &[&sink, &holder, &lease_until.0, &now.0])
+                    .await
+                    .map_err(map_err)?
+                {
+                    Some(r) => r.get(0),
+                    None => return Ok(None),
+                }
             }
         };
         self.stamp().await?;

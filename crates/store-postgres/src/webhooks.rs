@@ -553,6 +553,29 @@ impl WebhookStore for PgStore {
         .ok_or(StoreError::NotFound)
     }
 
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> Result<u64> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let n = tx
+            .execute(
+                "DELETE FROM webhook_deliveries WHERE id IN (
+                   SELECT id FROM webhook_deliveries
+                   WHERE occurred_at < $1 AND state != 'pending' LIMIT $2)",
+                &[&before.0, &i64::from(limit)],
+            )
+            .await
+            .map_err(map_err)?;
+        tx.execute(
+            "DELETE FROM webhook_messages m WHERE m.occurred_at < $1
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id)",
+            &[&before.0],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
+    }
+
     async fn requeue_since(
         &self,
         operator_id: &str,

@@ -21,7 +21,7 @@ use entreposto_store::*;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use entreposto_store::events::order_events;
+use entreposto_store::events::{order_events, stock_move_events};
 
 use crate::orders::{order_at, order_cols};
 use crate::outbox::insert_events;
@@ -366,14 +366,28 @@ impl OrderLifecycleStore for SqliteStore {
         let stored = progress_json::encode(&change.progress);
         let scope = scope.clone();
         let payloads = self.payloads.clone();
-        let wrote = !change.events.is_empty();
+        let wrote = !change.events.is_empty() || !change.stock_events.is_empty();
         let progress = self
             .write(move |c| {
                 let order = save_change(c, &scope, &change, &stored)?;
                 let mut progress = change.progress;
                 progress.version = change.loaded_version + 1;
                 let view = OrderView { order, progress };
-                let rows = order_events(&*payloads, &change.events, None, &view, change.now);
+                let mut rows = order_events(&*payloads, &change.events, None, &view, change.now);
+                if !change.stock_events.is_empty() && !change.stock.is_empty() {
+                    let mut ids: Vec<i64> = change.stock.iter().map(|m| m.product_id).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    let (products, links) = crate::catalog::products_with_links(c, &scope, &ids)?;
+                    rows.extend(stock_move_events(
+                        &*payloads,
+                        &scope.operator_id,
+                        &change.stock_events,
+                        &products,
+                        &links,
+                        change.now,
+                    ));
+                }
                 insert_events(c, &rows)?;
                 Ok(view.progress)
             })

@@ -22,20 +22,25 @@ const ROWS_PER_INSERT: usize = 64;
 const EVENT_COLS: &str =
     "seq, id, type, occurred_at, operator_id, seller_id, entity, entity_id, payload";
 
-/// Inserts `events` in the caller's transaction, a statement per 64 of them.
+const INSERT_ONE: &str = "INSERT INTO outbox_events (id, type, occurred_at, operator_id,
+     seller_id, entity, entity_id, payload) VALUES (?,?,?,?,?,?,?,?)";
+
+/// Inserts `events` in the caller's transaction, a statement per 64 of them. The
+/// common single event (an order push) takes a fixed statement, built once.
 pub(crate) fn insert_events(c: &Connection, events: &[NewEvent]) -> Result<()> {
     for chunk in events.chunks(ROWS_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO outbox_events (id, type, occurred_at, operator_id, seller_id, entity,
-             entity_id, payload) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str("(?,?,?,?,?,?,?,?)");
-        }
-        let mut s = c.prepare_cached(&sql).map_err(map_err)?;
+        let many;
+        let sql = if chunk.len() == 1 {
+            INSERT_ONE
+        } else {
+            let rows = vec!["(?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
+            many = format!(
+                "{} VALUES {rows}",
+                INSERT_ONE.split(" VALUES ").next().unwrap_or("")
+            );
+            &many
+        };
+        let mut s = c.prepare_cached(sql).map_err(map_err)?;
         let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 8);
         for e in chunk {
             values.extend_from_slice(&[

@@ -1,6 +1,8 @@
 //! Webhook endpoints, deliveries and their log on SQLite. One node writes at a time
 //! (the writer thread), so a claim is a plain update of the due rows inside the
-//! writer's transaction: no other claim can interleave with it.
+//! writer's transaction: no other claim can interleave with it. A claim first looks
+//! for a due delivery in a read snapshot, so an idle dispatcher's polls cost the
+//! writer nothing.
 
 use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
@@ -337,6 +339,20 @@ impl WebhookStore for SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
+        // Most polls find nothing due: a read from a snapshot answers those without
+        // queueing a write (which would also end every cached read's generation).
+        let due = self.read_now(|c| {
+            c.prepare_cached(
+                "SELECT 1 FROM webhook_deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= ?1
+                   AND (lease_until IS NULL OR lease_until <= ?1) LIMIT 1",
+            )
+            .and_then(|mut s| s.exists([now.0]))
+            .map_err(map_err)
+        })?;
+        if !due {
+            return Ok(Vec::new());
+        }
         let node = node.to_string();
         self.write(move |c| {
             let token = new_id();
@@ -517,6 +533,27 @@ impl WebhookStore for SqliteStore {
             )?
             .pop()
             .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> Result<u64> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "DELETE FROM webhook_deliveries WHERE id IN (
+                       SELECT id FROM webhook_deliveries
+                       WHERE occurred_at < ?1 AND state != 'pending' LIMIT ?2)",
+                )
+                .and_then(|mut s| s.execute(params![before.0, limit]))
+                .map_err(map_err)?;
+            c.prepare_cached(
+                "DELETE FROM webhook_messages WHERE occurred_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)",
+            )
+            .and_then(|mut s| s.execute([before.0]))
+            .map_err(map_err)?;
+            Ok(n as u64)
         })
         .await
     }

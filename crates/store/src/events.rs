@@ -281,19 +281,8 @@ pub fn catalog_events(
         };
         let payload = rendered
             .entry(id)
-            .or_insert_with(|| p.product(prod, after.links))
-            .clone();
-        for &e in events {
-            out.push(event(
-                DomainEvent::Catalog(e),
-                change.now,
-                &scope.operator_id,
-                Some(&prod.seller_id),
-                entity::PRODUCT,
-                id.to_string(),
-                payload.clone(),
-            ));
-        }
+            .or_insert_with(|| p.product(prod, after.links));
+        product_rows(events, &scope.operator_id, prod, payload, change.now, out);
     };
     for (w, &id) in change.products.iter().zip(&saved.products) {
         about(id, &w.events, &mut out);
@@ -331,6 +320,51 @@ pub fn catalog_events(
     }
     if let (Some(step), Some(job)) = (&change.step, after.job) {
         out.extend(import_events(p, &step.events, job, change.now));
+    }
+    out
+}
+
+/// `events` about product `prod` (its `payload` rendered), appended to `out`.
+fn product_rows(
+    events: &[CatalogEvent],
+    operator_id: &str,
+    prod: &Product,
+    payload: &str,
+    at: Timestamp,
+    out: &mut Vec<NewEvent>,
+) {
+    for &e in events {
+        out.push(event(
+            DomainEvent::Catalog(e),
+            at,
+            operator_id,
+            Some(&prod.seller_id),
+            entity::PRODUCT,
+            prod.id.to_string(),
+            payload.to_string(),
+        ));
+    }
+}
+
+/// The events of the products an order change's stock moves touched: `events` for
+/// each of `products` (as stored after the change, in id order), with their links.
+pub fn stock_move_events(
+    p: &dyn EventPayloads,
+    operator_id: &str,
+    events: &[CatalogEvent],
+    products: &[Product],
+    links: &CatalogLinks,
+    at: Timestamp,
+) -> Vec<NewEvent> {
+    let mut out = Vec::new();
+    if events.is_empty() {
+        return out;
+    }
+    let mut sorted: Vec<&Product> = products.iter().collect();
+    sorted.sort_by_key(|x| x.id);
+    for prod in sorted {
+        let payload = p.product(prod, links);
+        product_rows(events, operator_id, prod, &payload, at, &mut out);
     }
     out
 }

@@ -6,12 +6,15 @@
 //! decided by the application layer (a [`TicketChange`] with its events) and is
 //! written as it is, atomically, or refused as [`StoreError::Stale`] when the row
 //! moved since it was loaded. Every write takes the domain events the change
-//! produced (a [`TicketChange`]'s, or an `events` argument), so the outbox can write
-//! them in the same transaction; until it exists, backends receive and drop them.
+//! produced (a [`TicketChange`]'s, or an `events` argument) and inserts them into the
+//! [`outbox`] in the same transaction ([`events`] builds the rows, for both
+//! backends); the bulk loads (`import_orders`, `import_tickets`,
+//! `import_products_bulk`) write none.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. The application's `contract` suite,
 //! [`catalog_contract`], [`order_lifecycle_contract`], [`finance_contract`] and
-//! [`feed_contract`] hold the tests each backend runs against itself.
+//! [`feed_contract`] and [`outbox_contract`] hold the tests each backend runs against
+//! itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
@@ -37,6 +40,7 @@ pub mod fixtures;
 pub mod order_lifecycle;
 pub mod order_lifecycle_contract;
 pub mod outbox;
+pub mod outbox_contract;
 pub mod progress_json;
 
 pub use catalog::*;
@@ -190,7 +194,8 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<Vec<Order>>;
     async fn count_orders(&self, scope: &Scope) -> Result<u64>;
     /// Bulk load for demo data and imports: plain inserts in large transactions, each
-    /// order with its progress. Fails with `Conflict` if an order key already exists.
+    /// order with its progress, and no events (nothing is announced for data loaded
+    /// this way). Fails with `Conflict` if an order key already exists.
     async fn import_orders(&self, orders: &[ImportOrder], now: Timestamp) -> Result<u64>;
 }
 
@@ -315,6 +320,7 @@ pub trait TicketStore: Send + Sync {
     async fn list_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     /// How many tickets match `filter` (its paging fields are ignored).
     async fn count_tickets(&self, scope: &Scope, filter: &TicketFilter) -> Result<u64>;
+    /// Bulk load (demo data, migrations): no events are written.
     async fn import_tickets(&self, tickets: &[ImportTicket]) -> Result<u64>;
 }
 

@@ -87,6 +87,7 @@ fn change(view: &OrderView, progress: OrderProgress, now: Timestamp) -> OrderCha
         new_interactions: 0,
         stock: vec![],
         events: vec![OrderEvent::StatusChanged],
+        stock_events: vec![],
     }
 }
 

@@ -219,6 +219,10 @@ pub trait WebhookStore: Send + Sync {
         message_id: &str,
         now: Timestamp,
     ) -> Result<Delivery>;
+    /// Deletes up to `limit` deliveries that are done (succeeded, failed or skipped)
+    /// of events that occurred before `before`, with their log, and the messages left
+    /// without deliveries (retention); how many deliveries went.
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> Result<u64>;
     /// Makes every failed or skipped delivery of the endpoint whose event occurred
     /// at or after `since` pending again, due at `now`; answers how many.
     async fn requeue_since(

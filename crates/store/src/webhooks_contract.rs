@@ -40,6 +40,7 @@ macro_rules! webhooks_contract_tests {
         $crate::webhooks_contract_tests!(@case $open, the_log_is_newest_first_with_attempts);
         $crate::webhooks_contract_tests!(@case $open, replay_and_recovery_make_deliveries_due);
         $crate::webhooks_contract_tests!(@case $open, deleting_an_endpoint_removes_its_deliveries);
+        $crate::webhooks_contract_tests!(@case $open, retention_keeps_pending_and_recent_deliveries);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -799,4 +800,55 @@ pub async fn deleting_an_endpoint_removes_its_deliveries(store: Arc<dyn Store>) 
             .await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn retention_keeps_pending_and_recent_deliveries(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    store
+        .create_endpoint(&endpoint(&w, "ep1", None))
+        .await
+        .unwrap();
+    let msgs: Vec<_> = (1..=4)
+        .map(|i| message(&w, &format!("m{i}"), i, &format!("order:{i}"), &["ep1"]))
+        .collect();
+    store.enqueue_messages(&msgs).await.unwrap();
+    let claimed = store
+        .claim_deliveries("node-a", at(10), at(70), 10)
+        .await
+        .unwrap();
+    for d in &claimed {
+        if d.message_id != "m2" {
+            success(&*store, d, at(11)).await;
+        }
+    }
+    // Before m3's time: m1 (done) goes, m2 (still pending) stays.
+    assert_eq!(store.prune_deliveries(at(3), 100).await.unwrap(), 1);
+    let left: Vec<_> = store
+        .list_deliveries(
+            &w.operator.id,
+            "ep1",
+            &DeliveryFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.message_id)
+        .collect();
+    assert_eq!(left, ["m4", "m3", "m2"]);
+    // Its message went with it: fanning it out again writes it anew.
+    assert_eq!(
+        store
+            .enqueue_messages(&[message(&w, "m1", 1, "order:1", &["ep1"])])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.prune_deliveries(at(100), 1).await.unwrap(),
+        1,
+        "a limit"
+    );
 }

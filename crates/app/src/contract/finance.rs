@@ -16,6 +16,22 @@ use crate::{App, AppError, ManualClock};
 
 const CHANNEL: &str = "B2W";
 
+/// The operator's reconciliation events (statements and lines), oldest first.
+async fn finance_events(store: &dyn Store, w: &World) -> Vec<entreposto_store::OutboxEvent> {
+    let mut all = store
+        .list_events(&entreposto_store::EventFilter {
+            operator_id: w.operator.id.clone(),
+            seller_id: None,
+            since: Timestamp(0),
+            after: None,
+            limit: 1_000,
+        })
+        .await
+        .expect("events");
+    all.retain(|e| e.entity == "conciliation" || e.entity == "extract_line");
+    all
+}
+
 fn scope_a(w: &World) -> Scope {
     Scope::seller(&w.operator.id, &w.seller_a.id)
 }
@@ -368,6 +384,23 @@ pub async fn a_statement_reconciles_each_situation(s: Arc<dyn Store>) {
         .map(|r| (r.row, r.error.field.as_str()))
         .collect();
     assert_eq!(refused, vec![(16, "type"), (17, "releasedValue")]);
+    // The load's events: each line it released on, by verdict, then the statement.
+    let events = finance_events(&*s, &w).await;
+    let count = |t: &str| events.iter().filter(|e| e.event_type == t).count() as u64;
+    assert_eq!(count("extract_line.conciliated"), c.concilied);
+    assert_eq!(count("extract_line.divergent"), c.divergent);
+    let loaded: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "statement.loaded")
+        .collect();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(
+        events.last().map(|e| e.event_type.as_str()),
+        Some("statement.loaded")
+    );
+    assert_eq!(loaded[0].entity, "conciliation");
+    assert_eq!(loaded[0].entity_id, c.id.to_string());
+    assert_eq!(loaded[0].seller_id.as_deref(), Some(w.seller_a.id.as_str()));
 
     use ExtractType::{Comission, Sale, Ship};
     use Situation::{Concilied, Divergent};
@@ -514,11 +547,14 @@ pub async fn reloading_changes_nothing_and_overlapping_periods_are_refused(s: Ar
         .await
         .unwrap();
     assert!(!first.unchanged);
+    let written = finance_events(&*s, &w).await.len();
     let again = app
         .load_statement(&scope, CHANNEL, &Text::csv(&rows), &quiet)
         .await
         .unwrap();
     assert!(again.unchanged);
+    // Loading it again changes nothing, and writes no event.
+    assert_eq!(finance_events(&*s, &w).await.len(), written);
     assert_eq!(again.conciliation.id, first.conciliation.id);
     // The same rows as JSON, numbers and dates spelled otherwise: the same statement.
     let json = r#"[

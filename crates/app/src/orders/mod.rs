@@ -45,9 +45,9 @@ use std::collections::HashMap;
 
 use entreposto_domain::lifecycle::{interaction_wording, transition};
 use entreposto_domain::{
-    pendencies, warnings, Actor, ErpMark, FieldError, Interaction, InteractionOrigin, Invoice,
-    OrderChange, OrderData, OrderEvent, OrderProgress, OrderState, ProductKind, Scope, StateChange,
-    StockMove, Timestamp, TrackingCode, TransitionFacts, Upserted,
+    pendencies, warnings, Actor, CatalogEvent, ErpMark, FieldError, Interaction, InteractionOrigin,
+    Invoice, OrderChange, OrderData, OrderEvent, OrderProgress, OrderState, ProductKind, Scope,
+    StateChange, StockMove, Timestamp, TrackingCode, TransitionFacts, Upserted,
 };
 use entreposto_store::{OrderView, ProductKey, StoreError};
 
@@ -161,6 +161,12 @@ impl Draft {
             progress,
             new_history: self.new_history,
             new_interactions: self.new_interactions,
+            // A reservation or its return changes the products' stock.
+            stock_events: if self.stock.is_empty() {
+                Vec::new()
+            } else {
+                vec![CatalogEvent::StockSet]
+            },
             stock: self.stock,
             events: self.events,
         }

@@ -598,3 +598,25 @@ pub async fn shop(app: &TestApp) -> Shop {
         sky,
     }
 }
+
+/// Runs each named `async fn(Backend)` of the enclosing file (a test that drives the
+/// real binary on a database of its own) on SQLite and, when configured, PostgreSQL.
+#[macro_export]
+macro_rules! binary_on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if std::env::var("ENTREPOSTO_TEST_POSTGRES_URL").is_err() {
+                    eprintln!("skipped: ENTREPOSTO_TEST_POSTGRES_URL is not set");
+                    return;
+                }
+                super::$name($crate::common::Backend::Postgres).await;
+            }
+        }
+    )*};
+}

@@ -87,7 +87,8 @@ impl Receiver {
         self.inner.lock().unwrap().statuses.clear();
     }
 
-    /// Holds the next request for message `id` without answering.
+    /// Holds the next request for message `id` (`*`: whichever comes next) without
+    /// answering.
     pub fn hold(&self, id: &str) {
         self.inner.lock().unwrap().hold = Some(id.to_string());
     }
@@ -133,7 +134,11 @@ async fn receive(
     };
     let held = {
         let mut inner = r.inner.lock().unwrap();
-        if inner.hold.as_deref() == Some(got.id.as_str()) {
+        if inner
+            .hold
+            .as_deref()
+            .is_some_and(|h| h == "*" || h == got.id)
+        {
             inner.hold = None;
             inner.received.push(got.clone());
             true

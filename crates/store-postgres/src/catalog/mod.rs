@@ -92,6 +92,22 @@ fn contains_pattern(folded: &str) -> String {
     p
 }
 
+/// Products `ids` of `scope` as `c` sees them (inside a write: as it left them), with
+/// what they link to: what their events show.
+pub(crate) async fn products_with_links(
+    c: &impl deadpool_postgres::GenericClient,
+    scope: &Scope,
+    ids: &[i64],
+) -> Result<(Vec<Product>, CatalogLinks)> {
+    if ids.is_empty() {
+        return Ok((Vec::new(), CatalogLinks::default()));
+    }
+    let keys: Vec<ProductKey> = ids.iter().copied().map(ProductKey::Id).collect();
+    let products = read::find_products(c, scope, &keys).await?;
+    let links = read::links_of(c, scope, &products).await?;
+    Ok((products, links))
+}
+
 #[async_trait]
 impl CatalogStore for PgStore {
     async fn save_catalog(&self, scope: &Scope, change: CatalogChange) -> Result<CatalogSaved> {

@@ -52,16 +52,8 @@ pub(super) async fn save_catalog(
     let has_events = catalog_has_events(&change);
     if has_events {
         // The products as stored after the change, read inside it, as a GET would.
-        let keys: Vec<ProductKey> = catalog_products_to_read(&change, &saved)
-            .into_iter()
-            .map(ProductKey::Id)
-            .collect();
-        let products = if keys.is_empty() {
-            Vec::new()
-        } else {
-            super::read::find_products(&tx, scope, &keys).await?
-        };
-        let links = super::read::links_of(&tx, scope, &products).await?;
+        let ids = catalog_products_to_read(&change, &saved);
+        let (products, links) = super::products_with_links(&tx, scope, &ids).await?;
         let job = match &change.step {
             Some(s) if !s.events.is_empty() => {
                 Some(super::jobs::job_in_scope(&tx, scope, &s.job_id).await?)

@@ -101,6 +101,19 @@ fn clash(e: rusqlite::Error, what: impl FnOnce(&str) -> String) -> StoreError {
     map_err(e)
 }
 
+/// Products `ids` of `scope` as stored now (inside a write, as it left them), with
+/// what they link to: what their events show.
+pub(crate) fn products_with_links(
+    c: &rusqlite::Connection,
+    scope: &Scope,
+    ids: &[i64],
+) -> Result<(Vec<Product>, CatalogLinks)> {
+    let keys: Vec<ProductKey> = ids.iter().copied().map(ProductKey::Id).collect();
+    let products = read::find_products(c, scope, &keys)?;
+    let links = read::links_of(c, scope, &read::LinkIds::of(&products))?;
+    Ok((products, links))
+}
+
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn save_catalog(&self, scope: &Scope, change: CatalogChange) -> Result<CatalogSaved> {
@@ -115,12 +128,8 @@ impl CatalogStore for SqliteStore {
                 }
                 // The products as stored after the change, read inside it, as a GET
                 // would read them.
-                let keys: Vec<ProductKey> = catalog_products_to_read(&change, &saved)
-                    .into_iter()
-                    .map(ProductKey::Id)
-                    .collect();
-                let products = read::find_products(c, &scope, &keys)?;
-                let links = read::links_of(c, &scope, &read::LinkIds::of(&products))?;
+                let ids = catalog_products_to_read(&change, &saved);
+                let (products, links) = products_with_links(c, &scope, &ids)?;
                 let job = match &change.step {
                     Some(s) if !s.events.is_empty() => Some(jobs::get(c, &scope, &s.job_id)?),
                     _ => None,

@@ -17,8 +17,8 @@ use entreposto_app::App;
 use entreposto_store::webhooks::ClaimedDelivery;
 use tokio::sync::{watch, Semaphore};
 
-use crate::guard::{check_literal, GuardedResolver};
-use crate::sign::signature_header;
+use super::guard::{check_literal, GuardedResolver};
+use super::sign::signature_header;
 
 /// How much of a response body the log keeps.
 pub const RESPONSE_EXCERPT_BYTES: usize = 1024;

@@ -9,7 +9,7 @@
 //! rebinding) cannot get through, because there is no second resolution. URLs whose
 //! host is a literal address never reach a resolver, so [`check_literal`] refuses
 //! those before the request. Redirects are not followed and proxies are not used (see
-//! the client in [`crate::dispatch`]), so neither can lead a request elsewhere.
+//! the client in [`super::dispatch`]), so neither can lead a request elsewhere.
 
 use std::net::{IpAddr, SocketAddr};
 
