@@ -11,7 +11,7 @@ use entreposto_domain::Dialect;
 use utoipa::OpenApi;
 use utoipa_axum::routes;
 
-use entreposto_http::auth::{authorization_token, missing, Principal};
+use entreposto_http::auth::{authorization_token_in, missing, verify_request, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure, Plain};
 use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
@@ -21,10 +21,12 @@ pub const DIALECT: Dialect = Dialect::named("native");
 
 pub mod catalog;
 pub mod dto;
+pub mod feeds;
 pub mod finance;
 pub mod orders;
 pub mod payloads;
 pub mod tickets;
+pub mod webhooks;
 
 /// The native error envelope: the hub's plain one, `{"error": {"code", "message",
 /// "field"}}`.
@@ -45,8 +47,9 @@ impl FromRequestParts<AppState> for OperatorAuth {
     type Rejection = Failure<Native>;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let token = authorization_token(parts).ok_or_else(|| missing("Authorization"))?;
-        let p = state.credentials.verify(token, DIALECT).await?;
+        let token =
+            authorization_token_in(&parts.headers).ok_or_else(|| missing("Authorization"))?;
+        let p = verify_request(parts, state, token, DIALECT).await?;
         if p.credential.seller_id.is_some() {
             return Err(
                 ApiError::Forbidden("the native API needs an operator token".into()).into(),
@@ -82,6 +85,21 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(finance::load_statement))
         .routes(routes!(finance::list_conciliations))
         .routes(routes!(finance::summary))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::replay_delivery))
+        .routes(routes!(webhooks::recover_webhook))
+        .routes(routes!(
+            feeds::get_feed,
+            feeds::put_feed,
+            feeds::delete_feed
+        ))
         .finish(
             entreposto_http::envelope::not_found::<Native>,
             entreposto_http::envelope::method_not_allowed::<Native>,
@@ -92,7 +110,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 #[openapi(
     info(
         title = "Entreposto native API",
-        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, administer the hub. Auth: an operator's token as `Authorization: Bearer`."
+        description = "The operator's API: push marketplace orders and move them through payment, cancellation and delivery, run customer service, read the sellers' catalogs and imports, set the sellers' reconciliation terms per channel and load the marketplaces' payout statements, set the sellers' change feeds (the 00K change lists the hub polls), receive the hub's events by webhook (Standard Webhooks signatures), administer the hub. Auth: an operator's token as `Authorization: Bearer`."
     ),
     components(schemas(dto::ErrorBody))
 )]
@@ -114,6 +132,8 @@ pub const MOUNT: Mount = Mount {
     body_limit,
     credential_headers,
     user_email: false,
+    secret: authorization_token_in,
+    rate_presets: &[],
 };
 
 /// The largest body each path takes: statements carry up to hundreds of thousands of

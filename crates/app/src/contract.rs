@@ -57,6 +57,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@case $open, reloading_changes_nothing_and_overlapping_periods_are_refused);
         $crate::contract_tests!(@case $open, a_load_resumes_after_a_stale_step);
         $crate::contract_tests!(@case $open, a_load_that_stopped_resumes_at_its_cursor);
+        $crate::contract_tests!(@case $open, pushes_racing_a_load_keep_every_release);
         $crate::contract_tests!(@case $open, lifecycle_orders_are_followed_from_billed_on);
     };
     (@case $open:expr, $name:ident) => {
@@ -180,6 +181,7 @@ pub async fn tenants_and_credentials(s: Arc<dyn Store>) {
         user_email: Some("loja-a@example.com".into()),
         created_at: Timestamp::now(),
         revoked_at: None,
+        rate_limit: Some(RateLimit::per_minute(90)),
     };
     store.create_credential(&cred, &[]).await.unwrap();
     assert_eq!(store.get_credential(&cred.id).await.unwrap(), cred);

@@ -5,7 +5,7 @@
 //! digests in constant time. Only the digest is stored; the secret is returned once,
 //! here. Secrets have ~190 bits of entropy, so a fast hash is enough.
 
-use entreposto_domain::{Credential, CredentialEvent, Dialect, Timestamp};
+use entreposto_domain::{Credential, CredentialEvent, Dialect, RateLimit, Timestamp};
 use entreposto_store::new_id;
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
@@ -44,6 +44,21 @@ impl App {
         dialect: Dialect,
         user_email: Option<String>,
     ) -> Result<IssuedSecret> {
+        self.issue_limited_credential(operator_id, seller_id, dialect, user_email, None)
+            .await
+    }
+
+    /// [`App::issue_credential`], the credential limited to `rate_limit` requests
+    /// whatever the configuration gives its seller, operator or dialect (`None`: the
+    /// configuration's limit applies).
+    pub async fn issue_limited_credential(
+        &self,
+        operator_id: &str,
+        seller_id: Option<&str>,
+        dialect: Dialect,
+        user_email: Option<String>,
+        rate_limit: Option<RateLimit>,
+    ) -> Result<IssuedSecret> {
         self.store.get_operator(operator_id).await?;
         if let Some(s) = seller_id {
             self.store.get_seller(operator_id, s).await?;
@@ -62,6 +77,7 @@ impl App {
             user_email,
             created_at: self.now(),
             revoked_at: None,
+            rate_limit,
         };
         let event = CredentialEvent::Issued;
         self.store.create_credential(&credential, &[event]).await?;

@@ -21,10 +21,12 @@ pub mod catalog;
 pub mod contract;
 pub mod credentials;
 pub mod finance;
+pub mod notifications;
 pub mod orders;
 pub mod page_marks;
 pub mod reads;
 pub mod tickets;
+pub mod webhooks;
 
 pub use credentials::IssuedSecret;
 pub use reads::{CatalogView, Reads};
@@ -151,6 +153,13 @@ pub struct App {
     jobs: Arc<tokio::sync::Notify>,
     /// How long a claimed import job stays this node's without a renewal.
     import_lease_micros: i64,
+    /// See [`webhooks::WebhookSettings`].
+    webhooks: webhooks::WebhookSettings,
+    /// Woken when this node writes deliveries (a fan-out, a replay), so its webhook
+    /// dispatcher sends them at once.
+    webhook_work: Arc<tokio::sync::Notify>,
+    /// How long a claimed change feed stays this node's without a renewal.
+    feed_lease_micros: i64,
 }
 
 impl App {
@@ -160,6 +169,9 @@ impl App {
             clock,
             jobs: Arc::new(tokio::sync::Notify::new()),
             import_lease_micros: catalog::jobs::LEASE_MICROS,
+            webhooks: Default::default(),
+            webhook_work: Arc::new(tokio::sync::Notify::new()),
+            feed_lease_micros: notifications::feeds::LEASE_MICROS,
         }
     }
 

@@ -212,6 +212,11 @@ impl Reads {
         self.0.list_manufacturers(scope, filter).await
     }
 
+    /// The scope's seller's change feed (see [`crate::notifications::feeds`]).
+    pub async fn get_change_feed(&self, scope: &Scope) -> Result<entreposto_store::ChangeFeed> {
+        self.0.get_change_feed(scope).await
+    }
+
     pub async fn get_import_job(&self, scope: &Scope, id: &str) -> Result<ImportJob> {
         self.0.get_import_job(scope, id).await
     }
@@ -227,6 +232,40 @@ impl Reads {
     /// The products an import job wrote, by row.
     pub async fn import_products(&self, scope: &Scope, id: &str) -> Result<Vec<Product>> {
         self.0.import_products(scope, id).await
+    }
+
+    /// The operator's webhook endpoints, oldest first.
+    pub async fn list_webhooks(
+        &self,
+        operator_id: &str,
+    ) -> Result<Vec<entreposto_domain::WebhookEndpoint>> {
+        self.0.list_endpoints(operator_id).await
+    }
+
+    /// The webhook endpoint `id` of `operator_id`.
+    pub async fn get_webhook(
+        &self,
+        operator_id: &str,
+        id: &str,
+    ) -> Result<entreposto_domain::WebhookEndpoint> {
+        self.0.get_endpoint(operator_id, id).await
+    }
+
+    /// A webhook endpoint by id alone: for admin commands, never for a request.
+    pub async fn find_webhook(&self, id: &str) -> Result<entreposto_domain::WebhookEndpoint> {
+        self.0.find_endpoint(id).await
+    }
+
+    /// An endpoint's delivery log, newest first.
+    pub async fn list_webhook_deliveries(
+        &self,
+        operator_id: &str,
+        endpoint_id: &str,
+        filter: &entreposto_store::webhooks::DeliveryFilter,
+    ) -> Result<Vec<entreposto_store::webhooks::Delivery>> {
+        self.0
+            .list_deliveries(operator_id, endpoint_id, filter)
+            .await
     }
 }
 

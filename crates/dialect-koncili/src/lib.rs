@@ -16,12 +16,16 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::Router;
-use entreposto_domain::{Dialect, Scope};
+use entreposto_domain::{Dialect, RateLimit, Scope};
 
-use entreposto_http::auth::{authorization_token, header, missing, Principal};
+use entreposto_http::auth::{
+    authorization_token_in, header_in, missing, verify_request, Principal,
+};
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::mount::Answers;
+use entreposto_http::rate_limit::{RatePreset, RateRule};
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -89,6 +93,46 @@ fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The secret a Koncili request presents: `gumgaToken`, else `Authorization`.
+pub fn secret(headers: &axum::http::HeaderMap) -> Option<&str> {
+    header_in(headers, GUMGA_TOKEN).or_else(|| authorization_token_in(headers))
+}
+
+const GUMGA_TOKEN: axum::http::HeaderName = axum::http::HeaderName::from_static("gumgatoken");
+
+/// Koncili's published limits: 3 requests a minute for the listings (`concilieds`,
+/// `unresolveds`) and 90 a minute for the batches that mark lines (`read/batch`,
+/// `resolve/batch`). `[rate_limits.dialects] koncili = "vendor"`.
+pub static RATE_PRESETS: [RatePreset; 1] = [RatePreset {
+    name: "vendor",
+    rules: &[
+        RateRule {
+            name: "listings",
+            applies: |m, p| {
+                *m == Method::GET
+                    && matches!(
+                        p.trim_end_matches('/'),
+                        "/externalapi/orderextract/concilieds"
+                            | "/externalapi/orderextract/unresolveds"
+                    )
+            },
+            limit: RateLimit::per_minute(3),
+        },
+        RateRule {
+            name: "batches",
+            applies: |m, p| {
+                *m == Method::PUT
+                    && matches!(
+                        p.trim_end_matches('/'),
+                        "/externalapi/orderextract/read/batch"
+                            | "/externalapi/orderextract/resolve/batch"
+                    )
+            },
+            limit: RateLimit::per_minute(90),
+        },
+    ],
+}];
+
 /// A verified Koncili token.
 pub struct KonciliAuth(pub Principal);
 
@@ -99,10 +143,10 @@ impl FromRequestParts<AppState> for KonciliAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> std::result::Result<Self, Self::Rejection> {
-        let token = header(parts, "gumgatoken")
-            .or_else(|| authorization_token(parts))
-            .ok_or_else(|| missing("gumgaToken"))?;
-        Ok(KonciliAuth(state.credentials.verify(token, DIALECT).await?))
+        let token = secret(&parts.headers).ok_or_else(|| missing("gumgaToken"))?;
+        Ok(KonciliAuth(
+            verify_request(parts, state, token, DIALECT).await?,
+        ))
     }
 }
 
@@ -172,6 +216,8 @@ pub const MOUNT: Mount = Mount {
     body_limit: entreposto_http::mount::default_body_limit,
     credential_headers,
     user_email: false,
+    secret,
+    rate_presets: &RATE_PRESETS,
 };
 
 /// What a Koncili client sends.

@@ -15,7 +15,9 @@ use entreposto_store::StoreError;
 use utoipa::OpenApi;
 use utoipa_axum::routes;
 
-use entreposto_http::auth::{authorization_token, bad_credentials, header, missing, Principal};
+use entreposto_http::auth::{
+    authorization_token_in, bad_credentials, header, header_in, missing, verify_request, Principal,
+};
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Renderer, Routes};
@@ -74,19 +76,22 @@ const TOKEN: HeaderName = HeaderName::from_static("token");
 const APPLICATION_ID: HeaderName = HeaderName::from_static("application_id");
 const SELLER: HeaderName = HeaderName::from_static("seller");
 
+/// The secret an Omnik request presents: `token`, else `Authorization`.
+pub fn secret(headers: &axum::http::HeaderMap) -> Option<&str> {
+    header_in(headers, TOKEN).or_else(|| authorization_token_in(headers))
+}
+
 async fn authenticate(
     parts: &Parts,
     state: &AppState,
     need_app_id: bool,
 ) -> Result<OmnikAuth, ApiError> {
-    let token = header(parts, TOKEN)
-        .or_else(|| authorization_token(parts))
-        .ok_or_else(|| missing("token"))?;
+    let token = secret(&parts.headers).ok_or_else(|| missing("token"))?;
     let app = header(parts, APPLICATION_ID);
     if need_app_id && app.is_none() {
         return Err(missing("application_id"));
     }
-    let p = state.credentials.verify(token, DIALECT).await?;
+    let p = verify_request(parts, state, token, DIALECT).await?;
     if app.is_some_and(|a| a != p.credential.id) {
         return Err(bad_credentials());
     }
@@ -233,6 +238,8 @@ pub const MOUNT: Mount = Mount {
     body_limit: entreposto_http::mount::default_body_limit,
     credential_headers,
     user_email: false,
+    secret,
+    rate_presets: &[],
 };
 
 /// What an Omnik client sends: the token and the credential id as `application_id`.

@@ -11,15 +11,18 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::HeaderName;
+use axum::http::{HeaderName, Method};
 use axum::Router;
-use entreposto_domain::Dialect;
+use entreposto_domain::{Dialect, RateLimit};
 use utoipa::OpenApi;
 use utoipa_axum::routes;
 
-use entreposto_http::auth::{bad_credentials, header, missing, Principal};
+use entreposto_http::auth::{
+    bad_credentials, header, header_in, missing, verify_request, Principal,
+};
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::mount::Answers;
+use entreposto_http::rate_limit::{RatePreset, RateRule};
 use entreposto_http::{ApiError, AppState, Mount, Routes};
 
 /// The name credentials of this API carry.
@@ -45,6 +48,30 @@ const USER_EMAIL: HeaderName = HeaderName::from_static("x-user-email");
 const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const ACCOUNT_MANAGER_KEY: HeaderName = HeaderName::from_static("x-accountmanager-key");
 
+/// The secret a SkyHub request presents: its `X-Api-Key`.
+pub fn secret(headers: &axum::http::HeaderMap) -> Option<&str> {
+    header_in(headers, API_KEY)
+}
+
+/// SkyHub's published limits (per account and endpoint): about 9 requests a second
+/// for writes and one a second for order reads (`/orders`, which the hub answers 404:
+/// it serves SkyHub's SAC). `[rate_limits.dialects] skyhub = "vendor"`.
+pub static RATE_PRESETS: [RatePreset; 1] = [RatePreset {
+    name: "vendor",
+    rules: &[
+        RateRule {
+            name: "writes",
+            applies: |m, _| *m != Method::GET && *m != Method::HEAD,
+            limit: RateLimit::per_second(9),
+        },
+        RateRule {
+            name: "order reads",
+            applies: |m, p| *m == Method::GET && (p == "/orders" || p.starts_with("/orders/")),
+            limit: RateLimit::per_second(1),
+        },
+    ],
+}];
+
 /// A verified SkyHub credential.
 pub struct SkyhubAuth(pub Principal);
 
@@ -56,10 +83,10 @@ impl FromRequestParts<AppState> for SkyhubAuth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let email = header(parts, USER_EMAIL).ok_or_else(|| missing("X-User-Email"))?;
-        let key = header(parts, API_KEY).ok_or_else(|| missing("X-Api-Key"))?;
+        let key = secret(&parts.headers).ok_or_else(|| missing("X-Api-Key"))?;
         let account =
             header(parts, ACCOUNT_MANAGER_KEY).ok_or_else(|| missing("X-Accountmanager-Key"))?;
-        let p = state.credentials.verify(key, DIALECT).await?;
+        let p = verify_request(parts, state, key, DIALECT).await?;
         let expected = p.credential.user_email.as_deref().unwrap_or_default();
         if !expected.eq_ignore_ascii_case(email) {
             return Err(bad_credentials().into());
@@ -140,6 +167,8 @@ pub const MOUNT: Mount = Mount {
     body_limit: entreposto_http::mount::default_body_limit,
     credential_headers,
     user_email: true,
+    secret,
+    rate_presets: &RATE_PRESETS,
 };
 
 /// What a SkyHub client sends; the account-manager key is the integrator's, any value.

@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::Router;
 use entreposto_domain::{Dialect, Scope};
 
-use entreposto_http::auth::{authorization_token, Principal};
+use entreposto_http::auth::{authorization_token_in, verify_request, Principal};
 use entreposto_http::envelope::{render, Envelope, Failure};
 use entreposto_http::mount::Answers;
 use entreposto_http::{ApiError, AppState, Mount, Routes};
@@ -31,7 +31,9 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::routes;
 
 pub mod entities;
+pub mod feed;
 pub mod input;
+pub mod notifications;
 pub mod orders;
 pub mod output;
 pub mod products;
@@ -67,10 +69,15 @@ impl Envelope for Zerok {
                 ("1.2", "Invalid authorization header")
             }
             ApiError::Unauthorized(_) | ApiError::Forbidden(_) => ("1.3", "The store is invalid"),
+            // The document says each client's call limit is provisioned, not what
+            // passing it answers: an extension of the auth codes, with 429.
+            ApiError::TooManyRequests { .. } => ("1.4", "Request limit exceeded"),
             ApiError::NotFound(_) => ("2.0", "Item not Found"),
             ApiError::Invalid(_)
             | ApiError::InvalidRows(_)
             | ApiError::PayloadTooLarge
+            | ApiError::IdempotencyKeyReused
+            | ApiError::IdempotencyInFlight
             | ApiError::Conflict(_) => ("2.1", "Validation Error"),
             ApiError::MethodNotAllowed
             | ApiError::UriTooLong
@@ -108,8 +115,9 @@ impl Envelope for Zerok {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ZerokError {
-    /// 1.2 missing or malformed `Authorization`, 1.3 unknown store, 2.0 nothing
-    /// found, 2.1 validation, 3.0 internal.
+    /// 1.2 missing or malformed `Authorization`, 1.3 unknown store, 1.4 the key's
+    /// request rate exceeded (429, an extension), 2.0 nothing found, 2.1 validation,
+    /// 3.0 internal.
     #[schema(value_type = ZerokErrorCode)]
     pub code: &'static str,
     /// The HTTP status.
@@ -139,6 +147,8 @@ pub enum ZerokErrorCode {
     MissingAuthorization,
     #[schema(rename = "1.3")]
     UnknownStore,
+    #[schema(rename = "1.4")]
+    RequestLimitExceeded,
     #[schema(rename = "2.0")]
     NotFound,
     #[schema(rename = "2.1")]
@@ -151,9 +161,9 @@ pub enum ZerokErrorCode {
 #[openapi(
     info(
         title = "Entreposto: 00K API v2.0",
-        description = "The 00K API's catalog and orders, served by Entreposto under /00k (or at the root of a listener of its own). Auth: the store's key in `Authorization` (a `Bearer` prefix is tolerated); an operator's key, which names no store, is refused with 1.3 (403). Every path also answers with a trailing slash; unknown query parameters are ignored.\n\nErrors are `{code, httpCode, type, description, errors}`: 1.2 missing or malformed `Authorization` (401), 1.3 unknown store (401) or a key without a store (403), 2.0 nothing found (400; a path that is no route: 404), 2.1 validation (400, the message names the field; an import's invalid products are listed in `errors` with `itemIndex`, `sku` and reasons), 3.0 internal (500).\n\nOrders: `GET /orders` and `GET /orders/{id}` answer `{total, items, next, previous}` (pages from 0, 30 orders each; `next` and `previous` relative, as the document writes them) with every block of the document's example on every order; the updates answer the order after them (the invoice: 204). An illegal status move is 2.1 naming from and to.\n\nExtensions of the document: `GET /catalog/products/process/{processId}/status` (an import's progress and errors); `simple[].quantity` and `collections` in products; the answer of the stock and price batches (`{total, updated, failed, items[{index, id, sku, status, errors}]}`), which the document leaves open; `PUT /orders/{id}/erp` (`{type, sent, errorMessage}`: an ERP marks an order taken, so `erp_sent=false` is its work queue); the order's body in the answers of the order updates."
+        description = "The 00K API's catalog and orders, served by Entreposto under /00k (or at the root of a listener of its own). Auth: the store's key in `Authorization` (a `Bearer` prefix is tolerated); an operator's key, which names no store, is refused with 1.3 (403). Every path also answers with a trailing slash; unknown query parameters are ignored.\n\nErrors are `{code, httpCode, type, description, errors}`: 1.2 missing or malformed `Authorization` (401), 1.3 unknown store (401) or a key without a store (403), 2.0 nothing found (400; a path that is no route: 404), 2.1 validation (400, the message names the field; an import's invalid products are listed in `errors` with `itemIndex`, `sku` and reasons), 3.0 internal (500). Extensions: 1.4 the key's request rate exceeded (429 with `Retry-After`), 2.1 with 422 an `Idempotency-Key` sent again with another request, 2.1 with 409 one whose first request is still in flight.\n\nOrders: `GET /orders` and `GET /orders/{id}` answer `{total, items, next, previous}` (pages from 0, 30 orders each; `next` and `previous` relative, as the document writes them) with every block of the document's example on every order; the updates answer the order after them (the invoice: 204). An illegal status move is 2.1 naming from and to.\n\nExtensions of the document: `GET /catalog/products/process/{processId}/status` (an import's progress and errors); `simple[].quantity` and `collections` in products; the answer of the stock and price batches (`{total, updated, failed, items[{index, id, sku, status, errors}]}`), which the document leaves open; `PUT /orders/{id}/erp` (`{type, sent, errorMessage}`: an ERP marks an order taken, so `erp_sent=false` is its work queue); the order's body in the answers of the order updates.\n\nNotifications (the document's opening section names two ways, PASSIVA and ATIVA, and leaves their shape open; these are extensions in the shape a 00K client already writes). Each notification is a `type` (`stock`, `price`, `product`, `order`) with the body of the endpoint it stands for: `stock` and `price` an item of `PUT /catalog/products/stock` or `/price` (the product by `id`, `sku` or `externalId`); `product` carries in `product` the body of `PUT /catalog/import/{campo}/{id}` when the notification names the product (a partial update), else one product as `POST /catalog/import` takes it (created or replaced); `order` names the order by `id` and carries in `erp` the body of `PUT /orders/{id}/erp`. PASSIVA: the store's system posts them to `POST /notifications`. ATIVA: the hub reads the store's change list, a URL of the store's own system set by the marketplace's operator, with `GET <url>?since=<position>` (no `since` the first time), and applies each change listed; the list answers `ChangeListPage` (`{total, items, next}` as 00K's listings, each item a notification with its `position`), the hub follows `next` and stores the position of the last page applied, resuming after it. Applying a notification twice is harmless: stock and prices are set, not added to, and an update that changes nothing writes nothing."
     ),
-    components(schemas(ZerokError, ZerokErrorEntry)),
+    components(schemas(ZerokError, ZerokErrorEntry, feed::ChangeListPage, feed::ChangeListItem)),
     security(("store_key" = []))
 )]
 struct ZerokApi;
@@ -182,9 +192,11 @@ impl FromRequestParts<AppState> for ZerokAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = authorization_token(parts)
+        let token = authorization_token_in(&parts.headers)
             .ok_or_else(|| ApiError::Unauthorized(MISSING_AUTH.into()))?;
-        Ok(ZerokAuth(state.credentials.verify(token, DIALECT).await?))
+        Ok(ZerokAuth(
+            verify_request(parts, state, token, DIALECT).await?,
+        ))
     }
 }
 
@@ -247,6 +259,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
         .routes(routes!(orders::set_order_tracking))
         .routes(routes!(orders::set_order_invoice))
         .routes(routes!(orders::set_order_erp))
+        .routes(routes!(notifications::notify))
         .finish(
             unknown,
             entreposto_http::envelope::method_not_allowed::<Zerok>,
@@ -257,6 +270,7 @@ pub fn routes(prefix: &'static str) -> Router<AppState> {
 pub fn body_limit(path: &str) -> usize {
     match path.strip_suffix('/').unwrap_or(path) {
         "/catalog/import" => products::IMPORT_BODY_BYTES,
+        "/notifications" => notifications::BODY_BYTES,
         _ => entreposto_http::MAX_BODY_BYTES,
     }
 }
@@ -270,6 +284,11 @@ pub const MOUNT: Mount = Mount {
     body_limit,
     credential_headers,
     user_email: false,
+    // A store's key, in `Authorization`.
+    secret: authorization_token_in,
+    // 00K provisions each client's limit when it grants access (the document gives no
+    // figure): set per credential (`--rate-limit`) or per dialect.
+    rate_presets: &[],
 };
 
 /// What a 00K client sends: the key, no `Bearer`.

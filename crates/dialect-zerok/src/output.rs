@@ -638,7 +638,7 @@ pub struct BatchAnswer {
     pub items: Vec<BatchItemOut>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BatchItemOut {
     /// The item's position in the request, from 0.
     pub index: usize,
@@ -659,28 +659,42 @@ pub enum BatchStatus {
 }
 
 impl BatchItemOut {
-    pub fn of(o: entreposto_app::catalog::BatchOutcome) -> BatchItemOut {
+    /// An item applied (`error` none) or refused.
+    pub fn new(index: usize, id: Option<i64>, sku: Option<String>, error: Option<String>) -> Self {
         BatchItemOut {
-            index: o.index,
-            id: o.product_id,
-            sku: o.sku,
-            status: if o.error.is_none() {
-                "updated"
-            } else {
-                "failed"
-            },
-            errors: o.error.into_iter().collect(),
+            index,
+            id,
+            sku,
+            status: if error.is_none() { "updated" } else { "failed" },
+            errors: error.into_iter().collect(),
         }
     }
+
+    pub fn of(o: entreposto_app::catalog::BatchOutcome) -> BatchItemOut {
+        BatchItemOut::new(o.index, o.product_id, o.sku, o.error)
+    }
+
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+/// `(total, updated, failed)` of a batch's items.
+pub fn batch_counts<'a>(
+    items: impl ExactSizeIterator<Item = &'a BatchItemOut>,
+) -> (usize, usize, usize) {
+    let total = items.len();
+    let failed = items.filter(|i| i.failed()).count();
+    (total, total - failed, failed)
 }
 
 impl BatchAnswer {
     pub fn of(mut items: Vec<BatchItemOut>) -> BatchAnswer {
         items.sort_by_key(|i| i.index);
-        let failed = items.iter().filter(|i| !i.errors.is_empty()).count();
+        let (total, updated, failed) = batch_counts(items.iter());
         BatchAnswer {
-            total: items.len(),
-            updated: items.len() - failed,
+            total,
+            updated,
             failed,
             items,
         }

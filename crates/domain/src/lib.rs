@@ -19,12 +19,14 @@ pub mod lifecycle;
 pub mod money;
 pub mod order;
 pub mod order_progress;
+pub mod rate_limit;
 pub mod search;
 pub mod tenant;
 pub mod ticket;
 pub mod ticket_change;
 pub mod time;
 pub mod vocabulary;
+pub mod webhook;
 
 pub use catalog::*;
 pub use document::{Document, DocumentKind};
@@ -38,6 +40,7 @@ pub use lifecycle::{Actor, IllegalTransition, OrderState, TransitionFacts};
 pub use money::Cents;
 pub use order::*;
 pub use order_progress::*;
+pub use rate_limit::{Admission, RateLimit};
 pub use tenant::*;
 pub use ticket::*;
 pub use ticket_change::*;
@@ -45,4 +48,8 @@ pub use time::Timestamp;
 pub use vocabulary::{
     parse_country, parse_gender, parse_payment_method, parse_phone_type, COUNTRIES, GENDERS,
     PAYMENT_METHODS, PHONE_TYPES,
+};
+pub use webhook::{
+    DeliveryState, DisabledReason, EventFilter, PreviousSecret, WebhookEndpoint, WebhookSecret,
+    WebhookUrl,
 };

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Document, Timestamp};
+use crate::{Document, RateLimit, Timestamp};
 
 /// The API a credential speaks, by the name its API crate gives it (`native` is the
 /// operator's `/api/v1` token; each vendor dialect names itself). The domain keeps no
@@ -118,6 +118,9 @@ pub struct Credential {
     pub user_email: Option<String>,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// This credential's own request rate, over any the configuration gives its
+    /// seller, operator or dialect (`credential create --rate-limit 5/s`).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// What one request may see: one operator, and either one seller or all of them.

@@ -35,6 +35,9 @@ pub struct IssuedCredential {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller: Option<String>,
     pub operator: String,
+    /// Its own request rate (`N/s`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
     /// Exactly the headers a client must send, secret included.
     pub headers: std::collections::BTreeMap<String, String>,
 }
@@ -43,6 +46,7 @@ pub struct IssuedCredential {
 /// use case, and words the headers its client must send, from the mount of `dialect`
 /// in `mounts`. Credentials of a dialect whose mount asks for a user e-mail (SkyHub's
 /// `X-User-Email`) carry `user_email`, or one derived from the owner's id when absent.
+/// `rate_limit` is the credential's own request rate, if it has one.
 pub async fn issue_credential(
     app: &entreposto_app::App,
     mounts: &[Mount],
@@ -50,6 +54,7 @@ pub async fn issue_credential(
     seller_id: Option<&str>,
     dialect: Dialect,
     user_email: Option<String>,
+    rate_limit: Option<entreposto_domain::RateLimit>,
 ) -> Result<IssuedCredential, entreposto_app::AppError> {
     let wants_email = mounts.iter().any(|m| m.dialect == dialect && m.user_email);
     let user_email = wants_email.then(|| {
@@ -61,7 +66,7 @@ pub async fn issue_credential(
         })
     });
     let issued = app
-        .issue_credential(operator_id, seller_id, dialect, user_email)
+        .issue_limited_credential(operator_id, seller_id, dialect, user_email, rate_limit)
         .await?;
     let c = &issued.credential;
     let headers = crate::credential_headers(
@@ -76,6 +81,7 @@ pub async fn issue_credential(
         dialect,
         seller: c.seller_id.clone(),
         operator: c.operator_id.clone(),
+        rate_limit: c.rate_limit.map(|r| r.to_string()),
         headers,
     })
 }
@@ -210,8 +216,15 @@ pub fn header(
     parts: &axum::http::request::Parts,
     name: impl axum::http::header::AsHeaderName,
 ) -> Option<&str> {
-    parts
-        .headers
+    header_in(&parts.headers, name)
+}
+
+/// [`header`] in a bare header map (the edge reads credentials before routing).
+pub fn header_in(
+    headers: &axum::http::HeaderMap,
+    name: impl axum::http::header::AsHeaderName,
+) -> Option<&str> {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
@@ -220,12 +233,40 @@ pub fn header(
 
 /// The token of an `Authorization` header, with or without a `Bearer ` prefix.
 pub fn authorization_token(parts: &axum::http::request::Parts) -> Option<&str> {
-    let v = header(parts, axum::http::header::AUTHORIZATION)?;
+    authorization_token_in(&parts.headers)
+}
+
+/// [`authorization_token`] in a bare header map.
+pub fn authorization_token_in(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = header_in(headers, axum::http::header::AUTHORIZATION)?;
     let t = match v.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         _ => v,
     };
     (!t.is_empty()).then_some(t)
+}
+
+/// What the edge found checking the secret a request presents (through its mount's
+/// [`crate::Mount::secret`]), left on the request so that the dialect's extractor,
+/// which reads the same secret the same way, does not check it again.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub dialect: Dialect,
+    pub outcome: Result<Principal, ApiError>,
+}
+
+/// [`CredentialCache::verify`] of `secret`, the secret `parts` presents to `dialect`,
+/// unless the edge already checked it for this request ([`Checked`]).
+pub async fn verify_request(
+    parts: &axum::http::request::Parts,
+    state: &crate::AppState,
+    secret: &str,
+    dialect: Dialect,
+) -> Result<Principal, ApiError> {
+    match parts.extensions.get::<Checked>() {
+        Some(c) if c.dialect == dialect => c.outcome.clone(),
+        _ => state.credentials.verify(secret, dialect).await,
+    }
 }
 
 #[cfg(test)]

@@ -63,12 +63,18 @@ const DRAIN_BYTES: usize = 64 * 1024 * 1024;
 /// Reads the body up to the limit of the path it was sent to ([`crate::BodyLimit`], set
 /// by the JSON edge; [`crate::MAX_BODY_BYTES`] without one).
 pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
-    use futures::StreamExt;
     let limit = req
         .extensions()
         .get::<crate::BodyLimit>()
         .map_or(crate::MAX_BODY_BYTES, |l| l.0);
-    let mut stream = req.into_body().into_data_stream();
+    read_body(req.into_body(), limit).await
+}
+
+/// Reads `body` whole when it is at most `limit` bytes ([`ApiError::PayloadTooLarge`]
+/// otherwise).
+pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
     let mut buf = bytes::BytesMut::new();
     let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {

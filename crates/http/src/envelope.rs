@@ -3,7 +3,7 @@
 //! A dialect implements [`Envelope`]; handlers return `Result<_, Failure<D>>` (or use
 //! `?` on anything convertible to [`ApiError`]) and the failure renders in `D`'s shape
 //! with the right status, `Content-Type: application/json`, and `Retry-After` when the
-//! client should come back later.
+//! client should come back later (a 5xx, a 429, a key still in flight).
 
 use std::marker::PhantomData;
 
@@ -23,10 +23,21 @@ pub trait Envelope: Send + Sync + 'static {
 
 pub fn render<D: Envelope>(err: &ApiError) -> Response {
     let mut res = (D::status(err), axum::Json(D::body(err))).into_response();
-    // Omnik's clients (and others) retry 5xx; tell them when.
-    if res.status().is_server_error() {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    // Omnik's clients (and others) retry 5xx and 429; tell them when.
+    match err {
+        ApiError::TooManyRequests { retry_after, .. } => {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        ApiError::IdempotencyInFlight => {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ if res.status().is_server_error() => {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     res
 }

@@ -33,6 +33,16 @@ pub enum ApiError {
     /// The client did not send its body in time.
     RequestTimeout,
     MethodNotAllowed,
+    /// The credential sent more requests than its rate limit allows: retry after
+    /// `retry_after` seconds (the edge adds the `RateLimit-*` headers).
+    TooManyRequests {
+        limit: entreposto_domain::RateLimit,
+        retry_after: u64,
+    },
+    /// An `Idempotency-Key` sent again with another request (method, path or body).
+    IdempotencyKeyReused,
+    /// An `Idempotency-Key` whose first request has not finished yet.
+    IdempotencyInFlight,
     /// The database is saturated: retry later.
     Busy,
     /// The handler did not answer within the request timeout: retry later.
@@ -59,6 +69,9 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::Busy | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -78,6 +91,9 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::IdempotencyInFlight => "idempotency_key_in_flight",
             ApiError::Busy => "busy",
             ApiError::Timeout => "timeout",
             ApiError::Internal => "internal",
@@ -117,6 +133,15 @@ impl ApiError {
             ),
             ApiError::RequestTimeout => "the request body did not arrive in time".into(),
             ApiError::MethodNotAllowed => "method not allowed on this route".into(),
+            ApiError::TooManyRequests { limit, retry_after } => format!(
+                "too many requests: this credential may send {limit}; retry in {retry_after} s"
+            ),
+            ApiError::IdempotencyKeyReused => "Idempotency-Key: already used with another \
+                 request (method, path or body); send a new key for a new request"
+                .into(),
+            ApiError::IdempotencyInFlight => "Idempotency-Key: the first request with this \
+                 key has not finished yet; retry shortly"
+                .into(),
             ApiError::Busy => "the server is busy, retry shortly".into(),
             ApiError::Timeout => "the request took too long, retry shortly".into(),
             ApiError::Internal => "internal error".into(),
@@ -126,6 +151,9 @@ impl ApiError {
     pub fn field(&self) -> Option<&str> {
         match self {
             ApiError::Invalid(f) => Some(&f.field),
+            ApiError::IdempotencyKeyReused | ApiError::IdempotencyInFlight => {
+                Some("Idempotency-Key")
+            }
             ApiError::InvalidRows(rows) => rows
                 .first()
                 .and_then(|r| r.reasons.first())

@@ -28,13 +28,16 @@ pub mod auth;
 pub mod body;
 pub mod envelope;
 pub mod error;
+pub mod idempotency;
 #[allow(unsafe_code)]
 pub mod json_writer;
 pub mod limits;
 pub mod metrics;
 pub mod mount;
 pub mod openapi;
+pub mod outbound;
 pub mod query;
+pub mod rate_limit;
 pub mod reply;
 pub mod signed;
 
@@ -76,6 +79,10 @@ pub struct Shared {
     pub fast_json: bool,
     /// See [`HttpOptions::dialect_settings`].
     pub dialect_settings: Arc<std::collections::BTreeMap<String, String>>,
+    /// Every credential's request rate ([`rate_limit`]), checked by the JSON edge.
+    pub limiter: Arc<rate_limit::Limiter>,
+    /// The answers kept for `Idempotency-Key` retries ([`idempotency`]).
+    pub idempotency: Arc<idempotency::Keys>,
 }
 
 impl Shared {
@@ -98,6 +105,12 @@ pub struct HttpOptions {
     /// the server validates and fills them, the dialect that owns a key reads it, and
     /// the edge itself never looks at them.
     pub dialect_settings: std::collections::BTreeMap<String, String>,
+    /// The `[rate_limits]` settings.
+    pub rate_limits: rate_limit::RateLimitSettings,
+    /// How long a request holds its `Idempotency-Key` before a retry may take it over
+    /// as abandoned: longer than the request deadline, so a request still running is
+    /// never taken over.
+    pub idempotency_lease: Duration,
 }
 
 impl Default for HttpOptions {
@@ -106,6 +119,8 @@ impl Default for HttpOptions {
             credential_ttl: Duration::from_secs(1),
             fast_json: true,
             dialect_settings: Default::default(),
+            rate_limits: Default::default(),
+            idempotency_lease: Duration::from_secs(60),
         }
     }
 }
@@ -130,7 +145,7 @@ impl AppState {
                 options.credential_ttl,
             )),
             store: entreposto_app::Reads::new(store.clone()),
-            app: entreposto_app::App::with_system_clock(store),
+            app: entreposto_app::App::with_system_clock(store.clone()),
             metrics: Arc::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
             // Until `with_cursor_secret` gives it the database's key, a state signs
@@ -138,6 +153,8 @@ impl AppState {
             cursor_secret: signed::server_secret(&rand::random(), None),
             fast_json: options.fast_json,
             dialect_settings: Arc::new(options.dialect_settings),
+            limiter: Arc::new(rate_limit::Limiter::new(options.rate_limits, store.clone())),
+            idempotency: Arc::new(idempotency::Keys::new(store, options.idempotency_lease)),
         }))
     }
 
@@ -179,6 +196,8 @@ impl AppState {
             cursor_secret: self.cursor_secret,
             fast_json: self.fast_json,
             dialect_settings: self.dialect_settings.clone(),
+            limiter: self.limiter.clone(),
+            idempotency: self.idempotency.clone(),
         }
     }
 }
@@ -216,7 +235,7 @@ fn edge(router: Router<AppState>, state: AppState, owners: Owners) -> Router {
             metrics::track,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            (owners, state.fast_json),
+            (owners, state.clone()),
             json_edge,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -254,33 +273,33 @@ impl std::fmt::Debug for Owners {
 }
 
 impl Owners {
-    pub fn renderer_for(self, path: &str) -> Renderer {
+    /// The mount that owns `path`, and the length of the prefix it is served under
+    /// there (`path[len..]` is the path below it); none for paths no API owns.
+    pub fn mount_of(self, path: &str) -> Option<(&'static Mount, usize)> {
         match self {
             // A prefix owns itself and what is below it (`/skyhub`, `/skyhub/sac`), not
             // a longer name that starts with it (`/skyhubx`).
-            Owners::Prefixed(mounts) => mounts
-                .iter()
-                .find_map(|m| {
-                    let rest = path.strip_prefix(m.prefix)?;
-                    (rest.is_empty() || rest.starts_with('/')).then(|| (m.renderer)(rest))
-                })
-                .unwrap_or(envelope::render::<envelope::Plain>),
-            Owners::Root(m) => (m.renderer)(path),
+            Owners::Prefixed(mounts) => mounts.iter().find_map(|m| {
+                let rest = path.strip_prefix(m.prefix)?;
+                (rest.is_empty() || rest.starts_with('/')).then_some((m, m.prefix.len()))
+            }),
+            Owners::Root(m) => Some((m, 0)),
+        }
+    }
+
+    pub fn renderer_for(self, path: &str) -> Renderer {
+        match self.mount_of(path) {
+            Some((m, at)) => (m.renderer)(&path[at..]),
+            None => envelope::render::<envelope::Plain>,
         }
     }
 
     /// The largest body `path` takes: its mount's limit for it, else
     /// [`MAX_BODY_BYTES`].
     pub fn body_limit_for(self, path: &str) -> usize {
-        match self {
-            Owners::Prefixed(mounts) => mounts
-                .iter()
-                .find_map(|m| {
-                    let rest = path.strip_prefix(m.prefix)?;
-                    (rest.is_empty() || rest.starts_with('/')).then(|| (m.body_limit)(rest))
-                })
-                .unwrap_or(MAX_BODY_BYTES),
-            Owners::Root(m) => (m.body_limit)(path),
+        match self.mount_of(path) {
+            Some((m, at)) => (m.body_limit)(&path[at..]),
+            None => MAX_BODY_BYTES,
         }
     }
 }
@@ -294,22 +313,34 @@ impl Owners {
 /// so are a URI, headers or declared body over the limits of [`limits`] (the body's,
 /// the path's [`Mount::body_limit`], is left on the request as a [`BodyLimit`]).
 /// A panicking handler answers a 500 in the envelope instead of a dropped connection.
+///
+/// A request that presents a credential of the API that owns its path (found by the
+/// mount's [`Mount::secret`]) has it verified here, the outcome left on the request
+/// for the API's extractor ([`auth::Checked`]), and, when it is valid, is charged to
+/// the credential's rate limit ([`rate_limit`]) and, with an `Idempotency-Key`, run
+/// at most once for that key ([`idempotency`]). One function rather than layers of
+/// their own: each layer costs every request another boxed future.
 async fn json_edge(
-    axum::extract::State((owners, fast_json)): axum::extract::State<(Owners, bool)>,
+    axum::extract::State((owners, state)): axum::extract::State<(Owners, AppState)>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let uri = req.uri();
-    let render = owners.renderer_for(uri.path());
+    let owner = owners.mount_of(uri.path());
+    let render = match owner {
+        Some((m, at)) => (m.renderer)(&uri.path()[at..]),
+        None => envelope::render::<envelope::Plain>,
+    };
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return render(&ApiError::invalid("path", "contains a NUL character"));
     }
     // Most requests carry no body, and most paths take the default limit: neither
     // looks anything up or inserts anything.
-    let limit = if axum::body::HttpBody::is_end_stream(req.body()) {
-        MAX_BODY_BYTES
-    } else {
-        owners.body_limit_for(uri.path())
+    let limit = match owner {
+        Some((m, at)) if !axum::body::HttpBody::is_end_stream(req.body()) => {
+            (m.body_limit)(&uri.path()[at..])
+        }
+        _ => MAX_BODY_BYTES,
     };
     let mut req = match limits::refuse_oversize(req, render, limit) {
         Ok(req) => req,
@@ -318,6 +349,97 @@ async fn json_edge(
     if limit != MAX_BODY_BYTES {
         req.extensions_mut().insert(BodyLimit(limit));
     }
+    let fast_json = state.fast_json;
+    let Some((mount, at)) = owner else {
+        return respond(render, fast_json, req, next).await;
+    };
+    let Some(secret) = (mount.secret)(req.headers()) else {
+        return respond(render, fast_json, req, next).await;
+    };
+    let outcome = state.credentials.verify(secret, mount.dialect).await;
+    let principal = outcome.as_ref().ok().cloned();
+    req.extensions_mut().insert(auth::Checked {
+        dialect: mount.dialect,
+        outcome,
+    });
+    // A request that fails its credentials is charged to none: its extractor refuses it.
+    let Some(principal) = principal else {
+        return respond(render, fast_json, req, next).await;
+    };
+    let now = state.app.now();
+    let charge = state
+        .limiter
+        .charge(
+            &principal.credential,
+            req.method(),
+            &req.uri().path()[at..],
+            now,
+        )
+        .await;
+    if let Some(c) = charge.filter(|c| !c.admission.admitted) {
+        let mut res = render(&ApiError::TooManyRequests {
+            limit: c.limit,
+            retry_after: c.retry_after_secs(),
+        });
+        c.write_headers(res.headers_mut());
+        return res;
+    }
+    let mut res = match idempotency::requested_key(req.method(), req.headers()) {
+        None => respond(render, fast_json, req, next).await,
+        Some(Err(e)) => render(&e),
+        Some(Ok(key)) => idempotent(&state, render, &principal, key, at, req, next).await,
+    };
+    if let Some(c) = charge {
+        c.write_headers(res.headers_mut());
+    }
+    res
+}
+
+/// Runs a request with an `Idempotency-Key` once for its credential and key (see
+/// [`idempotency`]); `at` is the length of its API's prefix on this listener.
+async fn idempotent(
+    state: &AppState,
+    render: Renderer,
+    principal: &auth::Principal,
+    key: String,
+    at: usize,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let limit = parts
+        .extensions
+        .get::<BodyLimit>()
+        .map_or(MAX_BODY_BYTES, |l| l.0);
+    let bytes = match body::read_body(body, limit).await {
+        Ok(b) => b,
+        Err(e) => return render(&e),
+    };
+    let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    let hash = idempotency::request_hash(&parts.method, &target[at..], &bytes);
+    let id = &principal.credential.id;
+    match state
+        .idempotency
+        .begin(id, key, hash, state.app.now())
+        .await
+    {
+        idempotency::Begun::Refused(e) => render(&e),
+        idempotency::Begun::Replay(res) => res,
+        idempotency::Begun::Claimed(claim) => {
+            let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+            let res = respond(render, state.fast_json, req, next).await;
+            state.idempotency.finish(claim, res).await
+        }
+    }
+}
+
+/// The handler's answer to `req`, as JSON in the envelope of the API (`render`).
+async fn respond(
+    render: Renderer,
+    fast_json: bool,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     // A panicking handler (a bug) answers a 500 in the dialect's envelope instead of
     // dropping the connection without a response.
     let handled = reply::serving(fast_json, next.run(req));

@@ -259,6 +259,8 @@ mod tests {
         body_limit: crate::mount::default_body_limit,
         credential_headers: |_, _, _| Vec::new(),
         user_email: false,
+        secret: |_| None,
+        rate_presets: &[],
     }];
 
     #[test]

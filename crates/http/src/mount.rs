@@ -31,6 +31,10 @@ use crate::{ApiError, AppState, Renderer};
 /// secret and (SkyHub) the user e-mail it was issued for.
 pub type CredentialHeaders = fn(&str, &str, Option<&str>) -> Vec<(&'static str, String)>;
 
+/// Where a request carries its credential's secret, as an API's clients send it:
+/// the same function its auth extractor reads the secret with.
+pub type SecretOf = for<'a> fn(&'a axum::http::HeaderMap) -> Option<&'a str>;
+
 /// One API the hub serves: the credentials it accepts, where it is mounted on the
 /// shared listener, its routes (given a prefix: the mount's, or `""` at the root of
 /// a listener of its own), how it renders an error for a path it owns and how large a
@@ -50,6 +54,13 @@ pub struct Mount {
     /// Whether its credentials carry a user e-mail the client sends with the secret
     /// (SkyHub's `X-User-Email`).
     pub user_email: bool,
+    /// Where its requests carry the credential's secret: the edge verifies it before
+    /// routing, to charge the request to its credential's rate limit and to key its
+    /// `Idempotency-Key` (see [`crate::auth::verify_request`]).
+    pub secret: SecretOf,
+    /// Its vendor's published per-endpoint limits, by name, for
+    /// `[rate_limits.dialects] <dialect> = "<preset>"` (none for most).
+    pub rate_presets: &'static [crate::rate_limit::RatePreset],
 }
 
 /// [`Mount::body_limit`] for an API whose every path takes [`crate::MAX_BODY_BYTES`].
@@ -108,6 +119,28 @@ pub struct Answers {
 }
 
 impl Answers {
+    /// The name, among the document's component responses, of the 429 in this
+    /// envelope.
+    fn too_many_name(&self) -> String {
+        format!("TooManyRequests{}", self.envelope)
+    }
+
+    /// The 429 of [`Answers::too_many_name`]: the envelope, with `Retry-After` and the
+    /// `RateLimit-*` headers.
+    fn too_many(&self) -> Response {
+        let mut r = self.envelope_response(
+            "The credential's rate limit is spent: retry after `Retry-After` seconds",
+        );
+        r.headers.insert(
+            "Retry-After".into(),
+            integer_header("Seconds to wait before retrying"),
+        );
+        for (name, what) in RATE_LIMIT_HEADERS {
+            r.headers.insert(name.into(), integer_header(what));
+        }
+        r
+    }
+
     /// The answers of envelope `D`, whose schema is the component named `envelope`,
     /// for operations open to anyone (see [`Answers::secured`]).
     pub fn of<D: Envelope>(envelope: &'static str) -> Answers {
@@ -146,9 +179,11 @@ impl Answers {
 
     /// Adds to `op` what the edge answers besides its handler's own responses, and
     /// fills the error responses the handler listed without a body with the envelope.
-    fn complete(&self, op: &mut Operation, has_path_params: bool) {
+    /// A `write` (POST, PUT, PATCH) of a secured API takes an `Idempotency-Key`.
+    fn complete(&self, op: &mut Operation, has_path_params: bool, write: bool) {
         let mut errors: Vec<(StatusCode, &str)> = Vec::new();
-        if !self.security.is_empty() {
+        let secured = !self.security.is_empty();
+        if secured {
             errors.push((
                 (self.status)(&ApiError::Unauthorized(String::new())),
                 "Missing or invalid credentials",
@@ -183,6 +218,28 @@ impl Answers {
                 "The body is larger than the limit (1 MiB)",
             ));
         }
+        if secured && write {
+            op.parameters
+                .get_or_insert_with(Vec::new)
+                .push(idempotency_key_parameter());
+            errors.push((
+                (self.status)(&ApiError::IdempotencyKeyReused),
+                "The `Idempotency-Key` was already used with another request",
+            ));
+            errors.push((
+                (self.status)(&ApiError::IdempotencyInFlight),
+                "The first request with this `Idempotency-Key` is still in flight: retry after \
+                 `Retry-After` seconds",
+            ));
+        }
+        if secured {
+            // One response of the document's components, not the same headers
+            // written out in every operation.
+            op.responses
+                .responses
+                .entry("429".into())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(self.too_many_name())));
+        }
         errors.push((
             (self.status)(&ApiError::Busy),
             "The server is busy: retry after `Retry-After` seconds",
@@ -210,15 +267,50 @@ impl Answers {
                 if key.starts_with('5') {
                     r.headers.insert(
                         "Retry-After".into(),
-                        HeaderBuilder::new()
-                            .schema(ObjectBuilder::new().schema_type(Type::Integer))
-                            .description(Some("Seconds to wait before retrying"))
-                            .build(),
+                        integer_header("Seconds to wait before retrying"),
                     );
                 }
             }
         }
     }
+}
+
+/// The `RateLimit-*` headers of every answer to a credential (the 429 included).
+const RATE_LIMIT_HEADERS: [(&str, &str); 3] = [
+    (
+        "RateLimit-Limit",
+        "Requests the credential's limit allows at once",
+    ),
+    ("RateLimit-Remaining", "Requests it may still send at once"),
+    ("RateLimit-Reset", "Seconds until the limit is whole again"),
+];
+
+fn integer_header(description: &str) -> utoipa::openapi::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::Integer))
+        .description(Some(description))
+        .build()
+}
+
+/// The `Idempotency-Key` header every write of a secured API takes.
+fn idempotency_key_parameter() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(crate::idempotency::MAX_KEY_LEN)),
+        ))
+        .description(Some(
+            "Any unique value (a UUID): a repeat of this request with the same key within \
+             24 hours answers the first success again (with `Idempotent-Replayed: true`) \
+             without doing it twice. Keys are per credential.",
+        ))
+        .build()
 }
 
 impl Routes {
@@ -278,20 +370,19 @@ impl Routes {
         }
         self.router = self.router.route(&full, methods);
         let has_path_params = path.contains('{');
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-            &mut item.options,
-            &mut item.trace,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            self.answers.complete(op, has_path_params);
+        for (op, write) in [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, false),
+            (&mut item.patch, true),
+            (&mut item.head, false),
+            (&mut item.options, false),
+            (&mut item.trace, false),
+        ] {
+            if let Some(op) = op {
+                self.answers.complete(op, has_path_params, write);
+            }
         }
         match self.doc.paths.paths.get_mut(&path) {
             Some(existing) => existing.merge_operations(item),
@@ -299,11 +390,14 @@ impl Routes {
                 self.doc.paths.paths.insert(path, item);
             }
         }
-        self.doc
-            .components
-            .get_or_insert_with(Default::default)
-            .schemas
-            .extend(schemas);
+        let components = self.doc.components.get_or_insert_with(Default::default);
+        components.schemas.extend(schemas);
+        if !self.answers.security.is_empty() {
+            components
+                .responses
+                .entry(self.answers.too_many_name())
+                .or_insert_with(|| RefOr::T(self.answers.too_many()));
+        }
         self
     }
 
@@ -425,7 +519,7 @@ mod tests {
         // there is no body.
         assert_eq!(
             codes,
-            ["200", "400", "401", "403", "404", "409", "500", "503"]
+            ["200", "400", "401", "403", "404", "409", "429", "500", "503"]
         );
         assert_eq!(
             get["responses"]["409"]["content"]["application/json"]["schema"]["$ref"],
@@ -433,6 +527,23 @@ mod tests {
             "a listed error without a body gets the envelope"
         );
         assert!(get["responses"]["503"]["headers"]["Retry-After"].is_object());
+        assert_eq!(
+            get["responses"]["429"]["$ref"],
+            "#/components/responses/TooManyRequestsStrictError"
+        );
+        let too_many = &doc["components"]["responses"]["TooManyRequestsStrictError"];
+        for h in [
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+        ] {
+            assert!(too_many["headers"][h].is_object(), "{h}");
+        }
+        assert!(
+            get["parameters"].is_null(),
+            "a read takes no Idempotency-Key"
+        );
         assert!(get["responses"]["200"]["content"].is_null());
         assert_eq!(
             get["security"],
@@ -443,6 +554,9 @@ mod tests {
             post["responses"]["413"].is_object(),
             "a body can be too large"
         );
+        assert_eq!(post["parameters"][0]["name"], "Idempotency-Key");
+        assert_eq!(post["parameters"][0]["in"], "header");
+        assert!(post["responses"]["422"].is_object(), "a key reused");
         let other = &doc["paths"]["/other"]["get"]["responses"];
         assert!(other["404"].is_null(), "no parameter, nothing to miss");
         assert!(doc["paths"]["/p/other"].is_null(), "paths below the prefix");

@@ -25,6 +25,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
+use entreposto_domain::RateLimit;
+
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -69,6 +72,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// Connection-level limits: the `[edge]` section.
     pub edge: EdgeSettings,
+    /// `[rate_limits]`: every credential's request rate.
+    pub rate_limits: RateLimitConfig,
     /// Whether `serve` runs the import worker (default true). Imports are durable
     /// jobs any node's worker claims, so a node may leave them to the others (set it
     /// false on nodes that should only answer requests).
@@ -85,6 +90,10 @@ pub struct Config {
     pub outbox: OutboxSettings,
     /// `[nats]`: the NATS JetStream sink (off without a `url`).
     pub nats: entreposto_worker::nats::NatsSettings,
+    /// `[webhooks]`: how deliveries are sent.
+    pub webhooks: WebhookConfig,
+    /// `[notifications]`: the change feed poller (00K's notifications "ATIVA").
+    pub notifications: NotificationSettings,
 }
 
 /// `[outbox]` settings: the relays' pace (see `entreposto_worker`). Times in
@@ -115,6 +124,44 @@ impl Default for OutboxSettings {
     }
 }
 
+/// `[webhooks]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Let endpoints and deliveries reach loopback, private (RFC 1918, fc00::/7),
+    /// link-local and other reserved addresses (default false: a hub reachable by
+    /// operators must not be made to call its own network).
+    pub allow_private_addresses: bool,
+    /// Whether `serve` fans events out and sends deliveries on this node (default
+    /// true). Every node may: deliveries are claimed once across nodes.
+    pub worker: bool,
+    /// How long a delivery a node claimed stays its own, in seconds (default 60,
+    /// more than an attempt's 15 s): a node that dies mid-delivery leaves it to the
+    /// others this long after claiming it.
+    pub lease_seconds: u64,
+    /// How often an idle node looks for due deliveries and new events, in
+    /// milliseconds (default 500; a node's own events wake it at once).
+    pub poll_ms: u64,
+    /// Most deliveries one node attempts at once (default 64).
+    pub concurrency: usize,
+    /// This node's name in leases and the delivery log (default host name and
+    /// process id).
+    pub node: Option<String>,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allow_private_addresses: false,
+            worker: true,
+            lease_seconds: 60,
+            poll_ms: 500,
+            concurrency: 64,
+            node: None,
+        }
+    }
+}
+
 impl OutboxSettings {
     pub fn relay(&self) -> entreposto_worker::RelaySettings {
         entreposto_worker::RelaySettings {
@@ -123,6 +170,87 @@ impl OutboxSettings {
             poll: Duration::from_millis(self.poll_ms.max(1)),
             ..entreposto_worker::RelaySettings::default()
         }
+    }
+}
+
+/// `[notifications]` settings: how this node polls the sellers' change feeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Whether `serve` polls feeds (default true). Feeds are claimed with a lease by
+    /// any node's poller, so a node may leave them to the others.
+    pub poller: bool,
+    /// Feeds this node polls at once (default 4).
+    pub pollers: usize,
+    /// How often an idle poller looks for a due feed, in milliseconds (default 1000).
+    pub tick_ms: u64,
+    /// How long a feed a node claimed stays its own without a renewal, in seconds
+    /// (default 60; renewed after every page). A node that dies mid-poll holds the
+    /// feed this long before another node resumes it.
+    pub lease_seconds: u64,
+    /// How long one page of a change list may take, in milliseconds (default 15000).
+    pub request_timeout_ms: u64,
+    /// Whether change lists on loopback, private and link-local addresses may be
+    /// read (default false: a feed URL cannot reach the hub's own network).
+    pub allow_private_addresses: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            poller: true,
+            pollers: 4,
+            tick_ms: 1_000,
+            lease_seconds: 60,
+            request_timeout_ms: 15_000,
+            allow_private_addresses: false,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// What the use cases need to know.
+    pub fn settings(&self) -> entreposto_app::webhooks::WebhookSettings {
+        entreposto_app::webhooks::WebhookSettings {
+            allow_private_addresses: self.allow_private_addresses,
+            lease: Duration::from_secs(self.lease_seconds.max(1)),
+        }
+    }
+
+    /// How this node's dispatcher runs.
+    pub fn dispatcher(&self) -> entreposto_webhook_delivery::DispatcherOptions {
+        let d = entreposto_webhook_delivery::DispatcherOptions::default();
+        entreposto_webhook_delivery::DispatcherOptions {
+            node: self.node.clone().unwrap_or(d.node),
+            poll: self.poll(),
+            concurrency: self.concurrency.max(1),
+            ..d
+        }
+    }
+
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.max(1))
+    }
+}
+
+impl NotificationSettings {
+    pub fn tick(&self) -> Duration {
+        Duration::from_millis(self.tick_ms.max(1))
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds.max(1))
+    }
+
+    /// The change lists' client these settings describe.
+    pub fn feed_client(&self) -> anyhow::Result<entreposto_dialect_zerok::feed::FeedClient> {
+        entreposto_dialect_zerok::feed::FeedClient::new(
+            &entreposto_dialect_zerok::feed::FeedOptions {
+                allow_private_addresses: self.allow_private_addresses,
+                timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("the change feed client: {e}"))
     }
 }
 
@@ -174,6 +302,107 @@ impl Default for EdgeSettings {
             request_timeout_ms: 30_000,
             max_connections: 4096,
         }
+    }
+}
+
+/// `[rate_limits]`: how many requests each credential may send, as `N/s`, `N/min` or
+/// `N/h` (a burst of N, then one every period over N). A request takes the first of
+/// its credential's own limit (`credential create --rate-limit`), its seller's
+/// (`sellers`), its operator's (`operators`), its dialect's (`dialects`) and
+/// `default`. A dialect may instead name a preset of its vendor's published limits
+/// (`koncili = "vendor"`), whose rules take the requests they name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Every credential's limit unless a more specific one is set; `off` for none.
+    pub default: String,
+    /// Keep the buckets in the database, so that the limit holds across every node
+    /// of it (one statement per limited request); default on for PostgreSQL, off for
+    /// SQLite (one process).
+    pub shared: Option<bool>,
+    /// By dialect name: a rate, `off`, or the name of one of its presets.
+    pub dialects: BTreeMap<String, String>,
+    /// By operator id: the limit of each of its credentials.
+    pub operators: BTreeMap<String, String>,
+    /// By seller id: the limit of each of its credentials.
+    pub sellers: BTreeMap<String, String>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            default: entreposto_http::rate_limit::DEFAULT_LIMIT.to_string(),
+            shared: None,
+            dialects: BTreeMap::new(),
+            operators: BTreeMap::new(),
+            sellers: BTreeMap::new(),
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The settings the edge applies, for a database of `backend` (`sqlite`,
+    /// `postgres`); an unreadable rate, an unknown dialect or preset is an error
+    /// naming its key.
+    pub fn settings(
+        &self,
+        backend: &str,
+    ) -> anyhow::Result<entreposto_http::rate_limit::RateLimitSettings> {
+        use entreposto_http::rate_limit::DialectLimit;
+        let rate = |text: &str, key: &str| {
+            RateLimit::parse(text, key).map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))
+        };
+        let default = match self.default.trim() {
+            "off" => None,
+            t => Some(rate(t, "rate_limits.default")?),
+        };
+        let mut dialects = Vec::new();
+        for (name, value) in &self.dialects {
+            let key = format!("rate_limits.dialects.{name}");
+            let mount = crate::mounts::MOUNTS
+                .iter()
+                .find(|m| m.name() == name)
+                .with_context(|| {
+                    let known: Vec<_> = crate::mounts::MOUNTS.iter().map(|m| m.name()).collect();
+                    format!("{key}: no such dialect (known: {})", known.join(", "))
+                })?;
+            let value = value.trim();
+            let limit = if value == "off" {
+                DialectLimit::Off
+            } else if let Some(p) = mount.rate_presets.iter().find(|p| p.name == value) {
+                DialectLimit::Preset(p)
+            } else if value.contains('/') {
+                DialectLimit::Rate(rate(value, &key)?)
+            } else {
+                let presets: Vec<_> = mount.rate_presets.iter().map(|p| p.name).collect();
+                anyhow::bail!(
+                    "{key}: '{value}' is neither a rate (N/s, N/min, N/h), off, nor a preset \
+                     of {name} ({})",
+                    if presets.is_empty() {
+                        "it has none".to_string()
+                    } else {
+                        format!("it has: {}", presets.join(", "))
+                    }
+                );
+            };
+            dialects.push((mount.dialect, limit));
+        }
+        // Ids are ULIDs, upper case; the environment's keys arrive lower-cased.
+        let by_id = |map: &BTreeMap<String, String>, section: &str| {
+            map.iter()
+                .map(|(id, v)| {
+                    let limit = rate(v, &format!("rate_limits.{section}.{id}"))?;
+                    Ok((id.to_ascii_uppercase(), limit))
+                })
+                .collect::<anyhow::Result<std::collections::HashMap<_, _>>>()
+        };
+        Ok(entreposto_http::rate_limit::RateLimitSettings {
+            default,
+            dialects,
+            operators: by_id(&self.operators, "operators")?,
+            sellers: by_id(&self.sellers, "sellers")?,
+            shared: self.shared.unwrap_or(backend == "postgres"),
+        })
     }
 }
 
@@ -377,24 +606,31 @@ impl Default for Config {
             sqlite: SqliteSettings::default(),
             http: HttpSettings::default(),
             edge: EdgeSettings::default(),
+            rate_limits: RateLimitConfig::default(),
             import_worker: true,
             import_lease_seconds: 60,
             koncili_extract_shape: ExtractShape::default(),
             outbox: OutboxSettings::default(),
             nats: entreposto_worker::nats::NatsSettings::default(),
+            webhooks: WebhookConfig::default(),
+            notifications: NotificationSettings::default(),
         }
     }
 }
 
 impl Config {
-    /// The HTTP edge's options: `[http]`, and the dialects' own settings.
-    pub fn http_options(&self) -> entreposto_http::HttpOptions {
+    /// The HTTP edge's options over a database of `backend`: `[http]`,
+    /// `[rate_limits]`, and the dialects' own settings.
+    pub fn http_options(&self, backend: &str) -> anyhow::Result<entreposto_http::HttpOptions> {
         let mut options = self.http.options();
+        options.rate_limits = self.rate_limits.settings(backend)?;
+        // A claim outlives its request: the request deadline bounds how long one runs.
+        options.idempotency_lease = (2 * self.edge.request_timeout()).max(Duration::from_secs(60));
         options.dialect_settings.insert(
             entreposto_dialect_koncili::EXTRACT_SHAPE_SETTING.into(),
             self.koncili_extract_shape.as_str().into(),
         );
-        options
+        Ok(options)
     }
 
     pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
@@ -418,6 +654,8 @@ impl Config {
         );
         let config: Config = fig.extract()?;
         config.edge.validate()?;
+        // Checked here, so a bad rate stops every command at start, not `serve` alone.
+        config.rate_limits.settings("sqlite")?;
         Ok(config)
     }
 }
@@ -492,5 +730,82 @@ mod tests {
             config.database_url.expose(),
             "postgres://user:secret@host/db?password=secret2"
         );
+    }
+
+    #[test]
+    fn rate_limits_are_read_with_errors_naming_their_key() {
+        use entreposto_http::rate_limit::DialectLimit;
+        let mut r = RateLimitConfig::default();
+        let s = r.settings("sqlite").unwrap();
+        assert_eq!(s.default, Some(RateLimit::per_second(1000)));
+        assert!(!s.shared, "one SQLite process: in memory");
+        assert!(
+            r.settings("postgres").unwrap().shared,
+            "shared on PostgreSQL"
+        );
+        r.shared = Some(false);
+        assert!(!r.settings("postgres").unwrap().shared);
+
+        r.default = "off".into();
+        r.dialects.insert("skyhub".into(), "9/s".into());
+        r.dialects.insert("koncili".into(), "vendor".into());
+        r.dialects.insert("omnik".into(), "off".into());
+        r.sellers.insert("s1".into(), "5/min".into());
+        let s = r.settings("sqlite").unwrap();
+        assert_eq!(s.default, None);
+        assert_eq!(s.sellers["S1"], RateLimit::per_minute(5));
+        let of = |name: &str| {
+            s.dialects
+                .iter()
+                .find(|(d, _)| d.as_str() == name)
+                .map(|(_, l)| *l)
+                .unwrap()
+        };
+        assert!(matches!(of("skyhub"), DialectLimit::Rate(r) if r == RateLimit::per_second(9)));
+        assert!(matches!(of("koncili"), DialectLimit::Preset(p) if p.name == "vendor"));
+        assert!(matches!(of("omnik"), DialectLimit::Off));
+
+        for (edit, says) in [
+            (
+                Box::new(|r: &mut RateLimitConfig| r.default = "20".into())
+                    as Box<dyn Fn(&mut RateLimitConfig)>,
+                "rate_limits.default: '20' is not a rate",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("skyhub".into(), "9/x".into());
+                }),
+                "rate_limits.dialects.skyhub: '9/x' is not a rate",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("skyhubx".into(), "9/s".into());
+                }),
+                "rate_limits.dialects.skyhubx: no such dialect (known: native, skyhub",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("koncili".into(), "fast".into());
+                }),
+                "preset of koncili (it has: vendor)",
+            ),
+            (
+                Box::new(|r| {
+                    r.dialects.insert("zerok".into(), "vendor".into());
+                }),
+                "preset of zerok (it has none)",
+            ),
+            (
+                Box::new(|r| {
+                    r.operators.insert("OP".into(), "0/s".into());
+                }),
+                "rate_limits.operators.OP: '0/s' is not a rate",
+            ),
+        ] {
+            let mut r = RateLimitConfig::default();
+            edit(&mut r);
+            let e = r.settings("sqlite").unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
     }
 }

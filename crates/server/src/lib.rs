@@ -6,6 +6,7 @@
 pub mod catalog_file;
 pub mod config;
 pub mod demo;
+pub mod housekeeping;
 pub mod listener;
 pub mod listeners;
 pub mod mounts;
@@ -13,3 +14,4 @@ pub mod progress;
 pub mod recon;
 pub mod relays;
 pub mod store;
+pub mod webhooks;

@@ -49,6 +49,16 @@ impl Bound {
 /// (sorted by name). An unknown dialect name or an address that cannot be bound is an
 /// error naming the section.
 pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<Bound>> {
+    bind_with_clock(store, config, Arc::new(entreposto_app::SystemClock)).await
+}
+
+/// [`bind`], the use cases and the edge (rate limits, idempotency) telling time by
+/// `clock` (tests set it).
+pub async fn bind_with_clock(
+    store: Arc<dyn Store>,
+    config: &Config,
+    clock: Arc<dyn entreposto_app::Clock>,
+) -> anyhow::Result<Vec<Bound>> {
     let own = config
         .dialects
         .iter()
@@ -75,12 +85,18 @@ pub async fn bind(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<
         .await
         .context("reading the cursor signing key")?;
     let lease = std::time::Duration::from_secs(config.import_lease_seconds.max(1));
-    let state = AppState::with_options(store.clone(), &url, config.http_options())
+    let options = config.http_options(store.backend())?;
+    let state = AppState::with_options(store.clone(), &url, options)
         .with_cursor_secret(
             &cursor_key,
             config.cursor_secret.as_ref().map(|s| s.0.as_str()),
         )
-        .with_app(entreposto_app::App::with_system_clock(store).with_import_lease(lease));
+        .with_app(
+            entreposto_app::App::new(store, clock)
+                .with_import_lease(lease)
+                .with_webhook_settings(config.webhooks.settings())
+                .with_feed_lease(config.notifications.lease()),
+        );
     let app = state.app.clone();
     let mut bound = vec![Bound {
         app: app.clone(),

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use entreposto::mounts::issue_credential;
-use entreposto_domain::{Document, Operator, Seller, Timestamp};
+use entreposto::mounts::{issue_credential, issue_limited_credential};
+use entreposto_domain::{Document, Operator, RateLimit, Seller, Timestamp};
 use entreposto_store::new_id;
 
 use entreposto::config::Config;
@@ -61,6 +61,9 @@ enum Command {
     /// Reconcile sellers' orders against the marketplaces' payout statements.
     #[command(subcommand)]
     Recon(ReconCmd),
+    /// Manage webhook endpoints and their deliveries.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
     /// Fill the database with a realistic operator, sellers with credentials and
     /// catalogs, and orders.
     Demo {
@@ -102,6 +105,44 @@ enum SellerCmd {
         #[arg(long)]
         document: Option<String>,
     },
+    /// Set, show or remove a seller's change feed (00K's notifications "ATIVA"): the
+    /// URL of the seller's system the hub polls for what changed there. What is not
+    /// given is kept (a new feed needs --url); prints the feed, header names only.
+    Feed(FeedArgs),
+}
+
+#[derive(Args)]
+struct FeedArgs {
+    /// The seller whose feed it is.
+    #[arg(long)]
+    seller: String,
+    /// The change list's URL (http or https).
+    #[arg(long)]
+    url: Option<String>,
+    /// A header sent with every request, `Name: value` (repeat it for more; the
+    /// headers given replace the stored ones).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Send no headers any more.
+    #[arg(long, conflicts_with = "headers")]
+    no_headers: bool,
+    /// Seconds from the end of one poll to the next (1 to 86400; a new feed: 60).
+    #[arg(long)]
+    interval: Option<u32>,
+    #[arg(long, conflicts_with = "disable")]
+    enable: bool,
+    /// Keep the feed and its position, but stop polling it.
+    #[arg(long)]
+    disable: bool,
+    /// Resume after this position (the next poll asks `since` it).
+    #[arg(long, conflicts_with = "restart")]
+    position: Option<String>,
+    /// Read the list again from its beginning.
+    #[arg(long)]
+    restart: bool,
+    /// Remove the feed (and its position).
+    #[arg(long, conflicts_with_all = ["url", "headers", "no_headers", "interval", "enable", "disable", "position", "restart"])]
+    remove: bool,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +207,57 @@ enum ReconCmd {
 }
 
 #[derive(Subcommand)]
+enum WebhookCmd {
+    /// Create an endpoint; prints it with its secret (shown only here and on rotate).
+    Create {
+        #[arg(long)]
+        operator: String,
+        /// Only this seller's events (default: the whole operator's).
+        #[arg(long)]
+        seller: Option<String>,
+        /// Where deliveries are POSTed (http or https).
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated (default: all of them).
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List an operator's endpoints.
+    List {
+        #[arg(long)]
+        operator: String,
+    },
+    /// Delete an endpoint with its delivery log.
+    Delete { id: String },
+    /// Give an endpoint a new secret (the old one signs beside it for a day).
+    Rotate { id: String },
+    /// Enable an endpoint (after it was disabled, by hand or for failing).
+    Enable { id: String },
+    /// Disable an endpoint (events meanwhile are logged as skipped).
+    Disable { id: String },
+    /// Show an endpoint's delivery log, newest first.
+    Deliveries {
+        id: String,
+        /// pending, succeeded, failed or skipped.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send one message to an endpoint again.
+    Replay { id: String, message: String },
+    /// Send again every delivery of events since a time that did not arrive.
+    Recover {
+        id: String,
+        /// ISO 8601 (`2024-05-01T00:00:00Z`).
+        #[arg(long)]
+        since: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum CredentialCmd {
     /// Issue a credential; prints exactly the headers a client must send.
     Create(CreateCredential),
@@ -194,6 +286,14 @@ struct CreateCredential {
     /// SkyHub only: the X-User-Email the client will send.
     #[arg(long)]
     email: Option<String>,
+    /// This credential's own request rate (`5/s`, `90/min`, `1000/h`), over the
+    /// configuration's `[rate_limits]` for its seller, operator and dialect.
+    #[arg(long, value_parser = parse_rate_limit)]
+    rate_limit: Option<RateLimit>,
+}
+
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    RateLimit::parse(text, "--rate-limit").map_err(|e| e.message)
 }
 
 fn init_tracing(config: &Config) {
@@ -235,7 +335,8 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let store = store::open(&config).await?;
-    let app = entreposto_app::App::with_system_clock(store.clone());
+    let app = entreposto_app::App::with_system_clock(store.clone())
+        .with_webhook_settings(config.webhooks.settings());
     match command {
         Command::Serve { .. } => serve(store, &config).await,
         Command::Operator(OperatorCmd::Create { name }) => {
@@ -280,6 +381,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "document": seller.document.map(|d| d.number),
             }))
         }
+        Command::Seller(SellerCmd::Feed(f)) => seller_feed(&app, &store, f).await,
         Command::Credential(CredentialCmd::Create(c)) => {
             let dialect = entreposto::mounts::MOUNTS
                 .iter()
@@ -310,9 +412,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if dialect == entreposto_api_native::DIALECT && seller.is_some() {
                 anyhow::bail!("native credentials belong to operators: use --operator");
             }
-            let cred = issue_credential(&app, &operator, seller.as_deref(), dialect, c.email)
-                .await
-                .with_context(|| format!("operator {operator}"))?;
+            let cred = issue_limited_credential(
+                &app,
+                &operator,
+                seller.as_deref(),
+                dialect,
+                c.email,
+                c.rate_limit,
+            )
+            .await
+            .with_context(|| format!("operator {operator}"))?;
             print_json(&cred)
         }
         Command::Credential(CredentialCmd::Revoke { id }) => {
@@ -366,6 +475,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Catalog(CatalogCmd::BulkInsert { paths, seller }) => {
             entreposto::catalog_file::bulk::run(store.clone(), paths, &seller).await
         }
+        Command::Webhook(cmd) => webhook(&app, cmd).await,
         Command::Demo {
             orders,
             sellers,
@@ -383,13 +493,203 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// The `webhook` commands. An endpoint named by id is found by id alone, then
+/// changed as its operator's.
+async fn webhook(app: &entreposto_app::App, cmd: WebhookCmd) -> anyhow::Result<()> {
+    use entreposto_api_native::webhooks::{webhook_out, DeliveryOut};
+    use entreposto_app::webhooks::{NewWebhook, WebhookPatch};
+    let reads = app.reads();
+    let operator_of = |id: String| {
+        let reads = reads.clone();
+        async move {
+            reads
+                .find_webhook(&id)
+                .await
+                .map(|e| (e.operator_id, id.clone()))
+                .with_context(|| format!("webhook {id}"))
+        }
+    };
+    let invalid = |e: entreposto_app::AppError| match e {
+        entreposto_app::AppError::Invalid(f) => anyhow::anyhow!("--{}: {}", f.field, f.message),
+        e => anyhow::anyhow!(e),
+    };
+    let enable = |enabled| WebhookPatch {
+        enabled: Some(enabled),
+        ..WebhookPatch::default()
+    };
+    match cmd {
+        WebhookCmd::Create {
+            operator,
+            seller,
+            url,
+            events,
+            description,
+        } => {
+            let e = app
+                .create_webhook(
+                    &operator,
+                    NewWebhook {
+                        url,
+                        events,
+                        seller,
+                        description,
+                    },
+                )
+                .await
+                .map_err(|e| match e {
+                    entreposto_app::AppError::NotFound => anyhow::anyhow!("no operator {operator}"),
+                    e => invalid(e),
+                })?;
+            let mut out = serde_json::to_value(webhook_out(&e))?;
+            out["secret"] = e.secret.expose().into();
+            print_json(&out)
+        }
+        WebhookCmd::List { operator } => {
+            let list = reads.list_webhooks(&operator).await?;
+            print_json(&list.iter().map(webhook_out).collect::<Vec<_>>())
+        }
+        WebhookCmd::Delete { id } => {
+            let (op, id) = operator_of(id).await?;
+            app.delete_webhook(&op, &id).await?;
+            print_json(&serde_json::json!({"id": id, "deleted": true}))
+        }
+        WebhookCmd::Rotate { id } => {
+            let (op, id) = operator_of(id).await?;
+            let e = app.rotate_webhook_secret(&op, &id).await?;
+            let mut out = serde_json::to_value(webhook_out(&e))?;
+            out["secret"] = e.secret.expose().into();
+            print_json(&out)
+        }
+        WebhookCmd::Enable { id } => {
+            let (op, id) = operator_of(id).await?;
+            print_json(&webhook_out(
+                &app.update_webhook(&op, &id, enable(true)).await?,
+            ))
+        }
+        WebhookCmd::Disable { id } => {
+            let (op, id) = operator_of(id).await?;
+            print_json(&webhook_out(
+                &app.update_webhook(&op, &id, enable(false)).await?,
+            ))
+        }
+        WebhookCmd::Deliveries { id, state, limit } => {
+            let (op, id) = operator_of(id).await?;
+            let state = state
+                .map(|s| {
+                    entreposto_domain::DeliveryState::parse(&s).with_context(|| {
+                        format!("--state must be pending, succeeded, failed or skipped, not '{s}'")
+                    })
+                })
+                .transpose()?;
+            let filter = entreposto_store::webhooks::DeliveryFilter {
+                state,
+                before: None,
+                limit: limit.clamp(1, 1000),
+            };
+            let list = reads.list_webhook_deliveries(&op, &id, &filter).await?;
+            print_json(&list.iter().map(DeliveryOut::of).collect::<Vec<_>>())
+        }
+        WebhookCmd::Replay { id, message } => {
+            let (op, id) = operator_of(id).await?;
+            let d = app
+                .replay_webhook_message(&op, &id, &message)
+                .await
+                .with_context(|| format!("message {message} of webhook {id}"))?;
+            print_json(&DeliveryOut::of(&d))
+        }
+        WebhookCmd::Recover { id, since } => {
+            let (op, id) = operator_of(id).await?;
+            let since =
+                Timestamp::parse(&since).map_err(|e| anyhow::anyhow!("--since: {}", e.message))?;
+            let n = app.recover_webhook(&op, &id, since).await?;
+            print_json(&serde_json::json!({"id": id, "requeued": n}))
+        }
+    }
+}
+
+/// `seller feed`: the native API's `PUT .../change-feed` (the same merge and checks)
+/// from flags, or a read or removal.
+async fn seller_feed(
+    app: &entreposto_app::App,
+    store: &std::sync::Arc<dyn entreposto_store::Store>,
+    f: FeedArgs,
+) -> anyhow::Result<()> {
+    let seller = store
+        .find_seller(&f.seller)
+        .await
+        .with_context(|| format!("seller {}", f.seller))?;
+    let scope = entreposto_domain::Scope::seller(&seller.operator_id, &seller.id);
+    if f.remove {
+        app.remove_feed(&scope)
+            .await
+            .with_context(|| format!("seller {} has no change feed", seller.id))?;
+        return print_json(&serde_json::json!({"seller": seller.id, "removed": true}));
+    }
+    let stored = match store.get_change_feed(&scope).await {
+        Ok(feed) => Some(feed),
+        Err(entreposto_store::StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let headers = if f.no_headers {
+        Some(Default::default())
+    } else if f.headers.is_empty() {
+        None
+    } else {
+        let mut map = std::collections::BTreeMap::new();
+        for h in &f.headers {
+            let (name, value) = h
+                .split_once(':')
+                .with_context(|| format!("--header '{h}': write it as 'Name: value'"))?;
+            map.insert(name.trim().to_string(), value.trim().to_string());
+        }
+        Some(map)
+    };
+    let position = match (f.position, f.restart) {
+        (Some(p), _) => Some(Some(entreposto_http::body::Text(p))),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    let enabled = match (f.enable, f.disable) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    let unchanged = f.url.is_none()
+        && headers.is_none()
+        && f.interval.is_none()
+        && enabled.is_none()
+        && position.is_none();
+    let feed = match (stored, unchanged) {
+        (Some(feed), true) => feed,
+        (None, true) => anyhow::bail!(
+            "seller {} has no change feed (set one with --url)",
+            seller.id
+        ),
+        (stored, false) => {
+            let body = entreposto_api_native::feeds::FeedIn {
+                url: f.url,
+                headers,
+                interval_seconds: f.interval,
+                enabled,
+                position,
+            };
+            let config = body
+                .config(stored.map(|s| s.settings))
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            app.configure_feed(&scope, config)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    print_json(&entreposto_api_native::feeds::feed_out(feed))
+}
+
 async fn serve(
     store: std::sync::Arc<dyn entreposto_store::Store>,
     config: &Config,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
-    let outbox_store = store.clone();
-    let bound = entreposto::listeners::bind(store, config).await?;
+    let bound = entreposto::listeners::bind(store.clone(), config).await?;
     // One signal for every listener and the import worker: each stops when it is seen.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signal = shutdown_signal();
@@ -401,6 +701,14 @@ async fn serve(
     // node accepted and a job a dead node left behind are both finished by someone.
     // It stops between steps on shutdown (a step is one transaction, so stopping there
     // loses nothing); the listeners drain meanwhile.
+    // Idempotency records past their day and full rate buckets go, on every node.
+    if let Some(b) = bound.first() {
+        tokio::spawn(entreposto::housekeeping::run(
+            store.clone(),
+            b.app.clone(),
+            stopped.clone(),
+        ));
+    }
     let worker = match bound.first() {
         Some(b) if config.import_worker => {
             let app = b.app.clone();
@@ -412,7 +720,30 @@ async fn serve(
         _ => None,
     };
     // Every node relays the outbox to the configured sinks (one holder per sink).
-    let relays = entreposto::relays::start(outbox_store, config, stopped.clone());
+    let relays = entreposto::relays::start(store.clone(), config, stopped.clone());
+    // Webhooks too run on every node: the outbox sink is held by one node at a time
+    // and each delivery is claimed by one, so any node may die mid-delivery.
+    let webhooks = match bound.first() {
+        Some(b) if config.webhooks.worker => {
+            entreposto::webhooks::spawn(&b.app, store.clone(), config, &stopped)?
+        }
+        _ => Vec::new(),
+    };
+    // Change feeds are polled on every node, each feed claimed by one poller at a
+    // time; a poller stops between polls on shutdown (a poll that stops midway is
+    // resumed at its last recorded page by whoever polls the feed next).
+    let mut pollers = Vec::new();
+    if let Some(b) = bound.first().filter(|_| config.notifications.poller) {
+        let source: std::sync::Arc<dyn entreposto_app::notifications::feeds::ChangeSource> =
+            std::sync::Arc::new(config.notifications.feed_client()?);
+        for _ in 0..config.notifications.pollers.max(1) {
+            let (app, source, stopped) = (b.app.clone(), source.clone(), stopped.clone());
+            let tick = config.notifications.tick();
+            pollers.push(tokio::spawn(async move {
+                app.run_feed_poller(source, tick, stopped).await
+            }));
+        }
+    }
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -450,6 +781,12 @@ async fn serve(
     }
     for r in relays {
         r.await.context("an outbox relay panicked")?;
+    }
+    for w in webhooks {
+        w.await.context("a webhook worker panicked")?;
+    }
+    for p in pollers {
+        p.await.context("a change feed poller panicked")?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -5,7 +5,7 @@
 //! reads this list, so a fifth dialect is one crate and one line here.
 
 use entreposto_app::{App, AppError};
-use entreposto_domain::Dialect;
+use entreposto_domain::{Dialect, RateLimit};
 use entreposto_http::auth::IssuedCredential;
 use entreposto_http::Mount;
 
@@ -27,6 +27,18 @@ pub async fn issue_credential(
     dialect: Dialect,
     user_email: Option<String>,
 ) -> Result<IssuedCredential, AppError> {
+    issue_limited_credential(app, operator_id, seller_id, dialect, user_email, None).await
+}
+
+/// [`issue_credential`], the credential limited to its own `rate_limit`.
+pub async fn issue_limited_credential(
+    app: &App,
+    operator_id: &str,
+    seller_id: Option<&str>,
+    dialect: Dialect,
+    user_email: Option<String>,
+    rate_limit: Option<RateLimit>,
+) -> Result<IssuedCredential, AppError> {
     entreposto_http::auth::issue_credential(
         app,
         &MOUNTS,
@@ -34,6 +46,7 @@ pub async fn issue_credential(
         seller_id,
         dialect,
         user_email,
+        rate_limit,
     )
     .await
 }

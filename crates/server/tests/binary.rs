@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{cli, fresh_database, order_body, serve, Backend, TempDir};
+use common::{cli, fresh_database, order_body, serve, serve_with_env, Backend, TempDir};
 use serde_json::Value;
 
 async fn setup(backend: Backend) -> Option<(TempDir, String)> {
@@ -204,7 +204,10 @@ async fn acknowledged_orders_survive_sigkill(backend: Backend) {
     let token = format!("Bearer {}", op["token"].as_str().unwrap());
     let seller_id = seller["id"].as_str().unwrap().to_string();
 
-    let (mut child, base) = serve(&db);
+    // One credential sends well over the default rate limit here, writing and then
+    // reading back every order: this is about durability, so nothing is limited.
+    let unlimited = [("ENTREPOSTO_RATE_LIMITS__DEFAULT", "off")];
+    let (mut child, base) = serve_with_env(&db, &unlimited);
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let stop_at = Instant::now() + Duration::from_millis(1500);
     let mut tasks = Vec::new();
@@ -256,7 +259,7 @@ async fn acknowledged_orders_survive_sigkill(backend: Backend) {
         acked.len()
     );
 
-    let (mut child, base) = serve(&db);
+    let (mut child, base) = serve_with_env(&db, &unlimited);
     let client = reqwest::Client::new();
     for (id, code) in &acked {
         let r = client

@@ -84,16 +84,21 @@ async fn documents_match_their_snapshots() {
     }
 }
 
-/// Every `$ref` in `v` names a schema among `doc`'s components.
+/// Every `$ref` in `v` names a schema (or a response) among `doc`'s components.
 fn check_refs(doc: &Value, v: &Value, name: &str) {
     match v {
         Value::Object(map) => {
             if let Some(Value::String(r)) = map.get("$ref") {
-                let schema = r
+                let (kind, component) = r
                     .strip_prefix("#/components/schemas/")
+                    .map(|s| ("schemas", s))
+                    .or_else(|| {
+                        r.strip_prefix("#/components/responses/")
+                            .map(|s| ("responses", s))
+                    })
                     .unwrap_or_else(|| panic!("{name}: unexpected $ref {r}"));
                 assert!(
-                    doc["components"]["schemas"][schema].is_object(),
+                    doc["components"][kind][component].is_object(),
                     "{name}: $ref {r} does not resolve"
                 );
             }

@@ -44,8 +44,8 @@ const LINE_COLS: &str = "l.id, l.seller_id, l.channel, l.order_code, l.kind, l.p
     l.plots_quantity, l.plot_value, l.total_value, l.expected_value, l.expected_percent, \
     l.expected_date, l.original_value, l.released_value, l.released_parts, \
     l.released_percent, l.released_date, l.situation, l.partial, l.observation, \
-    l.conciliation_id, l.resolved_in_erp, l.read, l.extra, l.updated_at";
-const LINE_WIDTH: usize = 25;
+    l.conciliation_id, l.resolved_in_erp, l.read, l.extra, l.updated_at, l.version";
+const LINE_WIDTH: usize = 26;
 
 /// A conciliation's columns on alias `c`, in [`conciliation_from_row`]'s order.
 const CONCILIATION_COLS: &str = "c.id, c.seller_id, c.channel, c.digest, c.init_date, \
@@ -112,21 +112,22 @@ static INSERT_LINES: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Replaced lines: `$1` the operator, `$2` the seller, `$3` the channel, `$4` the ids,
-/// then [`WRITTEN`]'s arrays. A line is replaced only where its id and whole key
-/// match, so a write can touch neither another seller's line nor another line of the
-/// seller's; the key itself never moves.
+/// `$5` the versions they were read at, then [`WRITTEN`]'s arrays. A line is replaced
+/// only where its id and whole key match, so a write can touch neither another
+/// seller's line nor another line of the seller's (the key itself never moves), and
+/// only if it is still at the version it was read at.
 static UPDATE_LINES: LazyLock<String> = LazyLock::new(|| {
-    let mut columns = vec![("id", "int8")];
+    let mut columns = vec![("id", "int8"), ("version", "int8")];
     columns.extend(WRITTEN);
     let sets: Vec<String> = WRITTEN[KEY_WIDTH..]
         .iter()
         .map(|(name, _)| format!("{name} = u.{name}"))
         .collect();
     format!(
-        "UPDATE extract_lines l SET {} FROM {}
+        "UPDATE extract_lines l SET {}, version = l.version + 1 FROM {}
          WHERE l.id = u.id AND l.operator_id = $1 AND l.seller_id = $2 AND l.channel = $3
            AND l.order_code = u.order_code AND l.kind = u.kind
-           AND l.plot_number = u.plot_number",
+           AND l.plot_number = u.plot_number AND l.version = u.version",
         sets.join(", "),
         unnest(4, &columns)
     )
@@ -153,7 +154,7 @@ static LINES_FOR_KEYS: LazyLock<String> = LazyLock::new(|| {
 
 /// A database error of a finance write: a seller that is not the operator's (its
 /// foreign key finds nothing) is `NotFound`, as every read outside the scope is.
-fn finance_err(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn finance_err(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
         tracing::debug!(error = %e, "finance write for a seller outside the operator");
         return StoreError::NotFound;
@@ -234,6 +235,7 @@ fn line_from_row(r: &Row, at: usize) -> Result<ExtractLine> {
         read: r.get(at + 22),
         extra: r.get(at + 23),
         updated_at: Timestamp(r.get(at + 24)),
+        version: r.get(at + 25),
     })
 }
 
@@ -342,6 +344,8 @@ fn listing_sql(scope: &Scope, f: &LineFilter, what: &str, p: &mut Params) -> Str
 #[derive(Default)]
 struct LineRows<'a> {
     id: Vec<i64>,
+    /// The versions the lines were read at (updates only).
+    version: Vec<i64>,
     order_code: Vec<&'a str>,
     kind: Vec<&'static str>,
     plot_number: Vec<i32>,
@@ -369,6 +373,7 @@ struct LineRows<'a> {
 impl<'a> LineRows<'a> {
     fn push(&mut self, l: &'a ExtractLine, now: Timestamp) -> Result<()> {
         self.id.push(l.id);
+        self.version.push(l.version);
         self.order_code.push(&l.key.order_code);
         self.kind.push(kind_code(l.key.kind));
         self.plot_number
@@ -467,14 +472,14 @@ async fn write_lines(
             rows.push(l, now)?;
         }
         let mut params: Vec<&(dyn ToSql + Sync)> =
-            vec![&o.operator, &o.seller, &o.channel, &rows.id];
+            vec![&o.operator, &o.seller, &o.channel, &rows.id, &rows.version];
         params.extend(rows.columns());
         let stmt = tx.prepare_cached(&UPDATE_LINES).await.map_err(map_err)?;
         let n = tx.execute(&stmt, &params).await.map_err(map_err)?;
         if n as usize != updates.len() {
-            // Some line is not stored under its id and key: nothing of the change is
-            // kept.
-            return Err(StoreError::NotFound);
+            // Some line moved since it was read (or is not stored under its id and
+            // key): nothing of the change is kept, and the caller decides anew.
+            return Err(StoreError::Stale);
         }
     }
     let mut ids: HashMap<StoredKey, i64> = HashMap::new();
@@ -494,22 +499,20 @@ async fn write_lines(
     lines
         .iter()
         .map(|w| {
-            let mut out = match w {
-                LineWrite::Update(l) => l.clone(),
+            let id = match w {
+                LineWrite::Update(l) => l.id,
                 LineWrite::New(l) => {
                     let key = (
                         l.key.order_code.clone(),
                         kind_code(l.key.kind),
                         int4(l.key.plot_number, "plot number")?,
                     );
-                    let id = ids.get(&key).copied().ok_or_else(|| {
+                    ids.get(&key).copied().ok_or_else(|| {
                         StoreError::Other(format!("no id came back for new line {key:?}"))
-                    })?;
-                    ExtractLine { id, ..l.clone() }
+                    })?
                 }
             };
-            out.updated_at = now;
-            Ok(out)
+            Ok(w.written(id, now))
         })
         .collect()
 }
@@ -594,7 +597,8 @@ async fn mark(
     let now_param = p.push(now.0);
     let sql = format!(
         "WITH marked AS (
-           UPDATE extract_lines SET {column} = true, updated_at = {now_param}
+           UPDATE extract_lines SET {column} = true, updated_at = {now_param},
+             version = version + 1
            WHERE id = ANY({ids_param}){scope_cond} AND NOT {column} RETURNING id
          )
          SELECT id FROM marked
@@ -1495,8 +1499,13 @@ mod plan_tests {
         for l in &lines[..200] {
             rows.push(l, Timestamp(0)).unwrap();
         }
-        let mut params: Vec<&(dyn ToSql + Sync)> =
-            vec![&w.operator.id, &w.seller_a.id, &"Magalu", &rows.id];
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &w.operator.id,
+            &w.seller_a.id,
+            &"Magalu",
+            &rows.id,
+            &rows.version,
+        ];
         params.extend(rows.columns());
         let plan = explain(&c, &UPDATE_LINES, &params).await;
         assert!(
@@ -1539,11 +1548,15 @@ mod plan_tests {
             let plan = explain(&c, &views_sql(&sql, "k.id"), &p.refs()).await;
             // Which of the listing indexes walks it is the planner's choice (it moved
             // with the statistics another test's rows left); that one does, in id
-            // order, is the point.
-            let _ = (visible, index);
-            assert!(plan.contains("using extract_lines_"), "{plan}");
-            assert!(!plan.contains("Seq Scan on extract_lines"), "{plan}");
-            assert!(!plan.contains("Sort"), "the index gives id order: {plan}");
+            // order, is the point. Its walk is index-only: without the visibility
+            // map (a concurrent transaction kept VACUUM from setting it) a scan and a
+            // sort cost less, rightly, so the plan is asserted only with the map.
+            let _ = index;
+            if visible {
+                assert!(plan.contains("using extract_lines_"), "{plan}");
+                assert!(!plan.contains("Seq Scan on extract_lines"), "{plan}");
+                assert!(!plan.contains("Sort"), "the index gives id order: {plan}");
+            }
         }
 
         // A conciliation's lines, counted when it closes.
@@ -1714,6 +1727,7 @@ mod scale_tests {
                             read: false,
                             extra: None,
                             updated_at: Timestamp(t0),
+                            version: 0,
                         },
                     };
                     line.released_value = Some(Cents(1000));

@@ -16,6 +16,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 mod catalog;
+mod edge;
+mod feeds;
 mod finance;
 mod order_json;
 mod order_lifecycle;
@@ -24,6 +26,7 @@ mod outbox;
 mod tenants;
 mod tickets;
 mod tls;
+mod webhooks;
 
 use std::sync::Arc;
 

@@ -30,7 +30,8 @@ fn seller_from_row(r: &Row) -> Seller {
 }
 
 const CREDENTIAL_COLS: &str =
-    "id, operator_id, seller_id, dialect, secret_hash, user_email, created_at, revoked_at";
+    "id, operator_id, seller_id, dialect, secret_hash, user_email, created_at, revoked_at, \
+     rate_limit";
 
 fn credential_from_row(r: &Row) -> Result<Credential> {
     let dialect: String = r.get(3);
@@ -47,6 +48,7 @@ fn credential_from_row(r: &Row) -> Result<Credential> {
         user_email: r.get(5),
         created_at: Timestamp(r.get(6)),
         revoked_at: r.get::<_, Option<i64>>(7).map(Timestamp),
+        rate_limit: entreposto_store::stored_rate_limit(r.get(8))?,
     })
 }
 
@@ -143,7 +145,8 @@ impl TenantStore for PgStore {
         let tx = c.transaction().await.map_err(map_err)?;
         tx.execute(
             "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
-             user_email, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             user_email, created_at, revoked_at, rate_limit)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 &k.id,
                 &k.operator_id,
@@ -153,6 +156,7 @@ impl TenantStore for PgStore {
                 &k.user_email,
                 &k.created_at.0,
                 &k.revoked_at.map(|t| t.0),
+                &k.rate_limit.map(|r| r.to_string()),
             ],
         )
         .await

@@ -149,6 +149,7 @@ async fn of_two_nodes_on_the_same_step_one_applies_it() {
             read: false,
             extra: None,
             updated_at: T0,
+            version: 0,
         };
         let step = ConciliationStep {
             events: Vec::new(),

@@ -55,6 +55,7 @@ async fn a_late_commit_is_not_skipped() {
         user_email: None,
         created_at: T0,
         revoked_at: None,
+        rate_limit: None,
     };
     store
         .create_credential(&c, &[CredentialEvent::Issued])

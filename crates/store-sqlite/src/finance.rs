@@ -46,9 +46,13 @@ const LINE_HEAD: [&str; 6] = [
     "plot_number",
 ];
 
-/// A line's columns with `p` (`"l."`) before each.
+/// A line's columns with `p` (`"l."`) before each: its head, its body, its version.
 fn line_cols(p: &str) -> String {
-    format!("{}, {}", prefixed(p, &LINE_HEAD), prefixed(p, &LINE_BODY))
+    format!(
+        "{}, {}, {p}version",
+        prefixed(p, &LINE_HEAD),
+        prefixed(p, &LINE_BODY)
+    )
 }
 
 const ORDER_COLS: [&str; 11] = [
@@ -104,7 +108,7 @@ const VIEW_JOINS: &str = "LEFT JOIN settlement_orders o ON o.seller_id = l.selle
      LEFT JOIN conciliations c ON c.id = l.conciliation_id";
 static VIEW_SELECT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM extract_lines l {VIEW_JOINS}", *VIEW_COLS));
-const ORDER_AT: usize = LINE_HEAD.len() + LINE_BODY.len();
+const ORDER_AT: usize = LINE_HEAD.len() + LINE_BODY.len() + 1;
 const CONC_AT: usize = ORDER_AT + ORDER_COLS.len();
 
 static LINE_BY_ID: LazyLock<String> = LazyLock::new(|| {
@@ -208,8 +212,9 @@ const LINE_BODY: [&str; 19] = [
     "updated_at",
 ];
 
-/// Rewrites a line whole but for its key, which must be the stored one: an update
-/// naming another seller's line, or another order's, changes nothing.
+/// Rewrites a line whole but for its key, which must be the stored one, if it is still
+/// at the version it was read at (the last parameter): an update naming another
+/// seller's line, or another order's, or a line written since, changes nothing.
 static UPDATE_LINE: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = LINE_BODY
         .iter()
@@ -217,11 +222,16 @@ static UPDATE_LINE: LazyLock<String> = LazyLock::new(|| {
         .map(|(i, c)| format!("{c} = ?{}", i + 7))
         .collect();
     format!(
-        "UPDATE extract_lines SET {} WHERE id = ?1 AND seller_id = ?2 AND channel = ?3
-           AND order_code = ?4 AND kind = ?5 AND plot_number = ?6",
-        sets.join(", ")
+        "UPDATE extract_lines SET {}, version = version + 1
+         WHERE id = ?1 AND seller_id = ?2 AND channel = ?3
+           AND order_code = ?4 AND kind = ?5 AND plot_number = ?6 AND version = ?{}",
+        sets.join(", "),
+        LINE_VERSION_PARAM
     )
 });
+
+/// [`UPDATE_LINE`]'s parameter for the version the line was read at.
+const LINE_VERSION_PARAM: usize = 7 + LINE_BODY.len();
 
 static INSERT_LINE: LazyLock<String> = LazyLock::new(|| {
     let values: Vec<String> = (1..=6 + LINE_BODY.len()).map(|i| format!("?{i}")).collect();
@@ -274,6 +284,7 @@ fn line_at(r: &Row<'_>, b: usize) -> rusqlite::Result<ExtractLine> {
         read: r.get(b + 22)?,
         extra: r.get(b + 23)?,
         updated_at: Timestamp(r.get(b + 24)?),
+        version: r.get(b + 25)?,
     })
 }
 
@@ -345,7 +356,7 @@ fn seller_of(scope: &Scope) -> Result<&str> {
 }
 
 /// `NotFound` unless `seller` is one of `operator`'s sellers.
-fn check_seller(c: &Connection, operator: &str, seller: &str) -> Result<()> {
+pub(crate) fn check_seller(c: &Connection, operator: &str, seller: &str) -> Result<()> {
     c.prepare_cached("SELECT 1 FROM sellers WHERE id = ?1 AND operator_id = ?2")
         .and_then(|mut s| {
             s.query_row(params![seller, operator], |_| Ok(()))
@@ -423,8 +434,12 @@ fn write_lines(
         bind_line(s, first, o, l, now).map_err(map_err)?;
         let id = match w {
             LineWrite::Update(_) => {
+                s.raw_bind_parameter(LINE_VERSION_PARAM, l.version)
+                    .map_err(map_err)?;
                 if s.raw_execute().map_err(map_err)? != 1 {
-                    return Err(StoreError::NotFound);
+                    // Moved since it was read (or gone, or never the owner's line):
+                    // the caller reads it again and decides anew.
+                    return Err(StoreError::Stale);
                 }
                 l.id
             }
@@ -499,14 +514,7 @@ fn save_settlement(
     Ok(s.lines
         .iter()
         .zip(ids)
-        .map(|(w, id)| {
-            let (LineWrite::New(l) | LineWrite::Update(l)) = w;
-            ExtractLine {
-                id,
-                updated_at: now,
-                ..l.clone()
-            }
-        })
+        .map(|(w, id)| w.written(id, now))
         .collect())
 }
 
@@ -780,7 +788,7 @@ fn mark(c: &Connection, scope: &Scope, ids: &[i64], m: Mark, now: Timestamp) -> 
     let col = m.column();
     let mut set = c
         .prepare_cached(&format!(
-            "UPDATE extract_lines SET {col} = 1, updated_at = ?4
+            "UPDATE extract_lines SET {col} = 1, updated_at = ?4, version = version + 1
              WHERE id = ?1 AND operator_id = ?2 AND (?3 IS NULL OR seller_id = ?3) AND {col} = 0"
         ))
         .map_err(map_err)?;

@@ -26,6 +26,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 mod catalog;
+mod edge;
+mod feeds;
 mod finance;
 pub mod order_codec;
 mod order_lifecycle;
@@ -38,6 +40,7 @@ mod tickets;
 // false` (`SqliteOptions::vfs_shim`) runs without it.
 #[allow(unsafe_code)]
 mod vfs;
+mod webhooks;
 
 use snapshot::SnapshotPool;
 use std::sync::atomic::{AtomicU64, Ordering};

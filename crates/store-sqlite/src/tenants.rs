@@ -34,7 +34,7 @@ const SELLER_COLS: &str = "id, operator_id, name, document, document_type, creat
 fn load_credential(c: &Connection, id: &str) -> Result<Credential> {
     c.prepare_cached(
         "SELECT id, operator_id, seller_id, dialect, secret_hash, user_email, created_at,
-             revoked_at FROM credentials WHERE id = ?1",
+             revoked_at, rate_limit FROM credentials WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.query_row([id], |r| {
@@ -55,6 +55,12 @@ fn load_credential(c: &Connection, id: &str) -> Result<Credential> {
                 user_email: r.get(5)?,
                 created_at: Timestamp(r.get(6)?),
                 revoked_at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
+                rate_limit: match entreposto_store::stored_rate_limit(
+                    r.get::<_, Option<String>>(8)?.as_deref(),
+                ) {
+                    Ok(l) => l,
+                    Err(e) => return Ok(Err(e)),
+                },
             }))
         })
     })
@@ -167,7 +173,8 @@ impl TenantStore for SqliteStore {
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO credentials (id, operator_id, seller_id, dialect, secret_hash,
-                 user_email, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 user_email, created_at, revoked_at, rate_limit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -178,7 +185,8 @@ impl TenantStore for SqliteStore {
                     &k.secret_hash[..],
                     k.user_email,
                     k.created_at.0,
-                    k.revoked_at.map(|t| t.0)
+                    k.revoked_at.map(|t| t.0),
+                    k.rate_limit.map(|r| r.to_string())
                 ])
             })
             .map_err(map_err)?;

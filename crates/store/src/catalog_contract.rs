@@ -56,6 +56,7 @@ macro_rules! catalog_contract_tests {
         $crate::catalog_contract_tests!(@case $open, import_jobs_are_claimed_under_a_lease);
         $crate::catalog_contract_tests!(@case $open, bulk_import_inserts_simple_products);
         $crate::catalog_contract_tests!(@case $open, name_counts_stop_past_the_cap);
+        $crate::catalog_contract_tests!(@case $open, name_searches_agree_with_a_scan);
     };
     (@case $open:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2638,4 +2639,169 @@ pub async fn name_counts_stop_past_the_cap(s: Arc<dyn Store>) {
         1,
         "the last page of a capped search still lists its match"
     );
+}
+
+/// Name searches on a catalog of thousands answer what a scan of the seller's rows
+/// would, whatever how common the word is and where its matches lie: in every name,
+/// in a third spread through the catalog, clustered at its start or at its end, in a
+/// few, in none; in each order, on several pages, with other filters beside the
+/// name, counted exactly up to the cap. Another seller's matching products come
+/// before and after this seller's and are never counted or listed. (A backend may
+/// answer from a sample of the seller's first rows or of parts of its id range when a
+/// word is common there; this layout has words for which each sample is misleading.)
+pub async fn name_searches_agree_with_a_scan(s: Arc<dyn Store>) {
+    let store: &dyn Store = &*s;
+    let w = world(store).await;
+    let scope = scope_of(&w, &w.seller_a);
+    let other = scope_of(&w, &w.seller_b);
+    let words = ["Zeta", "Alfa", "Mu", "Beta", "Ômega"];
+    let name = |n: usize| {
+        let mut name = format!("{} Produto {n:05}", words[n * 7 % 5]);
+        for (tag, has) in [
+            (" Dênso", n.is_multiple_of(3)),
+            (" Tardio", n >= 5_000 && n.is_multiple_of(2)),
+            (" Raro", n % 1_000 == 7),
+            (" Início", n < 100),
+        ] {
+            if has {
+                name.push_str(tag);
+            }
+        }
+        name
+    };
+    let rows = |prefix: &str, range: std::ops::Range<usize>| -> Vec<(String, ProductFields)> {
+        range
+            .map(|n| {
+                let price = (n * 37 % 1_000) as i64 * 100 + 990;
+                (
+                    format!("{prefix}-{n:05}"),
+                    simple_fields(&name(n), Some(price)),
+                )
+            })
+            .collect()
+    };
+    store
+        .import_products_bulk(&other, &rows("B", 0..3_000), T0)
+        .await
+        .unwrap();
+    store
+        .import_products_bulk(&scope, &rows("A", 0..6_000), T0)
+        .await
+        .unwrap();
+    store
+        .import_products_bulk(&other, &rows("B", 3_000..4_000), T0)
+        .await
+        .unwrap();
+    // The seller's rows as stored (id, SKU, folded name, price), for the scan.
+    let catalog: Vec<(i64, String, String, i64)> = store
+        .list_products(
+            &scope,
+            &ProductFilter {
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let price = p.data.fields.price.as_ref().map_or(0, |p| p.value.0);
+            (p.id, p.data.sku, fold(&p.data.fields.info.name), price)
+        })
+        .collect();
+    assert_eq!(catalog.len(), 6_000);
+    let scan = |f: &ProductFilter| -> Vec<String> {
+        let word = f.name.as_deref().unwrap();
+        let below = f.price_lt.map_or(i64::MAX, |c| c.0);
+        let mut hits: Vec<&(i64, String, String, i64)> = catalog
+            .iter()
+            .filter(|p| p.2.contains(word) && p.3 < below)
+            .collect();
+        match f.order {
+            ProductOrder::Id => hits.sort_by_key(|p| p.0),
+            ProductOrder::NameAsc => hits.sort_by(|a, b| (&a.2, a.0).cmp(&(&b.2, b.0))),
+            ProductOrder::NameDesc => hits.sort_by(|a, b| (&b.2, b.0).cmp(&(&a.2, a.0))),
+            ProductOrder::PriceAsc => hits.sort_by_key(|p| (p.3, p.0)),
+            ProductOrder::PriceDesc => hits.sort_by_key(|p| std::cmp::Reverse((p.3, p.0))),
+        }
+        hits.into_iter().map(|p| p.1.clone()).collect()
+    };
+    let cap = NAME_COUNT_CAP + 1;
+    for word in [
+        "produto 0",
+        "denso",
+        "tardio",
+        "inicio",
+        "raro",
+        "ausente",
+        "u",
+    ] {
+        for price_lt in [None, Some(Cents(50_000))] {
+            for order in [
+                ProductOrder::Id,
+                ProductOrder::NameAsc,
+                ProductOrder::NameDesc,
+                ProductOrder::PriceAsc,
+                ProductOrder::PriceDesc,
+            ] {
+                let f = ProductFilter {
+                    name: Some(word.into()),
+                    price_lt,
+                    order,
+                    limit: 30,
+                    ..Default::default()
+                };
+                let expected = scan(&f);
+                let counted = store.count_products(&scope, &f).await.unwrap();
+                assert_eq!(
+                    counted,
+                    (expected.len() as u64).min(cap),
+                    "count of {word:?} under {price_lt:?}"
+                );
+                for offset in [0, 30, 90, expected.len().saturating_sub(10) as u64] {
+                    let page: Vec<String> = store
+                        .list_products(
+                            &scope,
+                            &ProductFilter {
+                                offset,
+                                ..f.clone()
+                            },
+                        )
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|p| p.data.sku)
+                        .collect();
+                    let want: Vec<String> = expected
+                        .iter()
+                        .skip(offset as usize)
+                        .take(30)
+                        .cloned()
+                        .collect();
+                    assert_eq!(page, want, "{word:?} {order:?} {price_lt:?} from {offset}");
+                }
+            }
+        }
+    }
+    // The other seller's matches are its own, and an operator's listing holds both.
+    let denso = |scope: &Scope| {
+        let scope = scope.clone();
+        async move {
+            let f = ProductFilter {
+                name: Some("denso".into()),
+                limit: 30,
+                ..Default::default()
+            };
+            (
+                store.count_products(&scope, &f).await.unwrap(),
+                store.list_products(&scope, &f).await.unwrap(),
+            )
+        }
+    };
+    let (counted, page) = denso(&other).await;
+    assert_eq!(counted, cap);
+    assert!(page.iter().all(|p| p.data.sku.starts_with("B-")));
+    let (counted, page) = denso(&Scope::operator(&w.operator.id)).await;
+    assert_eq!(counted, cap);
+    assert_eq!(page.len(), 30);
 }

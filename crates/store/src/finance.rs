@@ -10,7 +10,10 @@
 //! its digest), each [`ConciliationStep`] writes a batch of lines guarded by the
 //! conciliation's cursor (a step whose `from_row` is not the stored cursor is `Stale`,
 //! so a resumed or repeated load never applies a row twice), and
-//! [`FinanceStore::close_conciliation`] marks it complete with its counts. Every table
+//! [`FinanceStore::close_conciliation`] marks it complete with its counts. Lines carry
+//! a version that every write of a line moves (pushes, steps, ERP marks): a line
+//! rewritten on what was read before another write moved it is `Stale`, so a push and
+//! a step racing on one line cannot overwrite each other. Every table
 //! carries the operator and seller; every query is scoped by them.
 
 use async_trait::async_trait;
@@ -56,6 +59,10 @@ pub struct ExtractLine {
     /// `None`.
     pub extra: Option<String>,
     pub updated_at: Timestamp,
+    /// The stored line's version (0 in a [`LineWrite::New`]): every write of the line
+    /// moves it by one, marks included. A [`LineWrite::Update`] carries the version it
+    /// was read at and is `Stale` if the line moved since.
+    pub version: i64,
 }
 
 /// A line with the order (when the channel's order is known) and conciliation it
@@ -119,8 +126,26 @@ pub struct OrderSettlement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineWrite {
     New(ExtractLine),
-    /// Replaces the stored line `line.id` (whole).
+    /// Replaces the stored line `line.id` (whole), if it is still at `line.version`;
+    /// else the whole write is `Stale` (the line moved, or went, since it was read).
     Update(ExtractLine),
+}
+
+impl LineWrite {
+    /// The line as the store keeps it once this write is applied at `now` under `id`
+    /// (the new line's assigned one): what a backend answers for the write.
+    pub fn written(&self, id: i64, now: Timestamp) -> ExtractLine {
+        let (version, l) = match self {
+            LineWrite::New(l) => (0, l),
+            LineWrite::Update(l) => (l.version + 1, l),
+        };
+        ExtractLine {
+            id,
+            updated_at: now,
+            version,
+            ..l.clone()
+        }
+    }
 }
 
 /// Whose lines one write is: every line it is handed must be of this seller and

@@ -51,6 +51,7 @@ macro_rules! finance_contract_tests {
         $crate::finance_contract_tests!(@case $open, begin_finds_the_digest_then_overlaps);
         $crate::finance_contract_tests!(@case $open, a_step_writes_lines_and_moves_the_cursor);
         $crate::finance_contract_tests!(@case $open, a_stale_step_writes_nothing);
+        $crate::finance_contract_tests!(@case $open, a_line_written_since_it_was_read_is_stale);
         $crate::finance_contract_tests!(@case $open, close_counts_the_lines_per_situation);
         $crate::finance_contract_tests!(@case $open, listings_filter_and_page);
         $crate::finance_contract_tests!(@case $open, mark_batches_report_strangers);
@@ -132,6 +133,7 @@ fn expected(seller: &Seller, channel: &str, k: LineKey, value: i64) -> ExtractLi
         read: false,
         extra: None,
         updated_at: T0,
+        version: 0,
     }
 }
 
@@ -253,8 +255,11 @@ fn ids(lines: &[ExtractLine]) -> Vec<i64> {
     lines.iter().map(|l| l.id).collect()
 }
 
-/// The line as stored by a write at `now`.
+/// The line as stored by a write at `now` (an update moves its version).
 fn stored(mut l: ExtractLine, now: Timestamp) -> ExtractLine {
+    if l.id != 0 {
+        l.version += 1;
+    }
     l.updated_at = now;
     l
 }
@@ -586,6 +591,8 @@ pub async fn a_delete_keeps_the_released_lines(store: Arc<dyn Store>) {
         expected_date: None,
         situation: Situation::Divergent,
         observation: Some("The order was removed".into()),
+        // As the step left it.
+        version: sale.version + 1,
         ..sale.clone()
     };
     store
@@ -1054,6 +1061,121 @@ pub async fn a_stale_step_writes_nothing(store: Arc<dyn Store>) {
         Err(StoreError::Stale)
     ));
     untouched(&*store, &a, &lines[0]).await;
+}
+
+/// A line rewritten whole on what was read before another write moved it (a push
+/// racing a statement step, or an ERP mark) is refused `Stale`, whole, and the other
+/// write stays: no acknowledged release or mark is overwritten.
+pub async fn a_line_written_since_it_was_read_is_stale(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let a = scope_of(&w, &w.seller_a);
+    let s = &w.seller_a;
+    let sale_key = key("R-1", ExtractType::Sale, 1);
+    let lines = settle(
+        &*store,
+        &a,
+        order(s, MAGALU, "R-1"),
+        vec![
+            expected(s, MAGALU, sale_key.clone(), 10_000),
+            expected(s, MAGALU, key("R-1", ExtractType::Comission, 1), -1_600),
+        ],
+    )
+    .await;
+    assert!(lines.iter().all(|l| l.version == 0));
+    // A push reads the lines here; then a statement step releases on the sale.
+    let read = lines.clone();
+    let c = begin_new(&*store, &a, &statement(s, MAGALU, "r", 1, 1)).await;
+    let sale = release(lines[0].clone(), 10_000, day(1), c.id, Situation::Concilied);
+    store
+        .apply_conciliation_step(&a, &step(&c, 0, 1, vec![LineWrite::Update(sale.clone())]))
+        .await
+        .unwrap();
+    let released = store
+        .lines_for_keys(&a, MAGALU, std::slice::from_ref(&sale_key))
+        .await
+        .unwrap();
+    assert_eq!(released, vec![stored(sale.clone(), at(100))]);
+    assert_eq!(released[0].version, 1);
+
+    // The push, decided on what it read: a new expected value on both lines.
+    let repriced: Vec<LineWrite> = read
+        .iter()
+        .map(|l| {
+            LineWrite::Update(ExtractLine {
+                expected_value: Some(Cents(l.expected_value.unwrap().0 * 2)),
+                ..l.clone()
+            })
+        })
+        .collect();
+    let push = OrderSettlement {
+        order: order(s, MAGALU, "R-1"),
+        lines: repriced.clone(),
+        events: Vec::new(),
+    };
+    assert!(matches!(
+        store.save_settlement(&a, &push, at(200)).await,
+        Err(StoreError::Stale)
+    ));
+    // Nothing of it landed, not even the line nobody else touched.
+    assert_eq!(
+        store
+            .lines_for_keys(&a, MAGALU, std::slice::from_ref(&sale_key))
+            .await
+            .unwrap(),
+        released
+    );
+    untouched(&*store, &a, &lines[1]).await;
+    // The same push decided on the lines as they are now lands, release kept.
+    let fresh = store
+        .get_settlement(&a, MAGALU, "R-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .1;
+    let repriced: Vec<LineWrite> = fresh
+        .iter()
+        .map(|l| {
+            LineWrite::Update(ExtractLine {
+                expected_value: Some(Cents(l.expected_value.unwrap().0 * 2)),
+                ..l.clone()
+            })
+        })
+        .collect();
+    let saved = store
+        .save_settlement(
+            &a,
+            &OrderSettlement {
+                order: order(s, MAGALU, "R-1"),
+                lines: repriced,
+                events: Vec::new(),
+            },
+            at(300),
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved[0].released_value, Some(Cents(10_000)));
+    assert_eq!(saved[0].expected_value, Some(Cents(20_000)));
+    assert_eq!(saved[0].version, 2);
+    assert_eq!(saved[1].version, 1);
+
+    // An ERP mark moves the line too: a step decided before it is refused.
+    let before_mark = saved[0].clone();
+    store
+        .resolve_lines(&a, &[before_mark.id], at(400))
+        .await
+        .unwrap();
+    let again = release(before_mark.clone(), 500, day(1), c.id, Situation::Divergent);
+    assert!(matches!(
+        store
+            .apply_conciliation_step(&a, &step(&c, 1, 2, vec![LineWrite::Update(again)]))
+            .await,
+        Err(StoreError::Stale)
+    ));
+    let now = store.lines_for_keys(&a, MAGALU, &[sale_key]).await.unwrap();
+    assert!(now[0].resolved_in_erp);
+    assert_eq!(now[0].version, 3);
+    assert_eq!(now[0].released_value, Some(Cents(10_000)));
+    assert_eq!(store.get_conciliation(&a, c.id).await.unwrap().cursor, 1);
 }
 
 pub async fn close_counts_the_lines_per_situation(store: Arc<dyn Store>) {

@@ -12,8 +12,9 @@
 //! `import_products_bulk`) write none.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. The application's `contract` suite,
-//! [`catalog_contract`], [`order_lifecycle_contract`], [`finance_contract`] and
-//! [`outbox_contract`] hold the tests each backend runs against itself.
+//! [`catalog_contract`], [`order_lifecycle_contract`], [`finance_contract`],
+//! [`feed_contract`] and [`outbox_contract`] hold the tests each backend runs against
+//! itself.
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
@@ -27,7 +28,11 @@ pub mod catalog;
 pub mod catalog_contract;
 pub mod catalog_json;
 pub mod count_cache;
+pub mod edge;
+pub mod edge_contract;
 pub mod events;
+pub mod feed_contract;
+pub mod feeds;
 pub mod finance;
 pub mod finance_contract;
 pub mod finance_json;
@@ -39,11 +44,16 @@ pub mod outbox_contract;
 pub mod progress_json;
 
 pub use catalog::*;
+pub use edge::*;
 pub use events::{EventPayloads, PlainPayloads};
+pub use feeds::*;
 pub use finance::*;
 pub use order_lifecycle::*;
 pub use outbox::{Claim, EventFilter, NewEvent, OutboxEvent, OutboxStore, SinkState};
 pub mod stored_form;
+pub mod webhooks;
+pub mod webhooks_contract;
+pub use webhooks::WebhookStore;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -89,6 +99,11 @@ macro_rules! migrations {
             11 => "0011_order_lifecycle",
             12 => "0012_finance",
             13 => "0013_outbox",
+            14 => "0014_webhooks",
+            15 => "0015_idempotency_rate_limits",
+            16 => "0016_zerok_notifications",
+            17 => "0017_product_search",
+            18 => "0018_extract_line_version",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
@@ -108,6 +123,15 @@ pub fn check_schema_version(newest: Option<i64>, migrations: &[(i64, &str)]) -> 
         ))),
         _ => Ok(()),
     }
+}
+
+/// A credential's `rate_limit` column read back (`N/s`, as `RateLimit` prints it).
+pub fn stored_rate_limit(text: Option<&str>) -> Result<Option<entreposto_domain::RateLimit>> {
+    text.map(|t| {
+        entreposto_domain::RateLimit::parse(t, "rate_limit")
+            .map_err(|e| StoreError::Other(format!("stored credential: {e}")))
+    })
+    .transpose()
 }
 
 /// A fresh application id: a ULID, sortable by creation time, safe in URLs.
@@ -323,6 +347,10 @@ pub trait Store:
     + OrderLifecycleStore
     + FinanceStore
     + OutboxStore
+    + WebhookStore
+    + IdempotencyStore
+    + RateLimitStore
+    + FeedStore
     + Send
     + Sync
     + 'static

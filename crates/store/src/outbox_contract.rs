@@ -90,6 +90,7 @@ fn credential(w: &World, seller: Option<&Seller>) -> Credential {
         user_email: None,
         created_at: T0,
         revoked_at: None,
+        rate_limit: None,
     }
 }
 

@@ -70,6 +70,7 @@ async fn write_events(store: &dyn Store) -> (World, Vec<String>) {
         user_email: None,
         created_at: now,
         revoked_at: None,
+        rate_limit: None,
     };
     store
         .create_credential(&credential, &[CredentialEvent::Issued])

@@ -61,6 +61,7 @@ async fn issue(store: &dyn Store, operator: &str, n: usize) {
             user_email: None,
             created_at: Timestamp(1),
             revoked_at: None,
+            rate_limit: None,
         };
         store
             .create_credential(&c, &[CredentialEvent::Issued])

@@ -602,6 +602,32 @@ impl App {
                     .map(|id| Link::Existing(*id))
                     .collect(),
             };
+            // The same update again (a notification repeated, a feed page applied
+            // again) decides nothing new: the product is answered as it is, its
+            // version and time unmoved.
+            let same_links = categories
+                == stored
+                    .data
+                    .category_ids
+                    .iter()
+                    .map(|id| Link::Existing(*id))
+                    .collect::<Vec<_>>()
+                && brand == stored.data.brand_id.map(Link::Existing)
+                && manufacturer == stored.data.manufacturer_id.map(Link::Existing)
+                && collections
+                    == stored
+                        .data
+                        .collection_ids
+                        .iter()
+                        .map(|id| Link::Existing(*id))
+                        .collect::<Vec<_>>();
+            if change.is_empty()
+                && same_links
+                && sku == stored.data.sku
+                && fields == stored.data.fields
+            {
+                return Ok(stored);
+            }
             change.products.push(ProductWrite {
                 existing: Some((stored.id, stored.version)),
                 sku,
@@ -620,6 +646,58 @@ impl App {
                         .get_product(scope, &ProductKey::Id(stored.id))
                         .await?)
                 }
+                Err(e) if lost_race(&e) && attempt < ATTEMPTS => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::Conflict(
+            "the product kept changing concurrently; retry".into(),
+        ))
+    }
+
+    /// Creates or replaces one product at once: decided exactly as a row of an
+    /// import (the same validation, links and rules, [`App::start_import`]) but
+    /// saved in the call rather than by a job, for a change the seller's system
+    /// notified, which must land before the changes notified after it. A product
+    /// the row cannot be is refused as the import's row would be
+    /// ([`AppError::InvalidRows`], one row, index 0).
+    pub async fn put_product(
+        &self,
+        scope: &Scope,
+        draft: &ProductDraft,
+        verify_categories: bool,
+        verify_brands: bool,
+    ) -> Result<Product> {
+        seller_scope(scope)?;
+        draft.validate()?;
+        let mut keys = Vec::new();
+        draft_keys(draft, &mut keys);
+        for attempt in 1..=ATTEMPTS {
+            let known = Known::new(self.store.find_products(scope, &keys).await?);
+            let mut resolver = Resolver::new(&*self.store, scope, verify_categories, verify_brands);
+            let mut change = CatalogChange {
+                now: self.now(),
+                ..Default::default()
+            };
+            let decided = match self
+                .decide_draft(draft, &known, &HashSet::new(), &mut resolver, &mut change)
+                .await?
+            {
+                Ok(d) => d,
+                Err(reasons) => {
+                    return Err(AppError::InvalidRows(vec![RowError {
+                        row: 0,
+                        sku: draft.sku.clone(),
+                        reasons,
+                    }]))
+                }
+            };
+            let sku = decided.sku;
+            change.products.push(decided.write);
+            match self.store.save_catalog(scope, change).await {
+                Ok(_) => return Ok(self.store.get_product(scope, &ProductKey::Sku(sku)).await?),
+                // A linked product or entity deleted between the read and the write.
+                Err(StoreError::NotFound) if attempt < ATTEMPTS => backoff(attempt).await,
                 Err(e) if lost_race(&e) && attempt < ATTEMPTS => backoff(attempt).await,
                 Err(e) => return Err(e.into()),
             }
@@ -733,6 +811,13 @@ impl App {
                 entreposto_domain::check_stock(&format!("stock[{n}]"), l)
                     .map_err(|e| e.to_string())?;
             }
+            // Stock is set, not added to: an item that sets what is stored (a
+            // notification repeated, a feed page applied again) writes nothing,
+            // unless an earlier item of the batch sets the product's stock otherwise.
+            let earlier = change.stock.iter().any(|w| w.product_id == p.id);
+            if !earlier && levels.iter().all(|l| p.data.fields.stock.contains(l)) {
+                return Ok(());
+            }
             change.stock.push(StockWrite {
                 product_id: p.id,
                 levels: levels.clone(),
@@ -750,6 +835,11 @@ impl App {
     ) -> Result<Vec<BatchOutcome>> {
         self.batch(scope, items, |p, price, change| {
             entreposto_domain::check_price("price[0]", price).map_err(|e| e.to_string())?;
+            // The price the product has already: nothing to write (see the stock's).
+            let earlier = change.prices.iter().any(|w| w.product_id == p.id);
+            if !earlier && p.data.fields.price.as_ref() == Some(price) {
+                return Ok(());
+            }
             change.prices.push(PriceWrite {
                 product_id: p.id,
                 price: *price,
@@ -942,7 +1032,7 @@ fn finished_events(finished: bool) -> Vec<CatalogEvent> {
     }
 }
 
-fn describe_key(k: &ProductKey) -> String {
+pub(crate) fn describe_key(k: &ProductKey) -> String {
     match k {
         ProductKey::Id(id) => format!("id {id}"),
         ProductKey::Sku(s) => format!("sku '{s}'"),

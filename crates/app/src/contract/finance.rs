@@ -732,6 +732,66 @@ pub async fn a_load_resumes_after_a_stale_step(s: Arc<dyn Store>) {
     );
 }
 
+/// Orders pushed again and again (repriced) while a statement releases on their lines
+/// step by step: each push merges into the lines as they are when it writes, each step
+/// into what the pushes left, so in the end every line has both the last price and
+/// its release (a push decided on a line a step moved since is `Stale` and merges
+/// again, and so is a step decided on a line a push moved).
+pub async fn pushes_racing_a_load_keep_every_release(s: Arc<dyn Store>) {
+    const ORDERS: usize = 12;
+    const ROUNDS: i64 = 6;
+    let w = Arc::new(world(&*s).await);
+    let app = app(&s);
+    let scope = scope_a(&w);
+    let code = |i: usize| format!("RACE-{i}");
+    for i in 0..ORDERS {
+        app.push_settlement(&scope, settlement(&w, &code(i), 10_000, 0, 1))
+            .await
+            .unwrap();
+    }
+    let codes: Vec<String> = (0..ORDERS).map(code).collect();
+    let rows: Vec<(&str, &str, u32, &str, &str, &str)> = codes
+        .iter()
+        .map(|c| (c.as_str(), "SALE", 1, "100.00", "", "2018-02-01"))
+        .collect();
+    let statement = Text::csv(&rows);
+    // Two integrators pushing, one in each order, so each line sees pushes race one
+    // another as well as the load; each push runs on a task of its own, so the
+    // runtime's two threads interleave them with the load's steps.
+    let pushes = |reverse: bool| {
+        let (app, scope, w) = (app.clone(), scope.clone(), Arc::clone(&w));
+        tokio::spawn(async move {
+            for round in 1..=ROUNDS {
+                for n in 0..ORDERS {
+                    let i = if reverse { ORDERS - 1 - n } else { n };
+                    let order = settlement(&w, &format!("RACE-{i}"), 10_000 + round, 0, 1);
+                    app.push_settlement(&scope, order).await.expect("push");
+                }
+            }
+        })
+    };
+    let (up, down) = (pushes(false), pushes(true));
+    let load = app
+        .load_statement_in_steps(&scope, CHANNEL, &statement, &quiet, 1)
+        .await;
+    up.await.unwrap();
+    down.await.unwrap();
+    assert_eq!(load.expect("load").conciliation.cursor, ORDERS as u64);
+    for i in 0..ORDERS {
+        let sale = line(&app, &w, &code(i), ExtractType::Sale, 1).await.line;
+        assert_eq!(
+            (
+                sale.expected_value,
+                sale.released_value,
+                sale.released_parts
+            ),
+            (Some(Cents(10_000 + ROUNDS)), Some(Cents(10_000)), 1),
+            "{}",
+            code(i)
+        );
+    }
+}
+
 pub async fn a_load_that_stopped_resumes_at_its_cursor(s: Arc<dyn Store>) {
     let w = world(&*s).await;
     let app = app(&s);

@@ -28,7 +28,7 @@ use entreposto_store::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{App, AppError, Result, ATTEMPTS};
+use crate::{backoff, App, AppError, Result, ATTEMPTS};
 
 /// Rows per conciliation step.
 pub const STEP_ROWS: usize = 5_000;
@@ -106,7 +106,9 @@ impl App {
         let terms = self.channel_terms(scope, &order.channel).await?;
         // Two pushes of one new order (two changes of a lifecycle order, an integrator
         // retrying) may both write its first lines: the loser's keys are taken, and it
-        // merges again into what the winner wrote.
+        // merges again into what the winner wrote. A line that moved since it was read
+        // (a statement step released on it, an ERP marked it) is `Stale`: the push
+        // merges again into the line as it is now, so the release or mark stays.
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -144,7 +146,8 @@ impl App {
                 lines,
             };
             match self.store.save_settlement(scope, &s, now).await {
-                Err(StoreError::Conflict(_)) if new && attempt < 3 => continue,
+                Err(StoreError::Conflict(_)) if new && attempt < ATTEMPTS => continue,
+                Err(StoreError::Stale) if attempt < ATTEMPTS => backoff(attempt).await,
                 saved => return Ok(saved?),
             }
         }
@@ -159,38 +162,49 @@ impl App {
         order_code: &str,
     ) -> Result<()> {
         seller_of(scope)?;
-        let Some((_, lines)) = self
-            .store
-            .get_settlement(scope, channel, order_code)
-            .await?
-        else {
-            return Err(AppError::NotFound);
-        };
-        let now = self.now();
         let tolerance = self.channel_terms(scope, channel).await?.tolerance;
-        let before: HashMap<i64, Situation> = lines.iter().map(|l| (l.id, l.situation)).collect();
-        let kept: Vec<LineWrite> = lines
-            .into_iter()
-            .filter(|l| l.released_parts > 0)
-            .map(|mut l| {
-                // Released money stays on record; what was expected goes with the
-                // order (its first expected value stays, as everywhere).
-                l.plots_quantity = None;
-                l.plot_value = None;
-                l.total_value = None;
-                l.expected_value = None;
-                l.expected_percent = None;
-                l.expected_date = None;
-                l.updated_at = now;
-                judge_line(&mut l, false, false, &tolerance);
-                LineWrite::Update(l)
-            })
-            .collect();
-        let events = verdict_events(&kept, |l| before.get(&l.id).copied());
-        Ok(self
-            .store
-            .delete_settlement(scope, channel, order_code, &kept, &events, now)
-            .await?)
+        // A released line that moved since it was read (a step, a mark) is `Stale`:
+        // the delete reads the lines again, so what moved them stays.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some((_, lines)) = self
+                .store
+                .get_settlement(scope, channel, order_code)
+                .await?
+            else {
+                return Err(AppError::NotFound);
+            };
+            let now = self.now();
+            let before: HashMap<i64, Situation> =
+                lines.iter().map(|l| (l.id, l.situation)).collect();
+            let kept: Vec<LineWrite> = lines
+                .into_iter()
+                .filter(|l| l.released_parts > 0)
+                .map(|mut l| {
+                    // Released money stays on record; what was expected goes with the
+                    // order (its first expected value stays, as everywhere).
+                    l.plots_quantity = None;
+                    l.plot_value = None;
+                    l.total_value = None;
+                    l.expected_value = None;
+                    l.expected_percent = None;
+                    l.expected_date = None;
+                    l.updated_at = now;
+                    judge_line(&mut l, false, false, &tolerance);
+                    LineWrite::Update(l)
+                })
+                .collect();
+            let events = verdict_events(&kept, |l| before.get(&l.id).copied());
+            match self
+                .store
+                .delete_settlement(scope, channel, order_code, &kept, &events, now)
+                .await
+            {
+                Err(StoreError::Stale) if attempt < ATTEMPTS => backoff(attempt).await,
+                done => return Ok(done?),
+            }
+        }
     }
 
     /// Follows an order of the lifecycle (called by the order use cases after each
@@ -457,8 +471,9 @@ struct Load<'a> {
 
 impl Load<'_> {
     /// Applies the pending rows as one step from the cursor. A step refused `Stale`
-    /// (another load of the statement moved the cursor) reads the conciliation again,
-    /// drops the rows it already has and decides the rest anew. `Some` when the
+    /// (another load of the statement moved the cursor, or one of its lines moved
+    /// since it was read: a push of its order, an ERP mark) reads the conciliation
+    /// again, drops the rows it already has and decides the rest anew. `Some` when the
     /// conciliation was closed meanwhile.
     async fn apply(&mut self, conc: &mut Conciliation) -> Result<Option<Conciliation>> {
         let mut attempt = 0;
@@ -665,6 +680,7 @@ fn blank_line(seller: &str, channel: &str, key: LineKey, now: Timestamp) -> Extr
         read: false,
         extra: None,
         updated_at: now,
+        version: 0,
     }
 }
 
@@ -778,6 +794,7 @@ fn unchanged(lines: &[LineWrite], stored: &[ExtractLine]) -> bool {
             LineWrite::Update(l) => {
                 ExtractLine {
                     updated_at: s.updated_at,
+                    version: s.version,
                     ..l.clone()
                 } == *s
             }

@@ -5,6 +5,7 @@
 //! (otherwise the PostgreSQL variant says it is skipped).
 #![allow(dead_code)]
 
+pub mod receiver;
 pub mod recon;
 
 use std::collections::BTreeMap;
@@ -151,6 +152,34 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         extend: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Option<TestApp> {
+        TestApp::spawn_full(
+            backend,
+            configure,
+            extend,
+            Arc::new(entreposto_app::SystemClock),
+        )
+        .await
+    }
+
+    /// Like [`TestApp::spawn_with`], the use cases and the edge (rate limits,
+    /// idempotency) telling time by `clock`, which the test moves instead of sleeping.
+    pub async fn spawn_clocked(
+        backend: Backend,
+        clock: Arc<dyn entreposto_app::Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        TestApp::spawn_full(backend, configure, |r| r, clock).await
+    }
+
+    /// Like [`TestApp::spawn_extended`], the use cases and the edge on `clock` (a
+    /// test's `ManualClock`), and the webhook workers run as `serve` runs them when
+    /// the configuration's `[webhooks] worker` says so.
+    pub async fn spawn_full(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        extend: impl FnOnce(axum::Router) -> axum::Router,
+        clock: Arc<dyn entreposto_app::Clock>,
+    ) -> Option<TestApp> {
         let dir = TempDir::new();
         let database_url = fresh_database(backend, &dir).await?;
         let mut config = Config {
@@ -164,7 +193,7 @@ impl TestApp {
         let mut base = String::new();
         let mut own = BTreeMap::new();
         let mut extend = Some(extend);
-        let bound = entreposto::listeners::bind(store.clone(), &config)
+        let bound = entreposto::listeners::bind_with_clock(store.clone(), &config, clock)
             .await
             .expect("bind");
         // The import worker, as `serve` runs it, so imports finish on their own
@@ -173,7 +202,21 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         if config.import_worker {
             let worker_app = use_cases.clone();
+            let stopped = stopped.clone();
             tokio::spawn(async move { worker_app.run_import_worker(stopped).await });
+        }
+        if config.webhooks.worker {
+            entreposto::webhooks::spawn(&use_cases, store.clone(), &config, &stopped)
+                .expect("webhook workers");
+        }
+        // The change feed poller, as `serve` runs it (unless the suite drives polls
+        // itself on a clock of its own: `no_feed_poller`).
+        if config.notifications.poller {
+            let source: Arc<dyn entreposto_app::notifications::feeds::ChangeSource> =
+                Arc::new(config.notifications.feed_client().expect("feed client"));
+            let (poller_app, tick) = (use_cases.clone(), config.notifications.tick());
+            let stopped = stopped.clone();
+            tokio::spawn(async move { poller_app.run_feed_poller(source, tick, stopped).await });
         }
         for b in bound {
             let url = format!("http://{}", b.listener.local_addr().expect("addr"));
@@ -459,6 +502,12 @@ pub fn keep_defaults(_: &mut Config) {}
 /// (`app.app().work_one_import()`) to see them before and after.
 pub fn no_import_worker(config: &mut Config) {
     config.import_worker = false;
+}
+
+/// A harness setting: no change feed poller, for suites that poll feeds themselves
+/// (`work_one_poll` on a clock they set).
+pub fn no_feed_poller(config: &mut Config) {
+    config.notifications.poller = false;
 }
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_entreposto");

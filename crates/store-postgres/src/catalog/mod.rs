@@ -8,8 +8,9 @@
 //! before anything is inserted. The rows a change rests on are locked `FOR UPDATE`
 //! and checked first (the step's job, then the products by id order), so a change
 //! decided on moved rows is `Stale` before it writes anything. Reads ([`read`]) fetch
-//! a page of products with their stock and links in one statement; jobs and the bulk
-//! load are in [`jobs`].
+//! a page of products with their stock and links in one statement; a name search on
+//! one seller's catalog first tries that seller's own rows ([`search`]). Jobs and the
+//! bulk load are in [`jobs`].
 
 use async_trait::async_trait;
 use entreposto_domain::*;
@@ -22,6 +23,7 @@ mod jobs;
 mod read;
 #[cfg(test)]
 mod scale_tests;
+mod search;
 mod write;
 
 /// The seller a write is for: a catalog belongs to one seller, so an operator-wide

@@ -3,7 +3,9 @@
 //!
 //! Listings are built per filter and planned with their values (never a cached
 //! generic plan): how selective a name pattern is decides between the trigram index
-//! and an ordered walk of a seller's index, and only the value tells.
+//! and an ordered walk of a seller's index, and only the value tells. A name search
+//! on one seller's catalog first looks through the start of the seller's listing
+//! ([`super::search`]), and comes here when that does not answer it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +15,7 @@ use entreposto_store::catalog_json::{decode_body, kind_from_name, stock_status_f
 use entreposto_store::*;
 use tokio_postgres::Row;
 
-use super::contains_pattern;
+use super::{contains_pattern, search};
 use crate::{map_err, Params};
 
 /// A product's columns (`p`, a row of `products`) with its stock by location and its
@@ -164,7 +166,14 @@ pub(super) async fn products_by_ids(
 
 /// The conditions of a product filter over `q` (a row of `products`), scope included.
 fn filter_sql(scope: &Scope, f: &ProductFilter, p: &mut Params) -> String {
-    let mut w = format!("TRUE{}", p.scope(scope, "q."));
+    let scoped = p.scope(scope, "q.");
+    format!("TRUE{scoped}{}", conditions(scope, f, p))
+}
+
+/// The filter's own conditions over `q`, each as ` AND ...`, without the scope of `q`
+/// itself (the entities they name are read in `scope`).
+pub(super) fn conditions(scope: &Scope, f: &ProductFilter, p: &mut Params) -> String {
+    let mut w = String::new();
     if let Some(k) = f.kind {
         w.push_str(&format!(" AND q.kind = {}", p.push(k.as_str())));
     }
@@ -235,7 +244,7 @@ fn filter_sql(scope: &Scope, f: &ProductFilter, p: &mut Params) -> String {
 
 /// `ORDER BY` of a listing over `alias`, ties by id in the sort's direction (so one
 /// index serves each order both ways).
-fn order_sql(order: ProductOrder, alias: &str) -> String {
+pub(super) fn order_sql(order: ProductOrder, alias: &str) -> String {
     match order {
         ProductOrder::Id => format!("{alias}id"),
         ProductOrder::NameAsc => format!("{alias}name_key, {alias}id"),
@@ -279,6 +288,9 @@ pub(super) async fn list_products(
     scope: &Scope,
     f: &ProductFilter,
 ) -> Result<Vec<Product>> {
+    if let Some(page) = search::page_from_window(c, scope, f).await? {
+        return Ok(page);
+    }
     let (sql, p) = list_sql(scope, f);
     let rows = c.query(&sql, &p.refs()).await.map_err(map_err)?;
     rows.iter().map(product_from_row).collect()
@@ -289,6 +301,9 @@ pub(super) async fn count_products(
     scope: &Scope,
     f: &ProductFilter,
 ) -> Result<u64> {
+    if let Some(n) = search::count_from_window(c, scope, f).await? {
+        return Ok(n);
+    }
     let (sql, p) = count_sql(scope, f);
     let row = c.query_one(&sql, &p.refs()).await.map_err(map_err)?;
     Ok(row.get::<_, i64>(0) as u64)

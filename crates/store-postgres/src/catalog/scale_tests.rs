@@ -1,5 +1,6 @@
 //! Scale checks run by hand, once, in release: a million products of one seller
-//! loaded in bulk, the plans of name searches over them, and the time of big changes.
+//! loaded in bulk after another seller's 100,000, the plans of name searches over
+//! them, and the time of big changes.
 //! Ignored by default (minutes of work and a few GB of disk); run with
 //! `cargo nextest run -p entreposto-store-postgres --release --run-ignored ignored-only
 //! --no-capture scale` and read what they print.
@@ -11,7 +12,7 @@ use entreposto_domain::*;
 use entreposto_store::fixtures::world;
 use entreposto_store::*;
 
-use super::read;
+use super::{read, search};
 use crate::{fresh_schema_url, PgStore};
 
 const NOUNS: [&str; 10] = [
@@ -116,8 +117,16 @@ async fn scale_a_million_products_of_one_seller() {
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
     let now = Timestamp(1_700_000_000_000_000);
 
-    // Batches of 100,000; `ENTREPOSTO_SCALE_BATCHES` (10 by default) of them.
+    // Another seller's 100,000 products first, as in bench/catalog.sh: an ordered walk
+    // of the primary key passes them before it reaches this seller's.
     const BATCH: usize = 100_000;
+    let other = Scope::seller(&w.operator.id, &w.seller_b.id);
+    let reference: Vec<_> = (0..BATCH).map(product).collect();
+    store
+        .import_products_bulk(&other, &reference, now)
+        .await
+        .unwrap();
+    // Batches of 100,000; `ENTREPOSTO_SCALE_BATCHES` (10 by default) of them.
     let batches: usize = std::env::var("ENTREPOSTO_SCALE_BATCHES")
         .ok()
         .and_then(|b| b.parse().ok())
@@ -162,11 +171,29 @@ async fn scale_a_million_products_of_one_seller() {
     );
     let shape = explain(&store, "a thousand matches, by name", &sql, &p).await;
     assert!(shape.contains("products_name_trgm"), "{shape}");
-    // A tenth of the catalog: walking the seller's id order finds a page at once.
-    let (sql, p) = read::list_sql(&scope, &name_filter("camiseta", ProductOrder::Id));
-    explain(&store, "a tenth matches, by id", &sql, &p).await;
-    let (sql, p) = read::count_sql(&scope, &name_filter("camiseta", ProductOrder::Id));
-    explain(&store, "a tenth matches, count", &sql, &p).await;
+    // A tenth of the catalog: the seller's own rows answer, from its id index alone.
+    let seller = &w.seller_a.id;
+    let common = name_filter("camiseta", ProductOrder::Id);
+    let (sql, p) = search::page_sql(&scope, seller, &common);
+    let page = explain(&store, "a tenth matches, page from the window", &sql, &p).await;
+    assert!(
+        page.contains("Index Only Scan using products_seller_id"),
+        "{page}"
+    );
+    let (sql, p) = search::count_sql(&scope, seller, &common);
+    let count = explain(&store, "a tenth matches, count from the walk", &sql, &p).await;
+    assert!(count.contains("rows=1001"), "{count}");
+    // The general statements, which answer when the window does not.
+    let (sql, p) = read::list_sql(&scope, &common);
+    explain(&store, "a tenth matches, by id, general", &sql, &p).await;
+    let (sql, p) = read::count_sql(&scope, &common);
+    explain(&store, "a tenth matches, count, general", &sql, &p).await;
+    let (sql, p) = search::count_sql(
+        &scope,
+        seller,
+        &name_filter("ref 0048213", ProductOrder::Id),
+    );
+    explain(&store, "rare name, the count's probe", &sql, &p).await;
 
     let found = store
         .list_products(&scope, &name_filter("REF 0048213", ProductOrder::Id))

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Events benchmark (issue 17), on SQLite by default (BACKEND=postgres for PostgreSQL,
+# on a fresh database `entreposto_bench_events` of the local server):
+#   a. durable order pushes per second (POST /api/v1/orders, every request a new
+#      order: its row and its `order.pushed` event in one transaction) with one webhook
+#      endpoint subscribed to every event, as a ratio of the same pushes with no
+#      endpoint, in the same run: $REPEATS pairs of runs (no endpoint, then the
+#      endpoint enabled), each pair's ratio and their median (goal >= 0.8). The
+#      deliveries of a run drain before the next run starts.
+#   b. commit-to-delivery under sustained load: $RATE pushes per second (wrk with a
+#      per-request delay, $RATE_CONNECTIONS connections) for $SUSTAIN, every one
+#      delivered to the endpoint: p50/p99/max of arrival minus the event's time (the
+#      body's `timestamp`, taken when the push was decided, so it includes the commit),
+#      and the p99 and backlog per 10 s window (goal: p99 < 250 ms, and the lag of the
+#      last window no worse than the first's: bounded, not growing).
+# The receiver is `webhook-sink` (crates/bench-sink), answering 204 on 127.0.0.1.
+# Usage: bash bench/events.sh   (DURATION=10s CONNECTIONS=64 REPEATS=3 RATE=2000
+#        RATE_CONNECTIONS=16 SUSTAIN=60s BACKEND=sqlite|postgres)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+BACKEND="${BACKEND:-sqlite}"
+REPEATS="${REPEATS:-3}"
+RATE="${RATE:-2000}"
+RATE_CONNECTIONS="${RATE_CONNECTIONS:-16}"
+SUSTAIN="${SUSTAIN:-60s}"
+PORT="${PORT:-18201}"
+SINK_PORT="${SINK_PORT:-18202}"
+OUT="$ROOT/bench/out/events-$BACKEND-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$OUT"
+
+need_wrk
+build_release
+(cd "$ROOT" && cargo build --release -p entreposto-bench-sink >&2)
+SINK_BIN="$ROOT/target/release/webhook-sink"
+if [ "$BACKEND" = postgres ]; then
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS entreposto_bench_events" \
+    -c "CREATE DATABASE entreposto_bench_events"
+  DB="postgres://postgres@127.0.0.1:5432/entreposto_bench_events"
+  sql() { psql -h 127.0.0.1 -U postgres -d entreposto_bench_events -Atc "$1"; }
+else
+  DB="$OUT/bench.db"
+  sql() { python3 -c "import sqlite3,sys; [print('|'.join(map(str, r))) for r in sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(sys.argv[2])]" "$DB" "$1"; }
+fi
+cat > "$OUT/entreposto.toml" <<TOML
+[webhooks]
+allow_private_addresses = true
+TOML
+export ENTREPOSTO_CONFIG="$OUT/entreposto.toml"
+
+"$BIN" demo --orders 1000 --sellers 1 --tickets 0 --products 0 --database-url "$DB" > "$OUT/demo.json"
+TOKEN=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['operator']['token'])" "$OUT/demo.json")
+SELLER=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['sellers'][0]['id'])" "$OUT/demo.json")
+export TOKEN SELLER BENCH_DIR="$ROOT/bench"
+
+"$SINK_BIN" "127.0.0.1:$SINK_PORT" "$OUT/deliveries.txt" &
+SINK_PID=$!
+start_server "$DB" "$PORT"
+trap 'stop_server; kill -TERM $SINK_PID 2>/dev/null || true' EXIT
+API="http://127.0.0.1:$PORT/api/v1"
+auth=(-H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json")
+
+hook=$(curl -sf "${auth[@]}" -X POST "$API/webhooks" -d "{\"url\": \"http://127.0.0.1:$SINK_PORT/\"}")
+HOOK=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$hook")
+set_hook() { curl -sf "${auth[@]}" -X PATCH "$API/webhooks/$HOOK" -d "{\"enabled\": $1}" >/dev/null; }
+
+# Waits until every delivery of the endpoint is sent: none pending, and no new one
+# fanned out for a second (the outbox's backlog is fanned out).
+drain() {
+  local pending total last=-1
+  for _ in $(seq 1 600); do
+    pending=$(sql "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")
+    total=$(sql "SELECT count(*) FROM webhook_deliveries")
+    [ "$pending" = 0 ] && [ "$total" = "$last" ] && return 0
+    last=$total
+    sleep 1
+  done
+  echo "deliveries did not drain: $pending pending" >&2
+}
+
+ratios=()
+for i in $(seq 1 "$REPEATS"); do
+  set_hook false
+  drain
+  bare=$(run_wrk "push_bare_$i" "$API/orders" "$ROOT/bench/post_order.lua")
+  set_hook true
+  hooked=$(run_wrk "push_hooked_$i" "$API/orders" "$ROOT/bench/post_order.lua")
+  r=$(echo "scale=3; $hooked / $bare" | bc)
+  ratios+=("$r")
+  echo "pair $i: no endpoint $bare/s, one endpoint $hooked/s, ratio $r" | tee -a "$OUT/pairs.txt"
+done
+drain
+
+# b. Sustained load at about $RATE/s: each of $RATE_CONNECTIONS connections waits
+# DELAY_MS between its requests.
+start_us=$(date +%s%6N)
+DELAY_MS=$(echo "scale=3; 1000 * $RATE_CONNECTIONS / $RATE" | bc) CONNECTIONS="$RATE_CONNECTIONS" DURATION="$SUSTAIN" \
+  run_wrk sustained "$API/orders" "$ROOT/bench/post_order_paced.lua" > "$OUT/sustained_rate"
+end_us=$(date +%s%6N)
+drain
+kill -TERM "$SINK_PID"; wait "$SINK_PID" || true
+
+python3 - "$OUT/deliveries.txt" "$start_us" "$end_us" <<'PY' | tee "$OUT/latency.txt"
+import sys
+path, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows = [l.split() for l in open(path)]
+ids = [r[2] for r in rows]
+dups = len(ids) - len(set(ids))
+# Deliveries of events that happened during the sustained run.
+lags = [(int(a), int(l)) for a, l, _ in rows if start <= int(a) - int(l) <= end]
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))] / 1000 if xs else float('nan')
+all_lags = [l for _, l in lags]
+print(f"sustained deliveries: {len(lags)}  duplicates (whole run): {dups}")
+print(f"commit-to-delivery ms: p50 {pct(all_lags, .5):.1f}  p99 {pct(all_lags, .99):.1f}  max {max(all_lags)/1000 if all_lags else 0:.1f}")
+window = 10_000_000
+buckets = {}
+for a, l in lags:
+    buckets.setdefault((a - l - start) // window, []).append(l)
+for k in sorted(buckets):
+    print(f"  window {k*10:>3}-{k*10+10}s: {len(buckets[k])} deliveries, p99 {pct(buckets[k], .99):.1f} ms, max {max(buckets[k])/1000:.1f} ms")
+PY
+
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+cat <<REPORT | tee "$OUT/report.txt"
+backend: $BACKEND
+pushes with one endpoint / with none: ${ratios[*]}  median $median (goal >= 0.8)
+sustained: $(cat "$OUT/sustained_rate") pushes/s for $SUSTAIN at $RATE_CONNECTIONS connections (target $RATE/s)
+$(cat "$OUT/latency.txt")
+connections: $CONNECTIONS, wrk threads: $THREADS, duration: $DURATION each
+REPORT

@@ -1,0 +1,573 @@
+//! Webhook endpoints, deliveries and their log on PostgreSQL, where several nodes
+//! claim deliveries at once: a claim locks the due rows it picks with
+//! `FOR UPDATE SKIP LOCKED`, so two nodes claiming together take different rows, and
+//! leases them in the same statement. A fan-out writes a batch of messages and their
+//! deliveries with one `INSERT ... SELECT FROM UNNEST` each.
+
+use async_trait::async_trait;
+use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
+use entreposto_store::webhooks::{
+    attach_attempts, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery, Delivery,
+    DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage, Recorded, ATTEMPT_COLS,
+    DELIVERY_COLS, ENDPOINT_COLS,
+};
+use entreposto_store::{new_id, Result, StoreError, WebhookStore};
+use tokio_postgres::{GenericClient, Row};
+
+use crate::{map_err, PgStore};
+
+fn endpoint_row_at(r: &Row, at: usize) -> EndpointRow {
+    EndpointRow {
+        id: r.get(at),
+        operator_id: r.get(at + 1),
+        seller_id: r.get(at + 2),
+        url: r.get(at + 3),
+        events: r.get(at + 4),
+        description: r.get(at + 5),
+        enabled: r.get(at + 6),
+        disabled_reason: r.get(at + 7),
+        secret: r.get(at + 8),
+        previous_secret: r.get(at + 9),
+        previous_until: r.get(at + 10),
+        failing_since: r.get(at + 11),
+        created_at: r.get(at + 12),
+        updated_at: r.get(at + 13),
+        version: r.get(at + 14),
+    }
+}
+
+fn endpoints(rows: Vec<Row>) -> Result<Vec<WebhookEndpoint>> {
+    rows.iter()
+        .map(|r| endpoint_row_at(r, 0).into_endpoint())
+        .collect()
+}
+
+fn tries(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+fn delivery_from_row(r: &Row) -> Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0),
+        seq: r.get(1),
+        message_id: r.get(2),
+        event_type: r.get(3),
+        entity: r.get(4),
+        occurred_at: Timestamp(r.get(5)),
+        state: state_from_column(r.get(6))?,
+        tries: tries(r.get(7)),
+        next_attempt_at: r.get::<_, Option<i64>>(8).map(Timestamp),
+        claimed_by: r.get(9),
+        attempts: Vec::new(),
+    })
+}
+
+/// The deliveries `sql` selects (its columns [`DELIVERY_COLS`]), with their attempts.
+async fn deliveries(
+    c: &impl GenericClient,
+    sql: &str,
+    p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Delivery>> {
+    let rows = c.query(sql, p).await.map_err(map_err)?;
+    let mut out = rows
+        .iter()
+        .map(delivery_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<i64> = out.iter().map(|d| d.id).collect();
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {ATTEMPT_COLS} FROM webhook_attempts WHERE delivery_id = ANY($1)
+                 ORDER BY delivery_id, id"
+            ),
+            &[&ids],
+        )
+        .await
+        .map_err(map_err)?;
+    let attempts = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, i64>(0),
+                Attempt {
+                    at: Timestamp(r.get(1)),
+                    node: r.get(2),
+                    status: r
+                        .get::<_, Option<i32>>(3)
+                        .and_then(|s| u16::try_from(s).ok()),
+                    response: r.get(4),
+                    duration_ms: r.get(5),
+                    error: r.get(6),
+                },
+            )
+        })
+        .collect();
+    attach_attempts(&mut out, attempts);
+    Ok(out)
+}
+
+async fn check_endpoint(c: &impl GenericClient, operator_id: &str, id: &str) -> Result<()> {
+    c.query_opt(
+        "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND operator_id = $2",
+        &[&id, &operator_id],
+    )
+    .await
+    .map_err(map_err)?
+    .map(|_| ())
+    .ok_or(StoreError::NotFound)
+}
+
+#[async_trait]
+impl WebhookStore for PgStore {
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
+        let e = EndpointRow::of(endpoint);
+        let c = self.conn().await?;
+        c.execute(
+            &format!(
+                "INSERT INTO webhook_endpoints ({ENDPOINT_COLS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ),
+            &[
+                &e.id,
+                &e.operator_id,
+                &e.seller_id,
+                &e.url,
+                &e.events,
+                &e.description,
+                &e.enabled,
+                &e.disabled_reason,
+                &e.secret,
+                &e.previous_secret,
+                &e.previous_until,
+                &e.failing_since,
+                &e.created_at,
+                &e.updated_at,
+                &e.version,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_endpoint(&self, operator_id: &str, id: &str) -> Result<WebhookEndpoint> {
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE id = $1 AND operator_id = $2"
+                ),
+                &[&id, &operator_id],
+            )
+            .await
+            .map_err(map_err)?;
+        endpoints(rows)?.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn find_endpoint(&self, id: &str) -> Result<WebhookEndpoint> {
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(map_err)?;
+        endpoints(rows)?.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_endpoints(&self, operator_id: &str) -> Result<Vec<WebhookEndpoint>> {
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE operator_id = $1
+                     ORDER BY created_at, id"
+                ),
+                &[&operator_id],
+            )
+            .await
+            .map_err(map_err)?;
+        endpoints(rows)
+    }
+
+    async fn endpoints_of(&self, operator_ids: &[String]) -> Result<Vec<WebhookEndpoint>> {
+        let c = self.conn().await?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE operator_id = ANY($1)
+                 ORDER BY created_at, id"
+            ))
+            .await
+            .map_err(map_err)?;
+        let rows = c.query(&stmt, &[&operator_ids]).await.map_err(map_err)?;
+        endpoints(rows)
+    }
+
+    async fn update_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        loaded_version: i64,
+    ) -> Result<WebhookEndpoint> {
+        let mut e = EndpointRow::of(endpoint);
+        e.version = loaded_version + 1;
+        let c = self.conn().await?;
+        let n = c
+            .execute(
+                "UPDATE webhook_endpoints SET url = $3, events = $4, description = $5,
+                   enabled = $6, disabled_reason = $7, secret = $8, previous_secret = $9,
+                   previous_until = $10, failing_since = $11, updated_at = $12, version = $13
+                 WHERE id = $1 AND operator_id = $2 AND version = $14",
+                &[
+                    &e.id,
+                    &e.operator_id,
+                    &e.url,
+                    &e.events,
+                    &e.description,
+                    &e.enabled,
+                    &e.disabled_reason,
+                    &e.secret,
+                    &e.previous_secret,
+                    &e.previous_until,
+                    &e.failing_since,
+                    &e.updated_at,
+                    &e.version,
+                    &loaded_version,
+                ],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            check_endpoint(&**c, &e.operator_id, &e.id).await?;
+            return Err(StoreError::Stale);
+        }
+        e.into_endpoint()
+    }
+
+    async fn delete_endpoint(&self, operator_id: &str, id: &str) -> Result<()> {
+        let c = self.conn().await?;
+        let n = c
+            .execute(
+                "DELETE FROM webhook_endpoints WHERE id = $1 AND operator_id = $2",
+                &[&id, &operator_id],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn enqueue_messages(&self, messages: &[OutgoingMessage]) -> Result<u64> {
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let col = |f: fn(&OutgoingMessage) -> String| messages.iter().map(f).collect::<Vec<_>>();
+        let (ids, ops, types, entities, bodies) = (
+            col(|m| m.id.clone()),
+            col(|m| m.operator_id.clone()),
+            col(|m| m.event_type.clone()),
+            col(|m| m.entity.clone()),
+            col(|m| m.body.clone()),
+        );
+        let sellers: Vec<Option<String>> = messages.iter().map(|m| m.seller_id.clone()).collect();
+        let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+        let times: Vec<i64> = messages.iter().map(|m| m.occurred_at.0).collect();
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO webhook_messages
+                   (id, seq, operator_id, seller_id, event_type, entity, occurred_at, body)
+                 SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[],
+                                      $5::text[], $6::text[], $7::int8[], $8::text[])
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .await
+            .map_err(map_err)?;
+        tx.execute(
+            &stmt,
+            &[
+                &ids, &seqs, &ops, &sellers, &types, &entities, &times, &bodies,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        let mut d_endpoint = Vec::new();
+        let mut d_message = Vec::new();
+        let mut d_seq = Vec::new();
+        let mut d_entity = Vec::new();
+        let mut d_time = Vec::new();
+        let mut d_state = Vec::new();
+        let mut d_due: Vec<Option<i64>> = Vec::new();
+        for m in messages {
+            for d in &m.deliveries {
+                d_endpoint.push(d.endpoint_id.clone());
+                d_message.push(m.id.clone());
+                d_seq.push(m.seq);
+                d_entity.push(m.entity.clone());
+                d_time.push(m.occurred_at.0);
+                d_state.push(d.state.as_str());
+                d_due.push((d.state == DeliveryState::Pending).then_some(d.due_at.0));
+            }
+        }
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO webhook_deliveries
+                   (endpoint_id, message_id, seq, entity, occurred_at, state, tries,
+                    next_attempt_at)
+                 SELECT n.endpoint_id, n.message_id, n.seq, n.entity, n.occurred_at, n.state, 0,
+                        n.due
+                 FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[],
+                             $6::text[], $7::int8[])
+                      AS n (endpoint_id, message_id, seq, entity, occurred_at, state, due)
+                 JOIN webhook_endpoints e ON e.id = n.endpoint_id
+                 ON CONFLICT (endpoint_id, message_id) DO NOTHING",
+            )
+            .await
+            .map_err(map_err)?;
+        let new = tx
+            .execute(
+                &stmt,
+                &[
+                    &d_endpoint,
+                    &d_message,
+                    &d_seq,
+                    &d_entity,
+                    &d_time,
+                    &d_state,
+                    &d_due,
+                ],
+            )
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(new)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        node: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let token = new_id();
+        let c = self.conn().await?;
+        let cols: String = ENDPOINT_COLS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // One statement: the due rows are locked (others' locked ones skipped),
+        // leased, and returned with what an attempt needs.
+        let stmt = c
+            .prepare_cached(&format!(
+                "WITH due AS (
+                   SELECT d.id FROM webhook_deliveries d
+                   JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                   WHERE d.state = 'pending' AND d.next_attempt_at <= $1
+                     AND (d.lease_until IS NULL OR d.lease_until <= $1)
+                     AND e.enabled
+                     AND NOT EXISTS (
+                       SELECT 1 FROM webhook_deliveries p
+                       WHERE p.endpoint_id = d.endpoint_id AND p.entity = d.entity
+                         AND p.state = 'pending' AND p.seq < d.seq)
+                   ORDER BY d.next_attempt_at, d.seq
+                   LIMIT $2
+                   FOR UPDATE OF d SKIP LOCKED),
+                 leased AS (
+                   UPDATE webhook_deliveries d
+                   SET lease_until = $3, lease_token = $4, lease_owner = $5
+                   FROM due WHERE d.id = due.id
+                   RETURNING d.id, d.message_id, d.entity, d.tries, d.endpoint_id,
+                             d.next_attempt_at, d.seq)
+                 SELECT l.id, l.message_id, m.event_type, l.entity, m.body, l.tries, {cols}
+                 FROM leased l
+                 JOIN webhook_messages m ON m.id = l.message_id
+                 JOIN webhook_endpoints e ON e.id = l.endpoint_id
+                 ORDER BY l.next_attempt_at, l.seq"
+            ))
+            .await
+            .map_err(map_err)?;
+        let rows = c
+            .query(
+                &stmt,
+                &[&now.0, &i64::from(limit), &lease_until.0, &token, &node],
+            )
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClaimedDelivery {
+                    id: r.get(0),
+                    lease_token: token.clone(),
+                    message_id: r.get(1),
+                    event_type: r.get(2),
+                    entity: r.get(3),
+                    body: r.get(4),
+                    tries: tries(r.get(5)),
+                    endpoint: endpoint_row_at(r, 6).into_endpoint()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_attempt(&self, o: &AttemptOutcome) -> Result<Recorded> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let a = &o.attempt;
+        let status = a.status.map(i32::from);
+        tx.execute(
+            "INSERT INTO webhook_attempts
+               (delivery_id, at, node, status, response, duration_ms, error)
+             SELECT $1, $2, $3, $4, $5, $6, $7
+             WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)",
+            &[
+                &o.delivery_id,
+                &a.at.0,
+                &a.node,
+                &status,
+                &a.response,
+                &a.duration_ms,
+                &a.error,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        let (state, due) = o.next.columns();
+        let applied = tx
+            .execute(
+                "UPDATE webhook_deliveries SET state = $3, next_attempt_at = $4,
+                   tries = tries + 1, lease_until = NULL, lease_token = NULL, lease_owner = NULL
+                 WHERE id = $1 AND lease_token = $2",
+                &[&o.delivery_id, &o.lease_token, &state.as_str(), &due],
+            )
+            .await
+            .map_err(map_err)?
+            > 0;
+        let disabled = match &o.health {
+            EndpointHealth::Succeeded => {
+                tx.execute(
+                    "UPDATE webhook_endpoints SET failing_since = NULL
+                     WHERE id = $1 AND failing_since IS NOT NULL",
+                    &[&o.endpoint_id],
+                )
+                .await
+                .map_err(map_err)?;
+                false
+            }
+            EndpointHealth::Failed {
+                now,
+                disable_if_failing_since,
+                event,
+            } => {
+                tx.execute(
+                    "UPDATE webhook_endpoints SET failing_since = $2
+                     WHERE id = $1 AND failing_since IS NULL",
+                    &[&o.endpoint_id, &now.0],
+                )
+                .await
+                .map_err(map_err)?;
+                let disabled = tx
+                    .execute(
+                        "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = 'failing',
+                           updated_at = $3, version = version + 1
+                         WHERE id = $1 AND enabled AND failing_since <= $2",
+                        &[&o.endpoint_id, &disable_if_failing_since.0, &now.0],
+                    )
+                    .await
+                    .map_err(map_err)?
+                    > 0;
+                if disabled {
+                    crate::outbox::insert_events(&tx, std::slice::from_ref(event)).await?;
+                }
+                disabled
+            }
+        };
+        tx.commit().await.map_err(map_err)?;
+        if disabled {
+            self.wrote_events();
+        }
+        Ok(Recorded { applied, disabled })
+    }
+
+    async fn list_deliveries(
+        &self,
+        operator_id: &str,
+        endpoint_id: &str,
+        f: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>> {
+        let c = self.conn().await?;
+        check_endpoint(&**c, operator_id, endpoint_id).await?;
+        let state = f.state.map(|s| s.as_str());
+        deliveries(
+            &**c,
+            &format!(
+                "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
+                 JOIN webhook_messages m ON m.id = d.message_id
+                 WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.state = $2)
+                   AND ($3::int8 IS NULL OR d.seq < $3)
+                 ORDER BY d.seq DESC LIMIT $4"
+            ),
+            &[&endpoint_id, &state, &f.before, &i64::from(f.limit)],
+        )
+        .await
+    }
+
+    async fn requeue_delivery(
+        &self,
+        operator_id: &str,
+        endpoint_id: &str,
+        message_id: &str,
+        now: Timestamp,
+    ) -> Result<Delivery> {
+        let c = self.conn().await?;
+        check_endpoint(&**c, operator_id, endpoint_id).await?;
+        let n = c
+            .execute(
+                "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3, tries = 0
+                 WHERE endpoint_id = $1 AND message_id = $2",
+                &[&endpoint_id, &message_id, &now.0],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        deliveries(
+            &**c,
+            &format!(
+                "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
+                 JOIN webhook_messages m ON m.id = d.message_id
+                 WHERE d.endpoint_id = $1 AND d.message_id = $2"
+            ),
+            &[&endpoint_id, &message_id],
+        )
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn requeue_since(
+        &self,
+        operator_id: &str,
+        endpoint_id: &str,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let c = self.conn().await?;
+        check_endpoint(&**c, operator_id, endpoint_id).await?;
+        c.execute(
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3, tries = 0
+             WHERE endpoint_id = $1 AND occurred_at >= $2 AND state IN ('failed', 'skipped')",
+            &[&endpoint_id, &since.0, &now.0],
+        )
+        .await
+        .map_err(map_err)
+    }
+}

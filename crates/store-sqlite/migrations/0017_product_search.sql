@@ -1,0 +1,4 @@
+-- Nothing to change on SQLite: its name search is driven by the FTS5 trigram index,
+-- which finds a seller's matches without reading other sellers' rows. The number is
+-- PostgreSQL's migration 17 (the seller's id index carrying the folded name), kept
+-- the same on both backends.

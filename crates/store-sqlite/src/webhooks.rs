@@ -1,0 +1,596 @@
+//! Webhook endpoints, deliveries and their log on SQLite. One node writes at a time
+//! (the writer thread), so a claim is a plain update of the due rows inside the
+//! writer's transaction: no other claim can interleave with it.
+
+use async_trait::async_trait;
+use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
+use entreposto_store::webhooks::{
+    attach_attempts, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery, Delivery,
+    DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage, Recorded, ATTEMPT_COLS,
+    DELIVERY_COLS, ENDPOINT_COLS,
+};
+use entreposto_store::{new_id, Result, StoreError, WebhookStore};
+use rusqlite::{params, Connection, Row};
+
+use crate::{map_err, SqliteStore};
+
+fn endpoint_row(r: &Row<'_>) -> rusqlite::Result<EndpointRow> {
+    endpoint_row_at(r, 0)
+}
+
+/// The endpoint whose [`ENDPOINT_COLS`] start at column `at`.
+fn endpoint_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<EndpointRow> {
+    Ok(EndpointRow {
+        id: r.get(at)?,
+        operator_id: r.get(at + 1)?,
+        seller_id: r.get(at + 2)?,
+        url: r.get(at + 3)?,
+        events: r.get(at + 4)?,
+        description: r.get(at + 5)?,
+        enabled: r.get(at + 6)?,
+        disabled_reason: r.get(at + 7)?,
+        secret: r.get(at + 8)?,
+        previous_secret: r.get(at + 9)?,
+        previous_until: r.get(at + 10)?,
+        failing_since: r.get(at + 11)?,
+        created_at: r.get(at + 12)?,
+        updated_at: r.get(at + 13)?,
+        version: r.get(at + 14)?,
+    })
+}
+
+fn endpoints(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<WebhookEndpoint>> {
+    let mut s = c.prepare_cached(sql).map_err(map_err)?;
+    let rows = s
+        .query_map(p, endpoint_row)
+        .map_err(map_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(map_err)?;
+    rows.into_iter().map(EndpointRow::into_endpoint).collect()
+}
+
+fn one_endpoint(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<WebhookEndpoint> {
+    endpoints(c, sql, p)?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
+}
+
+fn delivery_row(r: &Row<'_>) -> rusqlite::Result<(Delivery, String)> {
+    Ok((
+        Delivery {
+            id: r.get(0)?,
+            seq: r.get(1)?,
+            message_id: r.get(2)?,
+            event_type: r.get(3)?,
+            entity: r.get(4)?,
+            occurred_at: Timestamp(r.get(5)?),
+            state: DeliveryState::Pending,
+            tries: r.get(7)?,
+            next_attempt_at: r.get::<_, Option<i64>>(8)?.map(Timestamp),
+            claimed_by: r.get(9)?,
+            attempts: Vec::new(),
+        },
+        r.get(6)?,
+    ))
+}
+
+fn attempt_row(r: &Row<'_>) -> rusqlite::Result<(i64, Attempt)> {
+    Ok((
+        r.get(0)?,
+        Attempt {
+            at: Timestamp(r.get(1)?),
+            node: r.get(2)?,
+            status: r.get(3)?,
+            response: r.get(4)?,
+            duration_ms: r.get(5)?,
+            error: r.get(6)?,
+        },
+    ))
+}
+
+/// The deliveries `sql` selects (its columns [`DELIVERY_COLS`]), with their attempts.
+fn deliveries(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Delivery>> {
+    let mut s = c.prepare_cached(sql).map_err(map_err)?;
+    let rows = s
+        .query_map(p, delivery_row)
+        .map_err(map_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(map_err)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (mut d, state) in rows {
+        d.state = state_from_column(&state)?;
+        out.push(d);
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<String> = out.iter().map(|d| d.id.to_string()).collect();
+    let mut s = c
+        .prepare(&format!(
+            "SELECT {ATTEMPT_COLS} FROM webhook_attempts WHERE delivery_id IN ({}) \
+             ORDER BY delivery_id, id",
+            ids.join(",")
+        ))
+        .map_err(map_err)?;
+    let attempts = s
+        .query_map([], attempt_row)
+        .map_err(map_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(map_err)?;
+    attach_attempts(&mut out, attempts);
+    Ok(out)
+}
+
+/// The endpoint `id` of `operator_id` exists (`NotFound` otherwise).
+fn check_endpoint(c: &Connection, operator_id: &str, id: &str) -> Result<()> {
+    c.prepare_cached("SELECT 1 FROM webhook_endpoints WHERE id = ?1 AND operator_id = ?2")
+        .and_then(|mut s| s.query_row(params![id, operator_id], |_| Ok(())))
+        .map_err(map_err)
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
+        let e = EndpointRow::of(endpoint);
+        self.write(move |c| {
+            c.prepare_cached(&format!(
+                "INSERT INTO webhook_endpoints ({ENDPOINT_COLS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    e.id,
+                    e.operator_id,
+                    e.seller_id,
+                    e.url,
+                    e.events,
+                    e.description,
+                    e.enabled,
+                    e.disabled_reason,
+                    e.secret,
+                    e.previous_secret,
+                    e.previous_until,
+                    e.failing_since,
+                    e.created_at,
+                    e.updated_at,
+                    e.version
+                ])
+            })
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn get_endpoint(&self, operator_id: &str, id: &str) -> Result<WebhookEndpoint> {
+        self.read_now(|c| {
+            one_endpoint(
+                c,
+                &format!(
+                    "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE id = ?1 AND operator_id = ?2"
+                ),
+                params![id, operator_id],
+            )
+        })
+    }
+
+    async fn find_endpoint(&self, id: &str) -> Result<WebhookEndpoint> {
+        self.read_now(|c| {
+            one_endpoint(
+                c,
+                &format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE id = ?1"),
+                [id],
+            )
+        })
+    }
+
+    async fn list_endpoints(&self, operator_id: &str) -> Result<Vec<WebhookEndpoint>> {
+        let operator_id = operator_id.to_string();
+        self.read(move |c| {
+            endpoints(
+                c,
+                &format!(
+                    "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE operator_id = ?1
+                     ORDER BY created_at, id"
+                ),
+                [operator_id],
+            )
+        })
+        .await
+    }
+
+    async fn endpoints_of(&self, operator_ids: &[String]) -> Result<Vec<WebhookEndpoint>> {
+        let ids =
+            serde_json::to_string(operator_ids).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.read_now(|c| {
+            endpoints(
+                c,
+                &format!(
+                    "SELECT {ENDPOINT_COLS} FROM webhook_endpoints
+                     WHERE operator_id IN (SELECT value FROM json_each(?1))
+                     ORDER BY created_at, id"
+                ),
+                [&ids],
+            )
+        })
+    }
+
+    async fn update_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        loaded_version: i64,
+    ) -> Result<WebhookEndpoint> {
+        let mut e = EndpointRow::of(endpoint);
+        e.version = loaded_version + 1;
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE webhook_endpoints SET url = ?3, events = ?4, description = ?5,
+                       enabled = ?6, disabled_reason = ?7, secret = ?8, previous_secret = ?9,
+                       previous_until = ?10, failing_since = ?11, updated_at = ?12, version = ?13
+                     WHERE id = ?1 AND operator_id = ?2 AND version = ?14",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        e.id,
+                        e.operator_id,
+                        e.url,
+                        e.events,
+                        e.description,
+                        e.enabled,
+                        e.disabled_reason,
+                        e.secret,
+                        e.previous_secret,
+                        e.previous_until,
+                        e.failing_since,
+                        e.updated_at,
+                        e.version,
+                        loaded_version
+                    ])
+                })
+                .map_err(map_err)?;
+            if n == 0 {
+                check_endpoint(c, &e.operator_id, &e.id)?;
+                return Err(StoreError::Stale);
+            }
+            e.into_endpoint()
+        })
+        .await
+    }
+
+    async fn delete_endpoint(&self, operator_id: &str, id: &str) -> Result<()> {
+        let (operator_id, id) = (operator_id.to_string(), id.to_string());
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "DELETE FROM webhook_endpoints WHERE id = ?1 AND operator_id = ?2",
+                    params![id, operator_id],
+                )
+                .map_err(map_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn enqueue_messages(&self, messages: &[OutgoingMessage]) -> Result<u64> {
+        let messages = messages.to_vec();
+        self.write(move |c| {
+            let mut message = c
+                .prepare_cached(
+                    "INSERT INTO webhook_messages
+                       (id, seq, operator_id, seller_id, event_type, entity, occurred_at, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                )
+                .map_err(map_err)?;
+            let mut delivery = c
+                .prepare_cached(
+                    "INSERT INTO webhook_deliveries
+                       (endpoint_id, message_id, seq, entity, occurred_at, state, tries,
+                        next_attempt_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7
+                     WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
+                     ON CONFLICT (endpoint_id, message_id) DO NOTHING",
+                )
+                .map_err(map_err)?;
+            let mut new = 0;
+            for m in &messages {
+                message
+                    .execute(params![
+                        m.id,
+                        m.seq,
+                        m.operator_id,
+                        m.seller_id,
+                        m.event_type,
+                        m.entity,
+                        m.occurred_at.0,
+                        m.body
+                    ])
+                    .map_err(map_err)?;
+                for d in &m.deliveries {
+                    let due = (d.state == DeliveryState::Pending).then_some(d.due_at.0);
+                    new += delivery
+                        .execute(params![
+                            d.endpoint_id,
+                            m.id,
+                            m.seq,
+                            m.entity,
+                            m.occurred_at.0,
+                            d.state.as_str(),
+                            due
+                        ])
+                        .map_err(map_err)? as u64;
+                }
+            }
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        node: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let node = node.to_string();
+        self.write(move |c| {
+            let token = new_id();
+            let mut claim = c
+                .prepare_cached(
+                    "UPDATE webhook_deliveries SET lease_until = ?3, lease_token = ?4, lease_owner = ?5
+                     WHERE id IN (
+                       SELECT d.id FROM webhook_deliveries d
+                       JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                       WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
+                         AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+                         AND e.enabled
+                         AND NOT EXISTS (
+                           SELECT 1 FROM webhook_deliveries p
+                           WHERE p.endpoint_id = d.endpoint_id AND p.entity = d.entity
+                             AND p.state = 'pending' AND p.seq < d.seq)
+                       ORDER BY d.next_attempt_at, d.seq
+                       LIMIT ?2)
+                     RETURNING id",
+                )
+                .map_err(map_err)?;
+            let ids = claim
+                .query_map(params![now.0, limit, lease_until.0, token, node], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(map_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(map_err)?;
+            claimed(c, &ids, &token)
+        })
+        .await
+    }
+
+    async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<Recorded> {
+        let o = outcome.clone();
+        let recorded = self
+            .write(move |c| {
+                let a = &o.attempt;
+                c.prepare_cached(
+                    "INSERT INTO webhook_attempts
+                   (delivery_id, at, node, status, response, duration_ms, error)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                 WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?1)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        o.delivery_id,
+                        a.at.0,
+                        a.node,
+                        a.status,
+                        a.response,
+                        a.duration_ms,
+                        a.error
+                    ])
+                })
+                .map_err(map_err)?;
+                let (state, due) = o.next.columns();
+                let applied = c
+                    .prepare_cached(
+                        "UPDATE webhook_deliveries SET state = ?3, next_attempt_at = ?4,
+                       tries = tries + 1, lease_until = NULL, lease_token = NULL,
+                       lease_owner = NULL
+                     WHERE id = ?1 AND lease_token = ?2",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![o.delivery_id, o.lease_token, state.as_str(), due])
+                    })
+                    .map_err(map_err)?
+                    > 0;
+                let disabled = match &o.health {
+                    EndpointHealth::Succeeded => {
+                        c.prepare_cached(
+                            "UPDATE webhook_endpoints SET failing_since = NULL
+                         WHERE id = ?1 AND failing_since IS NOT NULL",
+                        )
+                        .and_then(|mut s| s.execute([&o.endpoint_id]))
+                        .map_err(map_err)?;
+                        false
+                    }
+                    EndpointHealth::Failed {
+                        now,
+                        disable_if_failing_since,
+                        event,
+                    } => {
+                        c.prepare_cached(
+                            "UPDATE webhook_endpoints SET failing_since = ?2
+                         WHERE id = ?1 AND failing_since IS NULL",
+                        )
+                        .and_then(|mut s| s.execute(params![o.endpoint_id, now.0]))
+                        .map_err(map_err)?;
+                        let disabled = c
+                        .prepare_cached(
+                            "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing',
+                               updated_at = ?3, version = version + 1
+                             WHERE id = ?1 AND enabled AND failing_since <= ?2",
+                        )
+                        .and_then(|mut s| {
+                            s.execute(params![o.endpoint_id, disable_if_failing_since.0, now.0])
+                        })
+                        .map_err(map_err)?
+                        > 0;
+                        if disabled {
+                            crate::outbox::insert_events(c, std::slice::from_ref(event))?;
+                        }
+                        disabled
+                    }
+                };
+                Ok(Recorded { applied, disabled })
+            })
+            .await?;
+        if recorded.disabled {
+            self.wrote_events();
+        }
+        Ok(recorded)
+    }
+
+    async fn list_deliveries(
+        &self,
+        operator_id: &str,
+        endpoint_id: &str,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>> {
+        let (operator_id, endpoint_id, f) = (
+            operator_id.to_string(),
+            endpoint_id.to_string(),
+            filter.clone(),
+        );
+        self.read(move |c| {
+            check_endpoint(c, &operator_id, &endpoint_id)?;
+            deliveries(
+                c,
+                &format!(
+                    "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
+                     JOIN webhook_messages m ON m.id = d.message_id
+                     WHERE d.endpoint_id = ?1 AND (?2 IS NULL OR d.state = ?2)
+                       AND (?3 IS NULL OR d.seq < ?3)
+                     ORDER BY d.seq DESC LIMIT ?4"
+                ),
+                params![endpoint_id, f.state.map(|s| s.as_str()), f.before, f.limit],
+            )
+        })
+        .await
+    }
+
+    async fn requeue_delivery(
+        &self,
+        operator_id: &str,
+        endpoint_id: &str,
+        message_id: &str,
+        now: Timestamp,
+    ) -> Result<Delivery> {
+        let (operator_id, endpoint_id, message_id) = (
+            operator_id.to_string(),
+            endpoint_id.to_string(),
+            message_id.to_string(),
+        );
+        self.write(move |c| {
+            check_endpoint(c, &operator_id, &endpoint_id)?;
+            let n = c
+                .prepare_cached(
+                    "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?3,
+                       tries = 0
+                     WHERE endpoint_id = ?1 AND message_id = ?2",
+                )
+                .and_then(|mut s| s.execute(params![endpoint_id, message_id, now.0]))
+                .map_err(map_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            deliveries(
+                c,
+                &format!(
+                    "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
+                     JOIN webhook_messages m ON m.id = d.message_id
+                     WHERE d.endpoint_id = ?1 AND d.message_id = ?2"
+                ),
+                params![endpoint_id, message_id],
+            )?
+            .pop()
+            .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn requeue_since(
+        &self,
+        operator_id: &str,
+        endpoint_id: &str,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let (operator_id, endpoint_id) = (operator_id.to_string(), endpoint_id.to_string());
+        self.write(move |c| {
+            check_endpoint(c, &operator_id, &endpoint_id)?;
+            c.prepare_cached(
+                "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?3, tries = 0
+                 WHERE endpoint_id = ?1 AND occurred_at >= ?2 AND state IN ('failed', 'skipped')",
+            )
+            .and_then(|mut s| s.execute(params![endpoint_id, since.0, now.0]))
+            .map(|n| n as u64)
+            .map_err(map_err)
+        })
+        .await
+    }
+}
+
+/// The deliveries `ids` just claimed under `token`, with their endpoints and messages.
+fn claimed(c: &Connection, ids: &[i64], token: &str) -> Result<Vec<ClaimedDelivery>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let cols: String = ENDPOINT_COLS
+        .split(", ")
+        .map(|c| format!("e.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut s = c
+        .prepare(&format!(
+            "SELECT d.id, d.message_id, m.event_type, d.entity, m.body, d.tries, {cols}
+             FROM webhook_deliveries d
+             JOIN webhook_messages m ON m.id = d.message_id
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id
+             WHERE d.id IN ({}) ORDER BY d.next_attempt_at, d.seq",
+            list.join(",")
+        ))
+        .map_err(map_err)?;
+    let rows = s
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, u32>(5)?,
+                endpoint_row_at(r, 6)?,
+            ))
+        })
+        .map_err(map_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(map_err)?;
+    rows.into_iter()
+        .map(|(id, message_id, event_type, entity, body, tries, e)| {
+            Ok(ClaimedDelivery {
+                id,
+                lease_token: token.to_string(),
+                endpoint: e.into_endpoint()?,
+                message_id,
+                event_type,
+                entity,
+                body,
+                tries,
+            })
+        })
+        .collect()
+}

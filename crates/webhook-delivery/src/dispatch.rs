@@ -1,0 +1,284 @@
+//! The dispatcher: claims due deliveries (once across nodes, see
+//! `WebhookStore::claim_deliveries`), POSTs each signed as Standard Webhooks, and
+//! reports what came back to the application, which decides the retry.
+//!
+//! An attempt succeeds on a 2xx within [`ATTEMPT_TIMEOUT`] (15 s); anything else
+//! (another status, a refused or reset connection, a timeout, an address the guard
+//! refuses) is a failure. Up to [`DispatcherOptions::concurrency`] attempts run at
+//! once; a slow endpoint holds only its own. The loop claims whenever it has room,
+//! and otherwise waits for this node's next fan-out or replay, or its poll interval
+//! (deliveries another node wrote, retries coming due).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use entreposto_app::webhooks::{AttemptResult, ATTEMPT_TIMEOUT};
+use entreposto_app::App;
+use entreposto_store::webhooks::ClaimedDelivery;
+use tokio::sync::{watch, Semaphore};
+
+use crate::guard::{check_literal, GuardedResolver};
+use crate::sign::signature_header;
+
+/// How much of a response body the log keeps.
+pub const RESPONSE_EXCERPT_BYTES: usize = 1024;
+
+/// How a node's dispatcher runs.
+#[derive(Debug, Clone)]
+pub struct DispatcherOptions {
+    /// This node's name in leases and the attempt log.
+    pub node: String,
+    /// How often an idle dispatcher looks for due deliveries.
+    pub poll: Duration,
+    /// Most attempts in flight at once.
+    pub concurrency: usize,
+    /// How long an attempt may take.
+    pub timeout: Duration,
+}
+
+impl Default for DispatcherOptions {
+    fn default() -> Self {
+        DispatcherOptions {
+            node: default_node_name(),
+            poll: Duration::from_millis(500),
+            concurrency: 64,
+            timeout: ATTEMPT_TIMEOUT,
+        }
+    }
+}
+
+/// The host's name and this process's id: distinct per node and per restart.
+pub fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "node".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Sends the deliveries of one node.
+#[derive(Clone)]
+pub struct Dispatcher {
+    app: App,
+    client: reqwest::Client,
+    options: Arc<DispatcherOptions>,
+    allow_private: bool,
+    slots: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(app: App, options: DispatcherOptions) -> Result<Dispatcher, reqwest::Error> {
+        let allow_private = app.webhook_settings().allow_private_addresses;
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            // A redirect or a proxy would send the request somewhere the guard did
+            // not check; a 3xx is a failure like any other non-2xx.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(options.timeout)
+            .user_agent(concat!("Entreposto-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        Ok(Dispatcher {
+            app,
+            client,
+            options: Arc::new(options),
+            allow_private,
+            slots,
+        })
+    }
+
+    pub fn node(&self) -> &str {
+        &self.options.node
+    }
+
+    /// Claims what is due now and sends it, waiting for every attempt to be recorded;
+    /// how many were attempted. For tests and tools: [`Dispatcher::run`] is the loop.
+    pub async fn deliver_due(&self) -> entreposto_app::Result<usize> {
+        let claimed = self
+            .app
+            .claim_webhook_deliveries(self.node(), self.options.concurrency.max(1) as u32)
+            .await?;
+        let n = claimed.len();
+        futures::future::join_all(claimed.into_iter().map(|d| self.attempt_and_record(d))).await;
+        Ok(n)
+    }
+
+    /// Sends deliveries until `shutdown` turns true; attempts in flight then finish
+    /// (at most the attempt timeout) before it returns.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let room = self.slots.available_permits();
+            let claimed = if room == 0 {
+                Vec::new()
+            } else {
+                match self
+                    .app
+                    .claim_webhook_deliveries(self.node(), room as u32)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "webhook dispatcher could not claim");
+                        Vec::new()
+                    }
+                }
+            };
+            let full = !claimed.is_empty() && claimed.len() == room;
+            for d in claimed {
+                let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let this = self.clone();
+                tokio::spawn(async move {
+                    this.attempt_and_record(d).await;
+                    drop(permit);
+                });
+            }
+            if full {
+                // Every slot taken: claim again as soon as one frees.
+                tokio::select! {
+                    p = self.slots.clone().acquire_owned() => drop(p),
+                    changed = shutdown.changed() => if changed.is_err() { break },
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = self.app.webhook_work_arrived() => {}
+                _ = tokio::time::sleep(self.options.poll) => {}
+                changed = shutdown.changed() => if changed.is_err() { break },
+            }
+        }
+        // Let the attempts in flight record their outcomes.
+        let _ = self
+            .slots
+            .acquire_many(self.options.concurrency.max(1) as u32)
+            .await;
+    }
+
+    async fn attempt_and_record(&self, d: ClaimedDelivery) {
+        let result = self.attempt(&d).await;
+        tracing::debug!(
+            endpoint = %d.endpoint.id, message = %d.message_id, status = ?result.status,
+            error = ?result.error, "webhook attempt"
+        );
+        if let Err(e) = self
+            .app
+            .record_webhook_attempt(self.node(), &d, result)
+            .await
+        {
+            // The lease runs out and the delivery is attempted again: at least once.
+            tracing::warn!(error = %e, delivery = d.id, "could not record a webhook attempt");
+        }
+    }
+
+    /// One POST of `d`, signed with every secret its endpoint signs with now.
+    pub async fn attempt(&self, d: &ClaimedDelivery) -> AttemptResult {
+        let at = self.app.now();
+        let started = Instant::now();
+        let failed = |error: String| AttemptResult {
+            at,
+            status: None,
+            response: String::new(),
+            duration_ms: started.elapsed().as_millis() as i64,
+            error: Some(error),
+        };
+        let url = match reqwest::Url::parse(d.endpoint.url.as_str()) {
+            Ok(u) => u,
+            Err(e) => return failed(format!("bad URL: {e}")),
+        };
+        if let Err(e) = check_literal(&url, self.allow_private) {
+            return failed(e);
+        }
+        let timestamp = at.0.div_euclid(1_000_000);
+        let secrets = d.endpoint.signing_secrets(at);
+        let signature = signature_header(&secrets, &d.message_id, timestamp, d.body.as_bytes());
+        let sent = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &d.message_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(d.body.clone())
+            .send()
+            .await;
+        let mut res = match sent {
+            Ok(r) => r,
+            Err(e) => return failed(describe(&e)),
+        };
+        let status = res.status().as_u16();
+        let mut excerpt = Vec::new();
+        let mut error = None;
+        while excerpt.len() < RESPONSE_EXCERPT_BYTES {
+            match res.chunk().await {
+                Ok(Some(c)) => excerpt.extend_from_slice(&c),
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(format!("reading the response: {}", describe(&e)));
+                    break;
+                }
+            }
+        }
+        AttemptResult {
+            at,
+            status: Some(status),
+            response: excerpt_text(&excerpt),
+            duration_ms: started.elapsed().as_millis() as i64,
+            error: error.or_else(|| {
+                (!(200..300).contains(&status)).then(|| format!("status {status} is not a 2xx"))
+            }),
+        }
+    }
+}
+
+/// The first [`RESPONSE_EXCERPT_BYTES`] of a body as text, cut on a character.
+fn excerpt_text(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(RESPONSE_EXCERPT_BYTES)];
+    let text = String::from_utf8_lossy(cut);
+    // A multi-byte character cut in two decodes as U+FFFD at the end: drop it.
+    let text = if bytes.len() > RESPONSE_EXCERPT_BYTES {
+        text.trim_end_matches('\u{FFFD}')
+    } else {
+        &text
+    };
+    text.to_string()
+}
+
+/// What went wrong, in words an operator reads in the log: the error and its causes.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut message = kind.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_stop_at_a_kibibyte_on_a_character() {
+        assert_eq!(excerpt_text(b"ok"), "ok");
+        let long = "é".repeat(1000);
+        let e = excerpt_text(long.as_bytes());
+        assert!(e.len() <= RESPONSE_EXCERPT_BYTES && e.chars().all(|c| c == 'é'));
+        assert_eq!(e.len(), 1024);
+        let odd = format!("x{}", "é".repeat(1000));
+        let e = excerpt_text(odd.as_bytes());
+        assert_eq!(e.len(), 1023);
+    }
+}
