@@ -1,7 +1,9 @@
 //! The outbox relays `serve` runs on every node, one per configured sink (NATS when
 //! `[nats] url` is set), and the outbox's retention. Each relay claims its sink with
 //! a lease (see `entreposto_worker`), so on several nodes of one database exactly one
-//! delivers a sink's events at a time and another takes over when it dies.
+//! delivers a sink's events at a time and another takes over when it dies. Another
+//! sink (webhooks) is one more `Relay` started here over its `entreposto_worker::Sink`,
+//! under a name of its own (its cursor in the outbox).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,7 +12,7 @@
 //! `import_products_bulk`) write none.
 //! Every query that touches business rows takes a [`Scope`] and filters by it in SQL,
 //! so no call can return another seller's data. The application's `contract` suite,
-//! [`catalog_contract`], [`order_lifecycle_contract`], [`finance_contract`] and
+//! [`catalog_contract`], [`order_lifecycle_contract`], [`finance_contract`],
 //! [`feed_contract`] and [`outbox_contract`] hold the tests each backend runs against
 //! itself.
 #![forbid(unsafe_code)]

@@ -94,6 +94,30 @@ fn credential(w: &World, seller: Option<&Seller>) -> Credential {
     }
 }
 
+/// A new simple product of `scope`'s seller (with its `product.created` event), as
+/// stored.
+async fn new_product(store: &dyn Store, scope: &Scope, sku: &str) -> entreposto_domain::Product {
+    let saved = store
+        .save_catalog(
+            scope,
+            CatalogChange {
+                now: at(1),
+                products: vec![new_write(
+                    sku,
+                    ProductKind::Simple,
+                    simple_fields(sku, Some(100)),
+                )],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("product");
+    store
+        .get_product(scope, &ProductKey::Id(saved.products[0]))
+        .await
+        .expect("stored")
+}
+
 /// Writes `n` events (credentials issued at `at(i)`).
 async fn some_events(store: &dyn Store, w: &World, n: i64) {
     for i in 0..n {
@@ -346,26 +370,8 @@ pub async fn ticket_changes_write_their_events(store: Arc<dyn Store>) {
 pub async fn catalog_changes_write_their_events(store: Arc<dyn Store>) {
     let w = world(&*store).await;
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
-    let saved = store
-        .save_catalog(
-            &scope,
-            CatalogChange {
-                now: at(1),
-                products: vec![new_write(
-                    "EV-P1",
-                    ProductKind::Simple,
-                    simple_fields("P1", Some(100)),
-                )],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let id = saved.products[0];
-    let p = store
-        .get_product(&scope, &ProductKey::Id(id))
-        .await
-        .unwrap();
+    let p = new_product(&*store, &scope, "EV-P1").await;
+    let id = p.id;
     let mut level = p.data.fields.stock[0].clone();
     level.quantity = 42;
     store
@@ -443,26 +449,8 @@ pub async fn catalog_changes_write_their_events(store: Arc<dyn Store>) {
 pub async fn stock_moves_write_product_events(store: Arc<dyn Store>) {
     let w = world(&*store).await;
     let scope = Scope::seller(&w.operator.id, &w.seller_a.id);
-    let saved = store
-        .save_catalog(
-            &scope,
-            CatalogChange {
-                now: at(1),
-                products: vec![new_write(
-                    "EV-R",
-                    ProductKind::Simple,
-                    simple_fields("R", Some(100)),
-                )],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let id = saved.products[0];
-    let before = store
-        .get_product(&scope, &ProductKey::Id(id))
-        .await
-        .unwrap();
+    let before = new_product(&*store, &scope, "EV-R").await;
+    let id = before.id;
     let level = &before.data.fields.stock[0];
     let data = sample_order(&w.seller_a, "EV-R1");
     let (order, _) = store
