@@ -96,34 +96,6 @@ pub struct Config {
     pub nats: entreposto_worker::nats::NatsSettings,
 }
 
-/// `[outbox]` settings: the relays' pace (see `entreposto_worker`). Times in
-/// milliseconds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OutboxSettings {
-    /// Events one claim hands a sink.
-    pub batch: u32,
-    /// How long a node holds a sink without renewing it: a dead node's sink moves to
-    /// another node this long after it stopped.
-    pub lease_ms: u64,
-    /// The longest wait between claims when idle (events this node commits wake its
-    /// relays at once; other nodes' wait at most this).
-    pub poll_ms: u64,
-    /// Events older than this many days are deleted (0 keeps them all).
-    pub retention_days: u64,
-}
-
-impl Default for OutboxSettings {
-    fn default() -> Self {
-        OutboxSettings {
-            batch: 500,
-            lease_ms: 30_000,
-            poll_ms: 1_000,
-            retention_days: 30,
-        }
-    }
-}
-
 /// `[webhooks]` settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
