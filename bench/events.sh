@@ -59,9 +59,18 @@ trap 'stop_server; kill -TERM $SINK_PID 2>/dev/null || true' EXIT
 API="http://127.0.0.1:$PORT/api/v1"
 auth=(-H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json")
 
-hook=$(curl -sf "${auth[@]}" -X POST "$API/webhooks" -d "{\"url\": \"http://127.0.0.1:$SINK_PORT/\"}")
-HOOK=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$hook")
-set_hook() { curl -sf "${auth[@]}" -X PATCH "$API/webhooks/$HOOK" -d "{\"enabled\": $1}" >/dev/null; }
+# The endpoint under test: created before each run with it, deleted before each run
+# without (a disabled endpoint still logs its events as skipped deliveries).
+HOOK=""
+add_hook() {
+  local hook
+  hook=$(curl -sf "${auth[@]}" -X POST "$API/webhooks" -d "{\"url\": \"http://127.0.0.1:$SINK_PORT/\"}")
+  HOOK=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$hook")
+}
+drop_hook() {
+  [ -n "$HOOK" ] && curl -sf "${auth[@]}" -X DELETE "$API/webhooks/$HOOK" >/dev/null
+  HOOK=""
+}
 
 # Waits until every delivery of the endpoint is sent: none pending, and no new one
 # fanned out for a second (the outbox's backlog is fanned out).
@@ -79,10 +88,10 @@ drain() {
 
 ratios=()
 for i in $(seq 1 "$REPEATS"); do
-  set_hook false
   drain
+  drop_hook
   bare=$(run_wrk "push_bare_$i" "$API/orders" "$ROOT/bench/post_order.lua")
-  set_hook true
+  add_hook
   hooked=$(run_wrk "push_hooked_$i" "$API/orders" "$ROOT/bench/post_order.lua")
   r=$(echo "scale=3; $hooked / $bare" | bc)
   ratios+=("$r")
