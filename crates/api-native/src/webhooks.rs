@@ -33,6 +33,16 @@ fn event_types() -> Array {
     Array::new(string_enum(known_event_types(), false))
 }
 
+/// [`event_types`], or `null` (every type): `nullable` beside `schema_with` is not
+/// applied, so the array's type says it.
+fn event_types_or_null() -> Array {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(string_enum(known_event_types(), false))
+        .build()
+}
+
 fn delivery_state() -> Object {
     string_enum(DeliveryState::ALL.iter().map(|s| s.as_str()), false)
 }
@@ -77,7 +87,7 @@ pub struct WebhookPatchIn {
     pub url: Option<String>,
     /// The event types it receives; `null`: all of them.
     #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = event_types, nullable)]
+    #[schema(schema_with = event_types_or_null)]
     pub events: Option<Option<Vec<String>>>,
     /// `true` enables it again (after it was disabled by hand or for failing), its
     /// pending deliveries going out; `false` disables it (events that come meanwhile
@@ -94,7 +104,7 @@ pub struct WebhookOut {
     pub id: String,
     pub url: String,
     /// `null`: every type.
-    #[schema(schema_with = event_types, nullable)]
+    #[schema(schema_with = event_types_or_null)]
     pub events: Option<Vec<String>>,
     /// `null`: the whole operator.
     pub seller: Option<String>,
