@@ -24,17 +24,16 @@
 //!
 //! Requests carry the feed's headers and `Accept: application/json`. Unless
 //! `allow_private_addresses` is set, a host that is or resolves to a loopback,
-//! private or link-local address is refused ([`entreposto_http::outbound`]); no
-//! proxy is used, so the address checked is the one connected to.
+//! private or link-local address is refused by the hub's outbound guard
+//! ([`entreposto_http::outbound`], as webhook deliveries are); no proxy is used, so
+//! the address checked is the one connected to.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use entreposto_app::notifications::feeds::{ChangeSource, FeedItem, FeedPage};
+use entreposto_http::outbound::{check_literal, guarded_client};
 use entreposto_store::ChangeFeed;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -64,55 +63,25 @@ impl Default for FeedOptions {
     }
 }
 
+/// The configuration key that lets change lists be read from private addresses.
+const SETTING: &str = "[notifications] allow_private_addresses";
+
 /// Reads stores' change lists over HTTP(S).
 pub struct FeedClient {
     client: reqwest::Client,
     allow_private: bool,
 }
 
-/// Resolves names to their public addresses only: a name that resolves to none is
-/// refused, so a request never connects to a private one.
-struct PublicOnly;
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = all
-                .iter()
-                .copied()
-                .filter(|a| entreposto_http::outbound::is_public(a.ip()))
-                .collect();
-            if public.is_empty() {
-                return Err(format!(
-                    "{host} resolves to no public address ({}); set \
-                     [notifications] allow_private_addresses to reach it",
-                    all.iter()
-                        .map(|a| a.ip().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-                .into());
-            }
-            Ok(Box::new(public.into_iter()) as Addrs)
-        })
-    }
-}
-
 impl FeedClient {
     pub fn new(options: &FeedOptions) -> Result<FeedClient, String> {
-        let mut builder = reqwest::Client::builder()
+        let client = guarded_client(options.allow_private_addresses, SETTING)
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!("entreposto/", env!("CARGO_PKG_VERSION")));
-        if !options.allow_private_addresses {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
-        }
+            .user_agent(concat!("entreposto/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
         Ok(FeedClient {
-            client: builder.build().map_err(|e| e.to_string())?,
+            client,
             allow_private: options.allow_private_addresses,
         })
     }
@@ -141,28 +110,15 @@ impl FeedClient {
     }
 
     /// Refuses an address literal the configuration does not allow (names are
-    /// checked as they resolve, [`PublicOnly`]).
+    /// checked as they resolve, by the client's guard).
     fn check_host(&self, url: &Url) -> Result<(), String> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("{url}: only http and https lists are read"));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| format!("{url} names no host"))?;
-        let literal = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .ok();
-        match literal {
-            Some(ip) if !self.allow_private && !entreposto_http::outbound::is_public(ip) => {
-                Err(format!(
-                    "{url}: {ip} is not a public address; set [notifications] \
-                     allow_private_addresses to reach it"
-                ))
-            }
-            _ => Ok(()),
+        if url.host_str().is_none() {
+            return Err(format!("{url} names no host"));
         }
+        check_literal(url, self.allow_private, SETTING).map_err(|e| format!("{url}: {e}"))
     }
 
     async fn get(&self, feed: &ChangeFeed, url: &Url) -> Result<Vec<u8>, String> {

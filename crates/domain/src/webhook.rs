@@ -177,7 +177,8 @@ impl WebhookUrl {
     }
 }
 
-/// Whether deliveries may reach `ip` when private addresses are not allowed: not
+/// Whether the hub's outbound requests (webhook deliveries, change feed polls) may
+/// reach `ip` when private addresses are not allowed: not
 /// loopback, private (RFC 1918, unique local fc00::/7), link-local, unspecified,
 /// shared (CGNAT 100.64/10), documentation, benchmarking, multicast, broadcast or
 /// otherwise reserved. IPv4 addresses written as IPv6 (mapped, compatible, NAT64) are
@@ -472,6 +473,7 @@ mod tests {
             "127.0.0.1",
             "10.1.2.3",
             "172.16.0.1",
+            "172.16.0.9",
             "172.31.255.255",
             "192.168.1.1",
             "169.254.169.254",
@@ -487,6 +489,7 @@ mod tests {
             "::",
             "::1",
             "fc00::1",
+            "fd00::1",
             "fd12:3456::1",
             "fe80::1",
             "ff02::1",
@@ -507,7 +510,9 @@ mod tests {
             "172.32.0.1",
             "100.128.0.1",
             "192.169.0.1",
+            "200.147.67.142",
             "2606:4700:4700::1111",
+            "2804:14c::1",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
         ] {

@@ -1,90 +1,146 @@
-//! Which addresses the hub's own outbound requests may reach (a seller's change feed
-//! today). A URL is the operator's to set, but a URL that reaches loopback, a private
-//! network or a link-local address (a cloud's metadata service) would let it read
-//! the hub's own network, so such addresses are refused unless the configuration
-//! allows them.
+//! The address guard of the hub's own outbound requests (webhook deliveries, change
+//! feed polls): they never connect to a loopback, private, link-local or otherwise
+//! reserved address ([`entreposto_domain::webhook::is_public_address`]) unless the
+//! configuration says they may (the `setting` each names in its refusals).
 //!
-//! TODO: share with the webhook deliveries' guard (`[webhooks]
-//! allow_private_addresses`) once both are on one branch.
+//! The check is on the addresses actually connected to: a client resolves names
+//! through [`GuardedResolver`], which drops every forbidden address from the answer,
+//! and connects only to what it returned. A name that resolves to a public address
+//! when checked and a private one when connecting (DNS rebinding) cannot get through,
+//! because there is no second resolution. URLs whose host is a literal address never
+//! reach a resolver, so [`check_literal`] refuses those before the request. Clients
+//! follow no redirect and use no proxy, so neither can lead a request elsewhere.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, SocketAddr};
 
-/// Whether `ip` is an address of the public internet: not loopback, private
-/// (RFC 1918, unique local `fc00::/7`), link-local, shared (`100.64.0.0/10`),
-/// unspecified, broadcast, multicast, documentation or reserved, nor one of those
-/// mapped into IPv6.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
+use entreposto_domain::webhook::is_public_address;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// Resolves names with the system's resolver and keeps only the addresses the
+/// requests may reach.
+#[derive(Debug, Clone, Copy)]
+pub struct GuardedResolver {
+    pub allow_private: bool,
+    /// The configuration key that allows private addresses, named in refusals
+    /// (`[webhooks] allow_private_addresses`).
+    pub setting: &'static str,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let GuardedResolver {
+            allow_private,
+            setting,
+        } = *self;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| allow_private || is_public_address(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let err: Box<dyn std::error::Error + Send + Sync> = if found.is_empty() {
+                    format!("{host} resolves to no address").into()
+                } else {
+                    let ips: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
+                    format!(
+                        "refused: {host} resolves to no public address ({}); set {setting} \
+                         to reach it",
+                        ips.join(", ")
+                    )
+                    .into()
+                };
+                return Err(err);
+            }
+            let addrs: Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
     }
 }
 
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || a == 0
-        // Shared address space (carrier-grade NAT).
-        || (a == 100 && (64..128).contains(&b))
-        // IETF protocol assignments.
-        || (a == 192 && b == 0 && c == 0)
-        // Benchmarking.
-        || (a == 198 && (b == 18 || b == 19))
-        // Reserved for future use.
-        || a >= 240)
+/// Refuses `url` when its host is a literal address the requests may not reach
+/// (names are checked as they resolve, by [`GuardedResolver`]).
+pub fn check_literal(
+    url: &reqwest::Url,
+    allow_private: bool,
+    setting: &'static str,
+) -> Result<(), String> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(a)) => IpAddr::V4(a),
+        Some(url::Host::Ipv6(a)) => IpAddr::V6(a),
+        _ => return Ok(()),
+    };
+    if allow_private || is_public_address(ip) {
+        Ok(())
+    } else {
+        Err(format!(
+            "refused: {ip} is not a public address; set {setting} to reach it"
+        ))
+    }
 }
 
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        // Unique local.
-        || (first & 0xfe00) == 0xfc00
-        // Link-local.
-        || (first & 0xffc0) == 0xfe80
-        // Documentation.
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
-        // IPv4-compatible and other addresses in ::/96.
-        || ip.segments()[..6].iter().all(|s| *s == 0))
+/// A client for the hub's outbound requests: names resolved through
+/// [`GuardedResolver`] (unless private addresses are allowed), no redirect followed
+/// (a 3xx is a failure like any other), no proxy.
+pub fn guarded_client(allow_private: bool, setting: &'static str) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(std::sync::Arc::new(GuardedResolver {
+            allow_private,
+            setting,
+        }))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SETTING: &str = "[webhooks] allow_private_addresses";
+
     #[test]
-    fn private_and_local_addresses_are_not_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.9",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "255.255.255.255",
-            "224.0.0.1",
-            "::1",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
+    fn literal_private_hosts_are_refused_unless_allowed() {
+        for u in [
+            "http://127.0.0.1:9/x",
+            "http://[::1]/",
+            "http://10.0.0.8/",
+            "http://169.254.169.254/",
         ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+            let url = reqwest::Url::parse(u).unwrap();
+            assert!(check_literal(&url, false, SETTING).is_err(), "{u}");
+            assert!(check_literal(&url, true, SETTING).is_ok(), "{u}");
         }
-        for ip in ["8.8.8.8", "200.147.67.142", "2804:14c::1", "::ffff:8.8.8.8"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        let named = reqwest::Url::parse("https://hooks.example.com/").unwrap();
+        assert!(check_literal(&named, false, SETTING).is_ok());
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_loopback_are_refused_unless_allowed() {
+        let name: Name = "localhost".parse().unwrap();
+        let refused = GuardedResolver {
+            allow_private: false,
+            setting: SETTING,
         }
+        .resolve(name)
+        .await;
+        let err = refused.err().expect("localhost resolves to loopback only");
+        assert!(err.to_string().starts_with("refused"), "{err}");
+        let name: Name = "localhost".parse().unwrap();
+        let allowed: Vec<_> = GuardedResolver {
+            allow_private: true,
+            setting: SETTING,
+        }
+        .resolve(name)
+        .await
+        .expect("allowed")
+        .collect();
+        assert!(allowed.iter().all(|a| a.ip().is_loopback()) && !allowed.is_empty());
     }
 }

@@ -17,8 +17,8 @@ use entreposto_app::App;
 use entreposto_store::webhooks::ClaimedDelivery;
 use tokio::sync::{watch, Semaphore};
 
-use super::guard::{check_literal, GuardedResolver};
 use super::sign::signature_header;
+use entreposto_http::outbound::{check_literal, guarded_client};
 
 /// How much of a response body the log keeps.
 pub const RESPONSE_EXCERPT_BYTES: usize = 1024;
@@ -55,6 +55,9 @@ pub fn default_node_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// The configuration key that lets deliveries reach private addresses.
+const SETTING: &str = "[webhooks] allow_private_addresses";
+
 /// Sends the deliveries of one node.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -68,12 +71,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(app: App, options: DispatcherOptions) -> Result<Dispatcher, reqwest::Error> {
         let allow_private = app.webhook_settings().allow_private_addresses;
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            // A redirect or a proxy would send the request somewhere the guard did
-            // not check; a 3xx is a failure like any other non-2xx.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
+        let client = guarded_client(allow_private, SETTING)
             .timeout(options.timeout)
             .user_agent(concat!("Entreposto-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -189,7 +187,7 @@ impl Dispatcher {
             Ok(u) => u,
             Err(e) => return failed(format!("bad URL: {e}")),
         };
-        if let Err(e) = check_literal(&url, self.allow_private) {
+        if let Err(e) = check_literal(&url, self.allow_private, SETTING) {
             return failed(e);
         }
         let timestamp = at.0.div_euclid(1_000_000);

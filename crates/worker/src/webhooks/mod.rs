@@ -1,9 +1,10 @@
 //! Webhook delivery, the IO half of webhooks: the outbox sink that fans events out
 //! into deliveries ([`WebhookSink`], run by a [`crate::Relay`] like every sink), the
 //! dispatcher that sends them ([`dispatch`]), their Standard Webhooks signatures
-//! ([`sign`]) and the guard that keeps them off private addresses ([`guard`]). What
-//! an outcome means (retries, disabling) and which endpoints an event goes to are
-//! decided by the application (`entreposto_app::webhooks`).
+//! ([`sign`]), kept off private addresses by the hub's outbound guard
+//! ([`entreposto_http::outbound`]). What an outcome means (retries, disabling) and
+//! which endpoints an event goes to are decided by the application
+//! (`entreposto_app::webhooks`).
 //!
 //! The sink writes every event's deliveries durably before the relay acks it, and the
 //! relay hands the sink events in outbox order from one node at a time, so one
@@ -18,7 +19,6 @@ use entreposto_store::OutboxEvent;
 use crate::{Sink, SinkError};
 
 pub mod dispatch;
-pub mod guard;
 pub mod sign;
 
 pub use dispatch::{Dispatcher, DispatcherOptions};
