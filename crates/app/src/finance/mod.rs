@@ -109,9 +109,7 @@ impl App {
         // merges again into what the winner wrote. A line that moved since it was read
         // (a statement step released on it, an ERP marked it) is `Stale`: the push
         // merges again into the line as it is now, so the release or mark stays.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        for attempt in 1..=ATTEMPTS {
             let now = self.now();
             let found = self
                 .store
@@ -151,6 +149,7 @@ impl App {
                 saved => return Ok(saved?),
             }
         }
+        Err(StoreError::Stale.into())
     }
 
     /// Koncili `DELETE /externalapi/order/{orderCode}/{channelName}`: the order goes;
@@ -165,9 +164,7 @@ impl App {
         let tolerance = self.channel_terms(scope, channel).await?.tolerance;
         // A released line that moved since it was read (a step, a mark) is `Stale`:
         // the delete reads the lines again, so what moved them stays.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        for attempt in 1..=ATTEMPTS {
             let Some((_, lines)) = self
                 .store
                 .get_settlement(scope, channel, order_code)
@@ -205,6 +202,7 @@ impl App {
                 done => return Ok(done?),
             }
         }
+        Err(StoreError::Stale.into())
     }
 
     /// Follows an order of the lifecycle (called by the order use cases after each
