@@ -28,13 +28,7 @@ mkdir -p "$OUT"
 
 need_wrk
 build_release
-if [ "$BACKEND" = postgres ]; then
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS entreposto_bench_catalog" \
-    -c "CREATE DATABASE entreposto_bench_catalog"
-  DB="postgres://postgres@127.0.0.1:5432/entreposto_bench_catalog"
-else
-  DB="$OUT/bench.db"
-fi
+bench_database catalog
 
 python3 "$ROOT/bench/catalog_gen.py" "$PRODUCTS" 1000 "$OUT/rows" >/dev/null
 python3 "$ROOT/bench/catalog_gen.py" "$SEARCH_PRODUCTS" 10000 "$OUT/big" >/dev/null

@@ -32,15 +32,7 @@ need_wrk
 build_release
 (cd "$ROOT" && cargo build --release -p entreposto-bench-sink >&2)
 SINK_BIN="$ROOT/target/release/webhook-sink"
-if [ "$BACKEND" = postgres ]; then
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS entreposto_bench_events" \
-    -c "CREATE DATABASE entreposto_bench_events"
-  DB="postgres://postgres@127.0.0.1:5432/entreposto_bench_events"
-  sql() { psql -h 127.0.0.1 -U postgres -d entreposto_bench_events -Atc "$1"; }
-else
-  DB="$OUT/bench.db"
-  sql() { python3 -c "import sqlite3,sys; [print('|'.join(map(str, r))) for r in sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(sys.argv[2])]" "$DB" "$1"; }
-fi
+bench_database events
 cat > "$OUT/entreposto.toml" <<TOML
 [webhooks]
 allow_private_addresses = true

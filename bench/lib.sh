@@ -27,6 +27,22 @@ build_release() {
 export ENTREPOSTO_RATE_LIMITS__DEFAULT="${ENTREPOSTO_RATE_LIMITS__DEFAULT:-1000000/s}"
 export ENTREPOSTO_RATE_LIMITS__SHARED="${ENTREPOSTO_RATE_LIMITS__SHARED:-false}"
 
+# bench_database NAME: a fresh database for the run on $BACKEND (PostgreSQL:
+# `entreposto_bench_NAME` on the local server; SQLite: $OUT/bench.db), as DB, and
+# `sql QUERY` printing its rows as `a|b` lines (SQLite's read-only, beside the server).
+bench_database() {
+  if [ "${BACKEND:-sqlite}" = postgres ]; then
+    BENCH_PG_DB="entreposto_bench_$1"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $BENCH_PG_DB" \
+      -c "CREATE DATABASE $BENCH_PG_DB"
+    DB="postgres://postgres@127.0.0.1:5432/$BENCH_PG_DB"
+    sql() { psql -h 127.0.0.1 -U postgres -d "$BENCH_PG_DB" -Atc "$1"; }
+  else
+    DB="$OUT/bench.db"
+    sql() { python3 -c "import sqlite3,sys; [print('|'.join(map(str, r))) for r in sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(sys.argv[2])]" "$DB" "$1"; }
+  fi
+}
+
 # start_server DB PORT: runs `entreposto serve` in the background, sets SERVER_PID.
 start_server() {
   local db="$1" port="$2"

@@ -28,15 +28,7 @@ mkdir -p "$OUT"
 
 need_wrk
 build_release
-if [ "$BACKEND" = postgres ]; then
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS entreposto_bench_orders" \
-    -c "CREATE DATABASE entreposto_bench_orders"
-  DB="postgres://postgres@127.0.0.1:5432/entreposto_bench_orders"
-  sql() { psql -h 127.0.0.1 -U postgres -d entreposto_bench_orders -Atc "$1"; }
-else
-  DB="$OUT/bench.db"
-  sql() { python3 -c "import sqlite3,sys; [print('|'.join(map(str, r))) for r in sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(sys.argv[2])]" "$DB" "$1"; }
-fi
+bench_database orders
 
 start=$(date +%s.%N)
 "$BIN" demo --orders "$ORDERS" --sellers 1 --tickets 0 --products 0 --database-url "$DB" > "$OUT/demo.json"

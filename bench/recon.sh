@@ -22,13 +22,7 @@ mkdir -p "$OUT"
 
 need_wrk
 build_release
-if [ "$BACKEND" = postgres ]; then
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS entreposto_bench_recon" \
-    -c "CREATE DATABASE entreposto_bench_recon"
-  DB="postgres://postgres@127.0.0.1:5432/entreposto_bench_recon"
-else
-  DB="$OUT/bench.db"
-fi
+bench_database recon
 
 "$BIN" demo --sellers 1 --orders 0 --tickets 0 --products 0 --database-url "$DB" > "$OUT/demo.json"
 seller() { python3 -c "import json,sys; print(json.load(open('$OUT/demo.json'))['sellers'][0]$1)"; }
@@ -41,11 +35,7 @@ size=$(du -m "$OUT/statement.csv" | cut -f1)
 
 start_server "$DB" "$PORT"
 trap stop_server EXIT
-if [ "$BACKEND" = postgres ]; then
-  count_orders() { psql -h 127.0.0.1 -U postgres -d entreposto_bench_recon -Atc "SELECT count(*) FROM settlement_orders"; }
-else
-  count_orders() { python3 -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute('SELECT count(*) FROM settlement_orders').fetchone()[0])" "$DB"; }
-fi
+count_orders() { sql "SELECT count(*) FROM settlement_orders"; }
 start=$(date +%s.%N)
 # wrk runs until its duration whatever its threads do: wait for the orders, then stop it.
 wrk -t"$THREADS" -c"$CONNECTIONS" -d3600s -s "$ROOT/bench/recon_push.lua" "http://127.0.0.1:$PORT/" > "$OUT/push.txt" &
