@@ -3,6 +3,7 @@
 //! and statement files, and generating demo data.
 #![forbid(unsafe_code)]
 
+pub mod background;
 pub mod catalog_file;
 pub mod config;
 pub mod demo;

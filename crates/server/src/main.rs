@@ -689,62 +689,20 @@ async fn serve(
     config: &Config,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
-    let outbox_store = store.clone();
     let bound = entreposto::listeners::bind(store.clone(), config).await?;
-    // One signal for every listener and the import worker: each stops when it is seen.
+    // One signal for every listener and the background work: each stops when it sees it.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signal = shutdown_signal();
     tokio::spawn(async move {
         signal.await;
         let _ = stop.send(true);
     });
-    // Imports run on every node: the worker claims jobs with a lease, so a job this
-    // node accepted and a job a dead node left behind are both finished by someone.
-    // It stops between steps on shutdown (a step is one transaction, so stopping there
-    // loses nothing); the listeners drain meanwhile.
-    // Idempotency records past their day and full rate buckets go, on every node.
-    if let Some(b) = bound.first() {
-        tokio::spawn(entreposto::housekeeping::run(
-            store.clone(),
-            b.app.clone(),
-            stopped.clone(),
-        ));
-    }
-    let worker = match bound.first() {
-        Some(b) if config.import_worker => {
-            let app = b.app.clone();
-            let stopped = stopped.clone();
-            Some(tokio::spawn(
-                async move { app.run_import_worker(stopped).await },
-            ))
-        }
-        _ => None,
+    let background = match bound.first() {
+        Some(b) => Some(entreposto::background::start(
+            &b.app, store, config, &stopped,
+        )?),
+        None => None,
     };
-    // Webhooks too run on every node: the outbox sink is held by one node at a time
-    // and each delivery is claimed by one, so any node may die mid-delivery.
-    let webhooks = match bound.first() {
-        Some(b) if config.webhooks.worker => {
-            entreposto::webhooks::spawn(&b.app, store.clone(), config, &stopped)?
-        }
-        _ => Vec::new(),
-    };
-    // Change feeds are polled on every node, each feed claimed by one poller at a
-    // time; a poller stops between polls on shutdown (a poll that stops midway is
-    // resumed at its last recorded page by whoever polls the feed next).
-    let mut pollers = Vec::new();
-    if let Some(b) = bound.first().filter(|_| config.notifications.poller) {
-        let source: std::sync::Arc<dyn entreposto_app::notifications::feeds::ChangeSource> =
-            std::sync::Arc::new(config.notifications.feed_client()?);
-        for _ in 0..config.notifications.pollers.max(1) {
-            let (app, source, stopped) = (b.app.clone(), source.clone(), stopped.clone());
-            let tick = config.notifications.tick();
-            pollers.push(tokio::spawn(async move {
-                app.run_feed_poller(source, tick, stopped).await
-            }));
-        }
-    }
-    // Every node relays the outbox to the configured sinks (one holder per sink).
-    let relays = entreposto::relays::start(outbox_store, config, stopped.clone());
     let mut running = tokio::task::JoinSet::new();
     // The shared listener is logged first: scripts (and the tests) read its address
     // from the first "listening on" line.
@@ -777,17 +735,8 @@ async fn serve(
     while let Some(done) = running.join_next().await {
         done??;
     }
-    if let Some(w) = worker {
-        w.await.context("the import worker panicked")?;
-    }
-    for w in webhooks {
-        w.await.context("a webhook worker panicked")?;
-    }
-    for p in pollers {
-        p.await.context("a change feed poller panicked")?;
-    }
-    for r in relays {
-        r.await.context("an outbox relay panicked")?;
+    if let Some(b) = background {
+        b.join().await?;
     }
     tracing::info!("stopped");
     Ok(())

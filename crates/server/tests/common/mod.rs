@@ -196,28 +196,13 @@ impl TestApp {
         let bound = entreposto::listeners::bind_with_clock(store.clone(), &config, clock)
             .await
             .expect("bind");
-        // The import worker, as `serve` runs it, so imports finish on their own
-        // (unless the suite drives them itself: `no_import_worker`).
+        // The background work, as `serve` runs it, so imports finish and events go
+        // out on their own (unless the suite drives them itself: `no_import_worker`,
+        // `no_feed_poller`, `[webhooks] worker = false`).
         let use_cases = bound[0].app.clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        if config.import_worker {
-            let worker_app = use_cases.clone();
-            let stopped = stopped.clone();
-            tokio::spawn(async move { worker_app.run_import_worker(stopped).await });
-        }
-        if config.webhooks.worker {
-            entreposto::webhooks::spawn(&use_cases, store.clone(), &config, &stopped)
-                .expect("webhook workers");
-        }
-        // The change feed poller, as `serve` runs it (unless the suite drives polls
-        // itself on a clock of its own: `no_feed_poller`).
-        if config.notifications.poller {
-            let source: Arc<dyn entreposto_app::notifications::feeds::ChangeSource> =
-                Arc::new(config.notifications.feed_client().expect("feed client"));
-            let (poller_app, tick) = (use_cases.clone(), config.notifications.tick());
-            let stopped = stopped.clone();
-            tokio::spawn(async move { poller_app.run_feed_poller(source, tick, stopped).await });
-        }
+        entreposto::background::start(&use_cases, store.clone(), &config, &stopped)
+            .expect("background work");
         for b in bound {
             let url = format!("http://{}", b.listener.local_addr().expect("addr"));
             let owners = b.owners();
