@@ -42,11 +42,13 @@ pub fn start(
     // It stops between steps (a step is one transaction, so stopping there loses
     // nothing).
     if config.import_worker {
-        let (app, stopped) = (app.clone(), stopped.clone());
-        tasks.push((
-            "the import worker",
-            tokio::spawn(async move { app.run_import_worker(stopped).await }),
-        ));
+        for _ in 0..config.import_workers.max(1) {
+            let (app, stopped) = (app.clone(), stopped.clone());
+            tasks.push((
+                "an import worker",
+                tokio::spawn(async move { app.run_import_worker(stopped).await }),
+            ));
+        }
     }
     // The outbox's webhooks sink is held by one node at a time and each delivery is
     // claimed by one, so any node may die mid-delivery.

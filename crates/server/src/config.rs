@@ -78,6 +78,11 @@ pub struct Config {
     /// jobs any node's worker claims, so a node may leave them to the others (set it
     /// false on nodes that should only answer requests).
     pub import_worker: bool,
+    /// How many import jobs this node's worker runs at once (default 2). A step
+    /// decides in the runtime and then waits on the store, so a second job's
+    /// decisions fill the first one's writes; jobs that write the same products
+    /// settle it with the products' versions, as any two writers do.
+    pub import_workers: usize,
     /// How long an import job a node claimed stays its own without a renewal, in
     /// seconds (default 60; renewed after every step). A node that dies holds its job
     /// this long before another node's worker resumes it.
@@ -613,6 +618,7 @@ impl Default for Config {
             edge: EdgeSettings::default(),
             rate_limits: RateLimitConfig::default(),
             import_worker: true,
+            import_workers: 2,
             import_lease_seconds: 60,
             koncili_extract_shape: ExtractShape::default(),
             webhooks: WebhookConfig::default(),

@@ -7,7 +7,8 @@ mod common;
 
 use common::{order_body, TestApp};
 use entreposto_domain::{
-    Cents, Dimensions, Price, ProductDraft, ProductFields, ProductInfo, ProductKind,
+    BrandRef, CategoryRef, Cents, Dimensions, Location, PartyRef, Price, ProductDraft,
+    ProductFields, ProductInfo, ProductKind,
 };
 use entreposto_domain::{Scope, StockLevel, Timestamp};
 use entreposto_store::{EventFilter, OutboxEvent};
@@ -81,10 +82,21 @@ async fn a_product_event_shows_the_product_as_the_api_does(app: TestApp) {
                 model: "M".into(),
                 ..Default::default()
             },
-            stock: vec![StockLevel {
-                quantity: 3,
-                ..Default::default()
-            }],
+            // Two locations, the later one first: a read returns them by location.
+            stock: vec![
+                StockLevel {
+                    location: Location {
+                        id: 7,
+                        name: Some("CD Sul".into()),
+                    },
+                    quantity: 3,
+                    ..Default::default()
+                },
+                StockLevel {
+                    quantity: 5,
+                    ..Default::default()
+                },
+            ],
             price: Some(Price {
                 list: Cents(5000),
                 value: Cents(4500),
@@ -98,11 +110,25 @@ async fn a_product_event_shows_the_product_as_the_api_does(app: TestApp) {
             }),
             ..Default::default()
         },
+        categories: vec![CategoryRef {
+            name: Some("Roupas".into()),
+            ..Default::default()
+        }],
+        brand: Some(BrandRef {
+            info: PartyRef {
+                name: Some("Marca A".into()),
+                ..Default::default()
+            },
+            manufacturer: Some(PartyRef {
+                name: Some("Fábrica A".into()),
+                ..Default::default()
+            }),
+        }),
         ..Default::default()
     };
     let job = app
         .app()
-        .start_import(&scope, vec![draft], false, false)
+        .start_import(&scope, vec![draft.clone()], false, false)
         .await
         .expect("import");
     let job = app.wait_for_import(&scope, &job.id).await;
@@ -126,4 +152,25 @@ async fn a_product_event_shows_the_product_as_the_api_does(app: TestApp) {
     assert_eq!(evs[1].entity_id, job.id);
     assert_eq!(evs[1].payload["state"], "finished");
     assert_eq!(evs[1].payload["succeeded"], 1);
+
+    // An update shows the product as replaced, created when it was.
+    let mut again = draft.clone();
+    again.fields.info.name = "Camiseta Nova".into();
+    again.fields.stock.pop();
+    let job = app
+        .app()
+        .start_import(&scope, vec![again], false, false)
+        .await
+        .expect("import");
+    app.wait_for_import(&scope, &job.id).await;
+    let evs = events(&app, &op.id).await;
+    assert_eq!(evs[2].event_type, "product.updated");
+    let got = app
+        .get(
+            &format!("/api/v1/sellers/{}/products/{id}", seller.id),
+            &auth,
+        )
+        .await;
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    assert_eq!(evs[2].payload, got.body);
 }

@@ -36,7 +36,7 @@ pub struct PgStore {
     pool: Pool,
     /// Products this node inserted since it last refreshed the planner's statistics
     /// of the catalog (see [`PgStore::grew`]).
-    pub(crate) products_grown: Arc<std::sync::atomic::AtomicU64>,
+    pub(crate) products_grown: Arc<Growth>,
     /// Order listing counts (see [`entreposto_store::count_cache`]), valid while
     /// `orders_written` (bumped by this node's every commit that writes orders) has not
     /// moved and for a few seconds.
@@ -44,15 +44,35 @@ pub struct PgStore {
     pub(crate) orders_written: Arc<std::sync::atomic::AtomicU64>,
     /// Extract lines this node inserted since it last refreshed their statistics
     /// (orders pushed by the hundred thousand, a statement's unknown keys).
-    pub(crate) lines_grown: Arc<std::sync::atomic::AtomicU64>,
+    pub(crate) lines_grown: Arc<Growth>,
     /// Bumped after each commit that wrote events (see `OutboxStore::event_signal`).
     pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
     /// Renders the payloads of the events writes insert (see `entreposto_store::events`).
     pub(crate) payloads: Arc<dyn entreposto_store::EventPayloads>,
 }
 
-/// Rows a node inserts into a table before it refreshes the table's statistics.
+/// Rows a node inserts into a table before it refreshes the table's statistics, once
+/// the early refreshes are done: the first comes after [`ANALYZE_FIRST`] rows and each
+/// next one after twice as many as the last, up to this.
 const ANALYZE_EVERY: u64 = 20_000;
+const ANALYZE_FIRST: u64 = 1_000;
+
+/// Rows a node inserted into a table since it last refreshed its statistics, and
+/// after how many it refreshes them next (see [`PgStore::grew`]).
+#[derive(Debug)]
+pub(crate) struct Growth {
+    since: std::sync::atomic::AtomicU64,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Growth {
+    fn default() -> Self {
+        Growth {
+            since: 0.into(),
+            next: ANALYZE_FIRST.into(),
+        }
+    }
+}
 
 pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
@@ -149,21 +169,25 @@ impl Params {
 pub const DEFAULT_POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl PgStore {
-    /// Counts `n` rows inserted into `table`, and once [`ANALYZE_EVERY`] have gone in
-    /// refreshes its statistics, in the background: autovacuum analyzes a table after
+    /// Counts `n` rows inserted into `table`, and once enough have gone in (see
+    /// [`ANALYZE_EVERY`]) refreshes its statistics, in the background: autovacuum analyzes a table after
     /// a tenth of it changed, and until then the planner takes a seller that grew by
     /// a large import for the few rows it had, and walks that seller's whole id index
     /// for a SKU (70 ms instead of one descent of the SKU's unique index).
-    pub(crate) fn grew(&self, counter: &std::sync::atomic::AtomicU64, n: u64, table: &'static str) {
+    pub(crate) fn grew(&self, growth: &Growth, n: u64, table: &'static str) {
         use std::sync::atomic::Ordering;
         if n == 0 {
             return;
         }
-        let before = counter.fetch_add(n, Ordering::Relaxed);
-        if before + n < ANALYZE_EVERY {
+        let before = growth.since.fetch_add(n, Ordering::Relaxed);
+        let next = growth.next.load(Ordering::Relaxed);
+        if before + n < next {
             return;
         }
-        counter.store(0, Ordering::Relaxed);
+        growth.since.store(0, Ordering::Relaxed);
+        growth
+            .next
+            .store((next * 2).min(ANALYZE_EVERY), Ordering::Relaxed);
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let outcome = match pool.get().await {

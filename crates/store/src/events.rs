@@ -15,13 +15,14 @@ use std::collections::HashMap;
 
 use entreposto_domain::{
     CatalogEvent, Credential, CredentialEvent, DomainEvent, FinanceEvent, OrderEvent, Product,
-    Scope, Ticket, TicketEvent, TicketMessage, Timestamp, Upserted,
+    ProductData, Scope, Ticket, TicketEvent, TicketMessage, Timestamp, Upserted,
 };
 use serde_json::json;
 
 use crate::outbox::{entity, NewEvent};
 use crate::{
-    CatalogChange, CatalogLinks, CatalogSaved, Conciliation, ExtractLine, ImportJob, OrderView,
+    CatalogChange, CatalogLinks, CatalogSaved, Conciliation, ExtractLine, ImportJob, Link,
+    OrderView,
 };
 
 /// What a product event that does not rewrite the whole product knows of it.
@@ -210,23 +211,17 @@ pub fn ticket_events(
         .collect()
 }
 
-/// The products whose events a catalog change writes (written, restocked or repriced
-/// with events), each once: a backend reads them back as stored after the change,
-/// with their links, for [`catalog_events`].
-pub fn catalog_products_to_read(change: &CatalogChange, saved: &CatalogSaved) -> Vec<i64> {
+/// The products whose events a catalog change writes that a backend reads back as
+/// stored after the change, with their links, for [`catalog_events`]: the ones it
+/// restocked or repriced with events. A product the change writes whole is shown
+/// from the write itself ([`written_products`]), unless the change also restocks or
+/// reprices it.
+pub fn catalog_products_to_read(change: &CatalogChange) -> Vec<i64> {
     let mut ids: Vec<i64> = change
-        .products
+        .stock
         .iter()
-        .zip(&saved.products)
-        .filter(|(w, _)| !w.events.is_empty())
-        .map(|(_, &id)| id)
-        .chain(
-            change
-                .stock
-                .iter()
-                .filter(|s| !s.events.is_empty())
-                .map(|s| s.product_id),
-        )
+        .filter(|s| !s.events.is_empty())
+        .map(|s| s.product_id)
         .chain(
             change
                 .prices
@@ -238,6 +233,86 @@ pub fn catalog_products_to_read(change: &CatalogChange, saved: &CatalogSaved) ->
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// The existing products a change writes whole with events (not read back, see
+/// [`catalog_products_to_read`]): a backend gives [`written_products`] their
+/// creation times, the one thing of them the write does not hold.
+pub fn catalog_products_replaced(change: &CatalogChange) -> Vec<i64> {
+    let read = catalog_products_to_read(change);
+    let mut ids: Vec<i64> = change
+        .products
+        .iter()
+        .filter(|w| !w.events.is_empty())
+        .filter_map(|w| w.existing.map(|(id, _)| id))
+        .filter(|id| read.binary_search(id).is_err())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The products a saved change wrote whole with events, as they are stored after it,
+/// built from the writes (the last one of a product written twice) and the ids the
+/// change gave: no read inside the transaction. `created` holds the creation time of
+/// each of [`catalog_products_replaced`]; a new product was created by the change.
+/// Stock levels come in location order, as a read returns them.
+pub fn written_products(
+    scope: &Scope,
+    change: &CatalogChange,
+    saved: &CatalogSaved,
+    created: &HashMap<i64, Timestamp>,
+) -> Vec<Product> {
+    let read = catalog_products_to_read(change);
+    let link = |l: Link, new: &[i64]| match l {
+        Link::Existing(id) => id,
+        Link::New(n) => new.get(n).copied().unwrap_or_default(),
+    };
+    let mut out: Vec<Product> = Vec::new();
+    let mut at: HashMap<i64, usize> = HashMap::new();
+    for (w, &id) in change.products.iter().zip(&saved.products) {
+        if w.events.is_empty() || read.binary_search(&id).is_ok() {
+            continue;
+        }
+        let mut fields = w.fields.clone();
+        fields.stock.sort_by_key(|l| l.location.id);
+        let product = Product {
+            id,
+            operator_id: scope.operator_id.clone(),
+            seller_id: scope.seller_id.clone().unwrap_or_default(),
+            version: w.existing.map_or(1, |(_, v)| v + 1),
+            created_at: match w.existing {
+                Some((id, _)) => created.get(&id).copied().unwrap_or(change.now),
+                None => change.now,
+            },
+            updated_at: change.now,
+            data: ProductData {
+                sku: w.sku.clone(),
+                kind: w.kind,
+                fields,
+                category_ids: w
+                    .categories
+                    .iter()
+                    .map(|&l| link(l, &saved.categories))
+                    .collect(),
+                brand_id: w.brand.map(|l| link(l, &saved.brands)),
+                manufacturer_id: w.manufacturer.map(|l| link(l, &saved.manufacturers)),
+                collection_ids: w
+                    .collections
+                    .iter()
+                    .map(|&l| link(l, &saved.collections))
+                    .collect(),
+            },
+        };
+        match at.get(&id) {
+            Some(&i) => out[i] = product,
+            None => {
+                at.insert(id, out.len());
+                out.push(product);
+            }
+        }
+    }
+    out
 }
 
 /// Whether a catalog change has any event (so a backend can skip reading back).
@@ -252,7 +327,8 @@ pub fn catalog_has_events(change: &CatalogChange) -> bool {
 /// What a backend read back for [`catalog_events`].
 #[derive(Debug, Clone, Copy)]
 pub struct CatalogAfter<'a> {
-    /// The products of [`catalog_products_to_read`], as stored after the change.
+    /// The products of [`written_products`] and of [`catalog_products_to_read`] (as
+    /// stored after the change).
     pub products: &'a [Product],
     pub links: &'a CatalogLinks,
     /// The SKU of each of the change's deletions, in order.

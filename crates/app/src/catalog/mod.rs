@@ -203,9 +203,15 @@ impl App {
     /// node took it over (its cursor moved under this one). Returns the job as it ended.
     pub async fn run_import_job(&self, job: ImportJob) -> Result<ImportJob> {
         let mut job = job;
+        let scope = Scope::seller(&job.operator_id, &job.seller_id);
+        let mut resolver = Resolver::new(
+            &*self.store,
+            &scope,
+            job.verify_categories,
+            job.verify_brands,
+        );
         while job.processed < job.total {
-            let scope = Scope::seller(&job.operator_id, &job.seller_id);
-            match self.import_step(&scope, &job).await? {
+            match self.import_step(&scope, &job, &mut resolver).await? {
                 Some(next) => job = next,
                 None => break,
             }
@@ -222,7 +228,12 @@ impl App {
 
     /// Decides and saves the next step of `job`; `None` if the job's cursor is no longer
     /// where this node left it (another node holds the job).
-    async fn import_step(&self, scope: &Scope, job: &ImportJob) -> Result<Option<ImportJob>> {
+    async fn import_step(
+        &self,
+        scope: &Scope,
+        job: &ImportJob,
+        resolver: &mut Resolver<'_>,
+    ) -> Result<Option<ImportJob>> {
         let rows = self
             .store
             .import_rows(&job.id, job.processed, STEP_ROWS)
@@ -238,8 +249,12 @@ impl App {
         let mut width = rows.len();
         for attempt in 1..=ATTEMPTS {
             let take = &rows[..width.min(rows.len())];
-            let change = self.decide_step(scope, job, take).await?;
-            match self.store.save_catalog(scope, change).await {
+            let change = self.decide_step(scope, job, take, resolver).await?;
+            let r = self.store.save_catalog(scope, change).await;
+            if r.is_err() {
+                resolver.forget();
+            }
+            match r {
                 Ok(_) => return Ok(Some(self.store.get_import_job(scope, &job.id).await?)),
                 Err(StoreError::Stale) => {
                     let now = self.store.get_import_job(scope, &job.id).await?;
@@ -288,6 +303,7 @@ impl App {
         scope: &Scope,
         job: &ImportJob,
         rows: &[(u32, ProductDraft)],
+        resolver: &mut Resolver<'_>,
     ) -> Result<CatalogChange> {
         let mut keys = Vec::new();
         for (_, d) in rows {
@@ -296,12 +312,7 @@ impl App {
         keys.sort_by_key(|k| format!("{k:?}"));
         keys.dedup();
         let known = Known::new(self.store.find_products(scope, &keys).await?);
-        let mut resolver = Resolver::new(
-            &*self.store,
-            scope,
-            job.verify_categories,
-            job.verify_brands,
-        );
+        resolver.next_change();
         let mut change = CatalogChange {
             now: self.now(),
             ..Default::default()
@@ -331,7 +342,7 @@ impl App {
             }
             let at = resolver.checkpoint(&change);
             match self
-                .decide_draft(draft, &known, &new_simples, &mut resolver, &mut change)
+                .decide_draft(draft, &known, &new_simples, resolver, &mut change)
                 .await?
             {
                 Ok(decided) => {

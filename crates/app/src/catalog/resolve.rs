@@ -81,6 +81,26 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// Readies the caches for a new change: links to entities the last change created
+    /// (by their index in it) and entities found missing go, existing entities stay.
+    /// An import keeps one resolver for all of a job's steps, so a step after the
+    /// first looks up nothing its job has seen. An entity deleted since is caught by
+    /// the write (its link is checked there, and the step is decided again after
+    /// [`Resolver::forget`]); one created since is found, as the miss was not kept.
+    pub fn next_change(&mut self) {
+        let existing = |v: &Option<Link>| matches!(v, Some(Link::Existing(_)));
+        self.categories
+            .retain(|k, v| existing(v) && !matches!(k, Key::Name(Some(Link::New(_)), _)));
+        self.parties.retain(|_, v| existing(v));
+    }
+
+    /// Forgets every lookup (after a write refused what they decided).
+    pub fn forget(&mut self) {
+        self.categories.clear();
+        self.parties.clear();
+        self.brand_makers.clear();
+    }
+
     pub fn checkpoint(&self, change: &CatalogChange) -> Checkpoint {
         Checkpoint([
             change.new_categories.len(),

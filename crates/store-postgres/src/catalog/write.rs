@@ -18,7 +18,8 @@ use entreposto_store::*;
 use tokio_postgres::types::ToSql;
 
 use entreposto_store::events::{
-    catalog_events, catalog_has_events, catalog_products_to_read, CatalogAfter,
+    catalog_events, catalog_has_events, catalog_products_replaced, catalog_products_to_read,
+    written_products, CatalogAfter,
 };
 
 use super::{catalog_err, writing_seller};
@@ -51,9 +52,27 @@ pub(super) async fn save_catalog(
     let (saved, deleted_skus) = w.write(&change, ids).await?;
     let has_events = catalog_has_events(&change);
     if has_events {
-        // The products as stored after the change, read inside it, as a GET would.
-        let ids = catalog_products_to_read(&change, &saved);
-        let (products, links) = super::products_with_links(&tx, scope, &ids).await?;
+        // The products as stored after the change: the ones it wrote whole from the
+        // writes, the ones it restocked or repriced read inside it.
+        let replaced = catalog_products_replaced(&change);
+        let created: HashMap<i64, Timestamp> = if replaced.is_empty() {
+            HashMap::new()
+        } else {
+            tx.query(
+                "SELECT id, created_at FROM products WHERE id = ANY($1) AND seller_id = $2",
+                &[&replaced, &seller],
+            )
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(|r| (r.get(0), Timestamp(r.get(1))))
+            .collect()
+        };
+        let mut products = written_products(scope, &change, &saved, &created);
+        let (read, _) =
+            super::products_with_links(&tx, scope, &catalog_products_to_read(&change)).await?;
+        products.extend(read);
+        let links = super::read::links_of(&tx, scope, &products).await?;
         let job = match &change.step {
             Some(s) if !s.events.is_empty() => {
                 Some(super::jobs::job_in_scope(&tx, scope, &s.job_id).await?)

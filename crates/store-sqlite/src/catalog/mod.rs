@@ -13,7 +13,8 @@
 use async_trait::async_trait;
 use entreposto_domain::*;
 use entreposto_store::events::{
-    catalog_events, catalog_has_events, catalog_products_to_read, CatalogAfter,
+    catalog_events, catalog_has_events, catalog_products_replaced, catalog_products_to_read,
+    written_products, CatalogAfter,
 };
 use entreposto_store::*;
 use rusqlite::types::{Type, Value};
@@ -114,6 +115,28 @@ pub(crate) fn products_with_links(
     Ok((products, links))
 }
 
+/// When each of products `ids` of `scope`'s seller was created.
+fn created_times(
+    c: &rusqlite::Connection,
+    scope: &Scope,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Timestamp>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut stmt = c
+        .prepare_cached("SELECT created_at FROM products WHERE id = ?1 AND seller_id = ?2")
+        .map_err(map_err)?;
+    for &id in ids {
+        let at: i64 = stmt
+            .query_row(rusqlite::params![id, scope.seller_id], |r| r.get(0))
+            .map_err(map_err)?;
+        out.insert(id, Timestamp(at));
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn save_catalog(&self, scope: &Scope, change: CatalogChange) -> Result<CatalogSaved> {
@@ -126,10 +149,16 @@ impl CatalogStore for SqliteStore {
                 if !has_events {
                     return Ok(saved);
                 }
-                // The products as stored after the change, read inside it, as a GET
-                // would read them.
-                let ids = catalog_products_to_read(&change, &saved);
-                let (products, links) = products_with_links(c, &scope, &ids)?;
+                // The products as stored after the change: the ones it wrote whole from
+                // the writes, the ones it restocked or repriced read inside it.
+                let created = created_times(c, &scope, &catalog_products_replaced(&change))?;
+                let mut products = written_products(&scope, &change, &saved, &created);
+                let keys: Vec<ProductKey> = catalog_products_to_read(&change)
+                    .into_iter()
+                    .map(ProductKey::Id)
+                    .collect();
+                products.extend(read::find_products(c, &scope, &keys)?);
+                let links = read::links_of(c, &scope, &read::LinkIds::of(&products))?;
                 let job = match &change.step {
                     Some(s) if !s.events.is_empty() => Some(jobs::get(c, &scope, &s.job_id)?),
                     _ => None,
