@@ -106,14 +106,8 @@ run() {
   # hypothesis's lambda-source parsing races on Python 3.11 ("AST constructor
   # recursion depth mismatch") and the run errors out.
   # Run from the temporary directory: schemathesis keeps a cache in its working one.
-  # `missing_required_header` and `unsupported_method` are left out since writes take
-  # an Idempotency-Key: the fuzzer repeats its generated key values, and the edge
-  # answers a key before routing and before a dialect checks its own headers (a
-  # repeat is replayed; the key on another method or path is a 422, not the 405 an
-  # undeclared method gets). Known weak point, to fix at the edge (README
-  # "Idempotency"); then these checks come back.
   if ! (cd "$WORK" && timeout "$SECONDS_PER_DOCUMENT" python3 -m schemathesis.cli run "$url" "${args[@]}" \
-    --checks "$CHECKS" --exclude-checks missing_required_header,unsupported_method \
+    --checks "$CHECKS" \
     --max-examples "$EXAMPLES" --seed "$SEED" --request-timeout 10 --workers 1); then
     echo "!! schemathesis found failures in $url" >&2
     failed=1

@@ -3,12 +3,18 @@
 //! [`RETENTION`] gets the first answer (status, `Content-Type`, body, and
 //! `Idempotent-Replayed: true`) without running again.
 //!
-//! The JSON edge drives it for requests whose credential it verified: it reads the
-//! body, digests the method, the path below the API's prefix (so the shared listener
-//! and a dialect's own agree) and the body, and [`Keys::begin`] claims the key in the
-//! database before the handler runs, so two nodes (or two connections) racing with
+//! The JSON edge drives it for requests whose credential it verified. A key belongs
+//! to one operation: the method and the path below the API's prefix, without
+//! its trailing slash ([`operation_key`]), so the same key sent to another endpoint
+//! is another key, as clients that generate keys per call expect. The edge reads the
+//! body, digests the method, the path and query as sent, the credential headers the
+//! API's clients send (a repeat that drops one, say Omnik's `application_id`, is not
+//! the request that was answered) and the body, and [`Keys::begin`] claims the key in
+//! the database before the handler runs, so two nodes (or two connections) racing with
 //! one key run it once: the loser is told the first is still in flight (409, with
-//! `Retry-After`). The same key with another request is a 422 naming the header. Only
+//! `Retry-After`). The same key with another request is a 422 naming the header. As
+//! the operation is part of the key, a method or path the API does not serve answers
+//! its 405 or 404 whatever key it carries. Only
 //! successes are kept ([`Keys::finish`]): a 4xx did nothing (every use case decides
 //! before it writes), so the client may correct the request and send it again with
 //! the same key, and a 5xx or a timeout may be retried. A claim whose request never
@@ -67,12 +73,40 @@ pub fn requested_key(
     }))
 }
 
-/// The digest a key's request is recognised by.
-pub fn request_hash(method: &Method, path_and_query: &str, body: &[u8]) -> [u8; 32] {
+/// The key as stored: the client's `key` within its operation (`method` and `path`
+/// below the API's prefix, a trailing slash dropped).
+pub fn operation_key(method: &Method, path: &str, key: &str) -> String {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    format!("{} {path} {key}", method.as_str())
+}
+
+/// The digest a key's request is recognised by: its method, path and query as sent,
+/// the values of `headers` (absent ones marked so), and its body.
+pub fn request_hash(
+    method: &Method,
+    path_and_query: &str,
+    headers: &[(&str, Option<&[u8]>)],
+    body: &[u8],
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(method.as_str());
     h.update([0]);
     h.update(path_and_query);
+    h.update([0]);
+    for (name, value) in headers {
+        h.update(name);
+        match value {
+            Some(v) => {
+                h.update([1]);
+                h.update((v.len() as u64).to_be_bytes());
+                h.update(v);
+            }
+            None => h.update([0]),
+        }
+    }
     h.update([0]);
     h.update(body);
     h.finalize().into()
@@ -233,16 +267,37 @@ mod tests {
     }
 
     #[test]
-    fn the_digest_covers_method_path_and_body() {
-        let a = request_hash(&Method::POST, "/orders", b"{}");
-        assert_eq!(a, request_hash(&Method::POST, "/orders", b"{}"));
-        assert_ne!(a, request_hash(&Method::PUT, "/orders", b"{}"));
-        assert_ne!(a, request_hash(&Method::POST, "/orders?x=1", b"{}"));
-        assert_ne!(a, request_hash(&Method::POST, "/orders", b"{ }"));
+    fn the_digest_covers_method_path_headers_and_body() {
+        let app: &[(&str, Option<&[u8]>)] = &[("application_id", Some(b"c1"))];
+        let a = request_hash(&Method::POST, "/orders", app, b"{}");
+        assert_eq!(a, request_hash(&Method::POST, "/orders", app, b"{}"));
+        assert_ne!(a, request_hash(&Method::PUT, "/orders", app, b"{}"));
+        assert_ne!(a, request_hash(&Method::POST, "/orders?x=1", app, b"{}"));
+        assert_ne!(a, request_hash(&Method::POST, "/orders", app, b"{ }"));
+        // A credential header dropped or changed is another request.
+        let none: &[(&str, Option<&[u8]>)] = &[("application_id", None)];
+        assert_ne!(a, request_hash(&Method::POST, "/orders", none, b"{}"));
+        let other: &[(&str, Option<&[u8]>)] = &[("application_id", Some(b"c2"))];
+        assert_ne!(a, request_hash(&Method::POST, "/orders", other, b"{}"));
         // The separators keep the parts apart.
         assert_ne!(
-            request_hash(&Method::POST, "/a", b"b"),
-            request_hash(&Method::POST, "/ab", b"")
+            request_hash(&Method::POST, "/a", &[], b"b"),
+            request_hash(&Method::POST, "/ab", &[], b"")
         );
+        let empty: &[(&str, Option<&[u8]>)] = &[("h", Some(b""))];
+        assert_ne!(
+            request_hash(&Method::POST, "/a", empty, b""),
+            request_hash(&Method::POST, "/a", &[("h", None)], b"")
+        );
+    }
+
+    #[test]
+    fn keys_belong_to_their_operation() {
+        let k = operation_key(&Method::POST, "/orders", "k1");
+        assert_eq!(k, operation_key(&Method::POST, "/orders/", "k1"));
+        assert_ne!(k, operation_key(&Method::PUT, "/orders", "k1"));
+        assert_ne!(k, operation_key(&Method::POST, "/orders/1", "k1"));
+        assert_ne!(k, operation_key(&Method::POST, "/orders", "k2"));
+        assert_eq!(operation_key(&Method::POST, "/", "k"), "POST / k");
     }
 }

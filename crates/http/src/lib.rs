@@ -387,7 +387,7 @@ async fn json_edge(
     let mut res = match idempotency::requested_key(req.method(), req.headers()) {
         None => respond(render, fast_json, req, next).await,
         Some(Err(e)) => render(&e),
-        Some(Ok(key)) => idempotent(&state, render, &principal, key, at, req, next).await,
+        Some(Ok(key)) => idempotent(&state, render, &principal, mount, key, at, req, next).await,
     };
     if let Some(c) = charge {
         c.write_headers(res.headers_mut());
@@ -395,12 +395,14 @@ async fn json_edge(
     res
 }
 
-/// Runs a request with an `Idempotency-Key` once for its credential and key (see
-/// [`idempotency`]); `at` is the length of its API's prefix on this listener.
+/// Runs a request with an `Idempotency-Key` once for its credential, operation and
+/// key (see [`idempotency`]); `at` is the length of `mount`'s prefix on this listener.
+#[allow(clippy::too_many_arguments)]
 async fn idempotent(
     state: &AppState,
     render: Renderer,
     principal: &auth::Principal,
+    mount: &Mount,
     key: String,
     at: usize,
     req: axum::extract::Request,
@@ -416,7 +418,15 @@ async fn idempotent(
         Err(e) => return render(&e),
     };
     let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
-    let hash = idempotency::request_hash(&parts.method, &target[at..], &bytes);
+    // The headers the API's clients send with their credential (names only: the
+    // values are placeholders).
+    let names = (mount.credential_headers)("", "", Some(""));
+    let headers: Vec<(&str, Option<&[u8]>)> = names
+        .iter()
+        .map(|(name, _)| (*name, parts.headers.get(*name).map(|v| v.as_bytes())))
+        .collect();
+    let hash = idempotency::request_hash(&parts.method, &target[at..], &headers, &bytes);
+    let key = idempotency::operation_key(&parts.method, &parts.uri.path()[at..], &key);
     let id = &principal.credential.id;
     match state
         .idempotency

@@ -1,7 +1,8 @@
 //! `Idempotency-Key` over HTTP on both backends, the clock set by the test: in every
 //! dialect a repeated write answers the first answer without doing the work again
-//! (rows counted), the same key with another request is a 422 naming the header in
-//! the dialect's envelope, keys are per credential, a failure is not kept, the answer
+//! (rows counted), the same key with another request (another body or query, or a
+//! credential header dropped) is a 422 naming the header in the dialect's envelope,
+//! a key belongs to its operation (method and path) and to its credential, a failure is not kept, the answer
 //! outlives the server that gave it (a second server on the same database replays
 //! it), a key still in flight is a 409 until its lease runs out, and a key expires
 //! after a day.
@@ -135,6 +136,23 @@ async fn native_orders_are_pushed_once(backend: Backend) {
     .await;
     assert_eq!(bad.status, 422);
     assert_eq!(bad.body["error"]["field"], "Idempotency-Key");
+
+    // A key belongs to its operation: on another endpoint it is another key, and a
+    // method the path does not serve answers its 405 whatever key it carries.
+    let paid_again = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/orders/{id}/payment"),
+        &h,
+        &json!({}),
+    )
+    .await;
+    assert!(paid_again.status < 300, "{:?}", paid_again.body);
+    assert!(paid_again.headers.get("idempotent-replayed").is_none());
+    for _ in 0..2 {
+        let wrong = send(&app, Method::PATCH, "/api/v1/orders", &h, &body).await;
+        assert_eq!(wrong.status, 405, "{:?}", wrong.body);
+    }
 }
 
 async fn skyhub_replies_are_sent_once(backend: Backend) {
@@ -239,10 +257,24 @@ async fn omnik_tickets_are_opened_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(tickets, 1);
-    // The trailing-slash spelling is another path: another request.
+    // The trailing-slash spelling is the same operation sent otherwise: another
+    // request with its key.
     let r = send(&app, Method::POST, &format!("{cs}/"), &h, &create).await;
     reused(&r, &r.body["message"]);
     assert_eq!(r.body["code"], 422);
+    // A repeat without the credential's `application_id` is not the request that was
+    // answered: refused, not replayed, and nothing is opened.
+    let mut partial = h.clone();
+    partial.remove("application_id");
+    let r = send(&app, Method::POST, cs, &partial, &create).await;
+    assert!((400..500).contains(&r.status), "{:?}", r.body);
+    assert!(r.headers.get("idempotent-replayed").is_none());
+    let tickets = app
+        .store
+        .count_tickets(&scope, &TicketFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(tickets, 1);
 }
 
 /// A 00K store key, and its scope.
@@ -326,9 +358,11 @@ async fn koncili_orders_are_pushed_once(backend: Backend) {
     let again = send(&app, Method::POST, "/koncili/externalapi/order", &h, &body).await;
     replayed(&first, &again);
     assert_eq!(recon::extract(&app, &r.kon, "K-1").await, now);
-    // The same body under another method is another request.
+    // The same key under another method is another operation's key: it runs.
     let put = send(&app, Method::PUT, "/koncili/externalapi/order", &h, &body).await;
-    reused(&put, &put.body["response"]);
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    assert!(put.headers.get("idempotent-replayed").is_none());
+    assert_eq!(recon::extract(&app, &r.kon, "K-1").await, pushed);
 }
 
 async fn keys_are_per_credential(backend: Backend) {
@@ -436,12 +470,14 @@ async fn a_key_in_flight_is_a_conflict_until_its_lease_ends(backend: Backend) {
     let body = import();
     let bytes = serde_json::to_vec(&body).unwrap();
     // Another node took the key for this very request and has not answered (it died).
+    let authorization = c.headers["Authorization"].as_bytes();
     let claim = IdempotencyClaim {
         credential_id: c.id.clone(),
-        key: "slow".into(),
+        key: entreposto_http::idempotency::operation_key(&Method::POST, "/catalog/import", "slow"),
         request_hash: entreposto_http::idempotency::request_hash(
             &Method::POST,
             "/catalog/import",
+            &[("Authorization", Some(authorization))],
             &bytes,
         ),
         at: clock.now_ts(),
