@@ -404,6 +404,40 @@ impl App {
         delivery: &ClaimedDelivery,
         result: AttemptResult,
     ) -> Result<Recorded> {
+        self.record_webhook_attempts(node, vec![(delivery.clone(), result)])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::Internal("an attempt was not recorded".into()))
+    }
+
+    /// [`App::record_webhook_attempt`] for several attempts at once, in one write
+    /// (one [`Recorded`] each, in order): what a dispatcher's attempts got since it
+    /// last recorded.
+    pub async fn record_webhook_attempts(
+        &self,
+        node: &str,
+        attempts: Vec<(ClaimedDelivery, AttemptResult)>,
+    ) -> Result<Vec<Recorded>> {
+        let outcomes: Vec<AttemptOutcome> = attempts
+            .into_iter()
+            .map(|(d, r)| self.outcome_of(node, &d, r))
+            .collect();
+        let recorded = self.store.record_attempts(&outcomes).await?;
+        for (o, r) in outcomes.iter().zip(&recorded) {
+            if r.disabled {
+                tracing::warn!(endpoint = %o.endpoint_id, "webhook endpoint disabled: failing for five days");
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// The decided outcome of one attempt (see [`App::record_webhook_attempt`]).
+    fn outcome_of(
+        &self,
+        node: &str,
+        delivery: &ClaimedDelivery,
+        result: AttemptResult,
+    ) -> AttemptOutcome {
         let now = self.now();
         let ok = result.succeeded();
         let next = if ok {
@@ -442,7 +476,7 @@ impl App {
                 ),
             }
         };
-        let outcome = AttemptOutcome {
+        AttemptOutcome {
             delivery_id: delivery.id,
             endpoint_id: e.id.clone(),
             lease_token: delivery.lease_token.clone(),
@@ -456,11 +490,6 @@ impl App {
             },
             next,
             health,
-        };
-        let recorded = self.store.record_attempt(&outcome).await?;
-        if recorded.disabled {
-            tracing::warn!(endpoint = %e.id, url = %e.url.as_str(), "webhook endpoint disabled: failing for five days");
         }
-        Ok(recorded)
     }
 }

@@ -417,83 +417,18 @@ impl WebhookStore for PgStore {
             .collect()
     }
 
-    async fn record_attempt(&self, o: &AttemptOutcome) -> Result<Recorded> {
+    async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<Vec<Recorded>> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        let a = &o.attempt;
-        let status = a.status.map(i32::from);
-        tx.execute(
-            "INSERT INTO webhook_attempts
-               (delivery_id, at, node, status, response, duration_ms, error)
-             SELECT $1, $2, $3, $4, $5, $6, $7
-             WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)",
-            &[
-                &o.delivery_id,
-                &a.at.0,
-                &a.node,
-                &status,
-                &a.response,
-                &a.duration_ms,
-                &a.error,
-            ],
-        )
-        .await
-        .map_err(map_err)?;
-        let (state, due) = o.next.columns();
-        let applied = tx
-            .execute(
-                "UPDATE webhook_deliveries SET state = $3, next_attempt_at = $4,
-                   tries = tries + 1, lease_until = NULL, lease_token = NULL, lease_owner = NULL
-                 WHERE id = $1 AND lease_token = $2",
-                &[&o.delivery_id, &o.lease_token, &state.as_str(), &due],
-            )
-            .await
-            .map_err(map_err)?
-            > 0;
-        let disabled = match &o.health {
-            EndpointHealth::Succeeded => {
-                tx.execute(
-                    "UPDATE webhook_endpoints SET failing_since = NULL
-                     WHERE id = $1 AND failing_since IS NOT NULL",
-                    &[&o.endpoint_id],
-                )
-                .await
-                .map_err(map_err)?;
-                false
-            }
-            EndpointHealth::Failed {
-                now,
-                disable_if_failing_since,
-                event,
-            } => {
-                tx.execute(
-                    "UPDATE webhook_endpoints SET failing_since = $2
-                     WHERE id = $1 AND failing_since IS NULL",
-                    &[&o.endpoint_id, &now.0],
-                )
-                .await
-                .map_err(map_err)?;
-                let disabled = tx
-                    .execute(
-                        "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = 'failing',
-                           updated_at = $3, version = version + 1
-                         WHERE id = $1 AND enabled AND failing_since <= $2",
-                        &[&o.endpoint_id, &disable_if_failing_since.0, &now.0],
-                    )
-                    .await
-                    .map_err(map_err)?
-                    > 0;
-                if disabled {
-                    crate::outbox::insert_events(&tx, std::slice::from_ref(event)).await?;
-                }
-                disabled
-            }
-        };
+        let mut recorded = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            recorded.push(record_one(&tx, o).await?);
+        }
         tx.commit().await.map_err(map_err)?;
-        if disabled {
+        if recorded.iter().any(|r| r.disabled) {
             self.wrote_events();
         }
-        Ok(Recorded { applied, disabled })
+        Ok(recorded)
     }
 
     async fn list_deliveries(
@@ -593,4 +528,81 @@ impl WebhookStore for PgStore {
         .await
         .map_err(map_err)
     }
+}
+
+/// One outcome of [`WebhookStore::record_attempts`], inside its transaction.
+async fn record_one(
+    tx: &deadpool_postgres::Transaction<'_>,
+    o: &AttemptOutcome,
+) -> Result<Recorded> {
+    let a = &o.attempt;
+    let status = a.status.map(i32::from);
+    tx.execute(
+        "INSERT INTO webhook_attempts
+           (delivery_id, at, node, status, response, duration_ms, error)
+         SELECT $1, $2, $3, $4, $5, $6, $7
+         WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)",
+        &[
+            &o.delivery_id,
+            &a.at.0,
+            &a.node,
+            &status,
+            &a.response,
+            &a.duration_ms,
+            &a.error,
+        ],
+    )
+    .await
+    .map_err(map_err)?;
+    let (state, due) = o.next.columns();
+    let applied = tx
+        .execute(
+            "UPDATE webhook_deliveries SET state = $3, next_attempt_at = $4,
+               tries = tries + 1, lease_until = NULL, lease_token = NULL, lease_owner = NULL
+             WHERE id = $1 AND lease_token = $2",
+            &[&o.delivery_id, &o.lease_token, &state.as_str(), &due],
+        )
+        .await
+        .map_err(map_err)?
+        > 0;
+    let disabled = match &o.health {
+        EndpointHealth::Succeeded => {
+            tx.execute(
+                "UPDATE webhook_endpoints SET failing_since = NULL
+                 WHERE id = $1 AND failing_since IS NOT NULL",
+                &[&o.endpoint_id],
+            )
+            .await
+            .map_err(map_err)?;
+            false
+        }
+        EndpointHealth::Failed {
+            now,
+            disable_if_failing_since,
+            event,
+        } => {
+            tx.execute(
+                "UPDATE webhook_endpoints SET failing_since = $2
+                 WHERE id = $1 AND failing_since IS NULL",
+                &[&o.endpoint_id, &now.0],
+            )
+            .await
+            .map_err(map_err)?;
+            let disabled = tx
+                .execute(
+                    "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = 'failing',
+                       updated_at = $3, version = version + 1
+                     WHERE id = $1 AND enabled AND failing_since <= $2",
+                    &[&o.endpoint_id, &disable_if_failing_since.0, &now.0],
+                )
+                .await
+                .map_err(map_err)?
+                > 0;
+            if disabled {
+                crate::outbox::insert_events(tx, std::slice::from_ref(event)).await?;
+            }
+            disabled
+        }
+    };
+    Ok(Recorded { applied, disabled })
 }

@@ -386,84 +386,17 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
-    async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<Recorded> {
-        let o = outcome.clone();
+    async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<Vec<Recorded>> {
+        let outcomes = outcomes.to_vec();
         let recorded = self
             .write(move |c| {
-                let a = &o.attempt;
-                c.prepare_cached(
-                    "INSERT INTO webhook_attempts
-                   (delivery_id, at, node, status, response, duration_ms, error)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
-                 WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?1)",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        o.delivery_id,
-                        a.at.0,
-                        a.node,
-                        a.status,
-                        a.response,
-                        a.duration_ms,
-                        a.error
-                    ])
-                })
-                .map_err(map_err)?;
-                let (state, due) = o.next.columns();
-                let applied = c
-                    .prepare_cached(
-                        "UPDATE webhook_deliveries SET state = ?3, next_attempt_at = ?4,
-                       tries = tries + 1, lease_until = NULL, lease_token = NULL,
-                       lease_owner = NULL
-                     WHERE id = ?1 AND lease_token = ?2",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![o.delivery_id, o.lease_token, state.as_str(), due])
-                    })
-                    .map_err(map_err)?
-                    > 0;
-                let disabled = match &o.health {
-                    EndpointHealth::Succeeded => {
-                        c.prepare_cached(
-                            "UPDATE webhook_endpoints SET failing_since = NULL
-                         WHERE id = ?1 AND failing_since IS NOT NULL",
-                        )
-                        .and_then(|mut s| s.execute([&o.endpoint_id]))
-                        .map_err(map_err)?;
-                        false
-                    }
-                    EndpointHealth::Failed {
-                        now,
-                        disable_if_failing_since,
-                        event,
-                    } => {
-                        c.prepare_cached(
-                            "UPDATE webhook_endpoints SET failing_since = ?2
-                         WHERE id = ?1 AND failing_since IS NULL",
-                        )
-                        .and_then(|mut s| s.execute(params![o.endpoint_id, now.0]))
-                        .map_err(map_err)?;
-                        let disabled = c
-                        .prepare_cached(
-                            "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing',
-                               updated_at = ?3, version = version + 1
-                             WHERE id = ?1 AND enabled AND failing_since <= ?2",
-                        )
-                        .and_then(|mut s| {
-                            s.execute(params![o.endpoint_id, disable_if_failing_since.0, now.0])
-                        })
-                        .map_err(map_err)?
-                        > 0;
-                        if disabled {
-                            crate::outbox::insert_events(c, std::slice::from_ref(event))?;
-                        }
-                        disabled
-                    }
-                };
-                Ok(Recorded { applied, disabled })
+                outcomes
+                    .iter()
+                    .map(|o| record_one(c, o))
+                    .collect::<Result<Vec<_>>>()
             })
             .await?;
-        if recorded.disabled {
+        if recorded.iter().any(|r| r.disabled) {
             self.wrote_events();
         }
         Ok(recorded)
@@ -630,4 +563,77 @@ fn claimed(c: &Connection, ids: &[i64], token: &str) -> Result<Vec<ClaimedDelive
             })
         })
         .collect()
+}
+
+/// One outcome of [`WebhookStore::record_attempts`], inside its transaction.
+fn record_one(c: &Connection, o: &AttemptOutcome) -> Result<Recorded> {
+    let a = &o.attempt;
+    c.prepare_cached(
+        "INSERT INTO webhook_attempts
+       (delivery_id, at, node, status, response, duration_ms, error)
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+     WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?1)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            o.delivery_id,
+            a.at.0,
+            a.node,
+            a.status,
+            a.response,
+            a.duration_ms,
+            a.error
+        ])
+    })
+    .map_err(map_err)?;
+    let (state, due) = o.next.columns();
+    let applied = c
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET state = ?3, next_attempt_at = ?4,
+           tries = tries + 1, lease_until = NULL, lease_token = NULL,
+           lease_owner = NULL
+         WHERE id = ?1 AND lease_token = ?2",
+        )
+        .and_then(|mut s| s.execute(params![o.delivery_id, o.lease_token, state.as_str(), due]))
+        .map_err(map_err)?
+        > 0;
+    let disabled = match &o.health {
+        EndpointHealth::Succeeded => {
+            c.prepare_cached(
+                "UPDATE webhook_endpoints SET failing_since = NULL
+             WHERE id = ?1 AND failing_since IS NOT NULL",
+            )
+            .and_then(|mut s| s.execute([&o.endpoint_id]))
+            .map_err(map_err)?;
+            false
+        }
+        EndpointHealth::Failed {
+            now,
+            disable_if_failing_since,
+            event,
+        } => {
+            c.prepare_cached(
+                "UPDATE webhook_endpoints SET failing_since = ?2
+             WHERE id = ?1 AND failing_since IS NULL",
+            )
+            .and_then(|mut s| s.execute(params![o.endpoint_id, now.0]))
+            .map_err(map_err)?;
+            let disabled = c
+                .prepare_cached(
+                    "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing',
+                   updated_at = ?3, version = version + 1
+                 WHERE id = ?1 AND enabled AND failing_since <= ?2",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![o.endpoint_id, disable_if_failing_since.0, now.0])
+                })
+                .map_err(map_err)?
+                > 0;
+            if disabled {
+                crate::outbox::insert_events(c, std::slice::from_ref(event))?;
+            }
+            disabled
+        }
+    };
+    Ok(Recorded { applied, disabled })
 }

@@ -199,9 +199,20 @@ pub trait WebhookStore: Send + Sync {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>>;
-    /// Logs the attempt, and applies the outcome to the delivery if the claim
-    /// (`lease_token`) is still its own, and the health change to the endpoint.
-    async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<Recorded>;
+    /// Logs each attempt, and applies its outcome to the delivery if the claim
+    /// (`lease_token`) is still its own, and the health change to the endpoint, in
+    /// order and in one transaction: one [`Recorded`] per outcome. A dispatcher
+    /// records what its attempts got in batches, so a busy endpoint's deliveries do
+    /// not cost a commit each.
+    async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<Vec<Recorded>>;
+
+    /// One outcome: [`WebhookStore::record_attempts`] of it alone.
+    async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<Recorded> {
+        self.record_attempts(std::slice::from_ref(outcome))
+            .await?
+            .pop()
+            .ok_or_else(|| crate::StoreError::Other("an outcome was not recorded".into()))
+    }
 
     /// The endpoint's deliveries, with their attempts.
     async fn list_deliveries(

@@ -5,7 +5,8 @@
 //! An attempt succeeds on a 2xx within [`ATTEMPT_TIMEOUT`] (15 s); anything else
 //! (another status, a refused or reset connection, a timeout, an address the guard
 //! refuses) is a failure. Up to [`DispatcherOptions::concurrency`] attempts run at
-//! once; a slow endpoint holds only its own. The loop claims whenever it has room,
+//! once; a slow endpoint holds only its own. Outcomes are recorded in batches by one
+//! recorder task (a write for all that finished meanwhile, see [`RECORD_BATCH`]). The loop claims whenever it has room,
 //! and otherwise waits for this node's next fan-out or replay, or its poll interval
 //! (deliveries another node wrote, retries coming due).
 
@@ -15,10 +16,16 @@ use std::time::{Duration, Instant};
 use entreposto_app::webhooks::{AttemptResult, ATTEMPT_TIMEOUT};
 use entreposto_app::App;
 use entreposto_store::webhooks::ClaimedDelivery;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::sign::signature_header;
 use entreposto_http::outbound::{check_literal, guarded_client};
+
+/// Most attempt outcomes one write records.
+pub const RECORD_BATCH: usize = 256;
+
+/// An attempt done, waiting to be recorded, with the slot it holds.
+type Finished = (ClaimedDelivery, AttemptResult, OwnedSemaphorePermit);
 
 /// How much of a response body the log keeps.
 pub const RESPONSE_EXCERPT_BYTES: usize = 1024;
@@ -97,13 +104,18 @@ impl Dispatcher {
             .claim_webhook_deliveries(self.node(), self.options.concurrency.max(1) as u32)
             .await?;
         let n = claimed.len();
-        futures::future::join_all(claimed.into_iter().map(|d| self.attempt_and_record(d))).await;
+        let results = futures::future::join_all(claimed.iter().map(|d| self.attempt(d))).await;
+        self.app
+            .record_webhook_attempts(self.node(), claimed.into_iter().zip(results).collect())
+            .await?;
         Ok(n)
     }
 
     /// Sends deliveries until `shutdown` turns true; attempts in flight then finish
     /// (at most the attempt timeout) before it returns.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let (outcomes, received) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(self.clone().record(received));
         loop {
             if *shutdown.borrow() {
                 break;
@@ -129,10 +141,15 @@ impl Dispatcher {
                 let Ok(permit) = self.slots.clone().acquire_owned().await else {
                     return;
                 };
-                let this = self.clone();
+                let (this, outcomes) = (self.clone(), outcomes.clone());
                 tokio::spawn(async move {
-                    this.attempt_and_record(d).await;
-                    drop(permit);
+                    let result = this.attempt(&d).await;
+                    tracing::debug!(
+                        endpoint = %d.endpoint.id, message = %d.message_id,
+                        status = ?result.status, error = ?result.error, "webhook attempt"
+                    );
+                    // The slot stays taken until the outcome is recorded.
+                    let _ = outcomes.send((d, result, permit));
                 });
             }
             if full {
@@ -149,26 +166,44 @@ impl Dispatcher {
                 changed = shutdown.changed() => if changed.is_err() { break },
             }
         }
-        // Let the attempts in flight record their outcomes.
-        let _ = self
-            .slots
-            .acquire_many(self.options.concurrency.max(1) as u32)
-            .await;
+        // Let the attempts in flight record their outcomes: the recorder ends once
+        // the last of them has sent its own.
+        drop(outcomes);
+        let _ = recorder.await;
     }
 
-    async fn attempt_and_record(&self, d: ClaimedDelivery) {
-        let result = self.attempt(&d).await;
-        tracing::debug!(
-            endpoint = %d.endpoint.id, message = %d.message_id, status = ?result.status,
-            error = ?result.error, "webhook attempt"
-        );
-        if let Err(e) = self
-            .app
-            .record_webhook_attempt(self.node(), &d, result)
-            .await
-        {
-            // The lease runs out and the delivery is attempted again: at least once.
-            tracing::warn!(error = %e, delivery = d.id, "could not record a webhook attempt");
+    /// Records the outcomes of finished attempts as they come, in batches of what
+    /// has arrived since the last write (up to [`RECORD_BATCH`]): one write for many
+    /// deliveries, not a commit each. Each attempt's slot is freed once it is recorded.
+    async fn record(self, mut received: mpsc::UnboundedReceiver<Finished>) {
+        let mut batch: Vec<Finished> = Vec::new();
+        while let Some(first) = received.recv().await {
+            batch.push(first);
+            while batch.len() < RECORD_BATCH {
+                match received.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let mut permits = Vec::with_capacity(batch.len());
+            let attempts: Vec<_> = batch
+                .drain(..)
+                .map(|(d, r, p)| {
+                    permits.push(p);
+                    (d, r)
+                })
+                .collect();
+            let n = attempts.len();
+            if let Err(e) = self
+                .app
+                .record_webhook_attempts(self.node(), attempts)
+                .await
+            {
+                // The leases run out and the deliveries are attempted again: at least
+                // once.
+                tracing::warn!(error = %e, attempts = n, "could not record webhook attempts");
+            }
+            drop(permits);
         }
     }
 
