@@ -64,18 +64,27 @@ drop_hook() {
   HOOK=""
 }
 
-# Waits until every delivery of the endpoint is sent: none pending, and no new one
-# fanned out for a second (the outbox's backlog is fanned out).
+# Waits until every delivery of the endpoint is sent: the webhooks relay has read the
+# whole outbox (none of its events left to fan out), none pending, and no new one
+# fanned out for a second.
+if [ "$BACKEND" = postgres ]; then
+  UNREAD="SELECT count(*) FROM outbox_events WHERE position IS NULL
+          OR position > (SELECT position FROM outbox_sinks WHERE sink = 'webhooks')"
+else
+  UNREAD="SELECT count(*) FROM outbox_events
+          WHERE seq > (SELECT position FROM outbox_sinks WHERE sink = 'webhooks')"
+fi
 drain() {
-  local pending total last=-1
-  for _ in $(seq 1 600); do
+  local unread pending total last=-1
+  for _ in $(seq 1 900); do
+    unread=$(sql "$UNREAD")
     pending=$(sql "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")
     total=$(sql "SELECT count(*) FROM webhook_deliveries")
-    [ "$pending" = 0 ] && [ "$total" = "$last" ] && return 0
+    [ "$unread" = 0 ] && [ "$pending" = 0 ] && [ "$total" = "$last" ] && return 0
     last=$total
     sleep 1
   done
-  echo "deliveries did not drain: $pending pending" >&2
+  echo "deliveries did not drain: $unread events unread, $pending pending" >&2
 }
 
 ratios=()
