@@ -47,19 +47,6 @@ fn seller_of(scope: &Scope) -> Result<&str> {
     scope.seller_id.as_deref().ok_or(StoreError::NotFound)
 }
 
-/// `Stale` when no row was changed: the holder no longer holds the feed.
-fn held(changed: u64) -> Result<()> {
-    if changed == 0 {
-        Err(StoreError::Stale)
-    } else {
-        Ok(())
-    }
-}
-
-fn count(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 #[async_trait]
 impl FeedStore for PgStore {
     async fn put_change_feed(
@@ -197,8 +184,8 @@ impl FeedStore for PgStore {
                     &seller_id,
                     &holder,
                     &progress.position,
-                    &count(progress.applied),
-                    &count(progress.rejected),
+                    &stored_count(progress.applied),
+                    &stored_count(progress.rejected),
                     &progress.last_rejection,
                     &progress.lease_until.0,
                 ],

@@ -57,19 +57,6 @@ fn get(c: &Connection, operator: &str, seller: &str) -> Result<ChangeFeed> {
     .map_err(map_err)
 }
 
-/// `Stale` when no row was changed: the holder no longer holds the feed.
-fn held(changed: usize) -> Result<()> {
-    if changed == 0 {
-        Err(StoreError::Stale)
-    } else {
-        Ok(())
-    }
-}
-
-fn count(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 #[async_trait]
 impl FeedStore for SqliteStore {
     async fn put_change_feed(
@@ -217,14 +204,14 @@ impl FeedStore for SqliteStore {
                         seller,
                         holder,
                         p.position,
-                        count(p.applied),
-                        count(p.rejected),
+                        stored_count(p.applied),
+                        stored_count(p.rejected),
                         p.last_rejection,
                         p.lease_until.0
                     ])
                 })
                 .map_err(map_err)?;
-            held(n)
+            held(n as u64)
         })
         .await
     }
@@ -257,7 +244,7 @@ impl FeedStore for SqliteStore {
                     ])
                 })
                 .map_err(map_err)?;
-            held(n)
+            held(n as u64)
         })
         .await
     }

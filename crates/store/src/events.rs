@@ -238,8 +238,8 @@ pub fn catalog_products_to_read(change: &CatalogChange) -> Vec<i64> {
 /// The existing products a change writes whole with events (not read back, see
 /// [`catalog_products_to_read`]): a backend gives [`written_products`] their
 /// creation times, the one thing of them the write does not hold.
-pub fn catalog_products_replaced(change: &CatalogChange) -> Vec<i64> {
-    let read = catalog_products_to_read(change);
+/// `read` is [`catalog_products_to_read`] of the change.
+pub fn catalog_products_replaced(change: &CatalogChange, read: &[i64]) -> Vec<i64> {
     let mut ids: Vec<i64> = change
         .products
         .iter()
@@ -256,14 +256,15 @@ pub fn catalog_products_replaced(change: &CatalogChange) -> Vec<i64> {
 /// built from the writes (the last one of a product written twice) and the ids the
 /// change gave: no read inside the transaction. `created` holds the creation time of
 /// each of [`catalog_products_replaced`]; a new product was created by the change.
-/// Stock levels come in location order, as a read returns them.
+/// Stock levels come in location order, as a read returns them. `read` is
+/// [`catalog_products_to_read`] of the change.
 pub fn written_products(
     scope: &Scope,
     change: &CatalogChange,
     saved: &CatalogSaved,
+    read: &[i64],
     created: &HashMap<i64, Timestamp>,
 ) -> Vec<Product> {
-    let read = catalog_products_to_read(change);
     let link = |l: Link, new: &[i64]| match l {
         Link::Existing(id) => id,
         Link::New(n) => new.get(n).copied().unwrap_or_default(),

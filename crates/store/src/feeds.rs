@@ -128,6 +128,21 @@ pub trait FeedStore: Send + Sync {
     ) -> Result<()>;
 }
 
+/// `Stale` when a holder's write changed no row: it no longer holds the feed (both
+/// backends answer a lost claim so).
+pub fn held(changed: u64) -> crate::Result<()> {
+    if changed == 0 {
+        Err(crate::StoreError::Stale)
+    } else {
+        Ok(())
+    }
+}
+
+/// A poll's counter as a database integer (saturating).
+pub fn stored_count(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// The stored form of a feed's headers: a JSON array of `[name, value]` pairs (the
 /// same text in every backend).
 pub fn encode_headers(headers: &[(String, String)]) -> String {

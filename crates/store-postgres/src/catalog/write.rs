@@ -54,7 +54,8 @@ pub(super) async fn save_catalog(
     if has_events {
         // The products as stored after the change: the ones it wrote whole from the
         // writes, the ones it restocked or repriced read inside it.
-        let replaced = catalog_products_replaced(&change);
+        let read_ids = catalog_products_to_read(&change);
+        let replaced = catalog_products_replaced(&change, &read_ids);
         let created: HashMap<i64, Timestamp> = if replaced.is_empty() {
             HashMap::new()
         } else {
@@ -68,10 +69,11 @@ pub(super) async fn save_catalog(
             .map(|r| (r.get(0), Timestamp(r.get(1))))
             .collect()
         };
-        let mut products = written_products(scope, &change, &saved, &created);
-        let (read, _) =
-            super::products_with_links(&tx, scope, &catalog_products_to_read(&change)).await?;
-        products.extend(read);
+        let mut products = written_products(scope, &change, &saved, &read_ids, &created);
+        if !read_ids.is_empty() {
+            let keys: Vec<ProductKey> = read_ids.iter().copied().map(ProductKey::Id).collect();
+            products.extend(super::read::find_products(&tx, scope, &keys).await?);
+        }
         let links = super::read::links_of(&tx, scope, &products).await?;
         let job = match &change.step {
             Some(s) if !s.events.is_empty() => {

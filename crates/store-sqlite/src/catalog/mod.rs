@@ -151,12 +151,11 @@ impl CatalogStore for SqliteStore {
                 }
                 // The products as stored after the change: the ones it wrote whole from
                 // the writes, the ones it restocked or repriced read inside it.
-                let created = created_times(c, &scope, &catalog_products_replaced(&change))?;
-                let mut products = written_products(&scope, &change, &saved, &created);
-                let keys: Vec<ProductKey> = catalog_products_to_read(&change)
-                    .into_iter()
-                    .map(ProductKey::Id)
-                    .collect();
+                let read_ids = catalog_products_to_read(&change);
+                let replaced = catalog_products_replaced(&change, &read_ids);
+                let created = created_times(c, &scope, &replaced)?;
+                let mut products = written_products(&scope, &change, &saved, &read_ids, &created);
+                let keys: Vec<ProductKey> = read_ids.into_iter().map(ProductKey::Id).collect();
                 products.extend(read::find_products(c, &scope, &keys)?);
                 let links = read::links_of(c, &scope, &read::LinkIds::of(&products))?;
                 let job = match &change.step {
