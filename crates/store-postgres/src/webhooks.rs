@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 use entreposto_store::webhooks::{
-    attach_attempts, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery, Delivery,
-    DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage, Recorded, ATTEMPT_COLS,
+    attach_attempts, health_plan, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery,
+    Delivery, DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage, Recorded, ATTEMPT_COLS,
     DELIVERY_COLS, ENDPOINT_COLS,
 };
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
@@ -418,17 +418,107 @@ impl WebhookStore for PgStore {
     }
 
     async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<Vec<Recorded>> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        let mut recorded = Vec::with_capacity(outcomes.len());
-        for o in outcomes {
-            recorded.push(record_one(&tx, o).await?);
+        // The whole batch in four statements (a failing endpoint's outcomes aside):
+        // the attempts, the deliveries' next states, and the endpoints cleared of
+        // failing. Per outcome that was three round trips, which held a node's
+        // deliveries to about a thousand a second.
+        let ids: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO webhook_attempts
+                   (delivery_id, at, node, status, response, duration_ms, error)
+                 SELECT a.id, a.at, a.node, a.status, a.response, a.duration_ms, a.error
+                 FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::int4[], $5::text[],
+                             $6::int8[], $7::text[])
+                      WITH ORDINALITY AS a (id, at, node, status, response, duration_ms,
+                                            error, n)
+                 WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.id)
+                 ORDER BY a.n",
+            )
+            .await
+            .map_err(map_err)?;
+        let attempts: Vec<_> = outcomes.iter().map(|o| &o.attempt).collect();
+        tx.execute(
+            &stmt,
+            &[
+                &ids,
+                &attempts.iter().map(|a| a.at.0).collect::<Vec<_>>(),
+                &attempts.iter().map(|a| a.node.as_str()).collect::<Vec<_>>(),
+                &attempts
+                    .iter()
+                    .map(|a| a.status.map(i32::from))
+                    .collect::<Vec<_>>(),
+                &attempts
+                    .iter()
+                    .map(|a| a.response.as_str())
+                    .collect::<Vec<_>>(),
+                &attempts.iter().map(|a| a.duration_ms).collect::<Vec<_>>(),
+                &attempts
+                    .iter()
+                    .map(|a| a.error.as_deref())
+                    .collect::<Vec<_>>(),
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        let (states, dues): (Vec<&str>, Vec<Option<i64>>) = outcomes
+            .iter()
+            .map(|o| {
+                let (state, due) = o.next.columns();
+                (state.as_str(), due)
+            })
+            .unzip();
+        let tokens: Vec<&str> = outcomes.iter().map(|o| o.lease_token.as_str()).collect();
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE webhook_deliveries d SET state = u.state, next_attempt_at = u.due,
+                   tries = d.tries + 1, lease_until = NULL, lease_token = NULL,
+                   lease_owner = NULL
+                 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[])
+                      AS u (id, token, state, due)
+                 WHERE d.id = u.id AND d.lease_token = u.token
+                 RETURNING d.id, u.token",
+            )
+            .await
+            .map_err(map_err)?;
+        let applied: std::collections::HashSet<(i64, String)> = tx
+            .query(&stmt, &[&ids, &tokens, &states, &dues])
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let (cleared, ordered) = health_plan(outcomes);
+        if !cleared.is_empty() {
+            tx.execute(
+                "UPDATE webhook_endpoints SET failing_since = NULL
+                 WHERE id = ANY($1) AND failing_since IS NOT NULL",
+                &[&cleared],
+            )
+            .await
+            .map_err(map_err)?;
+        }
+        let mut disabled = vec![false; outcomes.len()];
+        for i in ordered {
+            disabled[i] = apply_health(&tx, &outcomes[i]).await?;
         }
         tx.commit().await.map_err(map_err)?;
-        if recorded.iter().any(|r| r.disabled) {
+        if disabled.contains(&true) {
             self.wrote_events();
         }
-        Ok(recorded)
+        Ok(outcomes
+            .iter()
+            .zip(disabled)
+            .map(|(o, disabled)| Recorded {
+                applied: applied.contains(&(o.delivery_id, o.lease_token.clone())),
+                disabled,
+            })
+            .collect())
     }
 
     async fn list_deliveries(
@@ -530,42 +620,10 @@ impl WebhookStore for PgStore {
     }
 }
 
-/// One outcome of [`WebhookStore::record_attempts`], inside its transaction.
-async fn record_one(
-    tx: &deadpool_postgres::Transaction<'_>,
-    o: &AttemptOutcome,
-) -> Result<Recorded> {
-    let a = &o.attempt;
-    let status = a.status.map(i32::from);
-    tx.execute(
-        "INSERT INTO webhook_attempts
-           (delivery_id, at, node, status, response, duration_ms, error)
-         SELECT $1, $2, $3, $4, $5, $6, $7
-         WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)",
-        &[
-            &o.delivery_id,
-            &a.at.0,
-            &a.node,
-            &status,
-            &a.response,
-            &a.duration_ms,
-            &a.error,
-        ],
-    )
-    .await
-    .map_err(map_err)?;
-    let (state, due) = o.next.columns();
-    let applied = tx
-        .execute(
-            "UPDATE webhook_deliveries SET state = $3, next_attempt_at = $4,
-               tries = tries + 1, lease_until = NULL, lease_token = NULL, lease_owner = NULL
-             WHERE id = $1 AND lease_token = $2",
-            &[&o.delivery_id, &o.lease_token, &state.as_str(), &due],
-        )
-        .await
-        .map_err(map_err)?
-        > 0;
-    let disabled = match &o.health {
+/// What one outcome does to its endpoint's health, inside the batch's transaction:
+/// whether it disabled the endpoint.
+async fn apply_health(tx: &deadpool_postgres::Transaction<'_>, o: &AttemptOutcome) -> Result<bool> {
+    Ok(match &o.health {
         EndpointHealth::Succeeded => {
             tx.execute(
                 "UPDATE webhook_endpoints SET failing_since = NULL
@@ -603,6 +661,5 @@ async fn record_one(
             }
             disabled
         }
-    };
-    Ok(Recorded { applied, disabled })
+    })
 }

@@ -125,6 +125,31 @@ pub struct AttemptOutcome {
     pub health: EndpointHealth,
 }
 
+/// How a batch of outcomes touches its endpoints' health, for a store that writes a
+/// batch with a few statements: endpoints that only succeeded in the batch (cleared
+/// of failing with one statement, whatever their order), and the outcomes, in batch
+/// order, of endpoints that also failed (their indexes; applied one at a time, since
+/// the order of a success and a failure decides whether the endpoint ends failing or
+/// disabled).
+pub fn health_plan(outcomes: &[AttemptOutcome]) -> (Vec<&str>, Vec<usize>) {
+    let failing: std::collections::HashSet<&str> = outcomes
+        .iter()
+        .filter(|o| matches!(o.health, EndpointHealth::Failed { .. }))
+        .map(|o| o.endpoint_id.as_str())
+        .collect();
+    let mut cleared: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o.endpoint_id.as_str())
+        .filter(|e| !failing.contains(e))
+        .collect();
+    cleared.sort_unstable();
+    cleared.dedup();
+    let ordered = (0..outcomes.len())
+        .filter(|&i| failing.contains(outcomes[i].endpoint_id.as_str()))
+        .collect();
+    (cleared, ordered)
+}
+
 /// What recording an outcome did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {

@@ -13,7 +13,8 @@
 //! delivery to one claimer until its lease runs out, never one of a disabled endpoint
 //! nor one behind an earlier pending delivery of the same entity; an outcome recorded
 //! under a lost lease only logs its attempt; an endpoint is disabled by a failure only
-//! when failing since the threshold or earlier (writing its `webhook.endpoint_disabled` event to the
+//! when failing since the threshold or earlier, and a batch of outcomes leaves what
+//! recording them one by one in its order would (writing its `webhook.endpoint_disabled` event to the
 //! outbox in that change), and a success ends its failing; a
 //! listing is newest first with each delivery's attempts oldest first; a replay and a
 //! recovery make deliveries due again with their tries counted anew.
@@ -37,6 +38,7 @@ macro_rules! webhooks_contract_tests {
         $crate::webhooks_contract_tests!(@case $open, one_entity_is_claimed_in_order);
         $crate::webhooks_contract_tests!(@case $open, an_outcome_under_a_lost_lease_only_logs);
         $crate::webhooks_contract_tests!(@case $open, failing_long_enough_disables_the_endpoint);
+        $crate::webhooks_contract_tests!(@case $open, a_batch_of_outcomes_applies_them_in_order);
         $crate::webhooks_contract_tests!(@case $open, the_log_is_newest_first_with_attempts);
         $crate::webhooks_contract_tests!(@case $open, replay_and_recovery_make_deliveries_due);
         $crate::webhooks_contract_tests!(@case $open, deleting_an_endpoint_removes_its_deliveries);
@@ -603,6 +605,114 @@ pub async fn failing_long_enough_disables_the_endpoint(store: Arc<dyn Store>) {
             .unwrap()),
         ["m5"]
     );
+}
+
+pub async fn a_batch_of_outcomes_applies_them_in_order(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    for id in ["ep1", "ep2"] {
+        store
+            .create_endpoint(&endpoint(&w, id, None))
+            .await
+            .unwrap();
+    }
+    let msgs: Vec<_> = (1..=6)
+        .map(|i| {
+            let to = if i <= 3 { "ep1" } else { "ep2" };
+            message(&w, &format!("m{i}"), i, &format!("order:{i}"), &[to])
+        })
+        .collect();
+    store.enqueue_messages(&msgs).await.unwrap();
+    let claimed = store
+        .claim_deliveries("node-a", at(10), at(1_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&claimed), ["m1", "m2", "m3", "m4", "m5", "m6"]);
+    // ep2 is failing before the batch.
+    failure(
+        &*store,
+        &claimed[3],
+        at(11),
+        DeliveryNext::RetryAt(at(500)),
+        at(0),
+    )
+    .await;
+    let outcome = |d: &ClaimedDelivery, now: i64, ok: bool, next: DeliveryNext| AttemptOutcome {
+        delivery_id: d.id,
+        endpoint_id: d.endpoint.id.clone(),
+        lease_token: d.lease_token.clone(),
+        attempt: attempt(at(now), Some(if ok { 200 } else { 500 })),
+        next,
+        health: if ok {
+            EndpointHealth::Succeeded
+        } else {
+            EndpointHealth::Failed {
+                now: at(now),
+                disable_if_failing_since: at(0),
+                event: disabled_event(&w.operator.id, at(now)),
+            }
+        },
+    };
+    // ep1 fails, succeeds, fails again: failing since the last failure. ep2 succeeds
+    // twice: no longer failing. m4's lease was spent by the failure above: only logged.
+    let recorded = store
+        .record_attempts(&[
+            outcome(&claimed[0], 20, false, DeliveryNext::Failed),
+            outcome(&claimed[4], 21, true, DeliveryNext::Succeeded),
+            outcome(&claimed[1], 22, true, DeliveryNext::Succeeded),
+            outcome(&claimed[3], 23, true, DeliveryNext::Succeeded),
+            outcome(&claimed[2], 24, false, DeliveryNext::RetryAt(at(30))),
+            outcome(&claimed[5], 25, true, DeliveryNext::Succeeded),
+        ])
+        .await
+        .unwrap();
+    let applied: Vec<bool> = recorded.iter().map(|r| r.applied).collect();
+    assert_eq!(applied, [true, true, true, false, true, true]);
+    assert!(recorded.iter().all(|r| !r.disabled));
+    let ep1 = store.get_endpoint(&w.operator.id, "ep1").await.unwrap();
+    assert_eq!(ep1.failing_since, Some(at(24)));
+    let ep2 = store.get_endpoint(&w.operator.id, "ep2").await.unwrap();
+    assert_eq!(ep2.failing_since, None);
+    let log = |endpoint: &'static str| {
+        let store = store.clone();
+        let operator = w.operator.id.clone();
+        async move {
+            store
+                .list_deliveries(
+                    &operator,
+                    endpoint,
+                    &DeliveryFilter {
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let states = |l: &[Delivery]| {
+        l.iter()
+            .map(|d| (d.message_id.clone(), d.state, d.tries, d.attempts.len()))
+            .collect::<Vec<_>>()
+    };
+    use DeliveryState::*;
+    assert_eq!(
+        states(&log("ep1").await),
+        [
+            ("m3".to_string(), Pending, 1, 1),
+            ("m2".to_string(), Succeeded, 1, 1),
+            ("m1".to_string(), Failed, 1, 1),
+        ]
+    );
+    assert_eq!(
+        states(&log("ep2").await),
+        [
+            ("m6".to_string(), Succeeded, 1, 1),
+            ("m5".to_string(), Succeeded, 1, 1),
+            ("m4".to_string(), Pending, 1, 2),
+        ]
+    );
+    let m3 = log("ep1").await.remove(0);
+    assert_eq!(m3.next_attempt_at, Some(at(30)));
 }
 
 pub async fn the_log_is_newest_first_with_attempts(store: Arc<dyn Store>) {
