@@ -23,11 +23,11 @@ use crate::{map_err, PgStore};
 const STAMP_BATCH: i64 = 10_000;
 
 const EVENT_COLS: &str = "seq, id, type, occurred_at, operator_id, seller_id, entity, entity_id, \
-                          payload::text, position";
+                          payload, position";
 
 const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, type, occurred_at, operator_id,
        seller_id, entity, entity_id, payload)
-     SELECT id, type, at, op, seller, entity, entity_id, payload::jsonb
+     SELECT id, type, at, op, seller, entity, entity_id, payload
      FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
                  $7::text[], $8::text[])
        WITH ORDINALITY AS e(id, type, at, op, seller, entity, entity_id, payload, n)

@@ -104,6 +104,7 @@ macro_rules! migrations {
             16 => "0016_zerok_notifications",
             17 => "0017_product_search",
             18 => "0018_extract_line_version",
+            19 => "0019_outbox_payload_text",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {

@@ -315,6 +315,10 @@ pub(super) async fn import_products_bulk(
         w.insert_children(&children).await?;
     }
     tx.commit().await.map_err(map_err)?;
-    store.grew(&store.products_grown, products.len() as u64, "products");
+    store.grew(
+        &store.products_grown,
+        products.len() as u64,
+        crate::PRODUCTS_STATISTICS,
+    );
     Ok(products.len() as u64)
 }

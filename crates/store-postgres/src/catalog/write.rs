@@ -99,7 +99,11 @@ pub(super) async fn save_catalog(
         .iter()
         .filter(|p| p.existing.is_none())
         .count();
-    store.grew(&store.products_grown, inserted as u64, "products");
+    store.grew(
+        &store.products_grown,
+        inserted as u64,
+        crate::PRODUCTS_STATISTICS,
+    );
     Ok(saved)
 }
 
