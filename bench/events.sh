@@ -68,8 +68,9 @@ drop_hook() {
 # whole outbox (none of its events left to fan out), none pending, and no new one
 # fanned out for a second.
 if [ "$BACKEND" = postgres ]; then
-  UNREAD="SELECT count(*) FROM outbox_events WHERE position IS NULL
-          OR position > (SELECT position FROM outbox_sinks WHERE sink = 'webhooks')"
+  UNREAD="SELECT (SELECT count(*) FROM outbox_unstamped) + (SELECT count(*)
+          FROM outbox_positions WHERE position > (SELECT position FROM outbox_sinks
+                                                  WHERE sink = 'webhooks'))"
 else
   UNREAD="SELECT count(*) FROM outbox_events
           WHERE seq > (SELECT position FROM outbox_sinks WHERE sink = 'webhooks')"

@@ -6,7 +6,9 @@
 //! half its time left is kept without writing), stamps positions on the
 //! events committed since the last stamp (under `outbox_stamp`'s row lock, in `seq`
 //! order, in a transaction of its own so the lock is held for one statement), and
-//! reads the sink's next events by position. Several nodes may claim at once: only
+//! reads the sink's next events by position. Positions live apart from the events
+//! (a commit lists its events' `seq`s in `outbox_unstamped`, a stamp moves them to
+//! `outbox_positions`), so stamping never rewrites an event's row and payload. Several nodes may claim at once: only
 //! one holds a sink's lease, and whichever stamps first stamps for every sink.
 
 use async_trait::async_trait;
@@ -22,16 +24,20 @@ use crate::{map_err, PgStore};
 /// Most events one stamp gives positions to.
 const STAMP_BATCH: i64 = 10_000;
 
-const EVENT_COLS: &str = "seq, id, type, occurred_at, operator_id, seller_id, entity, entity_id, \
-                          payload, position";
+const EVENT_COLS: &str = "e.seq, e.id, e.type, e.occurred_at, e.operator_id, e.seller_id, \
+                          e.entity, e.entity_id, e.payload";
 
-const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, type, occurred_at, operator_id,
-       seller_id, entity, entity_id, payload)
-     SELECT id, type, at, op, seller, entity, entity_id, payload
-     FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                 $7::text[], $8::text[])
-       WITH ORDINALITY AS e(id, type, at, op, seller, entity, entity_id, payload, n)
-     ORDER BY n";
+/// The events, and their `seq`s into `outbox_unstamped` for the stamper.
+const INSERT_EVENTS: &str = "WITH e AS (
+       INSERT INTO outbox_events (id, type, occurred_at, operator_id, seller_id, entity,
+         entity_id, payload)
+       SELECT id, type, at, op, seller, entity, entity_id, payload
+       FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                   $6::text[], $7::text[], $8::text[])
+         WITH ORDINALITY AS e(id, type, at, op, seller, entity, entity_id, payload, n)
+       ORDER BY n
+       RETURNING seq)
+     INSERT INTO outbox_unstamped (seq) SELECT seq FROM e";
 
 /// The events as the columns of [`INSERT_EVENTS`].
 struct Columns<'a> {
@@ -187,10 +193,7 @@ impl PgStore {
         let mut c = self.conn().await?;
         // Nothing to stamp is the common case when idle: one index probe, no lock.
         let waiting = c
-            .query_opt(
-                "SELECT 1 FROM outbox_events WHERE position IS NULL LIMIT 1",
-                &[],
-            )
+            .query_opt("SELECT 1 FROM outbox_unstamped LIMIT 1", &[])
             .await
             .map_err(map_err)?;
         if waiting.is_none() {
@@ -210,11 +213,14 @@ impl PgStore {
         let stamped = tx
             .query_one(
                 "WITH next AS (
-                   SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM outbox_events
-                   WHERE position IS NULL ORDER BY seq LIMIT $2
+                   SELECT seq FROM outbox_unstamped ORDER BY seq LIMIT $2
+                 ), taken AS (
+                   DELETE FROM outbox_unstamped u USING next WHERE u.seq = next.seq
+                   RETURNING u.seq
                  ), done AS (
-                   UPDATE outbox_events e SET position = $1 + next.n FROM next
-                   WHERE e.seq = next.seq RETURNING e.position
+                   INSERT INTO outbox_positions (position, seq)
+                   SELECT $1 + row_number() OVER (ORDER BY seq), seq FROM taken
+                   RETURNING position
                  )
                  SELECT COALESCE(MAX(position), $1) FROM done",
                 &[&last, &STAMP_BATCH],
@@ -278,8 +284,9 @@ impl OutboxStore for PgStore {
         let c = self.conn().await?;
         let stmt = c
             .prepare_cached(&format!(
-                "SELECT {EVENT_COLS} FROM outbox_events WHERE position > $1
-                 ORDER BY position LIMIT $2"
+                "SELECT {EVENT_COLS}, p.position FROM outbox_positions p
+                 JOIN outbox_events e ON e.seq = p.seq
+                 WHERE p.position > $1 ORDER BY p.position LIMIT $2"
             ))
             .await
             .map_err(map_err)?;
@@ -346,10 +353,10 @@ impl OutboxStore for PgStore {
         let c = self.conn().await?;
         let stmt = c
             .prepare_cached(&format!(
-                "SELECT {EVENT_COLS} FROM outbox_events
-                 WHERE operator_id = $1 AND ($2::text IS NULL OR seller_id = $2)
-                   AND occurred_at >= $3 AND (occurred_at, seq) > ($4, $5)
-                 ORDER BY occurred_at, seq LIMIT $6"
+                "SELECT {EVENT_COLS} FROM outbox_events e
+                 WHERE e.operator_id = $1 AND ($2::text IS NULL OR e.seller_id = $2)
+                   AND e.occurred_at >= $3 AND (e.occurred_at, e.seq) > ($4, $5)
+                 ORDER BY e.occurred_at, e.seq LIMIT $6"
             ))
             .await
             .map_err(map_err)?;
@@ -374,7 +381,7 @@ impl OutboxStore for PgStore {
         let c = self.conn().await?;
         let stmt = c
             .prepare_cached(&format!(
-                "SELECT {EVENT_COLS} FROM outbox_events WHERE id = $1 AND operator_id = $2"
+                "SELECT {EVENT_COLS} FROM outbox_events e WHERE e.id = $1 AND e.operator_id = $2"
             ))
             .await
             .map_err(map_err)?;
@@ -389,16 +396,27 @@ impl OutboxStore for PgStore {
     async fn prune_events(&self, before: Timestamp, limit: u32) -> Result<u64> {
         let c = self.conn().await?;
         // The oldest `limit` events by `seq`, of which those old enough (`seq` follows
-        // time closely, so this never walks past the head of the table).
-        c.execute(
-            "DELETE FROM outbox_events WHERE seq IN (
-               SELECT seq FROM (SELECT seq, occurred_at FROM outbox_events
-                                ORDER BY seq LIMIT $2) head
-               WHERE occurred_at < $1)",
-            &[&before.0, &i64::from(limit)],
-        )
-        .await
-        .map_err(map_err)
+        // time closely, so this never walks past the head of the table), with their
+        // positions (and the stamp they would wait for, had they none yet).
+        let row = c
+            .query_one(
+                "WITH gone AS (
+                   DELETE FROM outbox_events WHERE seq IN (
+                     SELECT seq FROM (SELECT seq, occurred_at FROM outbox_events
+                                      ORDER BY seq LIMIT $2) head
+                     WHERE occurred_at < $1)
+                   RETURNING seq
+                 ), positions AS (
+                   DELETE FROM outbox_positions p USING gone WHERE p.seq = gone.seq
+                 ), unstamped AS (
+                   DELETE FROM outbox_unstamped u USING gone WHERE u.seq = gone.seq
+                 )
+                 SELECT count(*) FROM gone",
+                &[&before.0, &i64::from(limit)],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {

@@ -38,9 +38,10 @@ async fn a_late_commit_is_not_skipped() {
     tokio::spawn(conn);
     client
         .batch_execute(&format!(
-            "BEGIN; INSERT INTO outbox_events (id, type, occurred_at, operator_id, seller_id,
-               entity, entity_id, payload)
-             VALUES ('evt_late', 'credential.issued', {}, '{}', NULL, 'credential', 'late', '{{}}')",
+            "BEGIN; WITH e AS (INSERT INTO outbox_events (id, type, occurred_at, operator_id,
+               seller_id, entity, entity_id, payload)
+             VALUES ('evt_late', 'credential.issued', {}, '{}', NULL, 'credential', 'late', '{{}}')
+             RETURNING seq) INSERT INTO outbox_unstamped (seq) SELECT seq FROM e",
             T0.0, w.operator.id
         ))
         .await

@@ -105,6 +105,7 @@ macro_rules! migrations {
             17 => "0017_product_search",
             18 => "0018_extract_line_version",
             19 => "0019_outbox_payload_text",
+            20 => "0020_outbox_positions",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {
