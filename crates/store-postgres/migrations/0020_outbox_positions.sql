@@ -4,6 +4,9 @@
 -- event's `seq` to the narrow `outbox_unstamped` with its events, and the stamper
 -- moves them, under `outbox_stamp`'s lock and in `seq` order, into
 -- `outbox_positions`, which sinks' cursors count in (gap-free, as before).
+-- No event may commit between the copy below and the column's drop (it would lose its
+-- place in line): the events wait for the migration.
+LOCK TABLE outbox_events, outbox_stamp IN ACCESS EXCLUSIVE MODE;
 CREATE TABLE outbox_unstamped (
     seq BIGINT PRIMARY KEY
 );

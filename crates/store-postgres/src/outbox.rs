@@ -394,11 +394,20 @@ impl OutboxStore for PgStore {
     }
 
     async fn prune_events(&self, before: Timestamp, limit: u32) -> Result<u64> {
-        let c = self.conn().await?;
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        // Under the stamp's lock, then (a new statement, a new snapshot) the delete:
+        // every stamp committed before is seen, so no position outlives its event.
+        tx.query_one(
+            "SELECT position FROM outbox_stamp WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(map_err)?;
         // The oldest `limit` events by `seq`, of which those old enough (`seq` follows
         // time closely, so this never walks past the head of the table), with their
-        // positions (and the stamp they would wait for, had they none yet).
-        let row = c
+        // positions (or their place in the stamp's line, had they none yet).
+        let row = tx
             .query_one(
                 "WITH gone AS (
                    DELETE FROM outbox_events WHERE seq IN (
@@ -416,6 +425,7 @@ impl OutboxStore for PgStore {
             )
             .await
             .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
         Ok(row.get::<_, i64>(0) as u64)
     }
 

@@ -466,33 +466,51 @@ impl WebhookStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        let (states, dues): (Vec<&str>, Vec<Option<i64>>) = outcomes
+        // One row per claim: recorded one by one, a claim's second outcome (the same
+        // delivery and lease token) would find the lease gone and only be logged.
+        let mut first = std::collections::HashSet::new();
+        let once: Vec<usize> = (0..outcomes.len())
+            .filter(|&i| first.insert((outcomes[i].delivery_id, &outcomes[i].lease_token)))
+            .collect();
+        let (states, dues): (Vec<&str>, Vec<Option<i64>>) = once
             .iter()
-            .map(|o| {
-                let (state, due) = o.next.columns();
+            .map(|&i| {
+                let (state, due) = outcomes[i].next.columns();
                 (state.as_str(), due)
             })
             .unzip();
-        let tokens: Vec<&str> = outcomes.iter().map(|o| o.lease_token.as_str()).collect();
         let stmt = tx
             .prepare_cached(
                 "UPDATE webhook_deliveries d SET state = u.state, next_attempt_at = u.due,
                    tries = d.tries + 1, lease_until = NULL, lease_token = NULL,
                    lease_owner = NULL
-                 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[])
-                      AS u (id, token, state, due)
+                 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[])
+                      AS u (id, token, state, due, n)
                  WHERE d.id = u.id AND d.lease_token = u.token
-                 RETURNING d.id, u.token",
+                 RETURNING u.n",
             )
             .await
             .map_err(map_err)?;
-        let applied: std::collections::HashSet<(i64, String)> = tx
-            .query(&stmt, &[&ids, &tokens, &states, &dues])
+        let mut applied = vec![false; outcomes.len()];
+        for r in tx
+            .query(
+                &stmt,
+                &[
+                    &once.iter().map(|&i| ids[i]).collect::<Vec<_>>(),
+                    &once
+                        .iter()
+                        .map(|&i| outcomes[i].lease_token.as_str())
+                        .collect::<Vec<_>>(),
+                    &states,
+                    &dues,
+                    &once.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+                ],
+            )
             .await
             .map_err(map_err)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+        {
+            applied[r.get::<_, i64>(0) as usize] = true;
+        }
         let (cleared, ordered) = health_plan(outcomes);
         if !cleared.is_empty() {
             tx.execute(
@@ -511,13 +529,10 @@ impl WebhookStore for PgStore {
         if disabled.contains(&true) {
             self.wrote_events();
         }
-        Ok(outcomes
-            .iter()
+        Ok(applied
+            .into_iter()
             .zip(disabled)
-            .map(|(o, disabled)| Recorded {
-                applied: applied.contains(&(o.delivery_id, o.lease_token.clone())),
-                disabled,
-            })
+            .map(|(applied, disabled)| Recorded { applied, disabled })
             .collect())
     }
 

@@ -662,11 +662,14 @@ pub async fn a_batch_of_outcomes_applies_them_in_order(store: Arc<dyn Store>) {
             outcome(&claimed[3], 23, true, DeliveryNext::Succeeded),
             outcome(&claimed[2], 24, false, DeliveryNext::RetryAt(at(30))),
             outcome(&claimed[5], 25, true, DeliveryNext::Succeeded),
+            // m2's claim a second time: its lease was spent by the first, so only
+            // logged (and ep1 stays failing since 24).
+            outcome(&claimed[1], 26, false, DeliveryNext::Failed),
         ])
         .await
         .unwrap();
     let applied: Vec<bool> = recorded.iter().map(|r| r.applied).collect();
-    assert_eq!(applied, [true, true, true, false, true, true]);
+    assert_eq!(applied, [true, true, true, false, true, true, false]);
     assert!(recorded.iter().all(|r| !r.disabled));
     let ep1 = store.get_endpoint(&w.operator.id, "ep1").await.unwrap();
     assert_eq!(ep1.failing_since, Some(at(24)));
@@ -699,7 +702,7 @@ pub async fn a_batch_of_outcomes_applies_them_in_order(store: Arc<dyn Store>) {
         states(&log("ep1").await),
         [
             ("m3".to_string(), Pending, 1, 1),
-            ("m2".to_string(), Succeeded, 1, 1),
+            ("m2".to_string(), Succeeded, 1, 2),
             ("m1".to_string(), Failed, 1, 1),
         ]
     );
