@@ -1,6 +1,7 @@
 //! Overload through HTTP: writes arriving faster than SQLite's writer drains them, on
 //! a writer queue of two, are answered 503 with `Retry-After` in each dialect's own
-//! envelope, and every write answered 2xx is there afterwards.
+//! envelope (00K's internal-error code 3.0 among them), and every write answered 2xx
+//! is there afterwards.
 //!
 //! The writer is made slow without test hooks: the test holds SQLite's write lock from
 //! a connection of its own, so the writer's next `BEGIN IMMEDIATE` waits, its queue
@@ -47,6 +48,10 @@ async fn writes_past_the_queue_get_503_and_acknowledged_ones_survive() {
         .headers;
     let omnik = app
         .credential(&op, Some(&seller), Dialect::named("omnik"))
+        .await
+        .headers;
+    let zerok = app
+        .credential(&op, Some(&seller), Dialect::named("zerok"))
         .await
         .headers;
     let subject = json!({"subject": "Produto não chegou", "sla": 48, "forReturn": false});
@@ -124,6 +129,16 @@ async fn writes_past_the_queue_get_503_and_acknowledged_ones_survive() {
         .await;
     assert_busy(&r, "skyhub");
     assert!(r.body["errors"]["detail"].is_string(), "{:?}", r.body);
+    // 00K's code for an internal error: 3.0.
+    let r = app
+        .post(
+            "/00k/catalog/brands",
+            &zerok,
+            &json!({"info": {"name": "Marca Cheia"}}),
+        )
+        .await;
+    assert_busy(&r, "zerok");
+    assert_eq!(r.body["code"], "3.0", "{:?}", r.body);
 
     blocker.execute_batch("COMMIT").unwrap();
     while let Some(done) = writes.join_next().await {
