@@ -21,6 +21,10 @@ use tokio_postgres::Row;
 
 use crate::{map_err, PgStore};
 
+/// Takes the stamp's lock (and reads the last position given): stamps, and the
+/// retention that deletes stamped events, run one at a time under it.
+const LOCK_STAMP: &str = "SELECT position FROM outbox_stamp WHERE id = 1 FOR UPDATE";
+
 /// Most events one stamp gives positions to.
 const STAMP_BATCH: i64 = 10_000;
 
@@ -202,14 +206,7 @@ impl PgStore {
         let tx = c.transaction().await.map_err(map_err)?;
         // The lock first, then (a new statement, so a new snapshot under READ
         // COMMITTED) the events: every stamp committed before is seen.
-        let last: i64 = tx
-            .query_one(
-                "SELECT position FROM outbox_stamp WHERE id = 1 FOR UPDATE",
-                &[],
-            )
-            .await
-            .map_err(map_err)?
-            .get(0);
+        let last: i64 = tx.query_one(LOCK_STAMP, &[]).await.map_err(map_err)?.get(0);
         let stamped = tx
             .query_one(
                 "WITH next AS (
@@ -398,12 +395,7 @@ impl OutboxStore for PgStore {
         let tx = c.transaction().await.map_err(map_err)?;
         // Under the stamp's lock, then (a new statement, a new snapshot) the delete:
         // every stamp committed before is seen, so no position outlives its event.
-        tx.query_one(
-            "SELECT position FROM outbox_stamp WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .await
-        .map_err(map_err)?;
+        tx.query_one(LOCK_STAMP, &[]).await.map_err(map_err)?;
         // The oldest `limit` events by `seq`, of which those old enough (`seq` follows
         // time closely, so this never walks past the head of the table), with their
         // positions (or their place in the stamp's line, had they none yet).

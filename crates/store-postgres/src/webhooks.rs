@@ -427,90 +427,8 @@ impl WebhookStore for PgStore {
         // the attempts, the deliveries' next states, and the endpoints cleared of
         // failing. Per outcome that was three round trips, which held a node's
         // deliveries to about a thousand a second.
-        let ids: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO webhook_attempts
-                   (delivery_id, at, node, status, response, duration_ms, error)
-                 SELECT a.id, a.at, a.node, a.status, a.response, a.duration_ms, a.error
-                 FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::int4[], $5::text[],
-                             $6::int8[], $7::text[])
-                      WITH ORDINALITY AS a (id, at, node, status, response, duration_ms,
-                                            error, n)
-                 WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.id)
-                 ORDER BY a.n",
-            )
-            .await
-            .map_err(map_err)?;
-        let attempts: Vec<_> = outcomes.iter().map(|o| &o.attempt).collect();
-        tx.execute(
-            &stmt,
-            &[
-                &ids,
-                &attempts.iter().map(|a| a.at.0).collect::<Vec<_>>(),
-                &attempts.iter().map(|a| a.node.as_str()).collect::<Vec<_>>(),
-                &attempts
-                    .iter()
-                    .map(|a| a.status.map(i32::from))
-                    .collect::<Vec<_>>(),
-                &attempts
-                    .iter()
-                    .map(|a| a.response.as_str())
-                    .collect::<Vec<_>>(),
-                &attempts.iter().map(|a| a.duration_ms).collect::<Vec<_>>(),
-                &attempts
-                    .iter()
-                    .map(|a| a.error.as_deref())
-                    .collect::<Vec<_>>(),
-            ],
-        )
-        .await
-        .map_err(map_err)?;
-        // One row per claim: recorded one by one, a claim's second outcome (the same
-        // delivery and lease token) would find the lease gone and only be logged.
-        let mut first = std::collections::HashSet::new();
-        let once: Vec<usize> = (0..outcomes.len())
-            .filter(|&i| first.insert((outcomes[i].delivery_id, &outcomes[i].lease_token)))
-            .collect();
-        let (states, dues): (Vec<&str>, Vec<Option<i64>>) = once
-            .iter()
-            .map(|&i| {
-                let (state, due) = outcomes[i].next.columns();
-                (state.as_str(), due)
-            })
-            .unzip();
-        let stmt = tx
-            .prepare_cached(
-                "UPDATE webhook_deliveries d SET state = u.state, next_attempt_at = u.due,
-                   tries = d.tries + 1, lease_until = NULL, lease_token = NULL,
-                   lease_owner = NULL
-                 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[])
-                      AS u (id, token, state, due, n)
-                 WHERE d.id = u.id AND d.lease_token = u.token
-                 RETURNING u.n",
-            )
-            .await
-            .map_err(map_err)?;
-        let mut applied = vec![false; outcomes.len()];
-        for r in tx
-            .query(
-                &stmt,
-                &[
-                    &once.iter().map(|&i| ids[i]).collect::<Vec<_>>(),
-                    &once
-                        .iter()
-                        .map(|&i| outcomes[i].lease_token.as_str())
-                        .collect::<Vec<_>>(),
-                    &states,
-                    &dues,
-                    &once.iter().map(|&i| i as i64).collect::<Vec<_>>(),
-                ],
-            )
-            .await
-            .map_err(map_err)?
-        {
-            applied[r.get::<_, i64>(0) as usize] = true;
-        }
+        insert_attempts(&tx, outcomes).await?;
+        let applied = apply_next_states(&tx, outcomes).await?;
         let (cleared, ordered) = health_plan(outcomes);
         if !cleared.is_empty() {
             tx.execute(
@@ -633,6 +551,108 @@ impl WebhookStore for PgStore {
         .await
         .map_err(map_err)
     }
+}
+
+/// The attempts of a batch, in its order (those whose delivery is gone aside).
+async fn insert_attempts(
+    tx: &deadpool_postgres::Transaction<'_>,
+    outcomes: &[AttemptOutcome],
+) -> Result<()> {
+    let ids: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO webhook_attempts
+                   (delivery_id, at, node, status, response, duration_ms, error)
+                 SELECT a.id, a.at, a.node, a.status, a.response, a.duration_ms, a.error
+                 FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::int4[], $5::text[],
+                             $6::int8[], $7::text[])
+                      WITH ORDINALITY AS a (id, at, node, status, response, duration_ms,
+                                            error, n)
+                 WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.id)
+                 ORDER BY a.n",
+        )
+        .await
+        .map_err(map_err)?;
+    let attempts: Vec<_> = outcomes.iter().map(|o| &o.attempt).collect();
+    tx.execute(
+        &stmt,
+        &[
+            &ids,
+            &attempts.iter().map(|a| a.at.0).collect::<Vec<_>>(),
+            &attempts.iter().map(|a| a.node.as_str()).collect::<Vec<_>>(),
+            &attempts
+                .iter()
+                .map(|a| a.status.map(i32::from))
+                .collect::<Vec<_>>(),
+            &attempts
+                .iter()
+                .map(|a| a.response.as_str())
+                .collect::<Vec<_>>(),
+            &attempts.iter().map(|a| a.duration_ms).collect::<Vec<_>>(),
+            &attempts
+                .iter()
+                .map(|a| a.error.as_deref())
+                .collect::<Vec<_>>(),
+        ],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Each claim's delivery takes its outcome's next state if the claim still holds its
+/// lease; whether each outcome applied.
+async fn apply_next_states(
+    tx: &deadpool_postgres::Transaction<'_>,
+    outcomes: &[AttemptOutcome],
+) -> Result<Vec<bool>> {
+    let ids: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
+    // One row per claim: recorded one by one, a claim's second outcome (the same
+    // delivery and lease token) would find the lease gone and only be logged.
+    let mut first = std::collections::HashSet::new();
+    let once: Vec<usize> = (0..outcomes.len())
+        .filter(|&i| first.insert((outcomes[i].delivery_id, &outcomes[i].lease_token)))
+        .collect();
+    let (states, dues): (Vec<&str>, Vec<Option<i64>>) = once
+        .iter()
+        .map(|&i| {
+            let (state, due) = outcomes[i].next.columns();
+            (state.as_str(), due)
+        })
+        .unzip();
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE webhook_deliveries d SET state = u.state, next_attempt_at = u.due,
+                   tries = d.tries + 1, lease_until = NULL, lease_token = NULL,
+                   lease_owner = NULL
+                 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[])
+                      AS u (id, token, state, due, n)
+                 WHERE d.id = u.id AND d.lease_token = u.token
+                 RETURNING u.n",
+        )
+        .await
+        .map_err(map_err)?;
+    let mut applied = vec![false; outcomes.len()];
+    for r in tx
+        .query(
+            &stmt,
+            &[
+                &once.iter().map(|&i| ids[i]).collect::<Vec<_>>(),
+                &once
+                    .iter()
+                    .map(|&i| outcomes[i].lease_token.as_str())
+                    .collect::<Vec<_>>(),
+                &states,
+                &dues,
+                &once.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+            ],
+        )
+        .await
+        .map_err(map_err)?
+    {
+        applied[r.get::<_, i64>(0) as usize] = true;
+    }
+    Ok(applied)
 }
 
 /// What one outcome does to its endpoint's health, inside the batch's transaction:

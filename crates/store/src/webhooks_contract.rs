@@ -126,18 +126,42 @@ fn disabled_event(operator_id: &str, now: Timestamp) -> crate::outbox::NewEvent 
     )
 }
 
+/// `d`'s attempt at `now` answered 2xx.
+fn success_of(d: &ClaimedDelivery, now: Timestamp) -> AttemptOutcome {
+    AttemptOutcome {
+        delivery_id: d.id,
+        endpoint_id: d.endpoint.id.clone(),
+        lease_token: d.lease_token.clone(),
+        attempt: attempt(now, Some(200)),
+        next: DeliveryNext::Succeeded,
+        health: EndpointHealth::Succeeded,
+    }
+}
+
+/// `d`'s attempt at `now` answered 500; its endpoint is disabled if failing since
+/// `threshold` or earlier.
+fn failure_of(
+    d: &ClaimedDelivery,
+    now: Timestamp,
+    next: DeliveryNext,
+    threshold: Timestamp,
+) -> AttemptOutcome {
+    AttemptOutcome {
+        delivery_id: d.id,
+        endpoint_id: d.endpoint.id.clone(),
+        lease_token: d.lease_token.clone(),
+        attempt: attempt(now, Some(500)),
+        next,
+        health: EndpointHealth::Failed {
+            now,
+            disable_if_failing_since: threshold,
+            event: disabled_event(&d.endpoint.operator_id, now),
+        },
+    }
+}
+
 async fn success(store: &dyn Store, d: &ClaimedDelivery, now: Timestamp) -> Recorded {
-    store
-        .record_attempt(&AttemptOutcome {
-            delivery_id: d.id,
-            endpoint_id: d.endpoint.id.clone(),
-            lease_token: d.lease_token.clone(),
-            attempt: attempt(now, Some(200)),
-            next: DeliveryNext::Succeeded,
-            health: EndpointHealth::Succeeded,
-        })
-        .await
-        .unwrap()
+    store.record_attempt(&success_of(d, now)).await.unwrap()
 }
 
 async fn failure(
@@ -148,18 +172,22 @@ async fn failure(
     threshold: Timestamp,
 ) -> Recorded {
     store
-        .record_attempt(&AttemptOutcome {
-            delivery_id: d.id,
-            endpoint_id: d.endpoint.id.clone(),
-            lease_token: d.lease_token.clone(),
-            attempt: attempt(now, Some(500)),
-            next,
-            health: EndpointHealth::Failed {
-                now,
-                disable_if_failing_since: threshold,
-                event: disabled_event(&d.endpoint.operator_id, now),
+        .record_attempt(&failure_of(d, now, next, threshold))
+        .await
+        .unwrap()
+}
+
+/// The first ten deliveries of `endpoint`'s log.
+async fn log_of(store: &dyn Store, operator_id: &str, endpoint: &str) -> Vec<Delivery> {
+    store
+        .list_deliveries(
+            operator_id,
+            endpoint,
+            &DeliveryFilter {
+                limit: 10,
+                ..Default::default()
             },
-        })
+        )
         .await
         .unwrap()
 }
@@ -312,17 +340,7 @@ pub async fn a_due_delivery_is_claimed_once_until_its_lease_ends(store: Arc<dyn 
         .unwrap();
     assert_eq!(ids(&again), ["m1"]);
     assert_ne!(again[0].lease_token, first.lease_token);
-    let log = store
-        .list_deliveries(
-            &w.operator.id,
-            "ep1",
-            &DeliveryFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let log = log_of(&*store, &w.operator.id, "ep1").await;
     let m1 = log.iter().find(|d| d.message_id == "m1").unwrap();
     assert_eq!(m1.claimed_by.as_deref(), Some("node-b"));
     success(&*store, &again[0], at(161)).await;
@@ -474,17 +492,7 @@ pub async fn an_outcome_under_a_lost_lease_only_logs(store: Arc<dyn Store>) {
     assert_eq!(ids(&new), ["m1"]);
     let late = success(&*store, &old[0], at(80)).await;
     assert!(!late.applied);
-    let log = store
-        .list_deliveries(
-            &w.operator.id,
-            "ep1",
-            &DeliveryFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let log = log_of(&*store, &w.operator.id, "ep1").await;
     assert_eq!(log[0].state, DeliveryState::Pending);
     assert_eq!(
         log[0].attempts.len(),
@@ -493,17 +501,7 @@ pub async fn an_outcome_under_a_lost_lease_only_logs(store: Arc<dyn Store>) {
     );
     let own = failure(&*store, &new[0], at(81), DeliveryNext::Failed, at(0)).await;
     assert!(own.applied);
-    let log = store
-        .list_deliveries(
-            &w.operator.id,
-            "ep1",
-            &DeliveryFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let log = log_of(&*store, &w.operator.id, "ep1").await;
     assert_eq!(log[0].state, DeliveryState::Failed);
     assert_eq!(log[0].tries, 1);
     assert_eq!(log[0].claimed_by, None);
@@ -636,35 +634,19 @@ pub async fn a_batch_of_outcomes_applies_them_in_order(store: Arc<dyn Store>) {
         at(0),
     )
     .await;
-    let outcome = |d: &ClaimedDelivery, now: i64, ok: bool, next: DeliveryNext| AttemptOutcome {
-        delivery_id: d.id,
-        endpoint_id: d.endpoint.id.clone(),
-        lease_token: d.lease_token.clone(),
-        attempt: attempt(at(now), Some(if ok { 200 } else { 500 })),
-        next,
-        health: if ok {
-            EndpointHealth::Succeeded
-        } else {
-            EndpointHealth::Failed {
-                now: at(now),
-                disable_if_failing_since: at(0),
-                event: disabled_event(&w.operator.id, at(now)),
-            }
-        },
-    };
     // ep1 fails, succeeds, fails again: failing since the last failure. ep2 succeeds
     // twice: no longer failing. m4's lease was spent by the failure above: only logged.
     let recorded = store
         .record_attempts(&[
-            outcome(&claimed[0], 20, false, DeliveryNext::Failed),
-            outcome(&claimed[4], 21, true, DeliveryNext::Succeeded),
-            outcome(&claimed[1], 22, true, DeliveryNext::Succeeded),
-            outcome(&claimed[3], 23, true, DeliveryNext::Succeeded),
-            outcome(&claimed[2], 24, false, DeliveryNext::RetryAt(at(30))),
-            outcome(&claimed[5], 25, true, DeliveryNext::Succeeded),
+            failure_of(&claimed[0], at(20), DeliveryNext::Failed, at(0)),
+            success_of(&claimed[4], at(21)),
+            success_of(&claimed[1], at(22)),
+            success_of(&claimed[3], at(23)),
+            failure_of(&claimed[2], at(24), DeliveryNext::RetryAt(at(30)), at(0)),
+            success_of(&claimed[5], at(25)),
             // m2's claim a second time: its lease was spent by the first, so only
             // logged (and ep1 stays failing since 24).
-            outcome(&claimed[1], 26, false, DeliveryNext::Failed),
+            failure_of(&claimed[1], at(26), DeliveryNext::Failed, at(0)),
         ])
         .await
         .unwrap();
@@ -675,23 +657,6 @@ pub async fn a_batch_of_outcomes_applies_them_in_order(store: Arc<dyn Store>) {
     assert_eq!(ep1.failing_since, Some(at(24)));
     let ep2 = store.get_endpoint(&w.operator.id, "ep2").await.unwrap();
     assert_eq!(ep2.failing_since, None);
-    let log = |endpoint: &'static str| {
-        let store = store.clone();
-        let operator = w.operator.id.clone();
-        async move {
-            store
-                .list_deliveries(
-                    &operator,
-                    endpoint,
-                    &DeliveryFilter {
-                        limit: 10,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .unwrap()
-        }
-    };
     let states = |l: &[Delivery]| {
         l.iter()
             .map(|d| (d.message_id.clone(), d.state, d.tries, d.attempts.len()))
@@ -699,7 +664,7 @@ pub async fn a_batch_of_outcomes_applies_them_in_order(store: Arc<dyn Store>) {
     };
     use DeliveryState::*;
     assert_eq!(
-        states(&log("ep1").await),
+        states(&log_of(&*store, &w.operator.id, "ep1").await),
         [
             ("m3".to_string(), Pending, 1, 1),
             ("m2".to_string(), Succeeded, 1, 2),
@@ -707,14 +672,14 @@ pub async fn a_batch_of_outcomes_applies_them_in_order(store: Arc<dyn Store>) {
         ]
     );
     assert_eq!(
-        states(&log("ep2").await),
+        states(&log_of(&*store, &w.operator.id, "ep2").await),
         [
             ("m6".to_string(), Succeeded, 1, 1),
             ("m5".to_string(), Succeeded, 1, 1),
             ("m4".to_string(), Pending, 1, 2),
         ]
     );
-    let m3 = log("ep1").await.remove(0);
+    let m3 = log_of(&*store, &w.operator.id, "ep1").await.remove(0);
     assert_eq!(m3.next_attempt_at, Some(at(30)));
 }
 
@@ -936,17 +901,8 @@ pub async fn retention_keeps_pending_and_recent_deliveries(store: Arc<dyn Store>
     }
     // Before m3's time: m1 (done) goes, m2 (still pending) stays.
     assert_eq!(store.prune_deliveries(at(3), 100).await.unwrap(), 1);
-    let left: Vec<_> = store
-        .list_deliveries(
-            &w.operator.id,
-            "ep1",
-            &DeliveryFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
+    let left: Vec<_> = log_of(&*store, &w.operator.id, "ep1")
         .await
-        .unwrap()
         .into_iter()
         .map(|d| d.message_id)
         .collect();
