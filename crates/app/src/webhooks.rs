@@ -19,8 +19,8 @@ use entreposto_domain::{
 };
 use entreposto_store::outbox::NewEvent;
 use entreposto_store::webhooks::{
-    Attempt, AttemptOutcome, ClaimedDelivery, Delivery, DeliveryNext, EndpointHealth, NewDelivery,
-    OutgoingMessage, Recorded, WEBHOOK_ENTITY,
+    Attempt, AttemptOutcome, ClaimedDelivery, Delivery, DeliveryNext, EndpointHealth, Enqueued,
+    FanOutLease, NewDelivery, OutgoingMessage, Recorded, WEBHOOK_ENTITY,
 };
 use entreposto_store::{new_id, StoreError};
 
@@ -44,6 +44,14 @@ impl Default for WebhookSettings {
             lease: Duration::from_secs(60),
         }
     }
+}
+
+/// What a fan-out wrote: how many deliveries are new, and those of them claimed
+/// for the node that asked ([`App::fan_out_webhooks_to`]).
+#[derive(Debug, Clone, Default)]
+pub struct FanOut {
+    pub new: u64,
+    pub claimed: Vec<ClaimedDelivery>,
 }
 
 /// How long an attempt may take before it counts as failed.
@@ -307,8 +315,26 @@ impl App {
     /// for a disabled one. Written durably before it returns; fanning the same events
     /// out again writes nothing. Answers how many deliveries are new.
     pub async fn fan_out_webhooks(&self, events: &[WebhookEvent]) -> Result<u64> {
+        Ok(self.fan_out(events, None).await?.new)
+    }
+
+    /// [`App::fan_out_webhooks`] for the node that will send them: up to `room` of
+    /// the new deliveries that may go at once come back claimed by `node` (leased as
+    /// [`App::claim_webhook_deliveries`] would, see `WebhookStore::enqueue_leasing`),
+    /// for it to attempt without claiming them back; the rest wait for a claim.
+    pub async fn fan_out_webhooks_to(
+        &self,
+        events: &[WebhookEvent],
+        node: &str,
+        room: u32,
+    ) -> Result<FanOut> {
+        self.fan_out(events, (room > 0).then_some((node, room)))
+            .await
+    }
+
+    async fn fan_out(&self, events: &[WebhookEvent], to: Option<(&str, u32)>) -> Result<FanOut> {
         if events.is_empty() {
-            return Ok(0);
+            return Ok(FanOut::default());
         }
         let operators: Vec<String> = events
             .iter()
@@ -326,6 +352,7 @@ impl App {
                     .filter(|ep| ep.wants(&e.operator_id, e.seller_id.as_deref(), &e.event_type))
                     .map(|ep| NewDelivery {
                         endpoint_id: ep.id.clone(),
+                        endpoint_version: ep.version,
                         state: if ep.enabled {
                             DeliveryState::Pending
                         } else {
@@ -348,13 +375,56 @@ impl App {
             })
             .collect();
         if messages.is_empty() {
-            return Ok(0);
+            return Ok(FanOut::default());
         }
-        let n = self.store.enqueue_messages(&messages).await?;
-        if n > 0 {
+        let written = match to {
+            None => Enqueued {
+                new: self.store.enqueue_messages(&messages).await?,
+                ..Enqueued::default()
+            },
+            Some((node, limit)) => {
+                let lease = FanOutLease {
+                    node: node.to_string(),
+                    now,
+                    until: self.lease_from(now),
+                    limit,
+                };
+                self.store.enqueue_leasing(&messages, &lease).await?
+            }
+        };
+        if written.new > written.leased.len() as u64 {
             self.webhook_work.notify_one();
         }
-        Ok(n)
+        let mut claimed = Vec::with_capacity(written.leased.len());
+        for l in &written.leased {
+            let (m, d) = (
+                &messages[l.message],
+                &messages[l.message].deliveries[l.delivery],
+            );
+            let Some(endpoint) = endpoints.iter().find(|e| e.id == d.endpoint_id) else {
+                continue;
+            };
+            claimed.push(ClaimedDelivery {
+                id: l.id,
+                lease_token: written.lease_token.clone(),
+                endpoint: endpoint.clone(),
+                message_id: m.id.clone(),
+                event_type: m.event_type.clone(),
+                entity: m.entity.clone(),
+                body: m.body.clone(),
+                tries: 0,
+            });
+        }
+        Ok(FanOut {
+            new: written.new,
+            claimed,
+        })
+    }
+
+    /// When a lease taken at `now` runs out ([`WebhookSettings::lease`]).
+    fn lease_from(&self, now: Timestamp) -> Timestamp {
+        let lease = i64::try_from(self.webhooks.lease.as_micros()).unwrap_or(i64::MAX);
+        Timestamp(now.0.saturating_add(lease))
     }
 
     /// Deletes the deliveries (with their log) of events older than `days` that are
@@ -387,10 +457,9 @@ impl App {
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
         let now = self.now();
-        let lease = i64::try_from(self.webhooks.lease.as_micros()).unwrap_or(i64::MAX);
         Ok(self
             .store
-            .claim_deliveries(node, now, Timestamp(now.0.saturating_add(lease)), limit)
+            .claim_deliveries(node, now, self.lease_from(now), limit)
             .await?)
     }
 

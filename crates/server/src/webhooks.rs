@@ -23,15 +23,16 @@ pub fn spawn(
     stopped: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let options = config.webhooks.dispatcher();
-    let relay = Relay::new(
-        store,
-        Arc::new(WebhookSink::new(app.clone())),
-        app.clock(),
-        options.node.clone(),
-        config.outbox.relay(),
-    );
+    let node = options.node.clone();
     let dispatcher =
         Dispatcher::new(app.clone(), options).context("building the webhooks HTTP client")?;
+    let relay = Relay::new(
+        store,
+        Arc::new(WebhookSink::new(app.clone()).handing_to(dispatcher.clone())),
+        app.clock(),
+        node,
+        config.outbox.relay(),
+    );
     let (r, d) = (stopped.clone(), stopped.clone());
     let mut tasks = vec![
         tokio::spawn(async move { relay.run(r).await }),

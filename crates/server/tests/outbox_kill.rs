@@ -124,7 +124,7 @@ async fn a_killed_server_keeps_every_change_with_its_events(backend: Backend) {
         let id: i64 = e.entity_id.parse().expect("order id");
         let view = store.get_order_view(&scope, id).await.expect("its order");
         assert_eq!(
-            e.payload["marketplaceOrderId"],
+            e.payload_value()["marketplaceOrderId"],
             view.order.data.marketplace_order_id.as_str()
         );
     }

@@ -320,7 +320,7 @@ async fn five_days_of_failures_disable_and_patch_enables(h: Hooks) {
         .collect();
     assert_eq!(disabled.len(), 1, "{events:?}");
     assert_eq!(disabled[0].entity_id, id);
-    assert_eq!(disabled[0].payload["reason"], "failing");
+    assert_eq!(disabled[0].payload_value()["reason"], "failing");
     // Disabled: nothing is sent, a new event is logged as skipped.
     h.emit(&[h.event(3, "order.invoiced", "order:3")]).await;
     h.advance(DAY);

@@ -162,20 +162,16 @@ impl Drop for HandTx {
 }
 
 fn event_from_row(r: &Row) -> Result<OutboxEvent> {
-    let id: String = r.get(1);
-    let payload: String = r.get(8);
-    let payload = serde_json::from_str(&payload)
-        .map_err(|e| StoreError::Other(format!("event {id}: payload: {e}")))?;
     Ok(OutboxEvent {
         seq: r.get(0),
-        id,
+        id: r.get(1),
         event_type: r.get(2),
         occurred_at: Timestamp(r.get(3)),
         operator_id: r.get(4),
         seller_id: r.get(5),
         entity: r.get(6),
         entity_id: r.get(7),
-        payload,
+        payload: r.get(8),
     })
 }
 

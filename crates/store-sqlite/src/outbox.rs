@@ -59,16 +59,8 @@ pub(crate) fn insert_events(c: &Connection, events: &[NewEvent]) -> Result<()> {
     Ok(())
 }
 
-fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Result<OutboxEvent>> {
-    let payload: String = r.get(8)?;
-    let payload = match serde_json::from_str(&payload) {
-        Ok(p) => p,
-        Err(e) => {
-            let id: String = r.get(1)?;
-            return Ok(Err(StoreError::Other(format!("event {id}: payload: {e}"))));
-        }
-    };
-    Ok(Ok(OutboxEvent {
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxEvent> {
+    Ok(OutboxEvent {
         seq: r.get(0)?,
         id: r.get(1)?,
         event_type: r.get(2)?,
@@ -77,17 +69,14 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Result<OutboxEvent>> {
         seller_id: r.get(5)?,
         entity: r.get(6)?,
         entity_id: r.get(7)?,
-        payload,
-    }))
+        payload: r.get(8)?,
+    })
 }
 
 fn events(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<OutboxEvent>> {
     let mut s = c.prepare_cached(sql).map_err(map_err)?;
     let rows = s.query_map(p, event_from_row).map_err(map_err)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(map_err)?
-        .into_iter()
-        .collect()
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
 fn sink_from_row(r: &Row<'_>) -> rusqlite::Result<SinkState> {

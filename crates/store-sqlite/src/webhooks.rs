@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 use entreposto_store::webhooks::{
     attach_attempts, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery, Delivery,
-    DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage, Recorded, ATTEMPT_COLS,
-    DELIVERY_COLS, ENDPOINT_COLS,
+    DeliveryFilter, EndpointHealth, EndpointRow, Enqueued, FanOutLease, LeasedDelivery,
+    OutgoingMessage, Recorded, ATTEMPT_COLS, DELIVERY_COLS, ENDPOINT_COLS,
 };
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::{map_err, SqliteStore};
 
@@ -280,56 +280,18 @@ impl WebhookStore for SqliteStore {
 
     async fn enqueue_messages(&self, messages: &[OutgoingMessage]) -> Result<u64> {
         let messages = messages.to_vec();
-        self.write(move |c| {
-            let mut message = c
-                .prepare_cached(
-                    "INSERT INTO webhook_messages
-                       (id, seq, operator_id, seller_id, event_type, entity, occurred_at, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
-                )
-                .map_err(map_err)?;
-            let mut delivery = c
-                .prepare_cached(
-                    "INSERT INTO webhook_deliveries
-                       (endpoint_id, message_id, seq, entity, occurred_at, state, tries,
-                        next_attempt_at)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7
-                     WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
-                     ON CONFLICT (endpoint_id, message_id) DO NOTHING",
-                )
-                .map_err(map_err)?;
-            let mut new = 0;
-            for m in &messages {
-                message
-                    .execute(params![
-                        m.id,
-                        m.seq,
-                        m.operator_id,
-                        m.seller_id,
-                        m.event_type,
-                        m.entity,
-                        m.occurred_at.0,
-                        m.body
-                    ])
-                    .map_err(map_err)?;
-                for d in &m.deliveries {
-                    let due = (d.state == DeliveryState::Pending).then_some(d.due_at.0);
-                    new += delivery
-                        .execute(params![
-                            d.endpoint_id,
-                            m.id,
-                            m.seq,
-                            m.entity,
-                            m.occurred_at.0,
-                            d.state.as_str(),
-                            due
-                        ])
-                        .map_err(map_err)? as u64;
-                }
-            }
-            Ok(new)
-        })
-        .await
+        self.write(move |c| enqueue(c, &messages, None).map(|e| e.new))
+            .await
+    }
+
+    async fn enqueue_leasing(
+        &self,
+        messages: &[OutgoingMessage],
+        lease: &FanOutLease,
+    ) -> Result<Enqueued> {
+        let (messages, lease) = (messages.to_vec(), lease.clone());
+        self.write(move |c| enqueue(c, &messages, Some(&lease)))
+            .await
     }
 
     async fn claim_deliveries(
@@ -511,6 +473,123 @@ impl WebhookStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Writes `messages` and their deliveries, leasing what `lease` asks for (see
+/// [`WebhookStore::enqueue_leasing`]) inside the same insert: a leased delivery is
+/// written once, never claimed back.
+fn enqueue(
+    c: &Connection,
+    messages: &[OutgoingMessage],
+    lease: Option<&FanOutLease>,
+) -> Result<Enqueued> {
+    let mut message = c
+        .prepare_cached(
+            "INSERT INTO webhook_messages
+               (id, seq, operator_id, seller_id, event_type, entity, occurred_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+        )
+        .map_err(map_err)?;
+    let mut delivery = c
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries
+               (endpoint_id, message_id, seq, entity, occurred_at, state, tries,
+                next_attempt_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7
+             WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
+             ON CONFLICT (endpoint_id, message_id) DO NOTHING",
+        )
+        .map_err(map_err)?;
+    // The claim's conditions, checked on the row about to be written; `go` leases it.
+    let mut leasing = c
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries
+               (endpoint_id, message_id, seq, entity, occurred_at, state, tries,
+                next_attempt_at, lease_until, lease_token, lease_owner)
+             SELECT ?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6,
+                    CASE WHEN go THEN ?7 END, CASE WHEN go THEN ?8 END,
+                    CASE WHEN go THEN ?9 END
+             FROM (SELECT
+                     EXISTS (SELECT 1 FROM webhook_endpoints
+                             WHERE id = ?1 AND enabled AND version = ?10)
+                     AND NOT EXISTS (
+                       SELECT 1 FROM webhook_deliveries p
+                       WHERE p.endpoint_id = ?1 AND p.entity = ?4
+                         AND p.state = 'pending' AND p.seq < ?3) AS go)
+             WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
+             ON CONFLICT (endpoint_id, message_id) DO NOTHING
+             RETURNING id, lease_token IS NOT NULL",
+        )
+        .map_err(map_err)?;
+    let token = new_id();
+    let mut out = Enqueued::default();
+    for (mi, m) in messages.iter().enumerate() {
+        message
+            .execute(params![
+                m.id,
+                m.seq,
+                m.operator_id,
+                m.seller_id,
+                m.event_type,
+                m.entity,
+                m.occurred_at.0,
+                m.body
+            ])
+            .map_err(map_err)?;
+        for (di, d) in m.deliveries.iter().enumerate() {
+            let pending = d.state == DeliveryState::Pending;
+            let lease = lease.filter(|l| {
+                pending && d.due_at <= l.now && (out.leased.len() as u64) < u64::from(l.limit)
+            });
+            let Some(l) = lease else {
+                let due = pending.then_some(d.due_at.0);
+                out.new += delivery
+                    .execute(params![
+                        d.endpoint_id,
+                        m.id,
+                        m.seq,
+                        m.entity,
+                        m.occurred_at.0,
+                        d.state.as_str(),
+                        due
+                    ])
+                    .map_err(map_err)? as u64;
+                continue;
+            };
+            let written = leasing
+                .query_row(
+                    params![
+                        d.endpoint_id,
+                        m.id,
+                        m.seq,
+                        m.entity,
+                        m.occurred_at.0,
+                        d.due_at.0,
+                        l.until.0,
+                        token,
+                        l.node,
+                        d.endpoint_version
+                    ],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)),
+                )
+                .optional()
+                .map_err(map_err)?;
+            if let Some((id, leased)) = written {
+                out.new += 1;
+                if leased {
+                    out.leased.push(LeasedDelivery {
+                        message: mi,
+                        delivery: di,
+                        id,
+                    });
+                }
+            }
+        }
+    }
+    if !out.leased.is_empty() {
+        out.lease_token = token;
+    }
+    Ok(out)
 }
 
 /// The deliveries `ids` just claimed under `token`, with their endpoints and messages.

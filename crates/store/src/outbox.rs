@@ -71,8 +71,18 @@ pub struct OutboxEvent {
     pub entity: String,
     /// The entity's id as the native API writes it (a number's decimal text, a UUID).
     pub entity_id: String,
-    /// The entity (or the part the event is about) in the native API's shape.
-    pub payload: serde_json::Value,
+    /// The entity (or the part the event is about) in the native API's shape, as the
+    /// JSON text rendered when the event was written. Sinks splice it into their
+    /// bodies as it is: parsing it into a tree and printing it again per delivery was
+    /// a tenth of a node's work under a stream of webhooks.
+    pub payload: String,
+}
+
+impl OutboxEvent {
+    /// The payload parsed, for readers that look inside it (tests, tools).
+    pub fn payload_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.payload).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// An event a backend is about to insert with its change; `seq` comes on insert.

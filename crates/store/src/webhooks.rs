@@ -40,9 +40,43 @@ pub struct OutgoingMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
     pub endpoint_id: String,
+    /// The endpoint's version the fan-out decided on: a fan-out lease
+    /// ([`WebhookStore::enqueue_leasing`]) only takes a delivery whose endpoint is
+    /// still at it, so an endpoint changed meanwhile is sent to as it now is.
+    pub endpoint_version: i64,
     /// `Pending` (due at the message's fan-out time) or `Skipped`.
     pub state: DeliveryState,
     pub due_at: Timestamp,
+}
+
+/// What a fan-out asks to lease of the deliveries it writes: the node that will
+/// send them at once, until when, and how many it has room for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanOutLease {
+    pub node: String,
+    pub now: Timestamp,
+    pub until: Timestamp,
+    pub limit: u32,
+}
+
+/// What [`WebhookStore::enqueue_leasing`] wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enqueued {
+    /// New deliveries, leased or not.
+    pub new: u64,
+    /// The token of the lease on `leased` (empty when none is).
+    pub lease_token: String,
+    /// The new deliveries leased to the fan-out's node, in the order written.
+    pub leased: Vec<LeasedDelivery>,
+}
+
+/// A delivery written already leased: its message and delivery (indexes into the
+/// fan-out's messages and that message's deliveries) and its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeasedDelivery {
+    pub message: usize,
+    pub delivery: usize,
+    pub id: i64,
 }
 
 /// A delivery claimed for an attempt: what to send, where, and the claim's token.
@@ -213,6 +247,24 @@ pub trait WebhookStore: Send + Sync {
     /// Writes each message and its deliveries; a message (and a delivery) already
     /// there is left as it is. Answers how many deliveries were new.
     async fn enqueue_messages(&self, messages: &[OutgoingMessage]) -> Result<u64>;
+    /// [`WebhookStore::enqueue_messages`], also leasing to `lease.node` until
+    /// `lease.until` up to `lease.limit` of the new deliveries that a claim at
+    /// `lease.now` could take (pending and due, endpoint enabled and still at the
+    /// fan-out's version, no earlier pending delivery of the same endpoint and
+    /// entity, which includes one written just before in the same fan-out): the
+    /// node sends those at once instead of claiming them back. A backend may lease
+    /// none, as this default does; whatever is not leased is claimed as usual.
+    async fn enqueue_leasing(
+        &self,
+        messages: &[OutgoingMessage],
+        lease: &FanOutLease,
+    ) -> Result<Enqueued> {
+        let _ = lease;
+        Ok(Enqueued {
+            new: self.enqueue_messages(messages).await?,
+            ..Enqueued::default()
+        })
+    }
     /// Claims up to `limit` deliveries due at `now` (pending, next attempt at or
     /// before `now`, no unexpired lease, endpoint enabled, no earlier pending
     /// delivery of the same endpoint and entity), leasing them to `node` until

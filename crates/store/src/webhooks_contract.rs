@@ -96,6 +96,7 @@ fn message(w: &World, id: &str, seq: i64, entity: &str, to: &[&str]) -> Outgoing
             .iter()
             .map(|e| NewDelivery {
                 endpoint_id: e.to_string(),
+                endpoint_version: 1,
                 state: DeliveryState::Pending,
                 due_at: at(seq),
             })

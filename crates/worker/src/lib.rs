@@ -192,17 +192,75 @@ impl Relay {
 }
 
 /// An event as sinks send it: the same JSON body on NATS and in webhooks.
-/// `{"id", "type", "timestamp" (RFC 3339 UTC), "operator", "seller" (or null),
-/// "entity", "entityId", "data" (the payload)}`.
-pub fn envelope(e: &OutboxEvent) -> serde_json::Value {
-    serde_json::json!({
-        "id": e.id,
-        "type": e.event_type,
-        "timestamp": e.occurred_at.to_rfc3339_utc(),
-        "operator": e.operator_id,
-        "seller": e.seller_id,
-        "entity": e.entity,
-        "entityId": e.entity_id,
-        "data": e.payload,
+/// `{"data" (the payload), "entity", "entityId", "id", "operator", "seller" (or null),
+/// "timestamp" (RFC 3339 UTC), "type"}`, keys in that (alphabetical) order. The
+/// payload is spliced in as the text it was stored as, never parsed.
+pub fn envelope(e: &OutboxEvent) -> String {
+    /// The fields around the payload, printed as one JSON object.
+    #[derive(serde::Serialize)]
+    struct Around<'a> {
+        entity: &'a str,
+        #[serde(rename = "entityId")]
+        entity_id: &'a str,
+        id: &'a str,
+        operator: &'a str,
+        seller: Option<&'a str>,
+        timestamp: String,
+        #[serde(rename = "type")]
+        event_type: &'a str,
+    }
+    let around = serde_json::to_string(&Around {
+        entity: &e.entity,
+        entity_id: &e.entity_id,
+        id: &e.id,
+        operator: &e.operator_id,
+        seller: e.seller_id.as_deref(),
+        timestamp: e.occurred_at.to_rfc3339_utc(),
+        event_type: &e.event_type,
     })
+    .unwrap_or_else(|_| "{}".into());
+    // `{"data":<payload>,` + the rest of `around` after its opening brace.
+    let mut body = String::with_capacity(e.payload.len() + around.len() + 8);
+    body.push_str("{\"data\":");
+    body.push_str(&e.payload);
+    body.push(',');
+    body.push_str(&around[1..]);
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_is_the_json_object_of_its_fields() {
+        let e = OutboxEvent {
+            seq: 7,
+            id: "evt_1".into(),
+            event_type: "order.created".into(),
+            occurred_at: Timestamp(1_700_000_000_123_456),
+            operator_id: "op".into(),
+            seller_id: None,
+            entity: "order".into(),
+            entity_id: "42".into(),
+            payload: r#"{"b":[1,2],"a":"x\"y"}"#.into(),
+        };
+        let body = envelope(&e);
+        let expected = serde_json::json!({
+            "data": {"b": [1, 2], "a": "x\"y"},
+            "entity": "order",
+            "entityId": "42",
+            "id": "evt_1",
+            "operator": "op",
+            "seller": null,
+            "timestamp": e.occurred_at.to_rfc3339_utc(),
+            "type": "order.created",
+        });
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            expected
+        );
+        // The payload's own text, key order included, is kept.
+        assert!(body.starts_with(r#"{"data":{"b":[1,2],"a":"x\"y"},"entity":"order""#));
+    }
 }

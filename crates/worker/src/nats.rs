@@ -120,7 +120,7 @@ impl Sink for NatsSink {
     async fn deliver(&self, events: &[OutboxEvent]) -> Result<usize, SinkError> {
         let mut pending = Vec::with_capacity(events.len());
         for e in events {
-            let body = serde_json::to_vec(&envelope(e)).map_err(|e| SinkError(e.to_string()))?;
+            let body = envelope(e).into_bytes();
             let publish = Publish::build().payload(body.into()).message_id(&e.id);
             match self
                 .js

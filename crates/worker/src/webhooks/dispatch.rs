@@ -73,6 +73,10 @@ pub struct Dispatcher {
     options: Arc<DispatcherOptions>,
     allow_private: bool,
     slots: Arc<Semaphore>,
+    /// Where finished attempts wait for the recorder ([`Dispatcher::run`] takes the
+    /// receiving end).
+    outcomes: mpsc::UnboundedSender<Finished>,
+    received: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Finished>>>>,
 }
 
 impl Dispatcher {
@@ -83,13 +87,52 @@ impl Dispatcher {
             .user_agent(concat!("Entreposto-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let (outcomes, received) = mpsc::unbounded_channel();
         Ok(Dispatcher {
             app,
             client,
             options: Arc::new(options),
             allow_private,
             slots,
+            outcomes,
+            received: Arc::new(std::sync::Mutex::new(Some(received))),
         })
+    }
+
+    /// How many more attempts could start now.
+    pub fn room(&self) -> u32 {
+        u32::try_from(self.slots.available_permits()).unwrap_or(u32::MAX)
+    }
+
+    /// Sends deliveries claimed elsewhere (a fan-out that leased them to this node,
+    /// see `App::fan_out_webhooks_to`) as if this loop had claimed them: each takes
+    /// a slot (waiting for one if they were all taken meanwhile), and its outcome is
+    /// recorded by [`Dispatcher::run`]'s recorder.
+    pub fn send_claimed(&self, claimed: Vec<ClaimedDelivery>) {
+        for d in claimed {
+            let this = self.clone();
+            tokio::spawn(async move {
+                let Ok(permit) = this.slots.clone().acquire_owned().await else {
+                    return;
+                };
+                this.launch(d, permit);
+            });
+        }
+    }
+
+    /// Attempts `d` in a task of its own, holding `permit` until its outcome is
+    /// recorded.
+    fn launch(&self, d: ClaimedDelivery, permit: OwnedSemaphorePermit) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let result = this.attempt(&d).await;
+            tracing::debug!(
+                endpoint = %d.endpoint.id, message = %d.message_id,
+                status = ?result.status, error = ?result.error, "webhook attempt"
+            );
+            // The slot stays taken until the outcome is recorded.
+            let _ = this.outcomes.send((d, result, permit));
+        });
     }
 
     pub fn node(&self) -> &str {
@@ -114,7 +157,10 @@ impl Dispatcher {
     /// Sends deliveries until `shutdown` turns true; attempts in flight then finish
     /// (at most the attempt timeout) before it returns.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
-        let (outcomes, received) = mpsc::unbounded_channel();
+        let Some(received) = self.received.lock().ok().and_then(|mut r| r.take()) else {
+            tracing::error!("a dispatcher runs once");
+            return;
+        };
         let recorder = tokio::spawn(self.clone().record(received));
         loop {
             if *shutdown.borrow() {
@@ -141,16 +187,7 @@ impl Dispatcher {
                 let Ok(permit) = self.slots.clone().acquire_owned().await else {
                     return;
                 };
-                let (this, outcomes) = (self.clone(), outcomes.clone());
-                tokio::spawn(async move {
-                    let result = this.attempt(&d).await;
-                    tracing::debug!(
-                        endpoint = %d.endpoint.id, message = %d.message_id,
-                        status = ?result.status, error = ?result.error, "webhook attempt"
-                    );
-                    // The slot stays taken until the outcome is recorded.
-                    let _ = outcomes.send((d, result, permit));
-                });
+                self.launch(d, permit);
             }
             if full {
                 // Every slot taken: claim again as soon as one frees.
@@ -166,10 +203,16 @@ impl Dispatcher {
                 changed = shutdown.changed() => if changed.is_err() { break },
             }
         }
-        // Let the attempts in flight record their outcomes: the recorder ends once
-        // the last of them has sent its own.
-        drop(outcomes);
-        let _ = recorder.await;
+        // Let the attempts in flight record their outcomes: each holds its slot until
+        // recorded, so once every slot is back the recorder has nothing left to do.
+        // The slots then close: a delivery handed over later is not attempted (its
+        // lease runs out and it is claimed again).
+        let all = u32::try_from(self.options.concurrency.max(1)).unwrap_or(u32::MAX);
+        if let Ok(held) = self.slots.acquire_many(all).await {
+            held.forget();
+        }
+        self.slots.close();
+        recorder.abort();
     }
 
     /// Records the outcomes of finished attempts as they come, in batches of what

@@ -6,7 +6,8 @@
 //! which endpoints an event goes to are decided by the application
 //! (`entreposto_app::webhooks`).
 //!
-//! The sink writes every event's deliveries durably before the relay acks it, and the
+//! The sink writes every event's deliveries durably before the relay acks it (those
+//! its node's dispatcher has room for already leased to it, and handed over), and the
 //! relay hands the sink events in outbox order from one node at a time, so one
 //! entity's deliveries queue in order; a node that dies before acking leaves the
 //! events to be fanned out again, which writes nothing twice.
@@ -38,18 +39,31 @@ pub fn webhook_event(e: &OutboxEvent) -> WebhookEvent {
         seller_id: e.seller_id.clone(),
         entity: Some(format!("{}:{}", e.entity, e.entity_id)),
         occurred_at: e.occurred_at,
-        body: crate::envelope(e).to_string(),
+        body: crate::envelope(e),
     }
 }
 
 /// Fans the outbox's events out into webhook deliveries.
 pub struct WebhookSink {
     app: App,
+    /// This node's running dispatcher: the deliveries it has room for are written
+    /// leased to it and handed over at once, instead of being claimed back.
+    dispatcher: Option<Dispatcher>,
 }
 
 impl WebhookSink {
     pub fn new(app: App) -> WebhookSink {
-        WebhookSink { app }
+        WebhookSink {
+            app,
+            dispatcher: None,
+        }
+    }
+
+    /// Hands the deliveries `dispatcher` has room for straight to it; it must be
+    /// running ([`Dispatcher::run`]), which records their outcomes.
+    pub fn handing_to(mut self, dispatcher: Dispatcher) -> WebhookSink {
+        self.dispatcher = Some(dispatcher);
+        self
     }
 }
 
@@ -61,10 +75,20 @@ impl Sink for WebhookSink {
 
     async fn deliver(&self, events: &[OutboxEvent]) -> Result<usize, SinkError> {
         let batch: Vec<WebhookEvent> = events.iter().map(webhook_event).collect();
-        self.app
-            .fan_out_webhooks(&batch)
-            .await
-            .map_err(|e| SinkError(format!("webhook fan-out: {e}")))?;
+        let failed = |e| SinkError(format!("webhook fan-out: {e}"));
+        match &self.dispatcher {
+            Some(d) => {
+                let out = self
+                    .app
+                    .fan_out_webhooks_to(&batch, d.node(), d.room())
+                    .await
+                    .map_err(failed)?;
+                d.send_claimed(out.claimed);
+            }
+            None => {
+                self.app.fan_out_webhooks(&batch).await.map_err(failed)?;
+            }
+        }
         Ok(events.len())
     }
 }
