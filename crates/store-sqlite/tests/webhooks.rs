@@ -38,3 +38,66 @@ async fn open() -> Option<TempStore> {
 }
 
 entreposto_store::webhooks_contract_tests!(open());
+
+/// SQLite does lease at fan-out (the contract allows a backend to lease none): the
+/// contract case then checks exactly which deliveries it leased.
+#[tokio::test]
+async fn sqlite_leases_what_its_fan_out_may_send() {
+    use entreposto_domain::{
+        DeliveryState, EventFilter, Timestamp, WebhookEndpoint, WebhookSecret, WebhookUrl,
+    };
+    use entreposto_store::webhooks::{FanOutLease, NewDelivery, OutgoingMessage};
+    let store = open().await.unwrap();
+    let w = entreposto_store::fixtures::world(&**store).await;
+    let now = Timestamp(1_700_000_000_000_000);
+    let ep = WebhookEndpoint {
+        id: "ep1".into(),
+        operator_id: w.operator.id.clone(),
+        seller_id: None,
+        url: WebhookUrl::stored("https://hooks.example.com/ep1".to_string()),
+        events: EventFilter::All,
+        description: String::new(),
+        enabled: true,
+        disabled_reason: None,
+        secret: WebhookSecret::from_key(&[7; 24]),
+        previous_secret: None,
+        failing_since: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    store.create_endpoint(&ep).await.unwrap();
+    let message = |id: &str, seq: i64| OutgoingMessage {
+        id: id.into(),
+        seq,
+        operator_id: w.operator.id.clone(),
+        seller_id: None,
+        event_type: "order.created".into(),
+        entity: format!("order:{seq}"),
+        occurred_at: now,
+        body: "{}".into(),
+        deliveries: vec![NewDelivery {
+            endpoint_id: "ep1".into(),
+            endpoint_version: ep.version,
+            state: DeliveryState::Pending,
+            due_at: now,
+        }],
+    };
+    let lease = FanOutLease {
+        node: "node-a".into(),
+        now,
+        until: Timestamp(now.0 + 60_000_000),
+        limit: 10,
+    };
+    let written = store
+        .enqueue_leasing(&[message("m1", 1), message("m2", 2)], &lease)
+        .await
+        .unwrap();
+    assert_eq!(written.new, 2);
+    assert_eq!(written.leased.len(), 2);
+    assert!(store
+        .claim_deliveries("node-b", now, lease.until, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -16,6 +16,9 @@
 //! when failing since the threshold or earlier, and a batch of outcomes leaves what
 //! recording them one by one in its order would (writing its `webhook.endpoint_disabled` event to the
 //! outbox in that change), and a success ends its failing; a
+//! fan-out's lease takes none, or exactly the first of its new deliveries a claim
+//! could take (up to its limit, never one whose endpoint changed since the fan-out
+//! read it), and a claim never takes those back while leased; a
 //! listing is newest first with each delivery's attempts oldest first; a replay and a
 //! recovery make deliveries due again with their tries counted anew.
 
@@ -36,6 +39,7 @@ macro_rules! webhooks_contract_tests {
         $crate::webhooks_contract_tests!(@case $open, a_message_fanned_out_twice_is_written_once);
         $crate::webhooks_contract_tests!(@case $open, a_due_delivery_is_claimed_once_until_its_lease_ends);
         $crate::webhooks_contract_tests!(@case $open, one_entity_is_claimed_in_order);
+        $crate::webhooks_contract_tests!(@case $open, a_fan_out_leases_only_what_a_claim_could_take);
         $crate::webhooks_contract_tests!(@case $open, an_outcome_under_a_lost_lease_only_logs);
         $crate::webhooks_contract_tests!(@case $open, failing_long_enough_disables_the_endpoint);
         $crate::webhooks_contract_tests!(@case $open, a_batch_of_outcomes_applies_them_in_order);
@@ -470,6 +474,92 @@ pub async fn one_entity_is_claimed_in_order(store: Arc<dyn Store>) {
             .unwrap()),
         ["c2"]
     );
+}
+
+pub async fn a_fan_out_leases_only_what_a_claim_could_take(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let ep1 = endpoint(&w, "ep1", None);
+    store.create_endpoint(&ep1).await.unwrap();
+    // ep2 changed after the fan-out read it at version 1.
+    let ep2 = endpoint(&w, "ep2", None);
+    store.create_endpoint(&ep2).await.unwrap();
+    store.update_endpoint(&ep2, 1).await.unwrap();
+    // An earlier pending delivery of order:1, not claimed yet.
+    store
+        .enqueue_messages(&[message(&w, "m0", 1, "order:1", &["ep1"])])
+        .await
+        .unwrap();
+    let mut not_due = message(&w, "e", 7, "order:5", &["ep1"]);
+    not_due.deliveries[0].due_at = at(500);
+    let batch = [
+        message(&w, "a", 2, "order:1", &["ep1"]),
+        message(&w, "b1", 3, "order:2", &["ep1"]),
+        message(&w, "b2", 4, "order:2", &["ep1"]),
+        message(&w, "c", 5, "order:3", &["ep1", "ep2"]),
+        not_due,
+        message(&w, "d", 6, "order:4", &["ep1"]),
+    ];
+    let lease = FanOutLease {
+        node: "node-a".into(),
+        now: at(10),
+        until: at(70),
+        limit: 2,
+    };
+    let written = store.enqueue_leasing(&batch, &lease).await.unwrap();
+    assert_eq!(written.new, 7);
+    let leased: Vec<String> = written
+        .leased
+        .iter()
+        .map(|l| {
+            let m = &batch[l.message];
+            format!("{}@{}", m.id, m.deliveries[l.delivery].endpoint_id)
+        })
+        .collect();
+    // a waits behind m0, b2 behind b1, c@ep2's endpoint changed, e is not due, and
+    // d is past the limit.
+    assert!(
+        leased.is_empty() || leased == ["b1@ep1", "c@ep1"],
+        "{leased:?}"
+    );
+    assert_eq!(written.lease_token.is_empty(), leased.is_empty());
+    // A claim takes what may go and is not leased.
+    let claimed = store
+        .claim_deliveries("node-b", at(10), at(70), 10)
+        .await
+        .unwrap();
+    let mut got: Vec<String> = claimed
+        .iter()
+        .map(|d| format!("{}@{}", d.message_id, d.endpoint.id))
+        .collect();
+    assert!(got.iter().all(|g| !leased.contains(g)), "{got:?}");
+    got.extend(leased.iter().cloned());
+    got.sort();
+    assert_eq!(got, ["b1@ep1", "c@ep1", "c@ep2", "d@ep1", "m0@ep1"]);
+    // A leased delivery's outcome applies under the fan-out's token.
+    if let Some(l) = written.leased.first() {
+        let m = &batch[l.message];
+        let d = ClaimedDelivery {
+            id: l.id,
+            lease_token: written.lease_token.clone(),
+            endpoint: ep1.clone(),
+            message_id: m.id.clone(),
+            event_type: m.event_type.clone(),
+            entity: m.entity.clone(),
+            body: m.body.clone(),
+            tries: 0,
+        };
+        assert!(success(&*store, &d, at(11)).await.applied);
+        let log = log_of(&*store, &w.operator.id, "ep1").await;
+        let b1 = log.iter().find(|d| d.message_id == "b1").unwrap();
+        assert_eq!(b1.state, DeliveryState::Succeeded);
+        assert_eq!(b1.attempts.len(), 1);
+        // b2 may go now.
+        let next = store
+            .claim_deliveries("node-b", at(12), at(70), 10)
+            .await
+            .unwrap();
+        assert_eq!(ids(&next), ["b2"]);
+    }
 }
 
 pub async fn an_outcome_under_a_lost_lease_only_logs(store: Arc<dyn Store>) {
