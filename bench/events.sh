@@ -6,7 +6,9 @@
 #      endpoint subscribed to every event, as a ratio of the same pushes with no
 #      endpoint, in the same run: $REPEATS pairs of runs (no endpoint, then the
 #      endpoint enabled), each pair's ratio and their median (goal >= 0.8). The
-#      deliveries of a run drain before the next run starts.
+#      deliveries of a run drain before the next run starts. Each run also reports
+#      the CPU time per push of the server (of it, SQLite's writer thread) and of the
+#      receiver, from /proc: what a delivery costs, with less noise than the ratio.
 #   b. commit-to-delivery under sustained load: $RATE pushes per second (wrk with a
 #      per-request delay, $RATE_CONNECTIONS connections) for $SUSTAIN, every one
 #      delivered to the endpoint: p50/p99/max of arrival minus the event's time (the
@@ -88,16 +90,43 @@ drain() {
   echo "deliveries did not drain: $unread events unread, $pending pending" >&2
 }
 
+# CPU time (clock ticks) of the server's writer thread, of the whole server, and of the
+# receiver: "writer server receiver".
+cpu_ticks() {
+  local writer=0 t
+  for t in /proc/"$SERVER_PID"/task/*; do
+    [ "$(cat "$t/comm")" = sqlite-writer ] && writer=$(awk '{print $14 + $15}' "$t/stat")
+  done
+  echo "$writer $(awk '{print $14 + $15}' /proc/"$SERVER_PID"/stat) $(awk '{print $14 + $15}' /proc/"$SINK_PID"/stat)"
+}
+# cpu_per_push NAME BEFORE AFTER: microseconds of CPU per request of run NAME, as
+# "server S (writer W, receiver R) us/push" (the writer is SQLite's).
+cpu_per_push() {
+  local n
+  n=$(awk '/requests in/ {print $1}' "$OUT/$1.txt")
+  python3 - "$n" "$(getconf CLK_TCK)" $2 $3 <<'PY'
+import sys
+n, hz = int(sys.argv[1]), int(sys.argv[2])
+a, b = list(map(int, sys.argv[3:6])), list(map(int, sys.argv[6:9]))
+us = [(y - x) * 1e6 / hz / max(n, 1) for x, y in zip(a, b)]
+print(f"server {us[1]:.0f} (writer {us[0]:.0f}, receiver {us[2]:.0f}) us/push")
+PY
+}
+
 ratios=()
 for i in $(seq 1 "$REPEATS"); do
   drain
   drop_hook
+  c0=$(cpu_ticks)
   bare=$(run_wrk "push_bare_$i" "$API/orders" "$ROOT/bench/post_order.lua")
+  c1=$(cpu_ticks)
   add_hook
   hooked=$(run_wrk "push_hooked_$i" "$API/orders" "$ROOT/bench/post_order.lua")
+  c2=$(cpu_ticks)
   r=$(echo "scale=3; $hooked / $bare" | bc)
   ratios+=("$r")
   echo "pair $i: no endpoint $bare/s, one endpoint $hooked/s, ratio $r" | tee -a "$OUT/pairs.txt"
+  echo "  CPU: no endpoint $(cpu_per_push "push_bare_$i" "$c0" "$c1"); one endpoint $(cpu_per_push "push_hooked_$i" "$c1" "$c2")" | tee -a "$OUT/pairs.txt"
 done
 drain
 
@@ -136,6 +165,7 @@ median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[i
 cat <<REPORT | tee "$OUT/report.txt"
 backend: $BACKEND
 pushes with one endpoint / with none: ${ratios[*]}  median $median (goal >= 0.8)
+$(grep CPU "$OUT/pairs.txt")
 sustained: $(cat "$OUT/sustained_rate") pushes/s for $SUSTAIN at $RATE_CONNECTIONS connections (target $RATE/s)
 $(cat "$OUT/latency.txt")
 connections: $CONNECTIONS, wrk threads: $THREADS, duration: $DURATION each

@@ -246,16 +246,43 @@ fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
         if done.is_some() {
             continue;
         }
+        // A migration that rebuilds a table others reference runs with foreign keys
+        // off, as SQLite's documented procedure for schema changes has it (with them
+        // on, dropping the old table would delete, cascade and check row by row), and
+        // checks them all before it commits.
+        let keys_off = sql.contains(FOREIGN_KEYS_OFF);
+        if keys_off {
+            conn.execute_batch("PRAGMA foreign_keys=OFF")?;
+        }
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
+        if keys_off {
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "migration {version} left {table} with a broken reference"
+                    )),
+                ));
+            }
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
             params![version, Timestamp::now().micros()],
         )?;
         tx.commit()?;
+        if keys_off {
+            conn.execute_batch("PRAGMA foreign_keys=ON")?;
+        }
     }
     Ok(())
 }
+
+/// The line a migration carries to run with foreign keys off (see [`apply`]).
+const FOREIGN_KEYS_OFF: &str = "-- entreposto: foreign keys off";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies migrations.

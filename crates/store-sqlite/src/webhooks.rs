@@ -487,7 +487,7 @@ fn enqueue(
         .prepare_cached(
             "INSERT INTO webhook_messages
                (id, seq, operator_id, seller_id, event_type, entity, occurred_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
         )
         .map_err(map_err)?;
     let mut delivery = c
