@@ -410,7 +410,8 @@ impl WebhookStore for SqliteStore {
                 .prepare_cached(
                     "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?3,
                        tries = 0
-                     WHERE endpoint_id = ?1 AND message_id = ?2",
+                     WHERE endpoint_id = ?1
+                       AND seq = (SELECT seq FROM webhook_messages WHERE id = ?2)",
                 )
                 .and_then(|mut s| s.execute(params![endpoint_id, message_id, now.0]))
                 .map_err(map_err)?;
@@ -422,7 +423,8 @@ impl WebhookStore for SqliteStore {
                 &format!(
                     "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
                      JOIN webhook_messages m ON m.id = d.message_id
-                     WHERE d.endpoint_id = ?1 AND d.message_id = ?2"
+                     WHERE d.endpoint_id = ?1
+                       AND d.seq = (SELECT seq FROM webhook_messages WHERE id = ?2)"
                 ),
                 params![endpoint_id, message_id],
             )?
@@ -442,11 +444,21 @@ impl WebhookStore for SqliteStore {
                 )
                 .and_then(|mut s| s.execute(params![before.0, limit]))
                 .map_err(map_err)?;
+            // Messages no delivery names any more, oldest first: the walk stops at the
+            // first message of `before` or later (messages are in `seq` order, which
+            // is their events' order), and a message's deliveries are found through
+            // each endpoint's (endpoint_id, seq) key.
             c.prepare_cached(
-                "DELETE FROM webhook_messages WHERE occurred_at < ?1
-                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)",
+                "DELETE FROM webhook_messages WHERE seq IN (
+                   SELECT m.seq FROM webhook_messages m
+                   WHERE m.seq < (SELECT coalesce(min(seq), 9223372036854775807)
+                                  FROM webhook_messages WHERE occurred_at >= ?1)
+                     AND NOT EXISTS (
+                       SELECT 1 FROM webhook_endpoints e
+                       JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.seq = m.seq)
+                   ORDER BY m.seq LIMIT ?2)",
             )
-            .and_then(|mut s| s.execute([before.0]))
+            .and_then(|mut s| s.execute(params![before.0, limit]))
             .map_err(map_err)?;
             Ok(n as u64)
         })
@@ -497,7 +509,7 @@ fn enqueue(
                 next_attempt_at)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7
              WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
-             ON CONFLICT (endpoint_id, message_id) DO NOTHING",
+             ON CONFLICT (endpoint_id, seq) DO NOTHING",
         )
         .map_err(map_err)?;
     // The claim's conditions, checked on the row about to be written; `go` leases it.
@@ -517,7 +529,7 @@ fn enqueue(
                        WHERE p.endpoint_id = ?1 AND p.entity = ?4
                          AND p.state = 'pending' AND p.seq < ?3) AS go)
              WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
-             ON CONFLICT (endpoint_id, message_id) DO NOTHING
+             ON CONFLICT (endpoint_id, seq) DO NOTHING
              RETURNING id, lease_token IS NOT NULL",
         )
         .map_err(map_err)?;

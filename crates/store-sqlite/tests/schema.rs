@@ -223,3 +223,114 @@ async fn a_database_newer_than_the_binary_is_refused() {
         Ok(_) => panic!("a newer schema was opened"),
     }
 }
+
+/// Builds the database a version-20 binary left: its migrations, an endpoint with two
+/// messages, their deliveries (one pending, one delivered with its attempt).
+fn version_20_database(path: &std::path::Path) {
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let c = Connection::open(path).expect("open");
+    // Migrations 6 and 11 fill columns through the store's functions; the tables they
+    // fill are empty here.
+    for f in ["entreposto_code_key", "entreposto_payment_ids"] {
+        c.create_scalar_function(
+            f,
+            1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |_| Ok(rusqlite::types::Value::Null),
+        )
+        .expect("function");
+    }
+    c.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .expect("migrations table");
+    for (i, f) in files.iter().take(20).enumerate() {
+        c.execute_batch(&std::fs::read_to_string(f).expect("migration"))
+            .expect("old migration");
+        c.execute(
+            "INSERT INTO schema_migrations VALUES (?1, 0)",
+            [i as i64 + 1],
+        )
+        .expect("version");
+    }
+    c.execute_batch(&format!(
+        "PRAGMA foreign_keys=ON;
+         INSERT INTO operators (id, name, created_at) VALUES ('{OP}', 'Op', 0);
+         INSERT INTO webhook_endpoints (id, operator_id, seller_id, url, events, description,
+           enabled, secret, created_at, updated_at, version)
+         VALUES ('ep1', '{OP}', NULL, 'https://hooks.example.com/', NULL, '', 1,
+           'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3', 0, 0, 1);
+         INSERT INTO webhook_messages VALUES
+           ('evt_B', 8, '{OP}', NULL, 'order.created', 'order:2', 20, '{{\"n\":2}}'),
+           ('evt_A', 7, '{OP}', NULL, 'order.created', 'order:1', 10, '{{\"n\":1}}');
+         INSERT INTO webhook_deliveries (id, endpoint_id, message_id, seq, entity, occurred_at,
+           state, tries, next_attempt_at)
+         VALUES (1, 'ep1', 'evt_A', 7, 'order:1', 10, 'succeeded', 1, NULL),
+                (2, 'ep1', 'evt_B', 8, 'order:2', 20, 'pending', 0, 30);
+         INSERT INTO webhook_attempts (delivery_id, at, node, status, response, duration_ms)
+         VALUES (1, 11, 'node-a', 204, '', 3);"
+    ))
+    .expect("webhooks");
+}
+
+#[tokio::test]
+async fn a_version_20_database_keeps_its_webhooks() {
+    use entreposto_store::webhooks::DeliveryFilter;
+    let dir = Dir::new();
+    let path = dir.0.join("old.db");
+    version_20_database(&path);
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        SqliteStore::open(&path, SqliteOptions::default()).expect("open and migrate"),
+    );
+    let log = store
+        .list_deliveries(
+            OP,
+            "ep1",
+            &DeliveryFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("log");
+    let read: Vec<(&str, i64, usize)> = log
+        .iter()
+        .map(|d| (d.message_id.as_str(), d.seq, d.attempts.len()))
+        .collect();
+    assert_eq!(read, [("evt_B", 8, 0), ("evt_A", 7, 1)]);
+    // The pending one is claimed with its body; the delivered one can be replayed.
+    let claimed = store
+        .claim_deliveries("node-b", Timestamp(40), Timestamp(100), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].id, claimed[0].body.as_str()), (2, "{\"n\":2}"));
+    let replayed = store
+        .requeue_delivery(OP, "ep1", "evt_A", Timestamp(50))
+        .await
+        .expect("replay");
+    assert_eq!((replayed.id, replayed.tries), (1, 0));
+    // The tables have their new keys, and every reference holds.
+    let db = Connection::open(&path).unwrap();
+    let indexes: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'webhook_deliveries' AND type = 'index' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        !indexes.iter().any(|i| i == "webhook_deliveries_log"),
+        "{indexes:?}"
+    );
+    let broken: i64 = db
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(broken, 0);
+}

@@ -106,7 +106,7 @@ macro_rules! migrations {
             18 => "0018_extract_line_version",
             19 => "0019_outbox_payload_text",
             20 => "0020_outbox_positions",
-            21 => "0021_webhook_messages_by_seq",
+            21 => "0021_webhook_tables_by_seq",
         )
     };
     ($($v:literal => $name:literal),* $(,)?) => {

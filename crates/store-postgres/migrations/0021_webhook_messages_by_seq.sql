@@ -1,3 +1,0 @@
--- SQLite's webhook messages become a rowid table keyed by `seq` (its migration 21).
--- PostgreSQL's heap appends rows whatever their key: nothing to change.
-SELECT 1;
