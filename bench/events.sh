@@ -99,8 +99,9 @@ cpu_ticks() {
   done
   echo "$writer $(awk '{print $14 + $15}' /proc/"$SERVER_PID"/stat) $(awk '{print $14 + $15}' /proc/"$SINK_PID"/stat)"
 }
-# cpu_per_push NAME BEFORE AFTER: microseconds of CPU per request of run NAME, as
-# "server S (writer W, receiver R) us/push" (the writer is SQLite's).
+# cpu_per_push NAME BEFORE AFTER: microseconds of CPU per request of run NAME, of the
+# hub's process (PostgreSQL's own processes not counted), of SQLite's writer thread
+# within it, and of the receiver.
 cpu_per_push() {
   local n
   n=$(awk '/requests in/ {print $1}' "$OUT/$1.txt")
@@ -109,7 +110,8 @@ import sys
 n, hz = int(sys.argv[1]), int(sys.argv[2])
 a, b = list(map(int, sys.argv[3:6])), list(map(int, sys.argv[6:9]))
 us = [(y - x) * 1e6 / hz / max(n, 1) for x, y in zip(a, b)]
-print(f"server {us[1]:.0f} (writer {us[0]:.0f}, receiver {us[2]:.0f}) us/push")
+writer = f", its SQLite writer {us[0]:.0f}" if us[0] else ""
+print(f"hub process {us[1]:.0f}{writer}, receiver {us[2]:.0f} us/push")
 PY
 }
 
