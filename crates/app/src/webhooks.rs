@@ -4,8 +4,9 @@
 //! attempt's outcome does to its delivery and endpoint (retry, fail, disable).
 //!
 //! The worker (`entreposto_worker::webhooks`) does the IO: it consumes the outbox, calls
-//! [`App::fan_out_webhooks`], claims with [`App::claim_webhook_deliveries`], POSTs,
-//! and reports with [`App::record_webhook_attempt`]. The rules themselves (schedule,
+//! [`App::fan_out_webhooks_to`] (which also hands back what it could lease to the
+//! node's dispatcher), claims the rest with [`App::claim_webhook_deliveries`], POSTs,
+//! and reports with [`App::record_webhook_attempts`]. The rules themselves (schedule,
 //! disabling, filters, addresses) are `entreposto_domain::webhook`'s.
 
 use std::collections::BTreeSet;

@@ -3,10 +3,13 @@
 -- ULID id, each 1-2 KB message went into the middle of a B-tree of two rows a page,
 -- splitting pages and moving cells on most inserts: measured, the largest part of a
 -- fan-out's write. Keyed by `seq`, a fan-out appends at the end of the table.
--- Rebuilt the way SQLite documents for schema changes, with foreign keys off (the
--- line below; the store checks them all before committing): the deliveries' foreign
--- key names the table, so it holds again once the new one has the old name.
--- entreposto: foreign keys off
+-- Both tables are rebuilt the way SQLite documents for schema changes, with foreign
+-- keys off (the line below; the store then checks the rebuilt tables' references
+-- before committing): with them on, dropping the old deliveries would cascade to
+-- every attempt, and dropping the old messages would check each one's deliveries.
+-- The attempts' key names `webhook_deliveries`, so it holds again once the new
+-- table has the old name (the ids are kept).
+-- entreposto: foreign keys off, then check webhook_deliveries webhook_attempts
 CREATE TABLE webhook_messages_by_seq (
     seq         INTEGER PRIMARY KEY,
     id          TEXT NOT NULL UNIQUE,

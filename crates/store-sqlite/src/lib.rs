@@ -249,40 +249,63 @@ fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
         // A migration that rebuilds a table others reference runs with foreign keys
         // off, as SQLite's documented procedure for schema changes has it (with them
         // on, dropping the old table would delete, cascade and check row by row), and
-        // checks them all before it commits.
-        let keys_off = sql.contains(FOREIGN_KEYS_OFF);
-        if keys_off {
+        // checks the tables it names before it commits.
+        let checked = keys_checked(sql);
+        if checked.is_some() {
             conn.execute_batch("PRAGMA foreign_keys=OFF")?;
         }
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        if keys_off {
-            let broken: Option<String> = tx
-                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-                .optional()?;
-            if let Some(table) = broken {
-                return Err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
-                    Some(format!(
-                        "migration {version} left {table} with a broken reference"
-                    )),
-                ));
-            }
-        }
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            params![version, Timestamp::now().micros()],
-        )?;
-        tx.commit()?;
-        if keys_off {
+        let done = migrate_one(conn, *version, sql, checked.as_deref());
+        if checked.is_some() {
             conn.execute_batch("PRAGMA foreign_keys=ON")?;
         }
+        done?;
     }
     Ok(())
 }
 
-/// The line a migration carries to run with foreign keys off (see [`apply`]).
-const FOREIGN_KEYS_OFF: &str = "-- entreposto: foreign keys off";
+/// The line a migration carries to run with foreign keys off (see [`apply`]),
+/// followed by the tables whose references are checked before it commits.
+const FOREIGN_KEYS_OFF: &str = "-- entreposto: foreign keys off, then check";
+
+/// The tables a migration marked [`FOREIGN_KEYS_OFF`] checks, if it is marked.
+fn keys_checked(sql: &str) -> Option<Vec<String>> {
+    sql.lines()
+        .find_map(|l| l.trim().strip_prefix(FOREIGN_KEYS_OFF))
+        .map(|rest| rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Applies one migration in its own transaction, recording its version.
+fn migrate_one(
+    conn: &mut Connection,
+    version: i64,
+    sql: &str,
+    checked: Option<&[String]>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(sql)?;
+    for table in checked.unwrap_or_default() {
+        let broken: Option<String> = tx
+            .query_row(
+                "SELECT \"table\" FROM pragma_foreign_key_check(?1) LIMIT 1",
+                [table],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migration {version} left {table} with a broken reference"
+                )),
+            ));
+        }
+    }
+    tx.execute(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+        params![version, Timestamp::now().micros()],
+    )?;
+    tx.commit()
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies migrations.

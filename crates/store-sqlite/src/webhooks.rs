@@ -381,7 +381,7 @@ impl WebhookStore for SqliteStore {
                 c,
                 &format!(
                     "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
-                     JOIN webhook_messages m ON m.id = d.message_id
+                     JOIN webhook_messages m ON m.seq = d.seq
                      WHERE d.endpoint_id = ?1 AND (?2 IS NULL OR d.state = ?2)
                        AND (?3 IS NULL OR d.seq < ?3)
                      ORDER BY d.seq DESC LIMIT ?4"
@@ -422,7 +422,7 @@ impl WebhookStore for SqliteStore {
                 c,
                 &format!(
                     "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
-                     JOIN webhook_messages m ON m.id = d.message_id
+                     JOIN webhook_messages m ON m.seq = d.seq
                      WHERE d.endpoint_id = ?1
                        AND d.seq = (SELECT seq FROM webhook_messages WHERE id = ?2)"
                 ),
@@ -448,19 +448,23 @@ impl WebhookStore for SqliteStore {
             // first message of `before` or later (messages are in `seq` order, which
             // is their events' order), and a message's deliveries are found through
             // each endpoint's (endpoint_id, seq) key.
-            c.prepare_cached(
-                "DELETE FROM webhook_messages WHERE seq IN (
+            let gone = c
+                .prepare_cached(
+                    "DELETE FROM webhook_messages WHERE seq IN (
                    SELECT m.seq FROM webhook_messages m
                    WHERE m.seq < (SELECT coalesce(min(seq), 9223372036854775807)
                                   FROM webhook_messages WHERE occurred_at >= ?1)
                      AND NOT EXISTS (
                        SELECT 1 FROM webhook_endpoints e
-                       JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.seq = m.seq)
+                       JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.seq = m.seq
+                       WHERE e.operator_id = m.operator_id)
                    ORDER BY m.seq LIMIT ?2)",
-            )
-            .and_then(|mut s| s.execute(params![before.0, limit]))
-            .map_err(map_err)?;
-            Ok(n as u64)
+                )
+                .and_then(|mut s| s.execute(params![before.0, limit]))
+                .map_err(map_err)?;
+            // Deleting an endpoint leaves its messages to this walk: the caller goes
+            // on while either kind filled its batch.
+            Ok(n.max(gone) as u64)
         })
         .await
     }
@@ -499,7 +503,7 @@ fn enqueue(
         .prepare_cached(
             "INSERT INTO webhook_messages
                (id, seq, operator_id, seller_id, event_type, entity, occurred_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
         )
         .map_err(map_err)?;
     let mut delivery = c
@@ -619,7 +623,7 @@ fn claimed(c: &Connection, ids: &[i64], token: &str) -> Result<Vec<ClaimedDelive
         .prepare(&format!(
             "SELECT d.id, d.message_id, m.event_type, d.entity, m.body, d.tries, {cols}
              FROM webhook_deliveries d
-             JOIN webhook_messages m ON m.id = d.message_id
+             JOIN webhook_messages m ON m.seq = d.seq
              JOIN webhook_endpoints e ON e.id = d.endpoint_id
              WHERE d.id IN ({}) ORDER BY d.next_attempt_at, d.seq",
             list.join(",")

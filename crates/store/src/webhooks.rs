@@ -9,7 +9,11 @@
 //! `FOR UPDATE SKIP LOCKED`), and never one whose endpoint has an earlier pending
 //! delivery for the same entity, so one entity's events reach an endpoint in order.
 //! Fanning out the same message twice (an outbox event consumed again after a crash)
-//! writes nothing the second time.
+//! writes nothing the second time. A fan-out may also lease what it writes to the
+//! node that will send it ([`WebhookStore::enqueue_leasing`]), under exactly the
+//! claim's conditions, so that node need not claim it back; messages must come in
+//! `seq` order (the relay's), as one entity's order is judged against what is
+//! already written.
 
 use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
@@ -308,8 +312,10 @@ pub trait WebhookStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Delivery>;
     /// Deletes up to `limit` deliveries that are done (succeeded, failed or skipped)
-    /// of events that occurred before `before`, with their log, and the messages left
-    /// without deliveries (retention); how many deliveries went.
+    /// of events that occurred before `before`, with their log, and the messages of
+    /// before then left without deliveries, up to `limit` of them or all (retention);
+    /// answers how many deliveries went, or how many messages if more: the caller
+    /// repeats while the answer is `limit`.
     async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> Result<u64>;
     /// Makes every failed or skipped delivery of the endpoint whose event occurred
     /// at or after `since` pending again, due at `now`; answers how many.

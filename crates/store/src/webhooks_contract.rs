@@ -495,7 +495,8 @@ pub async fn a_fan_out_leases_only_what_a_claim_could_take(store: Arc<dyn Store>
         message(&w, "a", 2, "order:1", &["ep1"]),
         message(&w, "b1", 3, "order:2", &["ep1"]),
         message(&w, "b2", 4, "order:2", &["ep1"]),
-        message(&w, "c", 5, "order:3", &["ep1", "ep2"]),
+        // ep2 first: its version is checked before the limit is reached.
+        message(&w, "c", 5, "order:3", &["ep2", "ep1"]),
         not_due,
         message(&w, "d", 6, "order:4", &["ep1"]),
     ];

@@ -194,7 +194,9 @@ impl Relay {
 /// An event as sinks send it: the same JSON body on NATS and in webhooks.
 /// `{"data" (the payload), "entity", "entityId", "id", "operator", "seller" (or null),
 /// "timestamp" (RFC 3339 UTC), "type"}`, keys in that (alphabetical) order. The
-/// payload is spliced in as the text it was stored as, never parsed.
+/// payload is spliced in as the text it was stored as (rendered by the store's
+/// `EventPayloads` when the event was written), never parsed, so its keys keep the
+/// native API's order.
 pub fn envelope(e: &OutboxEvent) -> String {
     /// The fields around the payload, printed as one JSON object.
     #[derive(serde::Serialize)]
@@ -218,7 +220,7 @@ pub fn envelope(e: &OutboxEvent) -> String {
         timestamp: e.occurred_at.to_rfc3339_utc(),
         event_type: &e.event_type,
     })
-    .unwrap_or_else(|_| "{}".into());
+    .expect("an object of strings always serializes");
     // `{"data":<payload>,` + the rest of `around` after its opening brace.
     let mut body = String::with_capacity(e.payload.len() + around.len() + 8);
     body.push_str("{\"data\":");

@@ -6,9 +6,12 @@
 //! (another status, a refused or reset connection, a timeout, an address the guard
 //! refuses) is a failure. Up to [`DispatcherOptions::concurrency`] attempts run at
 //! once; a slow endpoint holds only its own. Outcomes are recorded in batches by one
-//! recorder task (a write for all that finished meanwhile, see [`RECORD_BATCH`]). The loop claims whenever it has room,
-//! and otherwise waits for this node's next fan-out or replay, or its poll interval
-//! (deliveries another node wrote, retries coming due).
+//! recorder task (a write for all that finished meanwhile, see [`RECORD_BATCH`]).
+//! The loop claims whenever it has room, and otherwise waits for this node's next
+//! fan-out or replay, or its poll interval (deliveries another node wrote, retries
+//! coming due). The node's fan-out also hands over the deliveries it wrote leased
+//! to this node ([`Dispatcher::send_claimed`]); whoever leases takes the slots first
+//! ([`Dispatcher::reserve`]), so a leased delivery starts at once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +29,20 @@ pub const RECORD_BATCH: usize = 256;
 
 /// An attempt done, waiting to be recorded, with the slot it holds.
 type Finished = (ClaimedDelivery, AttemptResult, OwnedSemaphorePermit);
+
+/// Free attempt slots taken for deliveries about to be claimed
+/// ([`Dispatcher::reserve`]); freed when dropped.
+pub struct Slots {
+    permits: OwnedSemaphorePermit,
+    free: u32,
+}
+
+impl Slots {
+    /// How many deliveries they make room for.
+    pub fn free(&self) -> u32 {
+        self.free
+    }
+}
 
 /// How much of a response body the log keeps.
 pub const RESPONSE_EXCERPT_BYTES: usize = 1024;
@@ -99,24 +116,35 @@ impl Dispatcher {
         })
     }
 
-    /// How many more attempts could start now.
-    pub fn room(&self) -> u32 {
-        u32::try_from(self.slots.available_permits()).unwrap_or(u32::MAX)
+    /// Takes every free slot, for deliveries about to be claimed (or written leased
+    /// to this node): a slot is reserved before its delivery is leased, so a leased
+    /// delivery never waits for one while its lease runs. `None` when none is free.
+    pub fn reserve(&self) -> Option<Slots> {
+        let free = self.slots.available_permits();
+        if free == 0 {
+            return None;
+        }
+        let free = u32::try_from(free).unwrap_or(u32::MAX);
+        self.slots
+            .clone()
+            .try_acquire_many_owned(free)
+            .ok()
+            .map(|permits| Slots { permits, free })
     }
 
-    /// Sends deliveries claimed elsewhere (a fan-out that leased them to this node,
-    /// see `App::fan_out_webhooks_to`) as if this loop had claimed them: each takes
-    /// a slot (waiting for one if they were all taken meanwhile), and its outcome is
-    /// recorded by [`Dispatcher::run`]'s recorder.
-    pub fn send_claimed(&self, claimed: Vec<ClaimedDelivery>) {
+    /// Sends deliveries claimed with `slots` reserved (here, or by a fan-out that
+    /// leased them to this node, see `App::fan_out_webhooks_to`): each takes one of
+    /// them, and its outcome is recorded by [`Dispatcher::run`]'s recorder. The
+    /// slots left over are freed.
+    pub fn send_claimed(&self, mut slots: Slots, claimed: Vec<ClaimedDelivery>) {
         for d in claimed {
-            let this = self.clone();
-            tokio::spawn(async move {
-                let Ok(permit) = this.slots.clone().acquire_owned().await else {
-                    return;
-                };
-                this.launch(d, permit);
-            });
+            let Some(permit) = slots.permits.split(1) else {
+                // More deliveries than slots: a bug of the caller's; the lease runs
+                // out and the delivery is claimed again.
+                tracing::error!(delivery = d.id, "a delivery was claimed without a slot");
+                continue;
+            };
+            self.launch(d, permit);
         }
     }
 
@@ -166,29 +194,23 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 break;
             }
-            let room = self.slots.available_permits();
-            let claimed = if room == 0 {
-                Vec::new()
-            } else {
-                match self
-                    .app
-                    .claim_webhook_deliveries(self.node(), room as u32)
-                    .await
-                {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "webhook dispatcher could not claim");
-                        Vec::new()
-                    }
+            let (claimed, room) = match self.reserve() {
+                None => (0, 0),
+                Some(slots) => {
+                    let room = slots.free();
+                    let claimed = match self.app.claim_webhook_deliveries(self.node(), room).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "webhook dispatcher could not claim");
+                            Vec::new()
+                        }
+                    };
+                    let n = claimed.len();
+                    self.send_claimed(slots, claimed);
+                    (n, room)
                 }
             };
-            let full = !claimed.is_empty() && claimed.len() == room;
-            for d in claimed {
-                let Ok(permit) = self.slots.clone().acquire_owned().await else {
-                    return;
-                };
-                self.launch(d, permit);
-            }
+            let full = claimed > 0 && claimed as u64 == u64::from(room);
             if full {
                 // Every slot taken: claim again as soon as one frees.
                 tokio::select! {

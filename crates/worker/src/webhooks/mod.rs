@@ -77,14 +77,19 @@ impl Sink for WebhookSink {
         let batch: Vec<WebhookEvent> = events.iter().map(webhook_event).collect();
         let failed = |e| SinkError(format!("webhook fan-out: {e}"));
         match &self.dispatcher {
-            Some(d) => {
-                let out = self
-                    .app
-                    .fan_out_webhooks_to(&batch, d.node(), d.room())
-                    .await
-                    .map_err(failed)?;
-                d.send_claimed(out.claimed);
-            }
+            Some(d) => match d.reserve() {
+                Some(slots) => {
+                    let out = self
+                        .app
+                        .fan_out_webhooks_to(&batch, d.node(), slots.free())
+                        .await
+                        .map_err(failed)?;
+                    d.send_claimed(slots, out.claimed);
+                }
+                None => {
+                    self.app.fan_out_webhooks(&batch).await.map_err(failed)?;
+                }
+            },
             None => {
                 self.app.fan_out_webhooks(&batch).await.map_err(failed)?;
             }
