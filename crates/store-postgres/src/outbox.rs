@@ -161,8 +161,8 @@ impl Drop for HandTx {
     }
 }
 
-fn event_from_row(r: &Row) -> Result<OutboxEvent> {
-    Ok(OutboxEvent {
+fn event_from_row(r: &Row) -> OutboxEvent {
+    OutboxEvent {
         seq: r.get(0),
         id: r.get(1),
         event_type: r.get(2),
@@ -172,7 +172,7 @@ fn event_from_row(r: &Row) -> Result<OutboxEvent> {
         entity: r.get(6),
         entity_id: r.get(7),
         payload: r.get(8),
-    })
+    }
 }
 
 impl PgStore {
@@ -290,7 +290,7 @@ impl OutboxStore for PgStore {
         let mut events = Vec::with_capacity(rows.len());
         let mut positions = Vec::with_capacity(rows.len());
         for r in &rows {
-            events.push(event_from_row(r)?);
+            events.push(event_from_row(r));
             positions.push(r.get(9));
         }
         Ok(Some(Claim { events, positions }))
@@ -367,7 +367,7 @@ impl OutboxStore for PgStore {
             )
             .await
             .map_err(map_err)?;
-        rows.iter().map(event_from_row).collect()
+        Ok(rows.iter().map(event_from_row).collect())
     }
 
     async fn get_event(&self, operator_id: &str, id: &str) -> Result<OutboxEvent> {
@@ -383,7 +383,7 @@ impl OutboxStore for PgStore {
             .await
             .map_err(map_err)?
             .ok_or(StoreError::NotFound)?;
-        event_from_row(&row)
+        Ok(event_from_row(&row))
     }
 
     async fn prune_events(&self, before: Timestamp, limit: u32) -> Result<u64> {

@@ -506,28 +506,20 @@ fn enqueue(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
         )
         .map_err(map_err)?;
+    // One statement for every delivery: `go` (asked for by ?11, and only if the claim's
+    // conditions hold on the row about to be written) leases it as it is written.
     let mut delivery = c
         .prepare_cached(
             "INSERT INTO webhook_deliveries
                (endpoint_id, message_id, seq, entity, occurred_at, state, tries,
-                next_attempt_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7
-             WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
-             ON CONFLICT (endpoint_id, seq) DO NOTHING",
-        )
-        .map_err(map_err)?;
-    // The claim's conditions, checked on the row about to be written; `go` leases it.
-    let mut leasing = c
-        .prepare_cached(
-            "INSERT INTO webhook_deliveries
-               (endpoint_id, message_id, seq, entity, occurred_at, state, tries,
                 next_attempt_at, lease_until, lease_token, lease_owner)
-             SELECT ?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6,
-                    CASE WHEN go THEN ?7 END, CASE WHEN go THEN ?8 END,
-                    CASE WHEN go THEN ?9 END
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7,
+                    CASE WHEN go THEN ?8 END, CASE WHEN go THEN ?9 END,
+                    CASE WHEN go THEN ?10 END
              FROM (SELECT
-                     EXISTS (SELECT 1 FROM webhook_endpoints
-                             WHERE id = ?1 AND enabled AND version = ?10)
+                     ?11
+                     AND EXISTS (SELECT 1 FROM webhook_endpoints
+                                 WHERE id = ?1 AND enabled AND version = ?12)
                      AND NOT EXISTS (
                        SELECT 1 FROM webhook_deliveries p
                        WHERE p.endpoint_id = ?1 AND p.entity = ?4
@@ -557,22 +549,7 @@ fn enqueue(
             let lease = lease.filter(|l| {
                 pending && d.due_at <= l.now && (out.leased.len() as u64) < u64::from(l.limit)
             });
-            let Some(l) = lease else {
-                let due = pending.then_some(d.due_at.0);
-                out.new += delivery
-                    .execute(params![
-                        d.endpoint_id,
-                        m.id,
-                        m.seq,
-                        m.entity,
-                        m.occurred_at.0,
-                        d.state.as_str(),
-                        due
-                    ])
-                    .map_err(map_err)? as u64;
-                continue;
-            };
-            let written = leasing
+            let written = delivery
                 .query_row(
                     params![
                         d.endpoint_id,
@@ -580,10 +557,12 @@ fn enqueue(
                         m.seq,
                         m.entity,
                         m.occurred_at.0,
-                        d.due_at.0,
-                        l.until.0,
-                        token,
-                        l.node,
+                        d.state.as_str(),
+                        pending.then_some(d.due_at.0),
+                        lease.map(|l| l.until.0),
+                        lease.map(|_| &token),
+                        lease.map(|l| &l.node),
+                        lease.is_some(),
                         d.endpoint_version
                     ],
                     |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)),

@@ -43,29 +43,12 @@ entreposto_store::webhooks_contract_tests!(open());
 /// contract case then checks exactly which deliveries it leased.
 #[tokio::test]
 async fn sqlite_leases_what_its_fan_out_may_send() {
-    use entreposto_domain::{
-        DeliveryState, EventFilter, Timestamp, WebhookEndpoint, WebhookSecret, WebhookUrl,
-    };
+    use entreposto_domain::{DeliveryState, Timestamp};
     use entreposto_store::webhooks::{FanOutLease, NewDelivery, OutgoingMessage};
     let store = open().await.unwrap();
     let w = entreposto_store::fixtures::world(&**store).await;
     let now = Timestamp(1_700_000_000_000_000);
-    let ep = WebhookEndpoint {
-        id: "ep1".into(),
-        operator_id: w.operator.id.clone(),
-        seller_id: None,
-        url: WebhookUrl::stored("https://hooks.example.com/ep1".to_string()),
-        events: EventFilter::All,
-        description: String::new(),
-        enabled: true,
-        disabled_reason: None,
-        secret: WebhookSecret::from_key(&[7; 24]),
-        previous_secret: None,
-        failing_since: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
+    let ep = entreposto_store::fixtures::webhook_endpoint(&w, "ep1", None, now);
     store.create_endpoint(&ep).await.unwrap();
     let message = |id: &str, seq: i64| OutgoingMessage {
         id: id.into(),

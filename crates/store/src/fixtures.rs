@@ -1,9 +1,36 @@
 //! Fixtures every backend's tests and the application's contract suite share: an
-//! operator with two sellers, a complete valid order, a subject, a message.
+//! operator with two sellers, a complete valid order, a subject, a message, a
+//! webhook endpoint.
 
 use entreposto_domain::*;
 
 use crate::{new_id, Store};
+
+/// An enabled endpoint `id` of the world's operator (or of `seller`), for every
+/// event, created at `at`, with a fixed secret.
+pub fn webhook_endpoint(
+    w: &World,
+    id: &str,
+    seller: Option<&Seller>,
+    at: Timestamp,
+) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: id.into(),
+        operator_id: w.operator.id.clone(),
+        seller_id: seller.map(|s| s.id.clone()),
+        url: WebhookUrl::stored(format!("https://hooks.example.com/{id}")),
+        events: EventFilter::All,
+        description: String::new(),
+        enabled: true,
+        disabled_reason: None,
+        secret: WebhookSecret::from_key(&[7; 24]),
+        previous_secret: None,
+        failing_since: None,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    }
+}
 
 /// An operator with two sellers, as most cases need.
 pub struct World {

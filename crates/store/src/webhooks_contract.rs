@@ -68,22 +68,7 @@ fn at(seconds: i64) -> Timestamp {
 }
 
 fn endpoint(w: &World, id: &str, seller: Option<&Seller>) -> WebhookEndpoint {
-    WebhookEndpoint {
-        id: id.into(),
-        operator_id: w.operator.id.clone(),
-        seller_id: seller.map(|s| s.id.clone()),
-        url: WebhookUrl::stored(format!("https://hooks.example.com/{id}")),
-        events: EventFilter::All,
-        description: String::new(),
-        enabled: true,
-        disabled_reason: None,
-        secret: WebhookSecret::from_key(&[7; 24]),
-        previous_secret: None,
-        failing_since: None,
-        created_at: T0,
-        updated_at: T0,
-        version: 1,
-    }
+    crate::fixtures::webhook_endpoint(w, id, seller, T0)
 }
 
 fn message(w: &World, id: &str, seq: i64, entity: &str, to: &[&str]) -> OutgoingMessage {

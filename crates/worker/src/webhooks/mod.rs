@@ -76,20 +76,20 @@ impl Sink for WebhookSink {
     async fn deliver(&self, events: &[OutboxEvent]) -> Result<usize, SinkError> {
         let batch: Vec<WebhookEvent> = events.iter().map(webhook_event).collect();
         let failed = |e| SinkError(format!("webhook fan-out: {e}"));
-        match &self.dispatcher {
-            Some(d) => match d.reserve() {
-                Some(slots) => {
-                    let out = self
-                        .app
-                        .fan_out_webhooks_to(&batch, d.node(), slots.free())
-                        .await
-                        .map_err(failed)?;
-                    d.send_claimed(slots, out.claimed);
-                }
-                None => {
-                    self.app.fan_out_webhooks(&batch).await.map_err(failed)?;
-                }
-            },
+        // With this node's dispatcher and a free slot, the fan-out leases to it.
+        let to = self
+            .dispatcher
+            .as_ref()
+            .and_then(|d| d.reserve().map(|slots| (d, slots)));
+        match to {
+            Some((d, slots)) => {
+                let out = self
+                    .app
+                    .fan_out_webhooks_to(&batch, d.node(), slots.free())
+                    .await
+                    .map_err(failed)?;
+                d.send_claimed(slots, out.claimed);
+            }
             None => {
                 self.app.fan_out_webhooks(&batch).await.map_err(failed)?;
             }
