@@ -71,7 +71,7 @@ pub fn start(
         }
     }
     // The outbox's other sinks (one holder per sink) and its retention.
-    for t in crate::relays::start(store, config, stopped.clone()) {
+    for t in crate::relays::start(store, app.clock(), config, stopped.clone()) {
         tasks.push(("an outbox relay", t));
     }
     Ok(Background { tasks })

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use entreposto_app::{Clock, SystemClock};
+use entreposto_app::Clock;
 use entreposto_store::Store;
 use entreposto_worker::nats::NatsSink;
 use entreposto_worker::{Relay, Sink};
@@ -22,12 +22,14 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 const PRUNE_BATCH: u32 = 10_000;
 
 /// Starts this node's relays and the retention; each task ends once `stopped` is true.
+/// Leases and the retention's age are timed by `clock`, the application's (which
+/// tests set).
 pub fn start(
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     config: &Config,
     stopped: watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // This process's name in sink leases.
     let holder = format!("node-{}", entreposto_store::new_id());
     let mut tasks = Vec::new();
