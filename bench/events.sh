@@ -81,11 +81,12 @@ else
   UNREAD="SELECT count(*) FROM outbox_events
           WHERE seq > (SELECT position FROM outbox_sinks WHERE sink = 'webhooks')"
 fi
+PENDING="SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"
 drain() {
   local unread pending total last=-1
   for _ in $(seq 1 900); do
     unread=$(sql "$UNREAD")
-    pending=$(sql "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")
+    pending=$(sql "$PENDING")
     total=$(sql "SELECT count(*) FROM webhook_deliveries")
     [ "$unread" = 0 ] && [ "$pending" = 0 ] && [ "$total" = "$last" ] && return 0
     last=$total
@@ -131,7 +132,7 @@ for i in $(seq 1 "$REPEATS"); do
   stopped_us=$(date +%s%6N)
   # What was still to deliver when wrk stopped (events not yet fanned out, deliveries
   # pending): pushes that ran ahead of their deliveries.
-  backlog=$(( $(sql "$UNREAD") + $(sql "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'") ))
+  backlog=$(( $(sql "$UNREAD") + $(sql "$PENDING") ))
   # The deliveries of the run's pushes count too, sent after wrk stops.
   drain
   c2=$(cpu_ticks)
@@ -141,8 +142,10 @@ for i in $(seq 1 "$REPEATS"); do
   last_us=$(sql "SELECT max(a.at) FROM webhook_attempts a
                  JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = '$HOOK'")
   secs=$(awk '/requests in/ {sub(/s,?$/, "", $4); print $4}' "$OUT/push_hooked_$i.txt")
-  catchup=$(python3 -c "import sys; print(max(0, (int(sys.argv[1]) - int(sys.argv[2])) / 1e6))" "${last_us:-0}" "$stopped_us")
-  delivered=$(python3 -c "import sys; h, s, c = map(float, sys.argv[1:]); print(f'{h * s / (s + c):.2f}')" "$hooked" "$secs" "$catchup")
+  read -r catchup delivered < <(python3 -c "import sys
+h, s, last, stopped = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+c = max(0, (last - stopped) / 1e6)
+print(f'{c:.2f} {h * s / (s + c):.2f}')" "$hooked" "$secs" "${last_us:-0}" "$stopped_us")
   r=$(echo "scale=3; $delivered / $bare" | bc)
   ahead=$(echo "scale=3; $hooked / $bare" | bc)
   ratios+=("$r")
