@@ -184,6 +184,7 @@ on_both!(
     filters_and_scopes_choose_the_endpoints,
     endpoints_are_managed_and_validated,
     the_running_dispatcher_delivers_at_once,
+    a_delivery_waiting_for_a_slot_goes_when_one_frees,
     an_order_push_reaches_its_endpoint_through_the_outbox,
     the_log_pages_and_checks_its_parameters,
 );
@@ -719,6 +720,43 @@ async fn the_running_dispatcher_delivers_at_once(h: Hooks) {
     let got = h.rx.wait_for("the delivery", |r| !r.is_empty()).await;
     assert_eq!(got[0].id, e.id);
     assert!(verify(&got[0], &secret));
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("the dispatcher stops")
+        .unwrap();
+}
+
+/// A delivery left for a claim while every slot is held (here, as a fan-out holds
+/// them while it writes the deliveries it leases) goes out as soon as a slot frees,
+/// not at the dispatcher's next poll (an hour here): the fan-out's notification
+/// comes while the slots are still held.
+async fn a_delivery_waiting_for_a_slot_goes_when_one_frees(h: Hooks) {
+    h.endpoint("/hook", json!({})).await;
+    let node = Dispatcher::new(
+        h.app.app(),
+        DispatcherOptions {
+            node: "node-b".into(),
+            poll: Duration::from_secs(3600),
+            concurrency: 1,
+            ..DispatcherOptions::default()
+        },
+    )
+    .expect("dispatcher");
+    let held = node.reserve().expect("the only slot");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn({
+        let node = node.clone();
+        async move { node.run(stopped).await }
+    });
+    let e = h.event(1, "order.created", "order:1");
+    h.emit(std::slice::from_ref(&e)).await;
+    // Time for the loop to take the notification while the slot is held (with the
+    // loop waiting for the next notification instead, this fails every time).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(held);
+    let got = h.rx.wait_for("the delivery", |r| !r.is_empty()).await;
+    assert_eq!(got[0].id, e.id);
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(20), running)
         .await

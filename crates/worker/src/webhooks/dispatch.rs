@@ -194,8 +194,14 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 break;
             }
+            // No free slot: attempts in flight hold them all, or this node's fan-out
+            // holds them while it writes the deliveries it leases. Either way a
+            // delivery waiting for a claim waits for a slot, not for the next
+            // notification: the one a fan-out sends for the deliveries it could not
+            // lease may arrive while it still holds the slots, and waiting for
+            // another would leave those deliveries to the poll.
             let (claimed, room) = match self.reserve() {
-                None => (0, 0),
+                None => (0, None),
                 Some(slots) => {
                     let room = slots.free();
                     let claimed = match self.app.claim_webhook_deliveries(self.node(), room).await {
@@ -207,10 +213,10 @@ impl Dispatcher {
                     };
                     let n = claimed.len();
                     self.send_claimed(slots, claimed);
-                    (n, room)
+                    (n, Some(room))
                 }
             };
-            let full = claimed > 0 && claimed as u64 == u64::from(room);
+            let full = room.is_none_or(|room| claimed > 0 && claimed as u64 == u64::from(room));
             if full {
                 // Every slot taken: claim again as soon as one frees.
                 tokio::select! {
