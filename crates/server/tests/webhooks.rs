@@ -751,8 +751,8 @@ async fn a_delivery_waiting_for_a_slot_goes_when_one_frees(h: Hooks) {
     });
     let e = h.event(1, "order.created", "order:1");
     h.emit(std::slice::from_ref(&e)).await;
-    // Time for the loop to take the notification while the slot is held (with the
-    // loop waiting for the next notification instead, this fails every time).
+    // Time for the loop to take the notification while the slot is held: with the
+    // loop waiting for the next notification instead, this test failed.
     tokio::time::sleep(Duration::from_millis(200)).await;
     drop(held);
     let got = h.rx.wait_for("the delivery", |r| !r.is_empty()).await;

@@ -7,9 +7,9 @@
 //! refuses) is a failure. Up to [`DispatcherOptions::concurrency`] attempts run at
 //! once; a slow endpoint holds only its own. Outcomes are recorded in batches by one
 //! recorder task (a write for all that finished meanwhile, see [`RECORD_BATCH`]).
-//! The loop claims whenever it has room, and otherwise waits for this node's next
-//! fan-out or replay, or its poll interval (deliveries another node wrote, retries
-//! coming due). The node's fan-out also hands over the deliveries it wrote leased
+//! The loop claims whenever it has room; with every slot taken it waits for one to
+//! free, and otherwise for this node's next fan-out or replay, or its poll interval
+//! (deliveries another node wrote, retries coming due). The node's fan-out also hands over the deliveries it wrote leased
 //! to this node ([`Dispatcher::send_claimed`]); whoever leases takes the slots first
 //! ([`Dispatcher::reserve`]), so a leased delivery starts at once.
 
@@ -194,14 +194,14 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 break;
             }
-            // No free slot: attempts in flight hold them all, or this node's fan-out
-            // holds them while it writes the deliveries it leases. Either way a
-            // delivery waiting for a claim waits for a slot, not for the next
+            // Full: every slot is taken, by attempts in flight, by this claim, or by
+            // this node's fan-out while it writes the deliveries it leases. A
+            // delivery waiting for a claim then waits for a slot, not for the next
             // notification: the one a fan-out sends for the deliveries it could not
             // lease may arrive while it still holds the slots, and waiting for
             // another would leave those deliveries to the poll.
-            let (claimed, room) = match self.reserve() {
-                None => (0, None),
+            let full = match self.reserve() {
+                None => true,
                 Some(slots) => {
                     let room = slots.free();
                     let claimed = match self.app.claim_webhook_deliveries(self.node(), room).await {
@@ -211,12 +211,11 @@ impl Dispatcher {
                             Vec::new()
                         }
                     };
-                    let n = claimed.len();
+                    let full = !claimed.is_empty() && claimed.len() as u64 == u64::from(room);
                     self.send_claimed(slots, claimed);
-                    (n, Some(room))
+                    full
                 }
             };
-            let full = room.is_none_or(|room| claimed > 0 && claimed as u64 == u64::from(room));
             if full {
                 // Every slot taken: claim again as soon as one frees.
                 tokio::select! {
