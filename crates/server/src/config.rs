@@ -99,6 +99,50 @@ pub struct Config {
     pub outbox: OutboxSettings,
     /// `[nats]`: the NATS JetStream sink (off without a `url`).
     pub nats: entreposto_worker::nats::NatsSettings,
+    /// `[secrets]`: the key the secrets the database keeps are sealed under.
+    pub secrets: SecretsConfig,
+}
+
+/// `[secrets]`: the key webhook endpoints' signing secrets and change feeds' headers
+/// are sealed under at rest (AES-256-GCM, see `entreposto_store::sealing`). Without
+/// `key` they are stored as they are. Every node of one database needs the same key.
+/// Every command that opens the database first reseals what is not yet under `key`
+/// (values stored before a key was set, or under one of `previous_keys`), so setting
+/// or rotating the key takes one restart.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The base64 of 32 random bytes (`entreposto secrets new-key` prints one).
+    pub key: Option<Secret>,
+    /// Keys rotated out: values sealed under them still open, and are resealed
+    /// under `key`. Keep one here until every node has restarted with the new key.
+    pub previous_keys: Vec<Secret>,
+}
+
+impl SecretsConfig {
+    /// The sealer these settings describe; an error names a bad key.
+    pub fn sealer(&self) -> anyhow::Result<entreposto_store::sealing::Sealer> {
+        use entreposto_store::sealing::Sealer;
+        let Some(key) = &self.key else {
+            anyhow::ensure!(
+                self.previous_keys.is_empty(),
+                "[secrets] previous_keys needs [secrets] key, the key to reseal under"
+            );
+            return Ok(Sealer::plain());
+        };
+        let current =
+            Sealer::parse_key(&key.0).map_err(|e| anyhow::anyhow!("[secrets] key: {e}"))?;
+        let previous = self
+            .previous_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                Sealer::parse_key(&k.0)
+                    .map_err(|e| anyhow::anyhow!("[secrets] previous_keys[{i}]: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Sealer::with_keys(&current, &previous))
+    }
 }
 
 /// `[webhooks]` settings.
@@ -625,6 +669,7 @@ impl Default for Config {
             notifications: NotificationSettings::default(),
             outbox: OutboxSettings::default(),
             nats: entreposto_worker::nats::NatsSettings::default(),
+            secrets: SecretsConfig::default(),
         }
     }
 }
@@ -667,6 +712,7 @@ impl Config {
         config.edge.validate()?;
         // Checked here, so a bad rate stops every command at start, not `serve` alone.
         config.rate_limits.settings("sqlite")?;
+        config.secrets.sealer()?;
         Ok(config)
     }
 }

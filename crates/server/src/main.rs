@@ -64,6 +64,9 @@ enum Command {
     /// Manage webhook endpoints and their deliveries.
     #[command(subcommand)]
     Webhook(WebhookCmd),
+    /// The key stored secrets are sealed under (`[secrets]`).
+    #[command(subcommand)]
+    Secrets(SecretsCmd),
     /// Fill the database with a realistic operator, sellers with credentials and
     /// catalogs, and orders.
     Demo {
@@ -82,6 +85,16 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         products: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretsCmd {
+    /// Print a new random key for `[secrets] key` (the database is not opened).
+    NewKey,
+    /// Reseal every stored secret not yet under `[secrets] key` and say how many
+    /// were (every command that opens the database does this first; this one does
+    /// nothing else).
+    Reseal,
 }
 
 #[derive(Subcommand)]
@@ -325,6 +338,11 @@ fn main() -> anyhow::Result<()> {
         config.listen = l.clone();
     }
     init_tracing(&config);
+    if let Command::Secrets(SecretsCmd::NewKey) = &cli.command {
+        return print_json(&serde_json::json!({
+            "key": entreposto_store::sealing::Sealer::new_key()
+        }));
+    }
     // The database URL's password is redacted (config::DatabaseUrl).
     tracing::debug!(?config, "configuration");
     tokio::runtime::Builder::new_multi_thread()
@@ -334,7 +352,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    let store = store::open(&config).await?;
+    let (store, resealed) = store::open_counting(&config).await?;
     let app = entreposto_app::App::with_system_clock(store.clone())
         .with_webhook_settings(config.webhooks.settings());
     match command {
@@ -476,6 +494,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             entreposto::catalog_file::bulk::run(store.clone(), paths, &seller).await
         }
         Command::Webhook(cmd) => webhook(&app, cmd).await,
+        Command::Secrets(SecretsCmd::Reseal) => print_json(&serde_json::json!({
+            "resealed": resealed, "sealed": config.secrets.key.is_some()
+        })),
+        Command::Secrets(SecretsCmd::NewKey) => unreachable!("answered before the database opens"),
         Command::Demo {
             orders,
             sellers,

@@ -10,8 +10,31 @@ use entreposto_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 use crate::config::Config;
 
 /// `postgres://` or `postgresql://` URLs open PostgreSQL; anything else is a SQLite
-/// file path, with an optional `sqlite://` or `sqlite:` prefix.
+/// file path, with an optional `sqlite://` or `sqlite:` prefix. The stored secrets
+/// are then resealed under `[secrets] key` where they are not yet (see
+/// `SecretsConfig`): a value no configured key opens stops the command here.
 pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_counting(config).await?.0)
+}
+
+/// Like [`open`], also saying how many stored secrets it resealed.
+pub async fn open_counting(config: &Config) -> anyhow::Result<(Arc<dyn Store>, u64)> {
+    let store = open_backend(config).await?;
+    let resealed = store
+        .reseal_secrets()
+        .await
+        .context("resealing the stored secrets under [secrets] key")?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "stored secrets resealed under the current [secrets] key"
+        );
+    }
+    Ok((store, resealed))
+}
+
+async fn open_backend(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let sealer = Arc::new(config.secrets.sealer()?);
     let url = config.database_url.expose().trim();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PgStore::connect_with(
@@ -21,7 +44,9 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         )
         .await
         .context("opening PostgreSQL")?;
-        return Ok(Arc::new(store.with_payloads(payloads())));
+        return Ok(Arc::new(
+            store.with_payloads(payloads()).with_sealer(sealer),
+        ));
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -44,7 +69,9 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
     let store =
         SqliteStore::open(path, options).with_context(|| format!("opening SQLite file {path}"))?;
-    Ok(Arc::new(store.with_payloads(payloads())))
+    Ok(Arc::new(
+        store.with_payloads(payloads()).with_sealer(sealer),
+    ))
 }
 
 /// Events show their entities as the native API does.

@@ -833,6 +833,7 @@ fn spawn_node(
             let mut config = entreposto::config::Config {
                 database_url: database_url.as_str().into(),
                 pg_max_connections: 4,
+                secrets: common::test_secrets(),
                 ..Default::default()
             };
             allow_loopback(&mut config);

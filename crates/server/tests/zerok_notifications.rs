@@ -788,6 +788,7 @@ async fn second_node(app: &TestApp, clock: &Arc<ManualClock>) -> App {
     let config = Config {
         database_url: app.database_url.as_str().into(),
         pg_max_connections: 4,
+        secrets: common::test_secrets(),
         ..Config::default()
     };
     node(

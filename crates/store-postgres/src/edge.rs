@@ -9,6 +9,8 @@ use entreposto_store::{
     StoredResponse,
 };
 
+use entreposto_store::sealing::{idempotency_body_place, open_response};
+
 use crate::{map_err, PgStore};
 
 /// How many times a claim looks again when the record it collided with is gone before
@@ -70,7 +72,7 @@ impl IdempotencyStore for PgStore {
             {
                 let hash: Vec<u8> = r.get(0);
                 let status: Option<i16> = r.get(2);
-                return Ok(Some(IdempotencyRecord {
+                let record = IdempotencyRecord {
                     request_hash: hash
                         .try_into()
                         .map_err(|_| StoreError::Other("bad request hash".into()))?,
@@ -80,7 +82,8 @@ impl IdempotencyStore for PgStore {
                         content_type: r.get(3),
                         body: r.get::<_, Option<Vec<u8>>>(4).unwrap_or_default(),
                     }),
-                }));
+                };
+                return open_response(&self.sealer, claim, record).map(Some);
             }
         }
         Err(StoreError::Busy)
@@ -91,6 +94,10 @@ impl IdempotencyStore for PgStore {
         claim: &IdempotencyClaim,
         response: &StoredResponse,
     ) -> Result<bool> {
+        let body = self.sealer.seal_bytes(
+            &idempotency_body_place(&claim.credential_id, &claim.key),
+            &response.body,
+        );
         let c = self.conn().await?;
         let n = c
             .execute(
@@ -103,7 +110,7 @@ impl IdempotencyStore for PgStore {
                     &claim.at.0,
                     &(response.status as i16),
                     &response.content_type,
-                    &response.body,
+                    &body,
                 ],
             )
             .await

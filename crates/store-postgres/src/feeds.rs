@@ -9,6 +9,8 @@ use entreposto_domain::*;
 use entreposto_store::*;
 use tokio_postgres::Row;
 
+use entreposto_store::sealing::Sealer;
+
 use crate::finance::finance_err;
 use crate::{map_err, PgStore};
 
@@ -16,15 +18,17 @@ const FEED_COLS: &str = "operator_id, seller_id, url, headers, interval_seconds,
      position, next_poll_at, last_polled_at, last_success_at, last_error, last_error_at, \
      failures, applied, rejected, last_rejection, created_at, updated_at";
 
-fn feed_from_row(r: &Row) -> Result<ChangeFeed> {
+fn feed_from_row(r: &Row, sealer: &Sealer) -> Result<ChangeFeed> {
     let headers: String = r.get(3);
+    let seller_id: String = r.get(1);
+    let headers = decode_headers(&headers, sealer, &seller_id).map_err(StoreError::Other)?;
     let ts = |i: usize| r.get::<_, Option<i64>>(i).map(Timestamp);
     Ok(ChangeFeed {
         operator_id: r.get(0),
-        seller_id: r.get(1),
+        seller_id,
         settings: FeedSettings {
             url: r.get(2),
-            headers: decode_headers(&headers).map_err(StoreError::Other)?,
+            headers,
             interval_seconds: u32::try_from(r.get::<_, i64>(4)).unwrap_or(u32::MAX),
             enabled: r.get(5),
         },
@@ -57,7 +61,7 @@ impl FeedStore for PgStore {
         now: Timestamp,
     ) -> Result<ChangeFeed> {
         let seller = seller_of(scope)?;
-        let headers = encode_headers(&settings.headers);
+        let headers = encode_headers(&settings.headers, &self.sealer, seller);
         let interval = i64::from(settings.interval_seconds);
         let (replace, new_position) = match position {
             Some(p) => (true, p),
@@ -99,7 +103,7 @@ impl FeedStore for PgStore {
             .map_err(finance_err)?;
         // No row: the seller's feed exists under another operator (which the foreign
         // key makes impossible), so the seller is not this operator's.
-        feed_from_row(&row.ok_or(StoreError::NotFound)?)
+        feed_from_row(&row.ok_or(StoreError::NotFound)?, &self.sealer)
     }
 
     async fn get_change_feed(&self, scope: &Scope) -> Result<ChangeFeed> {
@@ -115,7 +119,7 @@ impl FeedStore for PgStore {
             .query_opt(&stmt, &[&seller, &scope.operator_id])
             .await
             .map_err(map_err)?;
-        feed_from_row(&row.ok_or(StoreError::NotFound)?)
+        feed_from_row(&row.ok_or(StoreError::NotFound)?, &self.sealer)
     }
 
     async fn delete_change_feed(&self, scope: &Scope) -> Result<()> {
@@ -158,7 +162,9 @@ impl FeedStore for PgStore {
             .query_opt(&stmt, &[&now.0, &lease_until.0, &holder])
             .await
             .map_err(map_err)?;
-        row.as_ref().map(feed_from_row).transpose()
+        row.as_ref()
+            .map(|r| feed_from_row(r, &self.sealer))
+            .transpose()
     }
 
     async fn advance_change_feed(

@@ -49,6 +49,17 @@ pub struct PgStore {
     pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
     /// Renders the payloads of the events writes insert (see `entreposto_store::events`).
     pub(crate) payloads: Arc<dyn entreposto_store::EventPayloads>,
+    /// Seals the secrets rows keep (see `entreposto_store::sealing`).
+    pub(crate) sealer: Arc<entreposto_store::sealing::Sealer>,
+}
+
+impl PgStore {
+    /// With the sealer of the secrets rows keep (see `entreposto_store::sealing`);
+    /// without one they are kept as they are.
+    pub fn with_sealer(mut self, sealer: Arc<entreposto_store::sealing::Sealer>) -> PgStore {
+        self.sealer = sealer;
+        self
+    }
 }
 
 /// Rows a node inserts into a table before it first refreshes the table's
@@ -247,6 +258,7 @@ impl PgStore {
             lines_grown: Arc::default(),
             events: Arc::new(tokio::sync::watch::Sender::new(0)),
             payloads: Arc::new(entreposto_store::PlainPayloads),
+            sealer: Arc::default(),
         };
         store.migrate().await?;
         tracing::debug!(tls = store.tls_in_use().await?, "PostgreSQL connected");
@@ -349,6 +361,10 @@ impl Store for PgStore {
         let c = self.conn().await?;
         c.simple_query("SELECT 1").await.map_err(map_err)?;
         Ok(())
+    }
+
+    async fn reseal_secrets(&self) -> Result<u64> {
+        self.reseal_stored_secrets().await
     }
 }
 

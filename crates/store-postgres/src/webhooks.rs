@@ -14,6 +14,8 @@ use entreposto_store::webhooks::{
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
 use tokio_postgres::{GenericClient, Row};
 
+use entreposto_store::sealing::Sealer;
+
 use crate::{map_err, PgStore};
 
 fn endpoint_row_at(r: &Row, at: usize) -> EndpointRow {
@@ -36,9 +38,9 @@ fn endpoint_row_at(r: &Row, at: usize) -> EndpointRow {
     }
 }
 
-fn endpoints(rows: Vec<Row>) -> Result<Vec<WebhookEndpoint>> {
+fn endpoints(rows: Vec<Row>, sealer: &Sealer) -> Result<Vec<WebhookEndpoint>> {
     rows.iter()
-        .map(|r| endpoint_row_at(r, 0).into_endpoint())
+        .map(|r| endpoint_row_at(r, 0).into_endpoint(sealer))
         .collect()
 }
 
@@ -123,7 +125,7 @@ async fn check_endpoint(c: &impl GenericClient, operator_id: &str, id: &str) -> 
 #[async_trait]
 impl WebhookStore for PgStore {
     async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
-        let e = EndpointRow::of(endpoint);
+        let e = EndpointRow::of(endpoint, &self.sealer);
         let c = self.conn().await?;
         c.execute(
             &format!(
@@ -164,7 +166,9 @@ impl WebhookStore for PgStore {
             )
             .await
             .map_err(map_err)?;
-        endpoints(rows)?.pop().ok_or(StoreError::NotFound)
+        endpoints(rows, &self.sealer)?
+            .pop()
+            .ok_or(StoreError::NotFound)
     }
 
     async fn find_endpoint(&self, id: &str) -> Result<WebhookEndpoint> {
@@ -176,7 +180,9 @@ impl WebhookStore for PgStore {
             )
             .await
             .map_err(map_err)?;
-        endpoints(rows)?.pop().ok_or(StoreError::NotFound)
+        endpoints(rows, &self.sealer)?
+            .pop()
+            .ok_or(StoreError::NotFound)
     }
 
     async fn list_endpoints(&self, operator_id: &str) -> Result<Vec<WebhookEndpoint>> {
@@ -191,7 +197,7 @@ impl WebhookStore for PgStore {
             )
             .await
             .map_err(map_err)?;
-        endpoints(rows)
+        endpoints(rows, &self.sealer)
     }
 
     async fn endpoints_of(&self, operator_ids: &[String]) -> Result<Vec<WebhookEndpoint>> {
@@ -204,7 +210,7 @@ impl WebhookStore for PgStore {
             .await
             .map_err(map_err)?;
         let rows = c.query(&stmt, &[&operator_ids]).await.map_err(map_err)?;
-        endpoints(rows)
+        endpoints(rows, &self.sealer)
     }
 
     async fn update_endpoint(
@@ -212,7 +218,7 @@ impl WebhookStore for PgStore {
         endpoint: &WebhookEndpoint,
         loaded_version: i64,
     ) -> Result<WebhookEndpoint> {
-        let mut e = EndpointRow::of(endpoint);
+        let mut e = EndpointRow::of(endpoint, &self.sealer);
         e.version = loaded_version + 1;
         let c = self.conn().await?;
         let n = c
@@ -244,7 +250,7 @@ impl WebhookStore for PgStore {
             check_endpoint(&**c, &e.operator_id, &e.id).await?;
             return Err(StoreError::Stale);
         }
-        e.into_endpoint()
+        e.into_endpoint(&self.sealer)
     }
 
     async fn delete_endpoint(&self, operator_id: &str, id: &str) -> Result<()> {
@@ -411,7 +417,7 @@ impl WebhookStore for PgStore {
                     entity: r.get(3),
                     body: r.get(4),
                     tries: tries(r.get(5)),
-                    endpoint: endpoint_row_at(r, 6).into_endpoint()?,
+                    endpoint: endpoint_row_at(r, 6).into_endpoint(&self.sealer)?,
                 })
             })
             .collect()
@@ -697,4 +703,85 @@ async fn apply_health(tx: &deadpool_postgres::Transaction<'_>, o: &AttemptOutcom
             disabled
         }
     })
+}
+
+impl PgStore {
+    /// Rewrites the endpoints' secrets and the feeds' headers not yet stored as the
+    /// sealer stores them now (`Store::reseal_secrets`), in one transaction holding
+    /// the rows it reads, so a rotation on another node waits for it.
+    pub(crate) async fn reseal_stored_secrets(&self) -> Result<u64> {
+        use entreposto_store::sealing::{reseal_body, reseal_endpoint, reseal_feed};
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let mut n = 0;
+        let rows = tx
+            .query(
+                "SELECT id, secret, previous_secret FROM webhook_endpoints ORDER BY id FOR UPDATE",
+                &[],
+            )
+            .await
+            .map_err(map_err)?;
+        for r in &rows {
+            let id: String = r.get(0);
+            let previous: Option<String> = r.get(2);
+            if let Some((secret, previous)) =
+                reseal_endpoint(&self.sealer, &id, r.get(1), previous.as_deref())?
+            {
+                tx.execute(
+                    "UPDATE webhook_endpoints SET secret = $2, previous_secret = $3 WHERE id = $1",
+                    &[&id, &secret, &previous],
+                )
+                .await
+                .map_err(map_err)?;
+                n += 1;
+            }
+        }
+        let rows = tx
+            .query(
+                "SELECT seller_id, headers FROM change_feeds ORDER BY seller_id FOR UPDATE",
+                &[],
+            )
+            .await
+            .map_err(map_err)?;
+        for r in &rows {
+            let seller: String = r.get(0);
+            if let Some(headers) = reseal_feed(&self.sealer, &seller, r.get(1))? {
+                tx.execute(
+                    "UPDATE change_feeds SET headers = $2 WHERE seller_id = $1",
+                    &[&seller, &headers],
+                )
+                .await
+                .map_err(map_err)?;
+                n += 1;
+            }
+        }
+        // Kept responses may carry secrets too (a new endpoint's): those not sealed
+        // under the current key, or sealed when there is none.
+        let prefix = self.sealer.current_prefix();
+        let rows = tx
+            .query(
+                "SELECT credential_id, idem_key, body FROM idempotency_keys
+                 WHERE body IS NOT NULL AND CASE WHEN $1::text IS NULL
+                   THEN substring(body FROM 1 FOR octet_length($2::text)) = convert_to($2, 'UTF8')
+                   ELSE substring(body FROM 1 FOR octet_length($1::text)) <> convert_to($1, 'UTF8')
+                   END
+                 FOR UPDATE",
+                &[&prefix, &Sealer::PREFIX],
+            )
+            .await
+            .map_err(map_err)?;
+        for r in &rows {
+            let (credential, key): (String, String) = (r.get(0), r.get(1));
+            let body = reseal_body(&self.sealer, &credential, &key, r.get(2))?;
+            tx.execute(
+                "UPDATE idempotency_keys SET body = $3 WHERE credential_id = $1 AND idem_key = $2",
+                &[&credential, &key, &body],
+            )
+            .await
+            .map_err(map_err)?;
+            n += 1;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
+    }
 }

@@ -9,6 +9,8 @@ use entreposto_store::{
 };
 use rusqlite::{params, OptionalExtension};
 
+use entreposto_store::sealing::{idempotency_body_place, open_response};
+
 use crate::{map_err, SqliteStore};
 
 #[async_trait]
@@ -20,6 +22,7 @@ impl IdempotencyStore for SqliteStore {
         abandoned_before: Timestamp,
     ) -> Result<Option<IdempotencyRecord>> {
         let claim = claim.clone();
+        let sealer = self.sealer.clone();
         self.write(move |c| {
             let stored = c
                 .prepare_cached(
@@ -44,6 +47,9 @@ impl IdempotencyStore for SqliteStore {
                     .optional()
                 })
                 .map_err(map_err)?;
+            let stored = stored
+                .map(|record| open_response(&sealer, &claim, record))
+                .transpose()?;
             if let Some(record) = stored {
                 let expired = record.created_at < expired_before;
                 let abandoned = record.response.is_none() && record.created_at < abandoned_before;
@@ -75,7 +81,11 @@ impl IdempotencyStore for SqliteStore {
         claim: &IdempotencyClaim,
         response: &StoredResponse,
     ) -> Result<bool> {
-        let (claim, response) = (claim.clone(), response.clone());
+        let (claim, mut response) = (claim.clone(), response.clone());
+        response.body = self.sealer.seal_bytes(
+            &idempotency_body_place(&claim.credential_id, &claim.key),
+            &response.body,
+        );
         self.write(move |c| {
             c.prepare_cached(
                 "UPDATE idempotency_keys SET status = ?4, content_type = ?5, body = ?6

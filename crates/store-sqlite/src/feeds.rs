@@ -8,6 +8,8 @@ use entreposto_domain::*;
 use entreposto_store::*;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use entreposto_store::sealing::Sealer;
+
 use crate::finance::check_seller;
 use crate::{map_err, SqliteStore};
 
@@ -15,15 +17,16 @@ const FEED_COLS: &str = "operator_id, seller_id, url, headers, interval_seconds,
      position, next_poll_at, last_polled_at, last_success_at, last_error, last_error_at, \
      failures, applied, rejected, last_rejection, created_at, updated_at";
 
-fn feed_from_row(r: &Row<'_>) -> rusqlite::Result<ChangeFeed> {
+fn feed_from_row(r: &Row<'_>, sealer: &Sealer) -> rusqlite::Result<ChangeFeed> {
     let headers: String = r.get(3)?;
-    let headers = decode_headers(&headers).map_err(|e| {
+    let seller_id: String = r.get(1)?;
+    let headers = decode_headers(&headers, sealer, &seller_id).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
     })?;
     let ts = |i: usize| r.get::<_, Option<i64>>(i).map(|v| v.map(Timestamp));
     Ok(ChangeFeed {
         operator_id: r.get(0)?,
-        seller_id: r.get(1)?,
+        seller_id,
         settings: FeedSettings {
             url: r.get(2)?,
             headers,
@@ -49,11 +52,11 @@ fn seller_of(scope: &Scope) -> Result<&str> {
     scope.seller_id.as_deref().ok_or(StoreError::NotFound)
 }
 
-fn get(c: &Connection, operator: &str, seller: &str) -> Result<ChangeFeed> {
+fn get(c: &Connection, sealer: &Sealer, operator: &str, seller: &str) -> Result<ChangeFeed> {
     c.prepare_cached(&format!(
         "SELECT {FEED_COLS} FROM change_feeds WHERE seller_id = ?1 AND operator_id = ?2"
     ))
-    .and_then(|mut s| s.query_row(params![seller, operator], feed_from_row))
+    .and_then(|mut s| s.query_row(params![seller, operator], |r| feed_from_row(r, sealer)))
     .map_err(map_err)
 }
 
@@ -69,9 +72,10 @@ impl FeedStore for SqliteStore {
         let seller = seller_of(scope)?.to_string();
         let operator = scope.operator_id.clone();
         let settings = settings.clone();
+        let sealer = self.sealer.clone();
         self.write(move |c| {
             check_seller(c, &operator, &seller)?;
-            let headers = encode_headers(&settings.headers);
+            let headers = encode_headers(&settings.headers, &sealer, &seller);
             // `?9` says whether the position is replaced (by `?10`, null for "from the
             // beginning") or kept.
             let (replace, new_position) = match position {
@@ -104,14 +108,14 @@ impl FeedStore for SqliteStore {
                 ])
             })
             .map_err(map_err)?;
-            get(c, &operator, &seller)
+            get(c, &sealer, &operator, &seller)
         })
         .await
     }
 
     async fn get_change_feed(&self, scope: &Scope) -> Result<ChangeFeed> {
         let seller = seller_of(scope)?;
-        self.read_now(|c| get(c, &scope.operator_id, seller))
+        self.read_now(|c| get(c, &self.sealer, &scope.operator_id, seller))
     }
 
     async fn delete_change_feed(&self, scope: &Scope) -> Result<()> {
@@ -157,6 +161,7 @@ impl FeedStore for SqliteStore {
             return Ok(None);
         }
         let holder = holder.to_string();
+        let sealer = self.sealer.clone();
         self.write(move |c| {
             let due: Option<(String, String)> = c
                 .prepare_cached(
@@ -179,7 +184,7 @@ impl FeedStore for SqliteStore {
             )
             .and_then(|mut s| s.execute(params![seller, holder, lease_until.0, now.0]))
             .map_err(map_err)?;
-            get(c, &operator, &seller).map(Some)
+            get(c, &sealer, &operator, &seller).map(Some)
         })
         .await
     }

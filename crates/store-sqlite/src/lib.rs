@@ -137,6 +137,17 @@ pub struct SqliteStore {
     pub(crate) events: Arc<tokio::sync::watch::Sender<u64>>,
     /// Renders the payloads of the events writes insert (see `entreposto_store::events`).
     pub(crate) payloads: Arc<dyn entreposto_store::EventPayloads>,
+    /// Seals the secrets rows keep (see `entreposto_store::sealing`).
+    pub(crate) sealer: Arc<entreposto_store::sealing::Sealer>,
+}
+
+impl SqliteStore {
+    /// With the sealer of the secrets rows keep (see `entreposto_store::sealing`);
+    /// without one they are kept as they are.
+    pub fn with_sealer(mut self, sealer: Arc<entreposto_store::sealing::Sealer>) -> SqliteStore {
+        self.sealer = sealer;
+        self
+    }
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
@@ -372,6 +383,7 @@ impl SqliteStore {
             vfs,
             events: Arc::new(tokio::sync::watch::Sender::new(0)),
             payloads: Arc::new(entreposto_store::PlainPayloads),
+            sealer: Arc::default(),
         })
     }
 
@@ -610,6 +622,12 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<()> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
+            .await
+    }
+
+    async fn reseal_secrets(&self) -> Result<u64> {
+        let sealer = self.sealer.clone();
+        self.write(move |c| webhooks::reseal_secrets(c, &sealer))
             .await
     }
 

@@ -14,6 +14,8 @@ use entreposto_store::webhooks::{
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use entreposto_store::sealing::Sealer;
+
 use crate::{map_err, SqliteStore};
 
 fn endpoint_row(r: &Row<'_>) -> rusqlite::Result<EndpointRow> {
@@ -41,18 +43,28 @@ fn endpoint_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<EndpointRow> {
     })
 }
 
-fn endpoints(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<WebhookEndpoint>> {
+fn endpoints(
+    c: &Connection,
+    sealer: &Sealer,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<Vec<WebhookEndpoint>> {
     let mut s = c.prepare_cached(sql).map_err(map_err)?;
     let rows = s
         .query_map(p, endpoint_row)
         .map_err(map_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(map_err)?;
-    rows.into_iter().map(EndpointRow::into_endpoint).collect()
+    rows.into_iter().map(|e| e.into_endpoint(sealer)).collect()
 }
 
-fn one_endpoint(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<WebhookEndpoint> {
-    endpoints(c, sql, p)?
+fn one_endpoint(
+    c: &Connection,
+    sealer: &Sealer,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<WebhookEndpoint> {
+    endpoints(c, sealer, sql, p)?
         .into_iter()
         .next()
         .ok_or(StoreError::NotFound)
@@ -140,7 +152,7 @@ fn check_endpoint(c: &Connection, operator_id: &str, id: &str) -> Result<()> {
 #[async_trait]
 impl WebhookStore for SqliteStore {
     async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
-        let e = EndpointRow::of(endpoint);
+        let e = EndpointRow::of(endpoint, &self.sealer);
         self.write(move |c| {
             c.prepare_cached(&format!(
                 "INSERT INTO webhook_endpoints ({ENDPOINT_COLS})
@@ -175,6 +187,7 @@ impl WebhookStore for SqliteStore {
         self.read_now(|c| {
             one_endpoint(
                 c,
+                &self.sealer,
                 &format!(
                     "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE id = ?1 AND operator_id = ?2"
                 ),
@@ -187,6 +200,7 @@ impl WebhookStore for SqliteStore {
         self.read_now(|c| {
             one_endpoint(
                 c,
+                &self.sealer,
                 &format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE id = ?1"),
                 [id],
             )
@@ -195,9 +209,11 @@ impl WebhookStore for SqliteStore {
 
     async fn list_endpoints(&self, operator_id: &str) -> Result<Vec<WebhookEndpoint>> {
         let operator_id = operator_id.to_string();
+        let sealer = self.sealer.clone();
         self.read(move |c| {
             endpoints(
                 c,
+                &sealer,
                 &format!(
                     "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE operator_id = ?1
                      ORDER BY created_at, id"
@@ -213,6 +229,7 @@ impl WebhookStore for SqliteStore {
         self.read_now(|c| {
             endpoints(
                 c,
+                &self.sealer,
                 &format!(
                     "SELECT {ENDPOINT_COLS} FROM webhook_endpoints
                      WHERE operator_id IN (SELECT value FROM json_each(?1))
@@ -228,8 +245,9 @@ impl WebhookStore for SqliteStore {
         endpoint: &WebhookEndpoint,
         loaded_version: i64,
     ) -> Result<WebhookEndpoint> {
-        let mut e = EndpointRow::of(endpoint);
+        let mut e = EndpointRow::of(endpoint, &self.sealer);
         e.version = loaded_version + 1;
+        let sealer = self.sealer.clone();
         self.write(move |c| {
             let n = c
                 .prepare_cached(
@@ -261,7 +279,7 @@ impl WebhookStore for SqliteStore {
                 check_endpoint(c, &e.operator_id, &e.id)?;
                 return Err(StoreError::Stale);
             }
-            e.into_endpoint()
+            e.into_endpoint(&sealer)
         })
         .await
     }
@@ -321,6 +339,7 @@ impl WebhookStore for SqliteStore {
             return Ok(Vec::new());
         }
         let node = node.to_string();
+        let sealer = self.sealer.clone();
         self.write(move |c| {
             let token = new_id();
             let mut claim = c
@@ -348,7 +367,7 @@ impl WebhookStore for SqliteStore {
                 .map_err(map_err)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(map_err)?;
-            claimed(c, &ids, &token)
+            claimed(c, &sealer, &ids, &token)
         })
         .await
     }
@@ -609,7 +628,12 @@ static CLAIMED_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 });
 
 /// The deliveries `ids` just claimed under `token`, with their endpoints and messages.
-fn claimed(c: &Connection, ids: &[i64], token: &str) -> Result<Vec<ClaimedDelivery>> {
+fn claimed(
+    c: &Connection,
+    sealer: &Sealer,
+    ids: &[i64],
+    token: &str,
+) -> Result<Vec<ClaimedDelivery>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -637,7 +661,7 @@ fn claimed(c: &Connection, ids: &[i64], token: &str) -> Result<Vec<ClaimedDelive
             Ok(ClaimedDelivery {
                 id,
                 lease_token: token.to_string(),
-                endpoint: e.into_endpoint()?,
+                endpoint: e.into_endpoint(sealer)?,
                 message_id,
                 event_type,
                 entity,
@@ -719,4 +743,73 @@ fn record_one(c: &Connection, o: &AttemptOutcome) -> Result<Recorded> {
         }
     };
     Ok(Recorded { applied, disabled })
+}
+
+/// Rewrites the endpoints' secrets and the feeds' headers not yet stored as `sealer`
+/// stores them now (`Store::reseal_secrets`), inside the caller's transaction.
+pub(crate) fn reseal_secrets(c: &Connection, sealer: &Sealer) -> Result<u64> {
+    use entreposto_store::sealing::{reseal_body, reseal_endpoint, reseal_feed};
+    let mut n = 0;
+    let endpoints: Vec<(String, String, Option<String>)> = c
+        .prepare("SELECT id, secret, previous_secret FROM webhook_endpoints ORDER BY id")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .map_err(map_err)?;
+    for (id, secret, previous) in endpoints {
+        if let Some((secret, previous)) =
+            reseal_endpoint(sealer, &id, &secret, previous.as_deref())?
+        {
+            c.execute(
+                "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3 WHERE id = ?1",
+                params![id, secret, previous],
+            )
+            .map_err(map_err)?;
+            n += 1;
+        }
+    }
+    let feeds: Vec<(String, String)> = c
+        .prepare("SELECT seller_id, headers FROM change_feeds ORDER BY seller_id")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(map_err)?;
+    for (seller, headers) in feeds {
+        if let Some(headers) = reseal_feed(sealer, &seller, &headers)? {
+            c.execute(
+                "UPDATE change_feeds SET headers = ?2 WHERE seller_id = ?1",
+                params![seller, headers],
+            )
+            .map_err(map_err)?;
+            n += 1;
+        }
+    }
+    // Kept responses may carry secrets too (a new endpoint's): those not sealed under
+    // the current key, or sealed when there is none.
+    let bodies: Vec<(String, String, Vec<u8>)> = c
+        .prepare(
+            "SELECT credential_id, idem_key, body FROM idempotency_keys
+             WHERE body IS NOT NULL AND CASE WHEN ?1 IS NULL
+               THEN substr(body, 1, length(?2)) = CAST(?2 AS BLOB)
+               ELSE substr(body, 1, length(?1)) <> CAST(?1 AS BLOB) END",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![sealer.current_prefix(), Sealer::PREFIX], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })
+        .map_err(map_err)?;
+    for (credential, key, body) in bodies {
+        c.execute(
+            "UPDATE idempotency_keys SET body = ?3 WHERE credential_id = ?1 AND idem_key = ?2",
+            params![
+                credential,
+                key,
+                reseal_body(sealer, &credential, &key, &body)?
+            ],
+        )
+        .map_err(map_err)?;
+        n += 1;
+    }
+    Ok(n)
 }

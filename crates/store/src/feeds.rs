@@ -15,6 +15,7 @@
 use async_trait::async_trait;
 use entreposto_domain::{Scope, Timestamp};
 
+use crate::sealing::{feed_headers_place, Sealer};
 use crate::Result;
 
 /// What the operator sets for a seller's feed.
@@ -143,12 +144,22 @@ pub fn stored_count(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// The stored form of a feed's headers: a JSON array of `[name, value]` pairs (the
-/// same text in every backend).
-pub fn encode_headers(headers: &[(String, String)]) -> String {
-    serde_json::to_string(headers).unwrap_or_else(|_| "[]".into())
+/// The stored form of `seller_id`'s feed headers: a JSON array of `[name, value]`
+/// pairs (the same text in every backend), sealed by `sealer` (they carry the
+/// credentials of the seller's system).
+pub fn encode_headers(headers: &[(String, String)], sealer: &Sealer, seller_id: &str) -> String {
+    let json = serde_json::to_string(headers).unwrap_or_else(|_| "[]".into());
+    sealer.seal(&feed_headers_place(seller_id), &json)
 }
 
-pub fn decode_headers(text: &str) -> std::result::Result<Vec<(String, String)>, String> {
-    serde_json::from_str(text).map_err(|e| format!("feed headers: {e}"))
+/// The headers [`encode_headers`] stored for `seller_id`.
+pub fn decode_headers(
+    text: &str,
+    sealer: &Sealer,
+    seller_id: &str,
+) -> std::result::Result<Vec<(String, String)>, String> {
+    let json = sealer
+        .open(&feed_headers_place(seller_id), text)
+        .map_err(|e| e.0)?;
+    serde_json::from_str(&json).map_err(|e| format!("feed headers: {e}"))
 }

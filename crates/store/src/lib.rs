@@ -42,6 +42,7 @@ pub mod order_lifecycle_contract;
 pub mod outbox;
 pub mod outbox_contract;
 pub mod progress_json;
+pub mod sealing;
 
 pub use catalog::*;
 pub use edge::*;
@@ -362,6 +363,14 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     /// Cheap round trip proving the database answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Rewrites every stored secret (webhook endpoints' secrets, change feeds'
+    /// headers, the responses kept for idempotency keys, which may show a new
+    /// endpoint's secret) that is not yet as the store's sealer stores it now
+    /// ([`sealing::Sealer::is_current`]), in one transaction: after a key was set or
+    /// rotated. How many values it rewrote. A value that does not open (sealed under
+    /// a key the sealer lacks) fails it, naming where it is, and nothing is written.
+    async fn reseal_secrets(&self) -> Result<u64>;
 
     /// The ticket `id` in `scope` with its order and messages. A backend that can
     /// read all three from one snapshot does (SQLite); this default takes three reads.

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 
 use crate::outbox::NewEvent;
+use crate::sealing::{endpoint_secret_place, Sealer};
 use crate::Result;
 
 /// A message to fan out: the event as receivers get it, and its deliveries.
@@ -355,7 +356,8 @@ pub struct EndpointRow {
 }
 
 impl EndpointRow {
-    pub fn of(e: &WebhookEndpoint) -> EndpointRow {
+    /// The row of `e`, its secrets sealed by `sealer`.
+    pub fn of(e: &WebhookEndpoint, sealer: &Sealer) -> EndpointRow {
         EndpointRow {
             id: e.id.clone(),
             operator_id: e.operator_id.clone(),
@@ -368,11 +370,11 @@ impl EndpointRow {
             description: e.description.clone(),
             enabled: e.enabled,
             disabled_reason: e.disabled_reason.map(|r| r.as_str().to_string()),
-            secret: e.secret.expose().to_string(),
+            secret: sealer.seal(&endpoint_secret_place(&e.id, false), e.secret.expose()),
             previous_secret: e
                 .previous_secret
                 .as_ref()
-                .map(|p| p.secret.expose().to_string()),
+                .map(|p| sealer.seal(&endpoint_secret_place(&e.id, true), p.secret.expose())),
             previous_until: e.previous_secret.as_ref().map(|p| p.until.0),
             failing_since: e.failing_since.map(|t| t.0),
             created_at: e.created_at.0,
@@ -381,7 +383,8 @@ impl EndpointRow {
         }
     }
 
-    pub fn into_endpoint(self) -> Result<WebhookEndpoint> {
+    /// The endpoint this row holds, its secrets opened by `sealer`.
+    pub fn into_endpoint(self, sealer: &Sealer) -> Result<WebhookEndpoint> {
         use entreposto_domain::{
             DisabledReason, EventFilter, PreviousSecret, WebhookSecret, WebhookUrl,
         };
@@ -394,10 +397,17 @@ impl EndpointRow {
                 EventFilter::Only(types)
             }
         };
-        let secret = WebhookSecret::parse(&self.secret).map_err(|_| bad("secret"))?;
+        let opened = |stored: &str, previous: bool| {
+            sealer
+                .open(&endpoint_secret_place(&self.id, previous), stored)
+                .map_err(|e| crate::StoreError::Other(e.0))
+        };
+        let secret =
+            WebhookSecret::parse(&opened(&self.secret, false)?).map_err(|_| bad("secret"))?;
         let previous_secret = match (&self.previous_secret, self.previous_until) {
             (Some(s), Some(until)) => Some(PreviousSecret {
-                secret: WebhookSecret::parse(s).map_err(|_| bad("previous secret"))?,
+                secret: WebhookSecret::parse(&opened(s, true)?)
+                    .map_err(|_| bad("previous secret"))?,
                 until: Timestamp(until),
             }),
             _ => None,

@@ -96,6 +96,20 @@ pub struct Reply {
     pub headers: reqwest::header::HeaderMap,
 }
 
+/// The `[secrets]` every harness app runs with: its secrets sealed, as a careful
+/// operator runs the hub (`tests/secrets.rs` covers a database without a key), under
+/// one fixed key, so a second node or a restart on the same database opens what the
+/// first sealed.
+pub fn test_secrets() -> entreposto::config::SecretsConfig {
+    entreposto::config::SecretsConfig {
+        // The base64 of `entreposto-tests-secrets-key-32b`.
+        key: Some(entreposto::config::Secret(
+            "ZW50cmVwb3N0by10ZXN0cy1zZWNyZXRzLWtleS0zMmI=".into(),
+        )),
+        previous_keys: Vec::new(),
+    }
+}
+
 /// A harness setting: no credential cache, so a revocation shows on the next request
 /// (instead of sleeping to outwait the cache).
 pub fn no_credential_cache(config: &mut Config) {
@@ -186,6 +200,7 @@ impl TestApp {
             listen: "127.0.0.1:0".into(),
             database_url: database_url.as_str().into(),
             pg_max_connections: 4,
+            secrets: test_secrets(),
             ..Config::default()
         };
         configure(&mut config);
