@@ -5,6 +5,7 @@
 //! logs go to stderr.
 #![forbid(unsafe_code)]
 
+use entreposto_store::sealing::LostSecrets;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -94,7 +95,13 @@ enum SecretsCmd {
     /// Reseal every stored secret not yet under `[secrets] key` and say how many
     /// were (every command that opens the database does this first; this one does
     /// nothing else).
-    Reseal,
+    Reseal {
+        /// For a lost key: replace what no configured key opens instead of stopping.
+        /// Endpoints get a new secret and are disabled (rotate, then enable them),
+        /// feeds lose their headers and are disabled, kept idempotent responses go.
+        #[arg(long)]
+        discard_unopenable: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -352,7 +359,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    let (store, resealed) = store::open_counting(&config).await?;
+    let lost = match &command {
+        Command::Secrets(SecretsCmd::Reseal {
+            discard_unopenable: true,
+        }) => LostSecrets::Discard,
+        _ => LostSecrets::Refuse,
+    };
+    let (store, resealed) = store::open_resealing(&config, lost).await?;
     let app = entreposto_app::App::with_system_clock(store.clone())
         .with_webhook_settings(config.webhooks.settings());
     match command {
@@ -494,8 +507,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             entreposto::catalog_file::bulk::run(store.clone(), paths, &seller).await
         }
         Command::Webhook(cmd) => webhook(&app, cmd).await,
-        Command::Secrets(SecretsCmd::Reseal) => print_json(&serde_json::json!({
-            "resealed": resealed, "sealed": config.secrets.key.is_some()
+        Command::Secrets(SecretsCmd::Reseal { .. }) => print_json(&serde_json::json!({
+            "resealed": resealed.resealed, "discarded": resealed.discarded,
+            "sealed": config.secrets.key.is_some()
         })),
         Command::Secrets(SecretsCmd::NewKey) => unreachable!("answered before the database opens"),
         Command::Demo {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use entreposto_store::sealing::{LostSecrets, Resealed};
 use entreposto_store::{EventPayloads, Store};
 use entreposto_store_postgres::PgStore;
 use entreposto_store_sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -14,23 +15,33 @@ use crate::config::Config;
 /// are then resealed under `[secrets] key` where they are not yet (see
 /// `SecretsConfig`): a value no configured key opens stops the command here.
 pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(open_counting(config).await?.0)
+    Ok(open_resealing(config, LostSecrets::Refuse).await?.0)
 }
 
-/// Like [`open`], also saying how many stored secrets it resealed.
-pub async fn open_counting(config: &Config) -> anyhow::Result<(Arc<dyn Store>, u64)> {
+/// Like [`open`], a stored secret no configured key opens handled as `lost` says;
+/// also what it resealed.
+pub async fn open_resealing(
+    config: &Config,
+    lost: LostSecrets,
+) -> anyhow::Result<(Arc<dyn Store>, Resealed)> {
     let store = open_backend(config).await?;
-    let resealed = store
-        .reseal_secrets()
+    let done = store
+        .reseal_secrets(lost)
         .await
         .context("resealing the stored secrets under [secrets] key")?;
-    if resealed > 0 {
+    if done.resealed > 0 {
         tracing::info!(
-            resealed,
+            resealed = done.resealed,
             "stored secrets resealed under the current [secrets] key"
         );
     }
-    Ok((store, resealed))
+    if done.discarded > 0 {
+        tracing::warn!(
+            discarded = done.discarded,
+            "stored secrets no configured key opens were discarded"
+        );
+    }
+    Ok((store, done))
 }
 
 async fn open_backend(config: &Config) -> anyhow::Result<Arc<dyn Store>> {

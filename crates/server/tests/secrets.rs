@@ -69,7 +69,7 @@ impl Drop for Server {
 
 /// The stored `secret` of the only endpoint, `headers` of the only feed and the only
 /// kept response, as the database holds them.
-async fn stored(backend: Backend, db: &str) -> (String, String, Vec<u8>) {
+async fn stored(backend: Backend, db: &str) -> (String, String, Option<Vec<u8>>) {
     match backend {
         Backend::Sqlite => {
             let c = rusqlite::Connection::open(db).expect("open the SQLite file");
@@ -79,9 +79,12 @@ async fn stored(backend: Backend, db: &str) -> (String, String, Vec<u8>) {
             let headers = c
                 .query_row("SELECT headers FROM change_feeds", [], |r| r.get(0))
                 .expect("the feed's headers");
-            let body = c
-                .query_row("SELECT body FROM idempotency_keys", [], |r| r.get(0))
-                .expect("the kept response");
+            let body = rusqlite::OptionalExtension::optional(c.query_row(
+                "SELECT body FROM idempotency_keys",
+                [],
+                |r| r.get(0),
+            ))
+            .expect("the kept response");
             (secret, headers, body)
         }
         Backend::Postgres => {
@@ -100,10 +103,10 @@ async fn stored(backend: Backend, db: &str) -> (String, String, Vec<u8>) {
                 .expect("the feed's headers")
                 .get(0);
             let body = client
-                .query_one("SELECT body FROM idempotency_keys", &[])
+                .query_opt("SELECT body FROM idempotency_keys", &[])
                 .await
                 .expect("the kept response")
-                .get(0);
+                .map(|r| r.get(0));
             (secret, headers, body)
         }
     }
@@ -183,7 +186,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     let (s, h, b) = stored(backend, &db).await;
     assert_eq!(s, secret, "without a key the secret is stored as it is");
     assert!(h.contains("erp-token-7f3a"), "{h}");
-    assert!(String::from_utf8_lossy(&b).contains(&secret));
+    assert!(String::from_utf8_lossy(&b.unwrap()).contains(&secret));
 
     // A key set: the first command to open the database reseals both.
     let (ok, _, _) = cli_env(&db, &[], &["secrets", "new-key"]);
@@ -204,7 +207,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     let (s1, h1, b1) = stored(backend, &db).await;
     assert!(!s1.contains(&secret) && !s1.contains("whsec_"), "{s1}");
     assert!(!h1.contains("erp-token"), "{h1}");
-    let b1 = String::from_utf8(b1).unwrap();
+    let b1 = String::from_utf8(b1.unwrap()).unwrap();
     assert!(!b1.contains("whsec_"), "{b1}");
     assert_eq!(key_id(&s1), key_id(&h1));
     assert_eq!(key_id(&s1), key_id(&b1));
@@ -259,7 +262,10 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     let (s2, h2, b2) = stored(backend, &db).await;
     assert_ne!(key_id(&s2), key_id(&s1));
     assert_eq!(key_id(&s2), key_id(&h2));
-    assert_eq!(key_id(&s2), key_id(std::str::from_utf8(&b2).unwrap()));
+    assert_eq!(
+        key_id(&s2),
+        key_id(std::str::from_utf8(b2.as_deref().unwrap()).unwrap())
+    );
     let (ok, out, err) = cli_env(
         &db,
         &[("ENTREPOSTO_SECRETS__KEY", &k2)],
@@ -280,6 +286,54 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     );
     assert!(!ok && err.contains("[secrets]"), "{err}");
     assert_eq!(stored(backend, &db).await, (s2, h2, b2));
+
+    // k2 lost: the recovery replaces what no key opens. The endpoint keeps its URL
+    // with a new secret, disabled until its operator rotates and enables it; the feed
+    // loses its headers and is disabled; the kept response goes.
+    let (ok, out, err) = cli_env(
+        &db,
+        &with_k1,
+        &["secrets", "reseal", "--discard-unopenable"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        (out["resealed"].clone(), out["discarded"].clone()),
+        (json!(0), json!(3)),
+        "{out}"
+    );
+    let (s3, h3, b3) = stored(backend, &db).await;
+    assert_eq!(key_id(&s3), key_id(&s1), "sealed under k1 now");
+    assert_eq!(key_id(&h3), key_id(&s1));
+    assert_eq!(b3, None);
+    let (ok, hooks, err) = cli_env(
+        &db,
+        &with_k1,
+        &["webhook", "list", "--operator", op["id"].as_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    let hook = hooks
+        .as_array()
+        .and_then(|a| a.first())
+        .or_else(|| hooks["items"].as_array().and_then(|a| a.first()))
+        .unwrap_or_else(|| panic!("one endpoint: {hooks}"));
+    assert_eq!(hook["id"], created["id"]);
+    assert_eq!(hook["enabled"], false, "{hook}");
+    let (server, base) = Server::start(&db, &env);
+    let r = call(
+        &base,
+        reqwest::Method::GET,
+        &format!("/api/v1/sellers/{seller}/change-feed"),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let feed: Value = r.json().await.unwrap();
+    assert_eq!(
+        (feed["enabled"].clone(), feed["headers"].clone()),
+        (json!(false), json!([])),
+        "{feed}"
+    );
+    server.stop();
 
     // A bad key is refused before anything opens.
     let (ok, _, err) = cli_env(

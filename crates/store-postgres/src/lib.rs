@@ -363,8 +363,11 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn reseal_secrets(&self) -> Result<u64> {
-        self.reseal_stored_secrets().await
+    async fn reseal_secrets(
+        &self,
+        lost: entreposto_store::sealing::LostSecrets,
+    ) -> Result<entreposto_store::sealing::Resealed> {
+        self.reseal_stored_secrets(lost).await
     }
 }
 

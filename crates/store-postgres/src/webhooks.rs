@@ -14,7 +14,9 @@ use entreposto_store::webhooks::{
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
 use tokio_postgres::{GenericClient, Row};
 
-use entreposto_store::sealing::Sealer;
+use entreposto_store::sealing::{
+    reseal_body, reseal_endpoint, reseal_feed, LostSecrets, Resealed, Sealer,
+};
 
 use crate::{map_err, PgStore};
 
@@ -706,14 +708,14 @@ async fn apply_health(tx: &deadpool_postgres::Transaction<'_>, o: &AttemptOutcom
 }
 
 impl PgStore {
-    /// Rewrites the endpoints' secrets and the feeds' headers not yet stored as the
-    /// sealer stores them now (`Store::reseal_secrets`), in one transaction holding
-    /// the rows it reads, so a rotation on another node waits for it.
-    pub(crate) async fn reseal_stored_secrets(&self) -> Result<u64> {
-        use entreposto_store::sealing::{reseal_body, reseal_endpoint, reseal_feed};
+    /// Rewrites the endpoints' secrets, the feeds' headers and the kept responses
+    /// not yet stored as the sealer stores them now (`Store::reseal_secrets`), in one
+    /// transaction holding the rows it reads, so a rotation on another node waits
+    /// for it.
+    pub(crate) async fn reseal_stored_secrets(&self, lost: LostSecrets) -> Result<Resealed> {
+        let mut count = Resealed::default();
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        let mut n = 0;
         let rows = tx
             .query(
                 "SELECT id, secret, previous_secret FROM webhook_endpoints ORDER BY id FOR UPDATE",
@@ -724,17 +726,27 @@ impl PgStore {
         for r in &rows {
             let id: String = r.get(0);
             let previous: Option<String> = r.get(2);
-            if let Some((secret, previous)) =
-                reseal_endpoint(&self.sealer, &id, r.get(1), previous.as_deref())?
-            {
-                tx.execute(
-                    "UPDATE webhook_endpoints SET secret = $2, previous_secret = $3 WHERE id = $1",
-                    &[&id, &secret, &previous],
-                )
-                .await
-                .map_err(map_err)?;
-                n += 1;
-            }
+            let Some(e) = reseal_endpoint(
+                &self.sealer,
+                lost,
+                &mut count,
+                &id,
+                r.get(1),
+                previous.as_deref(),
+            )?
+            else {
+                continue;
+            };
+            tx.execute(
+                "UPDATE webhook_endpoints SET secret = $2, previous_secret = $3::text,
+                   previous_until = CASE WHEN $3::text IS NULL THEN NULL ELSE previous_until END,
+                   enabled = CASE WHEN $4 THEN false ELSE enabled END,
+                   disabled_reason = CASE WHEN $4 AND enabled THEN 'manual' ELSE disabled_reason END
+                 WHERE id = $1",
+                &[&id, &e.secret, &e.previous_secret, &e.disable],
+            )
+            .await
+            .map_err(map_err)?;
         }
         let rows = tx
             .query(
@@ -745,15 +757,17 @@ impl PgStore {
             .map_err(map_err)?;
         for r in &rows {
             let seller: String = r.get(0);
-            if let Some(headers) = reseal_feed(&self.sealer, &seller, r.get(1))? {
-                tx.execute(
-                    "UPDATE change_feeds SET headers = $2 WHERE seller_id = $1",
-                    &[&seller, &headers],
-                )
-                .await
-                .map_err(map_err)?;
-                n += 1;
-            }
+            let Some(f) = reseal_feed(&self.sealer, lost, &mut count, &seller, r.get(1))? else {
+                continue;
+            };
+            tx.execute(
+                "UPDATE change_feeds SET headers = $2,
+                   enabled = CASE WHEN $3 THEN false ELSE enabled END
+                 WHERE seller_id = $1",
+                &[&seller, &f.headers, &f.disable],
+            )
+            .await
+            .map_err(map_err)?;
         }
         // Kept responses may carry secrets too (a new endpoint's): those not sealed
         // under the current key, or sealed when there is none.
@@ -772,16 +786,27 @@ impl PgStore {
             .map_err(map_err)?;
         for r in &rows {
             let (credential, key): (String, String) = (r.get(0), r.get(1));
-            let body = reseal_body(&self.sealer, &credential, &key, r.get(2))?;
-            tx.execute(
-                "UPDATE idempotency_keys SET body = $3 WHERE credential_id = $1 AND idem_key = $2",
-                &[&credential, &key, &body],
-            )
-            .await
+            let kept = reseal_body(&self.sealer, lost, &mut count, &credential, &key, r.get(2))?;
+            match kept {
+                Some(body) => {
+                    tx.execute(
+                        "UPDATE idempotency_keys SET body = $3
+                         WHERE credential_id = $1 AND idem_key = $2",
+                        &[&credential, &key, &body],
+                    )
+                    .await
+                }
+                None => {
+                    tx.execute(
+                        "DELETE FROM idempotency_keys WHERE credential_id = $1 AND idem_key = $2",
+                        &[&credential, &key],
+                    )
+                    .await
+                }
+            }
             .map_err(map_err)?;
-            n += 1;
         }
         tx.commit().await.map_err(map_err)?;
-        Ok(n)
+        Ok(count)
     }
 }

@@ -625,9 +625,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn reseal_secrets(&self) -> Result<u64> {
+    async fn reseal_secrets(
+        &self,
+        lost: entreposto_store::sealing::LostSecrets,
+    ) -> Result<entreposto_store::sealing::Resealed> {
         let sealer = self.sealer.clone();
-        self.write(move |c| webhooks::reseal_secrets(c, &sealer))
+        self.write(move |c| webhooks::reseal_secrets(c, &sealer, lost))
             .await
     }
 

@@ -14,7 +14,9 @@ use entreposto_store::webhooks::{
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use entreposto_store::sealing::Sealer;
+use entreposto_store::sealing::{
+    reseal_body, reseal_endpoint, reseal_feed, LostSecrets, Resealed, Sealer,
+};
 
 use crate::{map_err, SqliteStore};
 
@@ -745,11 +747,15 @@ fn record_one(c: &Connection, o: &AttemptOutcome) -> Result<Recorded> {
     Ok(Recorded { applied, disabled })
 }
 
-/// Rewrites the endpoints' secrets and the feeds' headers not yet stored as `sealer`
-/// stores them now (`Store::reseal_secrets`), inside the caller's transaction.
-pub(crate) fn reseal_secrets(c: &Connection, sealer: &Sealer) -> Result<u64> {
-    use entreposto_store::sealing::{reseal_body, reseal_endpoint, reseal_feed};
-    let mut n = 0;
+/// Rewrites the endpoints' secrets, the feeds' headers and the kept responses not
+/// yet stored as `sealer` stores them now (`Store::reseal_secrets`), inside the
+/// caller's transaction.
+pub(crate) fn reseal_secrets(
+    c: &Connection,
+    sealer: &Sealer,
+    lost: LostSecrets,
+) -> Result<Resealed> {
+    let mut count = Resealed::default();
     let endpoints: Vec<(String, String, Option<String>)> = c
         .prepare("SELECT id, secret, previous_secret FROM webhook_endpoints ORDER BY id")
         .and_then(|mut s| {
@@ -758,30 +764,34 @@ pub(crate) fn reseal_secrets(c: &Connection, sealer: &Sealer) -> Result<u64> {
         })
         .map_err(map_err)?;
     for (id, secret, previous) in endpoints {
-        if let Some((secret, previous)) =
-            reseal_endpoint(sealer, &id, &secret, previous.as_deref())?
-        {
-            c.execute(
-                "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3 WHERE id = ?1",
-                params![id, secret, previous],
-            )
-            .map_err(map_err)?;
-            n += 1;
-        }
+        let Some(e) = reseal_endpoint(sealer, lost, &mut count, &id, &secret, previous.as_deref())?
+        else {
+            continue;
+        };
+        c.execute(
+            "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3,
+               previous_until = CASE WHEN ?3 IS NULL THEN NULL ELSE previous_until END,
+               enabled = CASE WHEN ?4 THEN 0 ELSE enabled END,
+               disabled_reason = CASE WHEN ?4 AND enabled THEN 'manual' ELSE disabled_reason END
+             WHERE id = ?1",
+            params![id, e.secret, e.previous_secret, e.disable],
+        )
+        .map_err(map_err)?;
     }
     let feeds: Vec<(String, String)> = c
         .prepare("SELECT seller_id, headers FROM change_feeds ORDER BY seller_id")
         .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .map_err(map_err)?;
     for (seller, headers) in feeds {
-        if let Some(headers) = reseal_feed(sealer, &seller, &headers)? {
-            c.execute(
-                "UPDATE change_feeds SET headers = ?2 WHERE seller_id = ?1",
-                params![seller, headers],
-            )
-            .map_err(map_err)?;
-            n += 1;
-        }
+        let Some(f) = reseal_feed(sealer, lost, &mut count, &seller, &headers)? else {
+            continue;
+        };
+        c.execute(
+            "UPDATE change_feeds SET headers = ?2, enabled = CASE WHEN ?3 THEN 0 ELSE enabled END
+             WHERE seller_id = ?1",
+            params![seller, f.headers, f.disable],
+        )
+        .map_err(map_err)?;
     }
     // Kept responses may carry secrets too (a new endpoint's): those not sealed under
     // the current key, or sealed when there is none.
@@ -800,16 +810,17 @@ pub(crate) fn reseal_secrets(c: &Connection, sealer: &Sealer) -> Result<u64> {
         })
         .map_err(map_err)?;
     for (credential, key, body) in bodies {
-        c.execute(
-            "UPDATE idempotency_keys SET body = ?3 WHERE credential_id = ?1 AND idem_key = ?2",
-            params![
-                credential,
-                key,
-                reseal_body(sealer, &credential, &key, &body)?
-            ],
-        )
+        match reseal_body(sealer, lost, &mut count, &credential, &key, &body)? {
+            Some(body) => c.execute(
+                "UPDATE idempotency_keys SET body = ?3 WHERE credential_id = ?1 AND idem_key = ?2",
+                params![credential, key, body],
+            ),
+            None => c.execute(
+                "DELETE FROM idempotency_keys WHERE credential_id = ?1 AND idem_key = ?2",
+                params![credential, key],
+            ),
+        }
         .map_err(map_err)?;
-        n += 1;
     }
-    Ok(n)
+    Ok(count)
 }

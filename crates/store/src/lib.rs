@@ -368,9 +368,10 @@ pub trait Store:
     /// headers, the responses kept for idempotency keys, which may show a new
     /// endpoint's secret) that is not yet as the store's sealer stores it now
     /// ([`sealing::Sealer::is_current`]), in one transaction: after a key was set or
-    /// rotated. How many values it rewrote. A value that does not open (sealed under
-    /// a key the sealer lacks) fails it, naming where it is, and nothing is written.
-    async fn reseal_secrets(&self) -> Result<u64>;
+    /// rotated. A value no configured key opens fails it with
+    /// [`sealing::LostSecrets::Refuse`], naming where it is, and nothing is written;
+    /// with [`sealing::LostSecrets::Discard`] it is replaced as that says.
+    async fn reseal_secrets(&self, lost: sealing::LostSecrets) -> Result<sealing::Resealed>;
 
     /// The ticket `id` in `scope` with its order and messages. A backend that can
     /// read all three from one snapshot does (SQLite); this default takes three reads.

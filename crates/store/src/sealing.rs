@@ -271,63 +271,151 @@ pub fn open_response(
     Ok(record)
 }
 
-/// A stored response body as it should be stored now (for
-/// [`crate::Store::reseal_secrets`], which picks the bodies not yet under
-/// [`Sealer::current_prefix`]).
-pub fn reseal_body(
-    sealer: &Sealer,
-    credential_id: &str,
-    key: &str,
-    body: &[u8],
-) -> crate::Result<Vec<u8>> {
-    let place = idempotency_body_place(credential_id, key);
-    let plain = sealer
-        .open_bytes(&place, body)
-        .map_err(|e| crate::StoreError::Other(e.0))?;
-    Ok(sealer.seal_bytes(&place, &plain))
-}
-
 /// Where a seller's change feed's headers are stored.
 pub fn feed_headers_place(seller_id: &str) -> String {
     format!("change_feeds.headers:{seller_id}")
 }
 
+/// What [`crate::Store::reseal_secrets`] does with a value no configured key opens
+/// (its key was lost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostSecrets {
+    /// Fail, naming the value, and write nothing: what every command does at start.
+    Refuse,
+    /// Replace it, as `entreposto secrets reseal --discard-unopenable` asks: an
+    /// endpoint gets a new random secret and is disabled (nothing is signed with a
+    /// secret its receiver never saw; rotate it and enable it again), a feed loses
+    /// its headers and is disabled (set them again), a kept response is deleted (a
+    /// repeat of its key runs again).
+    Discard,
+}
+
+/// What reseal rewrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Values moved under the current key (or opened into plain text without one).
+    pub resealed: u64,
+    /// Values no key opened, replaced as [`LostSecrets::Discard`] says.
+    pub discarded: u64,
+}
+
+/// An endpoint's secrets as they should be stored now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResealedEndpoint {
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    /// Its secret was lost and replaced: store it disabled (by its operator's hand).
+    pub disable: bool,
+}
+
 /// An endpoint's stored `secret` and `previous_secret` as they should be stored now,
-/// or `None` when both already are (for [`crate::Store::reseal_secrets`]).
+/// or `None` when both already are; counted in `count`.
 pub fn reseal_endpoint(
     sealer: &Sealer,
+    lost: LostSecrets,
+    count: &mut Resealed,
     endpoint_id: &str,
     secret: &str,
     previous: Option<&str>,
-) -> crate::Result<Option<(String, Option<String>)>> {
-    let failed = |e: SealError| crate::StoreError::Other(e.0);
+) -> crate::Result<Option<ResealedEndpoint>> {
     let place = endpoint_secret_place(endpoint_id, false);
-    let new_secret = sealer.reseal(&place, secret).map_err(failed)?;
-    let new_previous = match previous {
-        None => None,
-        Some(p) => sealer
-            .reseal(&endpoint_secret_place(endpoint_id, true), p)
-            .map_err(failed)?,
-    };
-    if new_secret.is_none() && new_previous.is_none() {
-        return Ok(None);
+    let previous_place = endpoint_secret_place(endpoint_id, true);
+    let opened = sealer.reseal(&place, secret).and_then(|s| {
+        let p = match previous {
+            None => None,
+            Some(p) => sealer.reseal(&previous_place, p)?,
+        };
+        Ok((s, p))
+    });
+    match (opened, lost) {
+        (Ok((None, None)), _) => Ok(None),
+        (Ok((new_secret, new_previous)), _) => {
+            count.resealed += 1;
+            Ok(Some(ResealedEndpoint {
+                secret: new_secret.unwrap_or_else(|| secret.to_string()),
+                previous_secret: new_previous.or_else(|| previous.map(str::to_string)),
+                disable: false,
+            }))
+        }
+        (Err(e), LostSecrets::Refuse) => Err(crate::StoreError::Other(e.0)),
+        (Err(_), LostSecrets::Discard) => {
+            count.discarded += 1;
+            let mut key = [0u8; 24];
+            sealer
+                .random
+                .fill(&mut key)
+                .expect("the system's random source");
+            let fresh = entreposto_domain::WebhookSecret::from_key(&key);
+            Ok(Some(ResealedEndpoint {
+                secret: sealer.seal(&place, fresh.expose()),
+                previous_secret: None,
+                disable: true,
+            }))
+        }
     }
-    Ok(Some((
-        new_secret.unwrap_or_else(|| secret.to_string()),
-        new_previous.or_else(|| previous.map(str::to_string)),
-    )))
+}
+
+/// A feed's headers as they should be stored now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResealedFeed {
+    pub headers: String,
+    /// Its headers were lost and dropped: store it disabled.
+    pub disable: bool,
 }
 
 /// A feed's stored headers as they should be stored now, or `None` when they
-/// already are.
+/// already are; counted in `count`.
 pub fn reseal_feed(
     sealer: &Sealer,
+    lost: LostSecrets,
+    count: &mut Resealed,
     seller_id: &str,
     headers: &str,
-) -> crate::Result<Option<String>> {
-    sealer
-        .reseal(&feed_headers_place(seller_id), headers)
-        .map_err(|e| crate::StoreError::Other(e.0))
+) -> crate::Result<Option<ResealedFeed>> {
+    let place = feed_headers_place(seller_id);
+    match (sealer.reseal(&place, headers), lost) {
+        (Ok(None), _) => Ok(None),
+        (Ok(Some(headers)), _) => {
+            count.resealed += 1;
+            Ok(Some(ResealedFeed {
+                headers,
+                disable: false,
+            }))
+        }
+        (Err(e), LostSecrets::Refuse) => Err(crate::StoreError::Other(e.0)),
+        (Err(_), LostSecrets::Discard) => {
+            count.discarded += 1;
+            Ok(Some(ResealedFeed {
+                headers: crate::feeds::encode_headers(&[], sealer, seller_id),
+                disable: true,
+            }))
+        }
+    }
+}
+
+/// A stored response body as it should be stored now, or `None` when it is lost and
+/// its record is to be deleted (for [`crate::Store::reseal_secrets`], which picks the
+/// bodies not yet under [`Sealer::current_prefix`]); counted in `count`.
+pub fn reseal_body(
+    sealer: &Sealer,
+    lost: LostSecrets,
+    count: &mut Resealed,
+    credential_id: &str,
+    key: &str,
+    body: &[u8],
+) -> crate::Result<Option<Vec<u8>>> {
+    let place = idempotency_body_place(credential_id, key);
+    match (sealer.open_bytes(&place, body), lost) {
+        (Ok(plain), _) => {
+            count.resealed += 1;
+            Ok(Some(sealer.seal_bytes(&place, &plain)))
+        }
+        (Err(e), LostSecrets::Refuse) => Err(crate::StoreError::Other(e.0)),
+        (Err(_), LostSecrets::Discard) => {
+            count.discarded += 1;
+            Ok(None)
+        }
+    }
 }
 
 #[cfg(test)]
