@@ -103,12 +103,14 @@ pub struct Config {
     pub secrets: SecretsConfig,
 }
 
-/// `[secrets]`: the key webhook endpoints' signing secrets and change feeds' headers
-/// are sealed under at rest (AES-256-GCM, see `entreposto_store::sealing`). Without
-/// `key` they are stored as they are. Every node of one database needs the same key.
-/// Every command that opens the database first reseals what is not yet under `key`
-/// (values stored before a key was set, or under one of `previous_keys`), so setting
-/// or rotating the key takes one restart.
+/// `[secrets]`: the key webhook endpoints' signing secrets, change feeds' headers and
+/// the responses kept for idempotency keys are sealed under at rest (AES-256-GCM, see
+/// `entreposto_store::sealing`). Without `key` they are stored as they are. Every
+/// command that opens the database first reseals what is not yet under `key` (values
+/// stored before a key was set, or under one of `previous_keys`). Every node of one
+/// database must open what the others seal: rotate in two rolling restarts (first
+/// the new key in `previous_keys` everywhere, then swapped with the old one), as the
+/// README says.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecretsConfig {
@@ -141,7 +143,7 @@ impl SecretsConfig {
                     .map_err(|e| anyhow::anyhow!("[secrets] previous_keys[{i}]: {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Sealer::with_keys(&current, &previous))
+        Sealer::with_keys(&current, &previous).map_err(|e| anyhow::anyhow!("[secrets]: {e}"))
     }
 }
 

@@ -96,11 +96,13 @@ enum SecretsCmd {
     /// were (every command that opens the database does this first; this one does
     /// nothing else).
     Reseal {
-        /// For a lost key: replace what no configured key opens instead of stopping.
-        /// Endpoints get a new secret and are disabled (rotate, then enable them),
-        /// feeds lose their headers and are disabled, kept idempotent responses go.
-        #[arg(long)]
-        discard_unopenable: bool,
+        /// The id of a key lost for good (the error naming a value that does not open
+        /// gives it): replace what it sealed instead of stopping. Such endpoints get a
+        /// new secret and are disabled (rotate, give the receiver the new secret, then
+        /// enable them; events meanwhile are skipped, `webhook recover` resends them),
+        /// such feeds lose their headers and are disabled, such kept responses go.
+        #[arg(long, value_name = "KEY_ID")]
+        discard_lost_key: Option<String>,
     },
 }
 
@@ -361,8 +363,10 @@ fn main() -> anyhow::Result<()> {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let lost = match &command {
         Command::Secrets(SecretsCmd::Reseal {
-            discard_unopenable: true,
-        }) => LostSecrets::Discard,
+            discard_lost_key: Some(key_id),
+        }) => LostSecrets::Discard {
+            key_id: key_id.clone(),
+        },
         _ => LostSecrets::Refuse,
     };
     let (store, resealed) = store::open_resealing(&config, lost).await?;

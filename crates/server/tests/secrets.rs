@@ -285,15 +285,31 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
         &["webhook", "list", "--operator", op["id"].as_str().unwrap()],
     );
     assert!(!ok && err.contains("[secrets]"), "{err}");
-    assert_eq!(stored(backend, &db).await, (s2, h2, b2));
+    assert_eq!(
+        stored(backend, &db).await,
+        (s2.clone(), h2.clone(), b2.clone())
+    );
 
     // k2 lost: the recovery replaces what no key opens. The endpoint keeps its URL
     // with a new secret, disabled until its operator rotates and enables it; the feed
     // loses its headers and is disabled; the kept response goes.
+    // The error names the key; another id discards nothing.
+    let (ok, _, err) = cli_env(&db, &with_k1, &["secrets", "reseal"]);
+    assert!(!ok && err.contains(key_id(&s2)), "{err}");
+    let (ok, _, err) = cli_env(
+        &db,
+        &with_k1,
+        &["secrets", "reseal", "--discard-lost-key", "0badc0de"],
+    );
+    assert!(!ok && err.contains("previous_keys"), "{err}");
+    assert_eq!(
+        stored(backend, &db).await,
+        (s2.clone(), h2.clone(), b2.clone())
+    );
     let (ok, out, err) = cli_env(
         &db,
         &with_k1,
-        &["secrets", "reseal", "--discard-unopenable"],
+        &["secrets", "reseal", "--discard-lost-key", key_id(&s2)],
     );
     assert!(ok, "{err}");
     assert_eq!(

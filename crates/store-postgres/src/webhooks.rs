@@ -728,7 +728,7 @@ impl PgStore {
             let previous: Option<String> = r.get(2);
             let Some(e) = reseal_endpoint(
                 &self.sealer,
-                lost,
+                &lost,
                 &mut count,
                 &id,
                 r.get(1),
@@ -757,7 +757,7 @@ impl PgStore {
             .map_err(map_err)?;
         for r in &rows {
             let seller: String = r.get(0);
-            let Some(f) = reseal_feed(&self.sealer, lost, &mut count, &seller, r.get(1))? else {
+            let Some(f) = reseal_feed(&self.sealer, &lost, &mut count, &seller, r.get(1))? else {
                 continue;
             };
             tx.execute(
@@ -770,7 +770,7 @@ impl PgStore {
             .map_err(map_err)?;
         }
         // Kept responses may carry secrets too (a new endpoint's): those not sealed
-        // under the current key, or sealed when there is none.
+        // under the current key (without one: those sealed, which do not open).
         let prefix = self.sealer.current_prefix();
         let rows = tx
             .query(
@@ -786,7 +786,7 @@ impl PgStore {
             .map_err(map_err)?;
         for r in &rows {
             let (credential, key): (String, String) = (r.get(0), r.get(1));
-            let kept = reseal_body(&self.sealer, lost, &mut count, &credential, &key, r.get(2))?;
+            let kept = reseal_body(&self.sealer, &lost, &mut count, &credential, &key, r.get(2))?;
             match kept {
                 Some(body) => {
                     tx.execute(

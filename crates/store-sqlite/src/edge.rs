@@ -47,14 +47,12 @@ impl IdempotencyStore for SqliteStore {
                     .optional()
                 })
                 .map_err(map_err)?;
-            let stored = stored
-                .map(|record| open_response(&sealer, &claim, record))
-                .transpose()?;
             if let Some(record) = stored {
                 let expired = record.created_at < expired_before;
                 let abandoned = record.response.is_none() && record.created_at < abandoned_before;
+                // Only the record answered is opened: one replaced is never read.
                 if !expired && !abandoned {
-                    return Ok(Some(record));
+                    return open_response(&sealer, &claim, record).map(Some);
                 }
             }
             c.prepare_cached(

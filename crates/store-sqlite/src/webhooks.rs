@@ -764,7 +764,8 @@ pub(crate) fn reseal_secrets(
         })
         .map_err(map_err)?;
     for (id, secret, previous) in endpoints {
-        let Some(e) = reseal_endpoint(sealer, lost, &mut count, &id, &secret, previous.as_deref())?
+        let Some(e) =
+            reseal_endpoint(sealer, &lost, &mut count, &id, &secret, previous.as_deref())?
         else {
             continue;
         };
@@ -783,7 +784,7 @@ pub(crate) fn reseal_secrets(
         .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .map_err(map_err)?;
     for (seller, headers) in feeds {
-        let Some(f) = reseal_feed(sealer, lost, &mut count, &seller, &headers)? else {
+        let Some(f) = reseal_feed(sealer, &lost, &mut count, &seller, &headers)? else {
             continue;
         };
         c.execute(
@@ -794,7 +795,7 @@ pub(crate) fn reseal_secrets(
         .map_err(map_err)?;
     }
     // Kept responses may carry secrets too (a new endpoint's): those not sealed under
-    // the current key, or sealed when there is none.
+    // the current key (without one: those sealed, which do not open).
     let bodies: Vec<(String, String, Vec<u8>)> = c
         .prepare(
             "SELECT credential_id, idem_key, body FROM idempotency_keys
@@ -810,7 +811,7 @@ pub(crate) fn reseal_secrets(
         })
         .map_err(map_err)?;
     for (credential, key, body) in bodies {
-        match reseal_body(sealer, lost, &mut count, &credential, &key, &body)? {
+        match reseal_body(sealer, &lost, &mut count, &credential, &key, &body)? {
             Some(body) => c.execute(
                 "UPDATE idempotency_keys SET body = ?3 WHERE credential_id = ?1 AND idem_key = ?2",
                 params![credential, key, body],

@@ -14,7 +14,8 @@
 //! value not sealed under the current key. The additional data is the value's place
 //! (table, column and row), so a sealed value copied into another row does not open.
 //! Without a key values are kept as they are, and values stored before a key was set
-//! open as themselves until they are resealed.
+//! open as themselves until they are resealed. A key cannot be taken away again:
+//! without one, a sealed value does not open.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -79,14 +80,28 @@ impl Sealer {
         }
     }
 
-    /// Seals with `current`, opens with it or any of `previous`.
-    pub fn with_keys(current: &[u8; KEY_LEN], previous: &[[u8; KEY_LEN]]) -> Sealer {
+    /// Seals with `current`, opens with it or any of `previous`. Two keys with one
+    /// id (the same key twice, or a collision of the 4-byte id) are refused: a value
+    /// must name the one key that opens it.
+    pub fn with_keys(
+        current: &[u8; KEY_LEN],
+        previous: &[[u8; KEY_LEN]],
+    ) -> Result<Sealer, SealError> {
         let mut keys = vec![SealingKey::new(current)];
-        keys.extend(previous.iter().map(SealingKey::new));
-        Sealer {
+        for k in previous {
+            let k = SealingKey::new(k);
+            if keys.iter().any(|known| known.id == k.id) {
+                return Err(SealError(format!(
+                    "two secrets keys have the id {}: each key must be different",
+                    k.id
+                )));
+            }
+            keys.push(k);
+        }
+        Ok(Sealer {
             keys,
             random: SystemRandom::new(),
-        }
+        })
     }
 
     /// A key as configured: the base64 of 32 bytes (`entreposto secrets new-key`
@@ -184,7 +199,8 @@ impl Sealer {
         let key = self.keys.iter().find(|k| k.id == id).ok_or_else(|| {
             SealError(format!(
                 "{place} is sealed under key {id}, which is neither [secrets] key nor one of \
-                 [secrets] previous_keys"
+                 [secrets] previous_keys (if that key is lost for good: entreposto secrets \
+                 reseal --discard-lost-key {id})"
             ))
         })?;
         let corrupt = || {
@@ -276,33 +292,74 @@ pub fn feed_headers_place(seller_id: &str) -> String {
     format!("change_feeds.headers:{seller_id}")
 }
 
-/// What [`crate::Store::reseal_secrets`] does with a value no configured key opens
-/// (its key was lost).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`crate::Store::reseal_secrets`] does with a value no configured key opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LostSecrets {
-    /// Fail, naming the value, and write nothing: what every command does at start.
+    /// Fail, naming the value and its key, and write nothing: what every command does
+    /// at start.
     Refuse,
-    /// Replace it, as `entreposto secrets reseal --discard-unopenable` asks: an
-    /// endpoint gets a new random secret and is disabled (nothing is signed with a
-    /// secret its receiver never saw; rotate it and enable it again), a feed loses
-    /// its headers and is disabled (set them again), a kept response is deleted (a
-    /// repeat of its key runs again).
-    Discard,
+    /// Replace what is sealed under this key id (a key that was lost), as
+    /// `entreposto secrets reseal --discard-lost-key ID` asks; anything else that does
+    /// not open still fails (a mistyped key discards nothing). An endpoint whose
+    /// secret is lost gets a new random secret and is disabled (nothing is signed
+    /// with a secret its receiver never saw; rotate it and enable it again); one whose
+    /// rotated-out secret alone is lost only drops that one; a feed loses its headers
+    /// and is disabled (set them again); a kept response is deleted (a repeat of its
+    /// key runs again).
+    Discard { key_id: String },
 }
 
-/// What reseal rewrote.
+impl LostSecrets {
+    /// Whether `stored`, which did not open, is to be replaced.
+    fn discards(&self, stored: &[u8]) -> bool {
+        match self {
+            LostSecrets::Refuse => false,
+            LostSecrets::Discard { key_id } => key_id_of(stored) == Some(key_id.as_str()),
+        }
+    }
+}
+
+/// The id of the key a sealed value names.
+fn key_id_of(stored: &[u8]) -> Option<&str> {
+    let rest = stored.strip_prefix(PREFIX.as_bytes())?;
+    let end = rest.iter().position(|&b| b == b':')?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// What reseal rewrote, counted by row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resealed {
-    /// Values moved under the current key (or opened into plain text without one).
+    /// Rows whose values moved under the current key.
     pub resealed: u64,
-    /// Values no key opened, replaced as [`LostSecrets::Discard`] says.
+    /// Rows with a value sealed under the lost key, replaced as
+    /// [`LostSecrets::Discard`] says.
     pub discarded: u64,
+}
+
+/// One stored value, looked at by reseal.
+enum Step {
+    /// Already as it should be stored.
+    Same,
+    /// To store instead.
+    New(String),
+    /// Sealed under the lost key: to replace.
+    Lost,
+}
+
+fn step(sealer: &Sealer, lost: &LostSecrets, place: &str, stored: &str) -> crate::Result<Step> {
+    match sealer.reseal(place, stored) {
+        Ok(None) => Ok(Step::Same),
+        Ok(Some(v)) => Ok(Step::New(v)),
+        Err(_) if lost.discards(stored.as_bytes()) => Ok(Step::Lost),
+        Err(e) => Err(crate::StoreError::Other(e.0)),
+    }
 }
 
 /// An endpoint's secrets as they should be stored now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResealedEndpoint {
     pub secret: String,
+    /// `None`: none (its rotated-out secret was lost, or it had none).
     pub previous_secret: Option<String>,
     /// Its secret was lost and replaced: store it disabled (by its operator's hand).
     pub disable: bool,
@@ -312,33 +369,21 @@ pub struct ResealedEndpoint {
 /// or `None` when both already are; counted in `count`.
 pub fn reseal_endpoint(
     sealer: &Sealer,
-    lost: LostSecrets,
+    lost: &LostSecrets,
     count: &mut Resealed,
     endpoint_id: &str,
     secret: &str,
     previous: Option<&str>,
 ) -> crate::Result<Option<ResealedEndpoint>> {
     let place = endpoint_secret_place(endpoint_id, false);
-    let previous_place = endpoint_secret_place(endpoint_id, true);
-    let opened = sealer.reseal(&place, secret).and_then(|s| {
-        let p = match previous {
-            None => None,
-            Some(p) => sealer.reseal(&previous_place, p)?,
-        };
-        Ok((s, p))
-    });
-    match (opened, lost) {
-        (Ok((None, None)), _) => Ok(None),
-        (Ok((new_secret, new_previous)), _) => {
-            count.resealed += 1;
-            Ok(Some(ResealedEndpoint {
-                secret: new_secret.unwrap_or_else(|| secret.to_string()),
-                previous_secret: new_previous.or_else(|| previous.map(str::to_string)),
-                disable: false,
-            }))
-        }
-        (Err(e), LostSecrets::Refuse) => Err(crate::StoreError::Other(e.0)),
-        (Err(_), LostSecrets::Discard) => {
+    let current = step(sealer, lost, &place, secret)?;
+    let rotated_out = match previous {
+        None => Step::Same,
+        Some(p) => step(sealer, lost, &endpoint_secret_place(endpoint_id, true), p)?,
+    };
+    let (secret, previous_secret, disable) = match (current, rotated_out) {
+        (Step::Same, Step::Same) => return Ok(None),
+        (Step::Lost, _) => {
             count.discarded += 1;
             let mut key = [0u8; 24];
             sealer
@@ -346,13 +391,31 @@ pub fn reseal_endpoint(
                 .fill(&mut key)
                 .expect("the system's random source");
             let fresh = entreposto_domain::WebhookSecret::from_key(&key);
-            Ok(Some(ResealedEndpoint {
-                secret: sealer.seal(&place, fresh.expose()),
-                previous_secret: None,
-                disable: true,
-            }))
+            (sealer.seal(&place, fresh.expose()), None, true)
         }
-    }
+        (current, rotated_out) => {
+            let secret = match current {
+                Step::New(s) => s,
+                _ => secret.to_string(),
+            };
+            let previous_secret = match rotated_out {
+                Step::New(p) => Some(p),
+                Step::Same => previous.map(str::to_string),
+                Step::Lost => None,
+            };
+            if previous.is_some() && previous_secret.is_none() {
+                count.discarded += 1;
+            } else {
+                count.resealed += 1;
+            }
+            (secret, previous_secret, false)
+        }
+    };
+    Ok(Some(ResealedEndpoint {
+        secret,
+        previous_secret,
+        disable,
+    }))
 }
 
 /// A feed's headers as they should be stored now.
@@ -367,23 +430,21 @@ pub struct ResealedFeed {
 /// already are; counted in `count`.
 pub fn reseal_feed(
     sealer: &Sealer,
-    lost: LostSecrets,
+    lost: &LostSecrets,
     count: &mut Resealed,
     seller_id: &str,
     headers: &str,
 ) -> crate::Result<Option<ResealedFeed>> {
-    let place = feed_headers_place(seller_id);
-    match (sealer.reseal(&place, headers), lost) {
-        (Ok(None), _) => Ok(None),
-        (Ok(Some(headers)), _) => {
+    match step(sealer, lost, &feed_headers_place(seller_id), headers)? {
+        Step::Same => Ok(None),
+        Step::New(headers) => {
             count.resealed += 1;
             Ok(Some(ResealedFeed {
                 headers,
                 disable: false,
             }))
         }
-        (Err(e), LostSecrets::Refuse) => Err(crate::StoreError::Other(e.0)),
-        (Err(_), LostSecrets::Discard) => {
+        Step::Lost => {
             count.discarded += 1;
             Ok(Some(ResealedFeed {
                 headers: crate::feeds::encode_headers(&[], sealer, seller_id),
@@ -393,28 +454,29 @@ pub fn reseal_feed(
     }
 }
 
-/// A stored response body as it should be stored now, or `None` when it is lost and
-/// its record is to be deleted (for [`crate::Store::reseal_secrets`], which picks the
-/// bodies not yet under [`Sealer::current_prefix`]); counted in `count`.
+/// A stored response body as it should be stored now, or `None` when it was sealed
+/// under the lost key and its record is to be deleted (for
+/// [`crate::Store::reseal_secrets`], which picks the bodies not yet under
+/// [`Sealer::current_prefix`]); counted in `count`.
 pub fn reseal_body(
     sealer: &Sealer,
-    lost: LostSecrets,
+    lost: &LostSecrets,
     count: &mut Resealed,
     credential_id: &str,
     key: &str,
     body: &[u8],
 ) -> crate::Result<Option<Vec<u8>>> {
     let place = idempotency_body_place(credential_id, key);
-    match (sealer.open_bytes(&place, body), lost) {
-        (Ok(plain), _) => {
+    match sealer.open_bytes(&place, body) {
+        Ok(plain) => {
             count.resealed += 1;
             Ok(Some(sealer.seal_bytes(&place, &plain)))
         }
-        (Err(e), LostSecrets::Refuse) => Err(crate::StoreError::Other(e.0)),
-        (Err(_), LostSecrets::Discard) => {
+        Err(_) if lost.discards(body) => {
             count.discarded += 1;
             Ok(None)
         }
+        Err(e) => Err(crate::StoreError::Other(e.0)),
     }
 }
 
@@ -428,7 +490,7 @@ mod tests {
 
     #[test]
     fn sealed_values_open_only_in_their_place_and_under_their_key() {
-        let s = Sealer::with_keys(&key(1), &[]);
+        let s = Sealer::with_keys(&key(1), &[]).unwrap();
         let sealed = s.seal("t.c:1", "whsec_abc");
         assert!(sealed.starts_with("sealed:v1:"), "{sealed}");
         assert!(!sealed.contains("whsec_abc"));
@@ -446,7 +508,7 @@ mod tests {
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         assert!(s.open("t.c:1", &String::from_utf8(bytes).unwrap()).is_err());
         // Another key: refused, naming the key it needs.
-        let other = Sealer::with_keys(&key(2), &[]);
+        let other = Sealer::with_keys(&key(2), &[]).unwrap();
         let e = other.open("t.c:1", &sealed).unwrap_err();
         assert!(e.0.contains("previous_keys"), "{e}");
         // No key at all: refused too, never handed out as the sealed text.
@@ -459,9 +521,9 @@ mod tests {
         assert_eq!(plain.seal("p", "x"), "x");
         assert_eq!(plain.open("p", "x").unwrap(), "x");
         assert!(plain.is_current("x"));
-        let old = Sealer::with_keys(&key(1), &[]);
+        let old = Sealer::with_keys(&key(1), &[]).unwrap();
         let sealed_old = old.seal("p", "x");
-        let rotated = Sealer::with_keys(&key(2), &[key(1)]);
+        let rotated = Sealer::with_keys(&key(2), &[key(1)]).unwrap();
         assert_eq!(rotated.open("p", &sealed_old).unwrap(), "x");
         assert!(!rotated.is_current(&sealed_old));
         assert!(!rotated.is_current("x"));
@@ -469,6 +531,7 @@ mod tests {
         assert!(rotated.is_current(&resealed));
         assert_eq!(
             Sealer::with_keys(&key(2), &[])
+                .unwrap()
                 .open("p", &resealed)
                 .unwrap(),
             "x"
@@ -484,7 +547,7 @@ mod tests {
 
     #[test]
     fn binary_values_seal_as_their_text_and_plain_ones_stay_as_they_are() {
-        let s = Sealer::with_keys(&key(1), &[]);
+        let s = Sealer::with_keys(&key(1), &[]).unwrap();
         let body = br#"{"secret":"whsec_abc"}"#;
         let sealed = s.seal_bytes("b", body);
         assert!(sealed.starts_with(b"sealed:v1:"));
@@ -493,6 +556,60 @@ mod tests {
         assert_eq!(s.open_bytes("b", body).unwrap(), body);
         assert_eq!(Sealer::plain().seal_bytes("b", body), body);
         assert_eq!(s.open_bytes("b", b"").unwrap(), b"");
+    }
+
+    #[test]
+    fn only_values_under_the_named_lost_key_are_discarded() {
+        let lost_key = Sealer::with_keys(&key(1), &[]).unwrap();
+        let other = Sealer::with_keys(&key(3), &[]).unwrap();
+        let now = Sealer::with_keys(&key(2), &[]).unwrap();
+        let lost_id = key_id_of(lost_key.current_prefix().unwrap().as_bytes())
+            .unwrap()
+            .to_string();
+        let discard = LostSecrets::Discard { key_id: lost_id };
+        let mut count = Resealed::default();
+        // The current secret sealed under the lost key: a new one, disabled.
+        let place = endpoint_secret_place("e", false);
+        let gone = lost_key.seal(&place, "whsec_AAAAAAAAAAAAAAAAAAAAAA==");
+        let e = reseal_endpoint(&now, &discard, &mut count, "e", &gone, None)
+            .unwrap()
+            .unwrap();
+        assert!(e.disable && now.open(&place, &e.secret).unwrap().starts_with("whsec_"));
+        // Only the rotated-out one lost: it goes, the endpoint stays as it is.
+        let kept = now.seal(&place, "whsec_BBBBBBBBBBBBBBBBBBBBBB==");
+        let old = lost_key.seal(&endpoint_secret_place("e", true), "whsec_x");
+        let e = reseal_endpoint(&now, &discard, &mut count, "e", &kept, Some(&old))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (e.secret.as_str(), e.previous_secret, e.disable),
+            (kept.as_str(), None, false)
+        );
+        assert_eq!(
+            count,
+            Resealed {
+                resealed: 0,
+                discarded: 2
+            }
+        );
+        // Sealed under a key that is neither configured nor the named one: refused.
+        let stray = other.seal(&place, "whsec_x");
+        assert!(reseal_endpoint(&now, &discard, &mut count, "e", &stray, None).is_err());
+        assert!(reseal_endpoint(&now, &LostSecrets::Refuse, &mut count, "e", &gone, None).is_err());
+        // A body under the lost key goes; one under another key is refused.
+        let b = lost_key.seal_bytes(&idempotency_body_place("c", "k"), b"{}");
+        assert_eq!(
+            reseal_body(&now, &discard, &mut count, "c", "k", &b).unwrap(),
+            None
+        );
+        let b = other.seal_bytes(&idempotency_body_place("c", "k"), b"{}");
+        assert!(reseal_body(&now, &discard, &mut count, "c", "k", &b).is_err());
+    }
+
+    #[test]
+    fn two_keys_with_one_id_are_refused() {
+        assert!(Sealer::with_keys(&key(1), &[key(1)]).is_err());
+        assert!(Sealer::with_keys(&key(1), &[key(2)]).is_ok());
     }
 
     #[test]
