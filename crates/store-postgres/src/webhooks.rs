@@ -7,9 +7,9 @@
 use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 use entreposto_store::webhooks::{
-    attach_attempts, health_plan, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery,
-    Delivery, DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage, Recorded, ATTEMPT_COLS,
-    DELIVERY_COLS, ENDPOINT_COLS,
+    attach_attempts, claimed_endpoint, health_plan, state_from_column, Attempt, AttemptOutcome,
+    ClaimedDelivery, Delivery, DeliveryFilter, EndpointHealth, EndpointRow, OutgoingMessage,
+    Recorded, ATTEMPT_COLS, DELIVERY_COLS, ENDPOINT_COLS,
 };
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
 use tokio_postgres::{GenericClient, Row};
@@ -409,20 +409,22 @@ impl WebhookStore for PgStore {
             )
             .await
             .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(ClaimedDelivery {
-                    id: r.get(0),
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let id = r.get(0);
+                Some(ClaimedDelivery {
+                    id,
                     lease_token: token.clone(),
                     message_id: r.get(1),
                     event_type: r.get(2),
                     entity: r.get(3),
                     body: r.get(4),
                     tries: tries(r.get(5)),
-                    endpoint: endpoint_row_at(r, 6).into_endpoint(&self.sealer)?,
+                    endpoint: claimed_endpoint(id, endpoint_row_at(r, 6), &self.sealer)?,
                 })
             })
-            .collect()
+            .collect())
     }
 
     async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<Vec<Recorded>> {

@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use entreposto_domain::{DeliveryState, Timestamp, WebhookEndpoint};
 use entreposto_store::webhooks::{
-    attach_attempts, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery, Delivery,
-    DeliveryFilter, EndpointHealth, EndpointRow, Enqueued, FanOutLease, LeasedDelivery,
+    attach_attempts, claimed_endpoint, state_from_column, Attempt, AttemptOutcome, ClaimedDelivery,
+    Delivery, DeliveryFilter, EndpointHealth, EndpointRow, Enqueued, FanOutLease, LeasedDelivery,
     OutgoingMessage, Recorded, ATTEMPT_COLS, DELIVERY_COLS, ENDPOINT_COLS,
 };
 use entreposto_store::{new_id, Result, StoreError, WebhookStore};
@@ -658,12 +658,13 @@ fn claimed(
         .map_err(map_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(map_err)?;
-    rows.into_iter()
-        .map(|(id, message_id, event_type, entity, body, tries, e)| {
-            Ok(ClaimedDelivery {
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, message_id, event_type, entity, body, tries, e)| {
+            Some(ClaimedDelivery {
                 id,
                 lease_token: token.to_string(),
-                endpoint: e.into_endpoint(sealer)?,
+                endpoint: claimed_endpoint(id, e, sealer)?,
                 message_id,
                 event_type,
                 entity,
@@ -671,7 +672,7 @@ fn claimed(
                 tries,
             })
         })
-        .collect()
+        .collect())
 }
 
 /// One outcome of [`WebhookStore::record_attempts`], inside its transaction.

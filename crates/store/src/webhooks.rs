@@ -435,6 +435,24 @@ impl EndpointRow {
     }
 }
 
+/// The endpoint of claimed delivery `delivery_id`, or `None` (logged) when its row
+/// does not open: its secret sealed under a key this node lacks, as during a key
+/// rotation not yet on every node. That delivery alone then waits for its lease to
+/// run out and a node that opens it, instead of the whole claim failing.
+pub fn claimed_endpoint(
+    delivery_id: i64,
+    row: EndpointRow,
+    sealer: &Sealer,
+) -> Option<WebhookEndpoint> {
+    match row.into_endpoint(sealer) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            tracing::error!(delivery = delivery_id, error = %e, "a claimed delivery's endpoint does not open");
+            None
+        }
+    }
+}
+
 /// A delivery state as stored.
 pub fn state_from_column(s: &str) -> Result<DeliveryState> {
     DeliveryState::parse(s)
@@ -459,5 +477,48 @@ pub fn attach_attempts(deliveries: &mut [Delivery], attempts: Vec<(i64, Attempt)
     }
     for d in deliveries {
         d.attempts = by_id.remove(&d.id).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entreposto_domain::{EventFilter, WebhookSecret, WebhookUrl};
+
+    fn endpoint() -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: "ep_1".into(),
+            operator_id: "op".into(),
+            seller_id: None,
+            url: WebhookUrl::stored("https://hooks.example.com/1"),
+            events: EventFilter::All,
+            description: String::new(),
+            enabled: true,
+            disabled_reason: None,
+            secret: WebhookSecret::from_key(&[7; 24]),
+            previous_secret: None,
+            failing_since: None,
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_claimed_endpoint_that_does_not_open_is_left_out_alone() {
+        let node = Sealer::with_keys(&[1; 32], &[]).unwrap();
+        let other = Sealer::with_keys(&[2; 32], &[]).unwrap();
+        let e = endpoint();
+        assert_eq!(
+            claimed_endpoint(1, EndpointRow::of(&e, &node), &node),
+            Some(e.clone())
+        );
+        assert_eq!(
+            claimed_endpoint(2, EndpointRow::of(&e, &other), &node),
+            None
+        );
+        // Plain rows (written before a key was set) open under any key.
+        let plain = EndpointRow::of(&e, &Sealer::plain());
+        assert_eq!(claimed_endpoint(3, plain, &node), Some(e));
     }
 }
