@@ -716,12 +716,17 @@ impl PgStore {
     /// for it.
     pub(crate) async fn reseal_stored_secrets(&self, lost: LostSecrets) -> Result<Resealed> {
         let mut count = Resealed::default();
+        // Only rows with a value not stored as it should be now are read (and
+        // locked): those not under the current key (without one: those sealed).
+        let prefix = self.sealer.current_prefix();
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(map_err)?;
         let rows = tx
             .query(
-                "SELECT id, secret, previous_secret FROM webhook_endpoints ORDER BY id FOR UPDATE",
-                &[],
+                "SELECT id, secret, previous_secret FROM webhook_endpoints
+                 WHERE (CASE WHEN $1::text IS NULL THEN starts_with(secret, $2) ELSE NOT starts_with(secret, $1) END) OR (CASE WHEN $1::text IS NULL THEN starts_with(previous_secret, $2) ELSE NOT starts_with(previous_secret, $1) END)
+                 ORDER BY id FOR UPDATE",
+                &[&prefix, &Sealer::PREFIX],
             )
             .await
             .map_err(map_err)?;
@@ -752,8 +757,9 @@ impl PgStore {
         }
         let rows = tx
             .query(
-                "SELECT seller_id, headers FROM change_feeds ORDER BY seller_id FOR UPDATE",
-                &[],
+                "SELECT seller_id, headers FROM change_feeds WHERE CASE WHEN $1::text IS NULL THEN starts_with(headers, $2) ELSE NOT starts_with(headers, $1) END
+                 ORDER BY seller_id FOR UPDATE",
+                &[&prefix, &Sealer::PREFIX],
             )
             .await
             .map_err(map_err)?;
@@ -773,7 +779,6 @@ impl PgStore {
         }
         // Kept responses may carry secrets too (a new endpoint's): those not sealed
         // under the current key (without one: those sealed, which do not open).
-        let prefix = self.sealer.current_prefix();
         let rows = tx
             .query(
                 "SELECT credential_id, idem_key, body FROM idempotency_keys

@@ -757,11 +757,20 @@ pub(crate) fn reseal_secrets(
     lost: LostSecrets,
 ) -> Result<Resealed> {
     let mut count = Resealed::default();
+    // Only rows with a value not stored as it should be now are read: those not under
+    // the current key (without one: those sealed, which do not open).
+    let prefix = sealer.current_prefix();
     let endpoints: Vec<(String, String, Option<String>)> = c
-        .prepare("SELECT id, secret, previous_secret FROM webhook_endpoints ORDER BY id")
+        .prepare(
+            "SELECT id, secret, previous_secret FROM webhook_endpoints
+             WHERE (CASE WHEN ?1 IS NULL THEN substr(secret, 1, length(?2)) = ?2 ELSE substr(secret, 1, length(?1)) <> ?1 END) OR (CASE WHEN ?1 IS NULL THEN substr(previous_secret, 1, length(?2)) = ?2 ELSE substr(previous_secret, 1, length(?1)) <> ?1 END)
+             ORDER BY id",
+        )
         .and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect()
+            s.query_map(params![prefix, Sealer::PREFIX], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
         })
         .map_err(map_err)?;
     for (id, secret, previous) in endpoints {
@@ -781,8 +790,14 @@ pub(crate) fn reseal_secrets(
         .map_err(map_err)?;
     }
     let feeds: Vec<(String, String)> = c
-        .prepare("SELECT seller_id, headers FROM change_feeds ORDER BY seller_id")
-        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .prepare(
+            "SELECT seller_id, headers FROM change_feeds WHERE CASE WHEN ?1 IS NULL THEN substr(headers, 1, length(?2)) = ?2 ELSE substr(headers, 1, length(?1)) <> ?1 END
+             ORDER BY seller_id",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![prefix, Sealer::PREFIX], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
         .map_err(map_err)?;
     for (seller, headers) in feeds {
         let Some(f) = reseal_feed(sealer, &lost, &mut count, &seller, &headers)? else {
@@ -805,7 +820,7 @@ pub(crate) fn reseal_secrets(
                ELSE substr(body, 1, length(?1)) <> CAST(?1 AS BLOB) END",
         )
         .and_then(|mut s| {
-            s.query_map(params![sealer.current_prefix(), Sealer::PREFIX], |r| {
+            s.query_map(params![prefix, Sealer::PREFIX], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect()
