@@ -5,7 +5,6 @@
 //! logs go to stderr.
 #![forbid(unsafe_code)]
 
-use entreposto_store::sealing::LostSecrets;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -13,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use entreposto::mounts::{issue_credential, issue_limited_credential};
 use entreposto_domain::{Document, Operator, RateLimit, Seller, Timestamp};
 use entreposto_store::new_id;
+use entreposto_store::sealing::LostSecrets;
 
 use entreposto::config::Config;
 

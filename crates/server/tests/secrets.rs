@@ -13,28 +13,10 @@ mod common;
 use std::process::Command;
 
 use common::receiver::{verify, Receiver};
-use common::{bearer, fresh_database, order_body, serve_with_env, Backend, TempDir, BIN};
+use common::{bearer, cli_with_env, fresh_database, order_body, serve_with_env, Backend, TempDir};
 use serde_json::{json, Value};
 
 binary_on_both_backends!(stored_secrets_are_sealed_resealed_and_still_sign);
-
-/// A command of the binary on `db` with `env`: whether it succeeded, its JSON
-/// answer and its stderr.
-fn cli_env(db: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, Value, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .args(["--database-url", db])
-        .env("ENTREPOSTO_LOG_LEVEL", "warn")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run entreposto");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    (
-        out.status.success(),
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
 
 /// A running `serve`, killed if the test fails before [`Server::stop`].
 struct Server(Option<std::process::Child>);
@@ -129,10 +111,10 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
         ("ENTREPOSTO_WEBHOOKS__ALLOW_PRIVATE_ADDRESSES", "true"),
         ("ENTREPOSTO_NOTIFICATIONS__POLLER", "false"),
     ];
-    let (ok, op, err) = cli_env(&db, hub, &["operator", "create", "--name", "Marketplace"]);
+    let (ok, op, err) = cli_with_env(&db, hub, &["operator", "create", "--name", "Marketplace"]);
     assert!(ok, "{err}");
     let token = bearer(&format!("Bearer {}", op["token"].as_str().unwrap()));
-    let (ok, seller, err) = cli_env(
+    let (ok, seller, err) = cli_with_env(
         &db,
         hub,
         &[
@@ -189,19 +171,19 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     assert!(String::from_utf8_lossy(&b.unwrap()).contains(&secret));
 
     // A key set: the first command to open the database reseals both.
-    let (ok, _, _) = cli_env(&db, &[], &["secrets", "new-key"]);
+    let (ok, _, _) = cli_with_env(&db, &[], &["secrets", "new-key"]);
     assert!(ok);
-    let k1 = cli_env(&db, &[], &["secrets", "new-key"]).1["key"]
+    let k1 = cli_with_env(&db, &[], &["secrets", "new-key"]).1["key"]
         .as_str()
         .unwrap()
         .to_string();
-    let k2 = cli_env(&db, &[], &["secrets", "new-key"]).1["key"]
+    let k2 = cli_with_env(&db, &[], &["secrets", "new-key"]).1["key"]
         .as_str()
         .unwrap()
         .to_string();
     assert_ne!(k1, k2);
     let with_k1 = [("ENTREPOSTO_SECRETS__KEY", k1.as_str())];
-    let (ok, out, err) = cli_env(&db, &with_k1, &["secrets", "reseal"]);
+    let (ok, out, err) = cli_with_env(&db, &with_k1, &["secrets", "reseal"]);
     assert!(ok, "{err}");
     assert_eq!(out["resealed"], 3, "{out}");
     let (s1, h1, b1) = stored(backend, &db).await;
@@ -211,7 +193,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     assert!(!b1.contains("whsec_"), "{b1}");
     assert_eq!(key_id(&s1), key_id(&h1));
     assert_eq!(key_id(&s1), key_id(&b1));
-    let (ok, out, err) = cli_env(&db, &with_k1, &["secrets", "reseal"]);
+    let (ok, out, err) = cli_with_env(&db, &with_k1, &["secrets", "reseal"]);
     assert!(ok && out["resealed"] == 0, "{out} {err}");
 
     // Serving with the key: deliveries are signed with the endpoint's own secret,
@@ -256,7 +238,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
         ("ENTREPOSTO_SECRETS__KEY", k2.as_str()),
         ("ENTREPOSTO_SECRETS__PREVIOUS_KEYS", &format!("[\"{k1}\"]")),
     ];
-    let (ok, out, err) = cli_env(&db, &rotated, &["secrets", "reseal"]);
+    let (ok, out, err) = cli_with_env(&db, &rotated, &["secrets", "reseal"]);
     assert!(ok, "{err}");
     assert_eq!(out["resealed"], 3, "{out}");
     let (s2, h2, b2) = stored(backend, &db).await;
@@ -266,7 +248,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
         key_id(&s2),
         key_id(std::str::from_utf8(b2.as_deref().unwrap()).unwrap())
     );
-    let (ok, out, err) = cli_env(
+    let (ok, out, err) = cli_with_env(
         &db,
         &[("ENTREPOSTO_SECRETS__KEY", &k2)],
         &["secrets", "reseal"],
@@ -277,9 +259,9 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     );
 
     // No key that opens them: the command stops, naming the setting, and writes nothing.
-    let (ok, _, err) = cli_env(&db, &with_k1, &["secrets", "reseal"]);
+    let (ok, _, err) = cli_with_env(&db, &with_k1, &["secrets", "reseal"]);
     assert!(!ok && err.contains("previous_keys"), "{err}");
-    let (ok, _, err) = cli_env(
+    let (ok, _, err) = cli_with_env(
         &db,
         &[],
         &["webhook", "list", "--operator", op["id"].as_str().unwrap()],
@@ -294,9 +276,9 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     // with a new secret, disabled until its operator rotates and enables it; the feed
     // loses its headers and is disabled; the kept response goes.
     // The error names the key; another id discards nothing.
-    let (ok, _, err) = cli_env(&db, &with_k1, &["secrets", "reseal"]);
+    let (ok, _, err) = cli_with_env(&db, &with_k1, &["secrets", "reseal"]);
     assert!(!ok && err.contains(key_id(&s2)), "{err}");
-    let (ok, _, err) = cli_env(
+    let (ok, _, err) = cli_with_env(
         &db,
         &with_k1,
         &["secrets", "reseal", "--discard-lost-key", "0badc0de"],
@@ -306,7 +288,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
         stored(backend, &db).await,
         (s2.clone(), h2.clone(), b2.clone())
     );
-    let (ok, out, err) = cli_env(
+    let (ok, out, err) = cli_with_env(
         &db,
         &with_k1,
         &["secrets", "reseal", "--discard-lost-key", key_id(&s2)],
@@ -321,7 +303,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     assert_eq!(key_id(&s3), key_id(&s1), "sealed under k1 now");
     assert_eq!(key_id(&h3), key_id(&s1));
     assert_eq!(b3, None);
-    let (ok, hooks, err) = cli_env(
+    let (ok, hooks, err) = cli_with_env(
         &db,
         &with_k1,
         &["webhook", "list", "--operator", op["id"].as_str().unwrap()],
@@ -352,7 +334,7 @@ async fn stored_secrets_are_sealed_resealed_and_still_sign(backend: Backend) {
     server.stop();
 
     // A bad key is refused before anything opens.
-    let (ok, _, err) = cli_env(
+    let (ok, _, err) = cli_with_env(
         &db,
         &[("ENTREPOSTO_SECRETS__KEY", "c2hvcnQ=")],
         &["secrets", "reseal"],

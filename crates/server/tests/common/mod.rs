@@ -513,10 +513,17 @@ pub fn no_feed_poller(config: &mut Config) {
 pub const BIN: &str = env!("CARGO_BIN_EXE_entreposto");
 
 pub fn cli(db: &str, args: &[&str]) -> (bool, Value, String) {
+    cli_with_env(db, &[], args)
+}
+
+/// [`cli`] with settings given as `ENTREPOSTO_*` environment variables: whether it
+/// succeeded, its JSON answer and its stderr.
+pub fn cli_with_env(db: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, Value, String) {
     let out = Command::new(BIN)
         .args(args)
         .args(["--database-url", db])
         .env("ENTREPOSTO_LOG_LEVEL", "warn")
+        .envs(env.iter().copied())
         .output()
         .expect("run entreposto");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
