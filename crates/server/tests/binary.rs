@@ -491,3 +491,26 @@ async fn ticket_life_through_the_binary(backend: Backend) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A test that fails while its server runs leaves no server behind: the harness's
+/// guard kills and reaps it as the panic unwinds (orphaned servers once kept spinning
+/// through the rest of a run and slowed every suite after them).
+#[test]
+fn a_failing_test_leaves_no_server_running() {
+    let dir = TempDir::new();
+    let db = dir.0.join("orphan.db").display().to_string();
+    let pid = Arc::new(Mutex::new(None));
+    let seen = pid.clone();
+    let unwound = std::panic::catch_unwind(move || {
+        let (server, _base) = serve(&db);
+        *seen.lock().unwrap() = Some(server.id());
+        panic!("the test fails while its server runs");
+    });
+    assert!(unwound.is_err());
+    let pid = pid.lock().unwrap().expect("the server started");
+    // Reaped, not a zombie: no process entry is left at all.
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "server {pid} outlived its test"
+    );
+}

@@ -543,7 +543,7 @@ async fn past_the_open_file_limit_health_still_answers() {
         .spawn()
         .expect("spawn server");
     let stderr = child.stderr.take().expect("stderr");
-    let _server = KillOnDrop(child);
+    let _server = common::Served(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -578,16 +578,6 @@ async fn past_the_open_file_limit_health_still_answers() {
     .expect("/health");
     assert_eq!(r.status().as_u16(), 200);
     eprintln!("/health answered after {:?}", started.elapsed());
-}
-
-/// Stops the server however the test ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// HTTP/2 with prior knowledge still works through the listener, and an h2 connection

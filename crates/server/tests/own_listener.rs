@@ -379,7 +379,7 @@ fn serve_with(
     dir: &TempDir,
     config: &str,
     wanted: usize,
-) -> (std::process::Child, BTreeMap<String, String>) {
+) -> (common::Served, BTreeMap<String, String>) {
     let file = dir.0.join("entreposto.toml");
     std::fs::write(&file, config).unwrap();
     let mut child = Command::new(BIN)
@@ -392,6 +392,8 @@ fn serve_with(
         .spawn()
         .expect("spawn server");
     let stderr = child.stderr.take().unwrap();
+    // Killed if it fails to start as the test expects, too.
+    let child = common::Served(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {

@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 
 binary_on_both_backends!(stored_secrets_are_sealed_resealed_and_still_sign);
 
-/// A running `serve`, killed if the test fails before [`Server::stop`].
-struct Server(Option<std::process::Child>);
+/// A running `serve` (the harness kills it if the test fails before [`Server::stop`]).
+struct Server(Option<common::Served>);
 
 impl Server {
     fn start(db: &str, env: &[(&str, &str)]) -> (Server, String) {
@@ -37,15 +37,6 @@ impl Server {
             .expect("kill");
         assert!(status.success());
         assert!(child.wait().expect("wait").success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

@@ -535,13 +535,40 @@ pub fn cli_with_env(db: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, Val
     )
 }
 
+/// A spawned `entreposto serve` (or any child), killed and reaped when dropped: a test
+/// that fails before stopping its server must not leave the process running (an
+/// orphaned server keeps its database busy and its CPU spinning for the rest of the
+/// run). Derefs to the [`Child`] for tests that stop it themselves.
+pub struct Served(pub Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // Both fail harmlessly when the test already stopped and reaped it.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `entreposto serve` on a free port and returns it with its base URL.
-pub fn serve(db: &str) -> (Child, String) {
+pub fn serve(db: &str) -> (Served, String) {
     serve_with_env(db, &[])
 }
 
 /// `serve` with settings given as `ENTREPOSTO_*` environment variables.
-pub fn serve_with_env(db: &str, env: &[(&str, &str)]) -> (Child, String) {
+pub fn serve_with_env(db: &str, env: &[(&str, &str)]) -> (Served, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db])
         .env("ENTREPOSTO_LOG_LEVEL", "info")
@@ -571,7 +598,7 @@ pub fn serve_with_env(db: &str, env: &[(&str, &str)]) -> (Child, String) {
     let addr = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("server did not start");
-    (child, format!("http://{addr}"))
+    (Served(child), format!("http://{addr}"))
 }
 
 /// An operator with seller A (and its SkyHub headers), a subject, and the native token.
