@@ -469,6 +469,14 @@ fn month(raw: &str, field: &str) -> std::result::Result<(i32, u32), ApiError> {
     if !(1..=12).contains(&m) {
         return Err(bad());
     }
+    // The years timestamps may name (`entreposto_domain::time::EARLIEST`..`LATEST`);
+    // PostgreSQL refuses year 0 as a date.
+    if !(1900..=9999).contains(&y) {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{raw}' is outside the supported years (1900 to 9999)"),
+        ));
+    }
     Ok((y, m))
 }
 
@@ -582,6 +590,10 @@ mod tests {
             ("to=2018-1", "to"),
             ("from=18-01", "from"),
             ("from=2019-01&to=2018-12", "from"),
+            // Year 0 was a 500 on PostgreSQL.
+            ("from=0000-01&to=2024-01", "from"),
+            ("to=0000-12", "to"),
+            ("from=1899-12", "from"),
         ] {
             let e = summary_months(&q(query), now).unwrap_err();
             assert_eq!(e.field(), Some(field), "{query}");

@@ -16,6 +16,41 @@ pub fn brasilia() -> FixedOffset {
     FixedOffset::west_opt(3 * 3600).expect("valid offset")
 }
 
+/// The earliest and latest instants input may name: 1900-01-01T00:00:00Z and
+/// 9999-12-31T23:59:59.999999Z. Nothing the hub handles happened before 1900, and past
+/// 9999 no rendering has four year digits; PostgreSQL also refuses the year 0 that
+/// earlier input could reach once read as a date.
+pub const EARLIEST: i64 = -2_208_988_800_000_000;
+pub const LATEST: i64 = 253_402_300_799_999_999;
+
+/// Whether `s` has ISO 8601's fixed-width shape where chrono is lenient: four year
+/// digits with no sign (chrono takes `+002024`, `-0001` and `+10000`), two-digit month
+/// and day (it takes `2024-3-1`), and when a time follows (after `T` or a space),
+/// two-digit hours, minutes and seconds. Fractions and zones are left to chrono.
+fn iso_shaped(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if !(digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10))
+    {
+        return false;
+    }
+    match b.get(10) {
+        None => true,
+        Some(b'T' | b't' | b' ') => {
+            digits(11..13)
+                && b.get(13) == Some(&b':')
+                && digits(14..16)
+                && (b.get(16) != Some(&b':') || digits(17..19))
+        }
+        Some(_) => false,
+    }
+}
+
 /// A UTC instant with microsecond precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
@@ -46,11 +81,23 @@ impl Timestamp {
                 format!("'{raw}' is not a date-time (expected ISO 8601, e.g. 2023-06-06T21:41:57-03:00)"),
             )
         };
-        if s.is_empty() || s.len() > 40 {
+        if s.is_empty() || s.len() > 40 || !iso_shaped(s) {
             return Err(bad());
         }
+        let t = Self::parse_shaped(s, local).ok_or_else(bad)?;
+        if !(EARLIEST..=LATEST).contains(&t.0) {
+            return Err(FieldError::new(
+                "",
+                format!("'{raw}' is outside the supported years (1900-01-01 to 9999-12-31 UTC)"),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// [`Timestamp::parse_in`] of a string already checked by [`iso_shaped`].
+    fn parse_shaped(s: &str, local: FixedOffset) -> Option<Timestamp> {
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-            return Ok(Self::from_dt(dt.with_timezone(&Utc)));
+            return Some(Self::from_dt(dt.with_timezone(&Utc)));
         }
         for fmt in [
             "%Y-%m-%dT%H:%M:%S%.f%z",
@@ -58,7 +105,7 @@ impl Timestamp {
             "%Y-%m-%dT%H:%M%z",
         ] {
             if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
-                return Ok(Self::from_dt(dt.with_timezone(&Utc)));
+                return Some(Self::from_dt(dt.with_timezone(&Utc)));
             }
         }
         for fmt in [
@@ -68,13 +115,13 @@ impl Timestamp {
             "%Y-%m-%d %H:%M",
         ] {
             if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
-                return Self::from_local(naive, local).ok_or_else(bad);
+                return Self::from_local(naive, local);
             }
         }
         if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return Self::from_local(d.and_time(NaiveTime::MIN), local).ok_or_else(bad);
+            return Self::from_local(d.and_time(NaiveTime::MIN), local);
         }
-        Err(bad())
+        None
     }
 
     /// Parses with Brasília as the local zone.
@@ -314,9 +361,31 @@ mod tests {
             "2023-02-30",
             "06/06/2023",
             "2023-06-06T25:00:00",
+            // chrono's lenient years and fields, refused as ISO 8601 does.
+            "+002024-03-01",
+            "-0001-01-01",
+            "+10000-01-01",
+            "2024-3-1",
+            "2024-03-01T1:02:03",
+            "2024-03-01T01:02:3",
+            "2024-03-01X01:02:03",
+            // Outside the supported years, however written.
+            "0000-01-01",
+            "1899-12-31T23:59:59Z",
+            "9999-12-31T23:59:59-03:00",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
+        // The bounds themselves are accepted.
+        assert_eq!(
+            Timestamp::parse("1900-01-01T00:00:00Z").unwrap().0,
+            EARLIEST
+        );
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:59.999999Z").unwrap().0,
+            LATEST
+        );
+        assert!(Timestamp::parse("2024-03-01t01:02:03z").is_ok());
     }
 
     #[test]
