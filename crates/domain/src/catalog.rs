@@ -565,6 +565,71 @@ pub fn slugify(name: &str) -> String {
     out
 }
 
+/// A product's stock levels: at most the list's cap, each valid, no location twice.
+fn check_levels(levels: &[StockLevel]) -> Result<(), FieldError> {
+    count("stock", levels.len())?;
+    for (n, s) in levels.iter().enumerate() {
+        check_stock(&format!("stock[{n}]"), s)?;
+        if levels[..n].iter().any(|o| o.location.id == s.location.id) {
+            return Err(FieldError::new(
+                format!("stock[{n}].location.id"),
+                format!("location {} is listed twice", s.location.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_dimensions(d: &Dimensions) -> Result<(), FieldError> {
+    for (name, v) in [
+        ("height", d.height),
+        ("width", d.width),
+        ("length", d.length),
+    ] {
+        if !v.is_finite() || !(0.0..=1_000_000.0).contains(&v) {
+            return Err(FieldError::new(
+                format!("dimensions.{name}"),
+                "must be a number between 0 and 1000000",
+            ));
+        }
+    }
+    if d.weight_grams < 0 || d.weight_grams > QUANTITY_MAX {
+        return Err(FieldError::new(
+            "dimensions.weight",
+            "must be between 0 and 1000000000 grams",
+        ));
+    }
+    Ok(())
+}
+
+fn check_freight(f: &Freight) -> Result<(), FieldError> {
+    for (name, v) in [("fixed", f.fixed), ("additional", f.additional)] {
+        if v.is_some_and(|c| c.0 < 0) {
+            return Err(FieldError::new(
+                format!("freight.{name}"),
+                "must not be negative",
+            ));
+        }
+    }
+    if f.deadline_days.is_some_and(|d| !(0..=3650).contains(&d)) {
+        return Err(FieldError::new(
+            "freight.deadline",
+            "must be between 0 and 3650 days",
+        ));
+    }
+    if let Some(r) = &f.free_range {
+        parse_cep("freight.freeRange.start", &r.start)?;
+        parse_cep("freight.freeRange.end", &r.end)?;
+        if r.start > r.end {
+            return Err(FieldError::new(
+                "freight.freeRange",
+                "start must not come after end",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl ProductFields {
     /// Checks what a product's own fields need no database for. `kind` decides what is
     /// required: stock for a simple, parts for a kit or group.
@@ -578,22 +643,10 @@ impl ProductFields {
         text("info.model", &i.model, NAME_MAX)?;
         optional_text("info.itemFlag", &i.item_flag, NAME_MAX)?;
         optional_text("info.warranty", &i.warranty, NAME_MAX)?;
-        count("stock", self.stock.len())?;
         if kind == ProductKind::Simple && self.stock.is_empty() {
             return Err(FieldError::new("stock", "Stock is required"));
         }
-        for (n, s) in self.stock.iter().enumerate() {
-            check_stock(&format!("stock[{n}]"), s)?;
-            if self.stock[..n]
-                .iter()
-                .any(|o| o.location.id == s.location.id)
-            {
-                return Err(FieldError::new(
-                    format!("stock[{n}].location.id"),
-                    format!("location {} is listed twice", s.location.id),
-                ));
-            }
-        }
+        check_levels(&self.stock)?;
         match &self.price {
             Some(p) => check_price("price[0]", p)?,
             None if kind != ProductKind::Group => {
@@ -602,53 +655,11 @@ impl ProductFields {
             None => {}
         }
         match &self.dimensions {
-            Some(d) => {
-                for (name, v) in [
-                    ("height", d.height),
-                    ("width", d.width),
-                    ("length", d.length),
-                ] {
-                    if !v.is_finite() || !(0.0..=1_000_000.0).contains(&v) {
-                        return Err(FieldError::new(
-                            format!("dimensions.{name}"),
-                            "must be a number between 0 and 1000000",
-                        ));
-                    }
-                }
-                if d.weight_grams < 0 || d.weight_grams > QUANTITY_MAX {
-                    return Err(FieldError::new(
-                        "dimensions.weight",
-                        "must be between 0 and 1000000000 grams",
-                    ));
-                }
-            }
+            Some(d) => check_dimensions(d)?,
             None => return Err(FieldError::new("dimensions", "Dimensions are required")),
         }
         if let Some(f) = &self.freight {
-            for (name, v) in [("fixed", f.fixed), ("additional", f.additional)] {
-                if v.is_some_and(|c| c.0 < 0) {
-                    return Err(FieldError::new(
-                        format!("freight.{name}"),
-                        "must not be negative",
-                    ));
-                }
-            }
-            if f.deadline_days.is_some_and(|d| !(0..=3650).contains(&d)) {
-                return Err(FieldError::new(
-                    "freight.deadline",
-                    "must be between 0 and 3650 days",
-                ));
-            }
-            if let Some(r) = &f.free_range {
-                parse_cep("freight.freeRange.start", &r.start)?;
-                parse_cep("freight.freeRange.end", &r.end)?;
-                if r.start > r.end {
-                    return Err(FieldError::new(
-                        "freight.freeRange",
-                        "start must not come after end",
-                    ));
-                }
-            }
+            check_freight(f)?;
         }
         count("descriptions", self.descriptions.len())?;
         for (n, d) in self.descriptions.iter().enumerate() {
@@ -830,6 +841,45 @@ mod tests {
     }
 
     #[test]
+    fn a_patch_refuses_the_values_it_sets_before_it_is_applied() {
+        ProductPatch::default().validate().unwrap();
+        let with = |f: fn(&mut ProductPatch)| {
+            let mut p = ProductPatch::default();
+            f(&mut p);
+            p.validate().map_err(|e| e.field)
+        };
+        assert_eq!(
+            with(|p| p.info.name = Some(String::new())),
+            Err("info.name".into())
+        );
+        assert_eq!(
+            with(|p| p.info.subtitle = Some("x".repeat(SUBTITLE_MAX + 1))),
+            Err("info.subtitle".into())
+        );
+        let level = simple_draft("A1").fields.stock[0].clone();
+        assert_eq!(
+            with(|p| {
+                let mut l = simple_draft("A1").fields.stock[0].clone();
+                l.quantity = -1;
+                p.stock = Some(vec![l]);
+            }),
+            Err("stock[0].info.quantity".into())
+        );
+        assert_eq!(
+            with(|p| p.dimensions = Some(Dimensions {
+                height: -5.0,
+                ..Default::default()
+            })),
+            Err("dimensions.height".into())
+        );
+        // What it leaves unset is not its to check, and good values pass.
+        let mut p = ProductPatch::default();
+        p.info.name = Some("Camiseta".into());
+        p.stock = Some(vec![level]);
+        p.validate().unwrap();
+    }
+
+    #[test]
     fn a_complete_simple_passes() {
         simple_draft("A1").validate().unwrap();
     }
@@ -982,11 +1032,42 @@ impl ProductPatch {
         f
     }
 
-    /// Checks what the patch names before it is applied: the keys it sets and its
-    /// references (the merged fields are checked after).
+    /// Checks what the patch names before it is applied: the keys it sets, its
+    /// references, and each value it sets whose rule holds whatever the stored
+    /// product is (an empty name, a negative quantity, a price with a fraction of a
+    /// centavo), so a batch can refuse such a patch before anything is applied. The
+    /// merged fields are checked after, for the rules that depend on the product
+    /// (what its kind requires).
     pub fn validate(&self) -> Result<(), FieldError> {
         if let Some(s) = &self.sku {
             check_key("sku", s)?;
+        }
+        if let Some(e) = &self.external_id {
+            check_key("externalId", e)?;
+        }
+        let i = &self.info;
+        optional_text("info.name", &i.name, NAME_MAX)?;
+        optional_text("info.subtitle", &i.subtitle, SUBTITLE_MAX)?;
+        optional_text("info.model", &i.model, NAME_MAX)?;
+        optional_text("info.itemFlag", &i.item_flag, NAME_MAX)?;
+        optional_text("info.warranty", &i.warranty, NAME_MAX)?;
+        if let Some(levels) = &self.stock {
+            check_levels(levels)?;
+        }
+        if let Some(p) = &self.price {
+            check_price("price[0]", p)?;
+        }
+        if let Some(d) = &self.dimensions {
+            check_dimensions(d)?;
+        }
+        if let Some(f) = &self.freight {
+            check_freight(f)?;
+        }
+        if let Some(images) = &self.images {
+            count("images", images.len())?;
+            for (n, u) in images.iter().enumerate() {
+                check_url(&format!("images[{n}].source"), u)?;
+            }
         }
         if let Some(cats) = &self.categories {
             count("categories", cats.len())?;

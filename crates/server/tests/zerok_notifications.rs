@@ -377,19 +377,43 @@ async fn bad_notifications_are_refused_naming_the_field(app: TestApp) {
         assert!(reason.starts_with(field), "{body}: {reason}");
         assert!(r.body["description"].as_str().unwrap().contains(field));
     }
-    // A rule on the product as updated is the use case's: the field is named as in
-    // the product's body.
-    let r = notify(
-        &app,
-        &w.key_a,
-        &json!({"type": "product", "sku": "BAD-1", "product": {"info": {"subtitle": "x".repeat(141)}}}),
-    )
-    .await;
-    refused(&r, 400, "2.1");
-    assert!(r.body["errors"][0]["errors"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("info.subtitle: has 141 characters"));
+    // A value an update sets breaks a rule whatever the product is (too long a
+    // subtitle, an empty name, a negative quantity): refused before anything is
+    // applied, the field named under `product`, the good notifications beside it
+    // not applied either.
+    for bad in [
+        json!({"info": {"subtitle": "x".repeat(141)}}),
+        json!({"info": {"name": ""}}),
+        json!({"stock": [{"info": {"quantity": -1}}]}),
+    ] {
+        let r = notify(
+            &app,
+            &w.key_a,
+            &json!([stock("BAD-1", 122), {"type": "product", "sku": "BAD-1", "product": bad}]),
+        )
+        .await;
+        refused(&r, 400, "2.1");
+        let item = &r.body["errors"][0];
+        assert_eq!(item["itemIndex"], 1, "{bad}: {:?}", r.body);
+        assert_eq!(item["sku"], "BAD-1", "{bad}: {:?}", r.body);
+        assert!(
+            item["errors"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("product.info.")
+                || item["errors"][0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("product.stock[0].info.quantity"),
+            "{bad}: {:?}",
+            r.body
+        );
+        assert_eq!(
+            quantity(&product(&app, &w.key_a, "BAD-1").await),
+            5,
+            "{bad}"
+        );
+    }
     // One bad notification refuses the request whole: the good ones are not applied,
     // and each bad one is listed.
     let r = notify(
