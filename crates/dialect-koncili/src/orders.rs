@@ -13,8 +13,8 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use entreposto_domain::{
-    FieldError, Scope, SettlementItem, SettlementOrder, SettlementPayment, SettlementStatus,
-    Timestamp,
+    Document, FieldError, Scope, SettlementItem, SettlementOrder, SettlementPayment,
+    SettlementStatus, Timestamp,
 };
 use entreposto_http::body::{Amount, JsonBody, Text};
 use entreposto_http::error::not_found_with;
@@ -126,10 +126,39 @@ fn given(t: Option<Text>) -> Option<String> {
     t.map(|t| t.0.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// The customer's CPF or CNPJ, check digits verified as everywhere in the hub, stored
+/// bare. Sent as a number it lost its leading zeros, so digits alone are padded back
+/// to 11 (a CPF) or, past 11, to 14 (a CNPJ). The document's own example
+/// (`578654448`) has no valid check digits, which a real document always has: it is
+/// refused like any other bad document.
+fn customer_document(t: Option<Text>) -> std::result::Result<Option<String>, FieldError> {
+    let Some(raw) = given(t) else {
+        return Ok(None);
+    };
+    let digits = raw.bytes().all(|b| b.is_ascii_digit());
+    let padded = match raw.len() {
+        n if digits && n < 11 => format!("{raw:0>11}"),
+        n if digits && n > 11 && n < 14 => format!("{raw:0>14}"),
+        _ => raw,
+    };
+    Document::parse(&padded, None)
+        .map(|d| Some(d.number))
+        .map_err(|e| e.under("customer.documentNumber"))
+}
+
+/// The longest order code or channel name taken (the native API's order ids' cap).
+const CODE_MAX: usize = 100;
+
 fn required(text: &str, field: &str) -> std::result::Result<String, FieldError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(FieldError::new(field, "is required"));
+    }
+    if t.chars().count() > CODE_MAX {
+        return Err(FieldError::new(
+            field,
+            format!("has more than {CODE_MAX} characters"),
+        ));
     }
     Ok(t.to_string())
 }
@@ -230,7 +259,7 @@ impl OrderIn {
                 .map(str::trim)
                 .unwrap_or_default()
                 .to_string(),
-            customer_document: customer.and_then(|c| given(c.document_number)),
+            customer_document: customer_document(customer.and_then(|c| c.document_number))?,
             total: self.total_net_value.0,
             freight,
             items,
@@ -387,7 +416,7 @@ mod tests {
             "hubName": "HUB", "accountName": "marketplace_account", "channelName": "B2W",
             "totalFreightValue": 0, "invoiceNumber": "002569",
             "invoiceDate": "2018-01-02T12:00:00.000+0000", "totalNetValue": 570,
-            "customer": {"name": "João da Silva", "documentNumber": 578654448},
+            "customer": {"name": "João da Silva", "documentNumber": 52998224725_i64},
             "items": [{"idInMarketplace": "X1", "code": 4321, "quantity": 1, "unitValue": 570,
                 "freightValue": 0, "sendDate": "2018-01-03T12:00:00.000+0000"}],
             "payments": [{"method": "BILLET", "date": "2018-01-02T10:00:00.000+0000",
@@ -411,7 +440,7 @@ mod tests {
         assert_eq!(o.seller_id, "s1");
         assert_eq!(o.total.0, 57000);
         assert_eq!(o.items[0].sku, "4321");
-        assert_eq!(o.customer_document.as_deref(), Some("578654448"));
+        assert_eq!(o.customer_document.as_deref(), Some("52998224725"));
         assert_eq!(o.invoice_number.as_deref(), Some("002569"));
         assert_eq!(
             o.paid_at,
@@ -435,6 +464,25 @@ mod tests {
         );
         assert_eq!(field(|v| v["orderDate"] = "ontem".into()), "orderDate");
         assert_eq!(field(|v| v["orderCode"] = " ".into()), "orderCode");
+        assert_eq!(
+            field(|v| v["orderCode"] = "9".repeat(101).into()),
+            "orderCode"
+        );
+        for bad in [
+            serde_json::json!("52998224726"),
+            serde_json::json!("abc"),
+            serde_json::json!(578654448_i64),
+        ] {
+            let mut v = body(|_| {});
+            v["customer"]["documentNumber"] = bad.clone();
+            let e = parse(v).unwrap().order(&scope, Timestamp(0)).unwrap_err();
+            assert_eq!(e.field, "customer.documentNumber", "{bad}");
+        }
+        // A number lost its leading zero: padded back, it is a valid CPF.
+        let mut v = body(|_| {});
+        v["customer"]["documentNumber"] = serde_json::json!(1_234_567_890_i64);
+        let o = parse(v).unwrap().order(&scope, Timestamp(0)).unwrap();
+        assert_eq!(o.customer_document.as_deref(), Some("01234567890"));
         assert_eq!(field(|v| v["channelName"] = "".into()), "channelName");
         assert_eq!(
             field(|v| v["payments"][0]["installmentQuantity"] = 0.into()),

@@ -399,6 +399,17 @@ impl OrderData {
         if self.discount.0 < 0 {
             return Err(FieldError::new("discount", "must not be negative"));
         }
+        // A discount past what the customer pays would make the total negative.
+        let payable = self.items_total() + self.freight;
+        if self.discount > payable {
+            return Err(FieldError::new(
+                "discount",
+                format!(
+                    "{} is more than the items and freight ({payable})",
+                    self.discount
+                ),
+            ));
+        }
         for (i, p) in self.payments.iter().enumerate() {
             check_canonical(
                 &format!("payments[{i}].method"),
@@ -441,6 +452,11 @@ impl OrderData {
             if date > now.in_zone(brasilia()).date_naive() {
                 return Err(FieldError::new(field, format!("'{raw}' is in the future")));
             }
+        }
+        if let Some(d) = &c.corporate_document {
+            // The company's CNPJ, as checked as the customer's own document is.
+            Document::parse(d, Some(DocumentKind::Cnpj))
+                .map_err(|e| e.under("customer.corporateDocument"))?;
         }
         for (i, p) in c.phones.iter().enumerate() {
             if let Some(kind) = &p.kind {
@@ -534,6 +550,22 @@ pub(crate) mod tests {
         let mut o = sample();
         o.approved_at = Some(Timestamp(0));
         assert_eq!(o.validate(now()).unwrap_err().field, "approvedAt");
+        // A discount up to the items and freight; past them the total would be
+        // negative.
+        let mut o = sample();
+        o.discount = o.items_total() + o.freight;
+        assert!(o.validate(now()).is_ok());
+        o.discount.0 += 1;
+        assert_eq!(o.validate(now()).unwrap_err().field, "discount");
+        // A company customer's CNPJ has valid check digits.
+        let mut o = sample();
+        o.customer.corporate_document = Some("11.222.333/0001-81".into());
+        assert!(o.validate(now()).is_ok());
+        o.customer.corporate_document = Some("11222333000182".into());
+        assert_eq!(
+            o.validate(now()).unwrap_err().field,
+            "customer.corporateDocument"
+        );
     }
 
     fn now() -> Timestamp {

@@ -118,7 +118,7 @@ async fn every_field_of_the_documents_line(app: TestApp) {
         ("accountName", json!("marketplace_account")),
         ("invoiceNumber", json!("002569")),
         ("customerName", json!("João da Silva")),
-        ("customerDocumentNumber", json!("578654448")),
+        ("customerDocumentNumber", json!("52998224725")),
         ("conciliationInitDate", Value::Null),
         ("conciliationEndDate", Value::Null),
         ("conciliationCloseDate", Value::Null),

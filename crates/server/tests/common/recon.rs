@@ -137,7 +137,7 @@ pub fn koncili_order(code: &str, edit: impl FnOnce(&mut Value)) -> Value {
         "hubName": "B2W", "accountName": "marketplace_account", "channelName": CHANNEL,
         "totalFreightValue": 0, "invoiceNumber": "002569",
         "invoiceDate": "2018-01-02T12:00:00.000+0000", "totalNetValue": 570.00,
-        "customer": {"name": "João da Silva", "documentNumber": "578654448"},
+        "customer": {"name": "João da Silva", "documentNumber": "529.982.247-25"},
         "items": [{"idInMarketplace": "1", "code": "SKU-1", "quantity": 1, "unitValue": 570.00,
             "freightValue": 0, "sendDate": "2018-01-03T12:00:00.000+0000"}],
         "payments": [{"method": "BILLET", "date": "2018-01-02T10:00:00.000+0000",
