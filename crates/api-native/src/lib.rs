@@ -134,6 +134,7 @@ pub const MOUNT: Mount = Mount {
     user_email: false,
     secret: authorization_token_in,
     rate_presets: &[],
+    scope_headers: &[],
 };
 
 /// The largest body each path takes: statements carry up to hundreds of thousands of

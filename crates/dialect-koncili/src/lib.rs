@@ -218,6 +218,7 @@ pub const MOUNT: Mount = Mount {
     user_email: false,
     secret,
     rate_presets: &RATE_PRESETS,
+    scope_headers: &[],
 };
 
 /// What a Koncili client sends.

@@ -240,6 +240,7 @@ pub const MOUNT: Mount = Mount {
     user_email: false,
     secret,
     rate_presets: &[],
+    scope_headers: &["seller"],
 };
 
 /// What an Omnik client sends: the token and the credential id as `application_id`.

@@ -169,6 +169,7 @@ pub const MOUNT: Mount = Mount {
     user_email: true,
     secret,
     rate_presets: &RATE_PRESETS,
+    scope_headers: &[],
 };
 
 /// What a SkyHub client sends; the account-manager key is the integrator's, any value.

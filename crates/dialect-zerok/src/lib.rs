@@ -289,6 +289,7 @@ pub const MOUNT: Mount = Mount {
     // 00K provisions each client's limit when it grants access (the document gives no
     // figure): set per credential (`--rate-limit`) or per dialect.
     rate_presets: &[],
+    scope_headers: &[],
 };
 
 /// What a 00K client sends: the key, no `Bearer`.

@@ -164,6 +164,16 @@ impl WebhookUrl {
         if url.fragment().is_some() {
             return Err(bad("must not have a fragment"));
         }
+        // Credentials in the URL would be shown to everyone who lists the endpoints
+        // (they are not sealed as secrets are); receivers verify the signature.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "must not carry a user name or password (receivers verify the webhook-signature)",
+            ));
+        }
+        if url.port() == Some(0) {
+            return Err(bad("port 0 cannot be connected to"));
+        }
         Ok(WebhookUrl(url.to_string()))
     }
 
@@ -533,6 +543,9 @@ mod tests {
             "http://169.254.169.254/latest",
             "http://10.0.0.1/",
             "https://example.com/#frag",
+            "http://user:p%40ss@8.8.8.8/hook",
+            "https://user@example.com/",
+            "http://8.8.8.8:0/",
         ] {
             let e = WebhookUrl::parse(bad, false).unwrap_err();
             assert_eq!(e.field, "url", "{bad}");

@@ -419,11 +419,13 @@ async fn idempotent(
     };
     let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
     // The headers the API's clients send with their credential (names only: the
-    // values are placeholders).
+    // values are placeholders), and those that choose the request's scope.
     let names = (mount.credential_headers)("", "", Some(""));
     let headers: Vec<(&str, Option<&[u8]>)> = names
         .iter()
-        .map(|(name, _)| (*name, parts.headers.get(*name).map(|v| v.as_bytes())))
+        .map(|(name, _)| *name)
+        .chain(mount.scope_headers.iter().copied())
+        .map(|name| (name, parts.headers.get(name).map(|v| v.as_bytes())))
         .collect();
     let hash = idempotency::request_hash(&parts.method, &target[at..], &headers, &bytes);
     let key = idempotency::operation_key(&parts.method, &parts.uri.path()[at..], &key);

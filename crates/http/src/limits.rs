@@ -261,6 +261,7 @@ mod tests {
         user_email: false,
         secret: |_| None,
         rate_presets: &[],
+        scope_headers: &[],
     }];
 
     #[test]

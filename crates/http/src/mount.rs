@@ -61,6 +61,11 @@ pub struct Mount {
     /// Its vendor's published per-endpoint limits, by name, for
     /// `[rate_limits.dialects] <dialect> = "<preset>"` (none for most).
     pub rate_presets: &'static [crate::rate_limit::RatePreset],
+    /// Request headers besides the credential's that decide what a request does
+    /// (Omnik's `seller`, choosing which of an operator's sellers it acts for): an
+    /// `Idempotency-Key`'s request fingerprint covers them with the credential's, so
+    /// a repeat for another seller is refused, not answered with the first one's.
+    pub scope_headers: &'static [&'static str],
 }
 
 /// [`Mount::body_limit`] for an API whose every path takes [`crate::MAX_BODY_BYTES`].

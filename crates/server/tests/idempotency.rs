@@ -275,6 +275,51 @@ async fn omnik_tickets_are_opened_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(tickets, 1);
+    // An operator's credential names its seller in `seller`: the same key for
+    // another seller is another request, refused, never answered with the first
+    // seller's ticket.
+    let other = app.seller(&shop.op, "Loja B").await;
+    let operator = app
+        .credential(&shop.op, None, Dialect::named("omnik"))
+        .await
+        .headers;
+    let mut for_a = keyed(&operator, "open-op");
+    for_a.insert("seller".into(), shop.seller.id.clone());
+    let another = app
+        .post(
+            "/api/v1/orders",
+            &shop.token,
+            &order_body(&shop.seller.id, "02-301"),
+        )
+        .await;
+    let mut second = create.clone();
+    second["orderData"]["id"] = another.body["id"].clone();
+    let first = send(&app, Method::POST, cs, &for_a, &second).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let mut for_b = for_a.clone();
+    for_b.insert("seller".into(), other.id.clone());
+    let r = send(&app, Method::POST, cs, &for_b, &second).await;
+    assert!(
+        r.headers.get("idempotent-replayed").is_none(),
+        "{:?}",
+        r.body
+    );
+    reused(&r, &r.body["message"]);
+    let mut unscoped = for_a.clone();
+    unscoped.remove("seller");
+    let r = send(&app, Method::POST, cs, &unscoped, &second).await;
+    assert!(
+        r.headers.get("idempotent-replayed").is_none(),
+        "{:?}",
+        r.body
+    );
+    let theirs = Scope::seller(shop.op.id.clone(), &other.id);
+    let tickets = app
+        .store
+        .count_tickets(&theirs, &TicketFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(tickets, 0);
 }
 
 /// A 00K store key, and its scope.
