@@ -586,6 +586,9 @@ pub async fn set_stock(
 ) -> Result<Response> {
     let key = product_key(&campo, &id)?;
     let level = body.level().map_err(ApiError::Invalid)?;
+    // Checked here too so that a mistake is named as this body spells it
+    // (`info.quantity`), not as the batch the use case takes it in (`stock[0]`).
+    entreposto_domain::check_stock("", &level).map_err(ApiError::Invalid)?;
     let p = state
         .app
         .set_stock(&auth.scope, &key, vec![level])

@@ -463,28 +463,30 @@ pub fn check_price(field: &str, p: &Price) -> Result<(), FieldError> {
 
 /// Checks one stock level: quantities between 0 and a billion.
 pub fn check_stock(field: &str, s: &StockLevel) -> Result<(), FieldError> {
+    check_level(s).map_err(|e| e.under(field))
+}
+
+/// [`check_stock`] with its fields named from the level itself (`info.quantity`).
+fn check_level(s: &StockLevel) -> Result<(), FieldError> {
     for (name, v) in [("quantity", s.quantity), ("minimum", s.minimum)] {
         if v < 0 {
             return Err(FieldError::new(
-                format!("{field}.info.{name}"),
+                format!("info.{name}"),
                 "must not be negative",
             ));
         }
         if v > QUANTITY_MAX {
             return Err(FieldError::new(
-                format!("{field}.info.{name}"),
+                format!("info.{name}"),
                 format!("must be at most {QUANTITY_MAX}"),
             ));
         }
     }
     if let Some(name) = &s.location.name {
-        text(&format!("{field}.location.name"), name, NAME_MAX)?;
+        text("location.name", name, NAME_MAX)?;
     }
     if s.location.id < 0 {
-        return Err(FieldError::new(
-            format!("{field}.location.id"),
-            "must not be negative",
-        ));
+        return Err(FieldError::new("location.id", "must not be negative"));
     }
     Ok(())
 }

@@ -194,9 +194,14 @@ pub fn check_exit_cfop(cfop: u32) -> Result<(), FieldError> {
 pub struct TrackingCode(String);
 
 impl TrackingCode {
-    /// Parses a code (case and surrounding spaces ignored).
+    /// Parses a code, case and spaces ignored: labels print it grouped
+    /// (`AA 123 456 785 BR`), and clients copy it as printed.
     pub fn parse(raw: &str) -> Result<TrackingCode, FieldError> {
-        let code = raw.trim().to_ascii_uppercase();
+        let code: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
         let b = code.as_bytes();
         let shape = b.len() == 13
             && b[..2].iter().all(u8::is_ascii_uppercase)
@@ -336,6 +341,10 @@ mod tests {
     fn tracking_codes_are_checked() {
         // 12345678: sum 204, remainder 6, check digit 5.
         TrackingCode::parse("xy123456785br").unwrap();
+        assert_eq!(
+            TrackingCode::parse(" AA 123 456 785 BR ").unwrap().as_str(),
+            "AA123456785BR"
+        );
         assert!(TrackingCode::parse("XY123456789BR")
             .unwrap_err()
             .message

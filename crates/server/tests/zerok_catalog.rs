@@ -1098,6 +1098,16 @@ async fn stock_and_prices(app: TestApp) {
         let d = r.body["description"].as_str().unwrap();
         assert!(d.contains(field), "{path} {body}: '{field}' not in {d}");
     }
+    // Named as this body spells it, not as the batch the use case takes.
+    let r = put(
+        &app,
+        "/00k/catalog/products/stock/sku/S1",
+        &s.key_a,
+        &json!({"info": {"quantity": -1}}),
+    )
+    .await;
+    let d = r.body["description"].as_str().unwrap();
+    assert!(d.contains("info.quantity") && !d.contains("stock"), "{d}");
 
     // A batch: each item applied or refused on its own.
     let r = put(
