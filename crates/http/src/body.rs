@@ -123,14 +123,33 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_eof() || (inner.is_syntax() && !is_value_error(&message)) {
             return ApiError::invalid("body", format!("malformed JSON: {message}"));
         }
-        if let Some(rest) = message.strip_prefix("missing field `") {
-            let name = rest.split('`').next().unwrap_or_default();
-            field = if field.is_empty() {
+        // A body that is no JSON at all (`{} x`) is told so before what its start
+        // lacks: the whole is read again only on this error path.
+        let whole = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes);
+        if let Err(e) = inner
+            .is_data()
+            .then(whole)
+            .unwrap_or(Ok(serde::de::IgnoredAny))
+        {
+            let mut m = e.to_string();
+            if let Some(i) = m.find(" at line ") {
+                m.truncate(i);
+            }
+            return ApiError::invalid("body", format!("malformed JSON: {m}"));
+        }
+        let named = |field: &str, name: &str| {
+            if field.is_empty() {
                 name.to_string()
             } else {
                 format!("{field}.{name}")
-            };
+            }
+        };
+        if let Some(rest) = message.strip_prefix("missing field `") {
+            field = named(&field, rest.split('`').next().unwrap_or_default());
             message = "is required".into();
+        } else if let Some(rest) = message.strip_prefix("duplicate field `") {
+            field = named(&field, rest.split('`').next().unwrap_or_default());
+            message = "is given twice".into();
         }
         if field.is_empty() {
             field = "body".into();
@@ -391,6 +410,12 @@ mod tests {
         assert_eq!(field_of(r#"{"items":[{"qty":1}]}"#), "items[0].name");
         assert_eq!(field_of(r#"{}"#), "items");
         assert_eq!(field_of(r#"{"items": [}"#), "body");
+        // A key given twice is named (at its depth), not the body.
+        assert_eq!(field_of(r#"{"items":[],"items":[]}"#), "items");
+        assert_eq!(
+            field_of(r#"{"items":[{"qty":1,"qty":2,"name":"a"}]}"#),
+            "items[0].qty"
+        );
         assert_eq!(field_of(""), "body");
     }
 
@@ -434,8 +459,18 @@ mod tests {
             r#"{"items":[]}{"items":[]}"#,
             r#"{"items":[]}]"#,
             r#"{"items":[]} 1"#,
+            // What the start lacks is not the first thing to say of a body that is
+            // no JSON at all.
+            r#"{} xyz"#,
+            r#"{"items":[{"qty":1}]} x"#,
         ] {
             assert_eq!(field_of(json), "body", "{json}");
+            let e = parse_json::<Outer>(json.as_bytes()).unwrap_err();
+            assert!(
+                e.message().contains("malformed JSON"),
+                "{json}: {}",
+                e.message()
+            );
         }
         assert!(parse_json::<Outer>(b" {\"items\":[]} \r\n").is_ok());
     }
