@@ -160,6 +160,9 @@ pub struct App {
     webhook_work: Arc<tokio::sync::Notify>,
     /// How long a claimed change feed stays this node's without a renewal.
     feed_lease_micros: i64,
+    /// Whether change feeds may name loopback, private and link-local addresses
+    /// (`[notifications] allow_private_addresses`).
+    feeds_allow_private: bool,
 }
 
 impl App {
@@ -172,6 +175,7 @@ impl App {
             webhooks: Default::default(),
             webhook_work: Arc::new(tokio::sync::Notify::new()),
             feed_lease_micros: notifications::feeds::LEASE_MICROS,
+            feeds_allow_private: false,
         }
     }
 

@@ -136,44 +136,7 @@ impl WebhookUrl {
     /// it is public or `allow_private` (the `[webhooks] allow_private_addresses`
     /// setting) says otherwise; names are checked when a delivery resolves them.
     pub fn parse(raw: &str, allow_private: bool) -> Result<WebhookUrl, FieldError> {
-        let bad = |m: &str| FieldError::new("url", m);
-        let raw = raw.trim();
-        if raw.len() > MAX_URL_LEN {
-            return Err(bad(&format!("must be at most {MAX_URL_LEN} characters")));
-        }
-        let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("must be an http or https URL"));
-        }
-        let Some(host) = url.host() else {
-            return Err(bad("must name a host"));
-        };
-        let literal = match host {
-            url::Host::Ipv4(a) => Some(IpAddr::V4(a)),
-            url::Host::Ipv6(a) => Some(IpAddr::V6(a)),
-            url::Host::Domain(_) => None,
-        };
-        if let Some(ip) = literal {
-            if !allow_private && !is_public_address(ip) {
-                return Err(bad(&format!(
-                    "{ip} is a loopback, private, link-local or reserved address, which \
-                     deliveries may not reach ([webhooks] allow_private_addresses)"
-                )));
-            }
-        }
-        if url.fragment().is_some() {
-            return Err(bad("must not have a fragment"));
-        }
-        // Credentials in the URL would be shown to everyone who lists the endpoints
-        // (they are not sealed as secrets are); receivers verify the signature.
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad(
-                "must not carry a user name or password (receivers verify the webhook-signature)",
-            ));
-        }
-        if url.port() == Some(0) {
-            return Err(bad("port 0 cannot be connected to"));
-        }
+        let url = outbound_url(raw, allow_private, "[webhooks] allow_private_addresses")?;
         Ok(WebhookUrl(url.to_string()))
     }
 
@@ -185,6 +148,52 @@ impl WebhookUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Checks a URL the hub will send requests to (field `url`): a webhook endpoint, a
+/// change feed. `http` or `https` with a host; no fragment, credentials or port 0; a
+/// host that is a literal address refused unless it is public or `allow_private` (the
+/// configuration's `setting`, named in the refusal) says otherwise. Names are checked
+/// when a request resolves them.
+pub fn outbound_url(raw: &str, allow_private: bool, setting: &str) -> Result<url::Url, FieldError> {
+    let bad = |m: &str| FieldError::new("url", m);
+    let raw = raw.trim();
+    if raw.len() > MAX_URL_LEN {
+        return Err(bad(&format!("must be at most {MAX_URL_LEN} characters")));
+    }
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("must be an http or https URL"));
+    }
+    let Some(host) = url.host() else {
+        return Err(bad("must name a host"));
+    };
+    let literal = match host {
+        url::Host::Ipv4(a) => Some(IpAddr::V4(a)),
+        url::Host::Ipv6(a) => Some(IpAddr::V6(a)),
+        url::Host::Domain(_) => None,
+    };
+    if let Some(ip) = literal {
+        if !allow_private && !is_public_address(ip) {
+            return Err(bad(&format!(
+                "{ip} is a loopback, private, link-local or reserved address, which \
+                 the hub's requests may not reach ({setting})"
+            )));
+        }
+    }
+    if url.fragment().is_some() {
+        return Err(bad("must not have a fragment"));
+    }
+    // Credentials in the URL would be shown to everyone who reads the endpoint or
+    // feed (URLs are not sealed as secrets are): webhook receivers verify the
+    // signature, change lists take headers.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry a user name or password"));
+    }
+    if url.port() == Some(0) {
+        return Err(bad("port 0 cannot be connected to"));
+    }
+    Ok(url)
 }
 
 /// Whether the hub's outbound requests (webhook deliveries, change feed polls) may

@@ -95,7 +95,8 @@ pub async fn bind_with_clock(
             entreposto_app::App::new(store, clock)
                 .with_import_lease(lease)
                 .with_webhook_settings(config.webhooks.settings())
-                .with_feed_lease(config.notifications.lease()),
+                .with_feed_lease(config.notifications.lease())
+                .with_private_feed_addresses(config.notifications.allow_private_addresses),
         );
     let app = state.app.clone();
     let mut bound = vec![Bound {

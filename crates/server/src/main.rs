@@ -371,7 +371,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     };
     let (store, resealed) = store::open_resealing(&config, lost).await?;
     let app = entreposto_app::App::with_system_clock(store.clone())
-        .with_webhook_settings(config.webhooks.settings());
+        .with_webhook_settings(config.webhooks.settings())
+        .with_private_feed_addresses(config.notifications.allow_private_addresses);
     match command {
         Command::Serve { .. } => serve(store, &config).await,
         Command::Operator(OperatorCmd::Create { name }) => {

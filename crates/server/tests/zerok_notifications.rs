@@ -55,6 +55,8 @@ type Headers = BTreeMap<String, String>;
 /// The feed poller off: the cases poll by hand on their own clock.
 fn manual_polls(c: &mut Config) {
     common::no_feed_poller(c);
+    // The feeds are set on the test's change lists, on loopback.
+    c.notifications.allow_private_addresses = true;
 }
 
 /// The poller `serve` runs, looking for due feeds every 20 ms, allowed to reach the
@@ -542,6 +544,33 @@ async fn feeds_are_set_on_the_native_api(app: TestApp) {
     let w = world(&app).await;
     let path = format!("/api/v1/sellers/{}/change-feed", w.a.id);
     assert_eq!(app.get(&path, &w.token).await.status, 404);
+    // What the poller could never read is refused now, as a webhook URL is: a
+    // loopback address (this server does not allow private ones), credentials in
+    // the URL.
+    for url in [
+        "http://127.0.0.1:9/changes",
+        "http://[::1]/changes",
+        "https://user:pw@erp.example/changes",
+    ] {
+        let r = app.put(&path, &w.token, &json!({"url": url})).await;
+        assert_eq!(r.status, 422, "{url}: {:?}", r.body);
+        assert_eq!(r.body["error"]["field"], "url", "{url}: {:?}", r.body);
+    }
+    let r = app
+        .put(&path, &w.token, &json!({"url": "http://10.0.0.1/c"}))
+        .await;
+    assert!(
+        r.body
+            .to_string()
+            .contains("[notifications] allow_private_addresses"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        app.get(&path, &w.token).await.status,
+        404,
+        "nothing was set"
+    );
     let r = app
         .put(
             &path,

@@ -199,6 +199,13 @@ impl App {
         self
     }
 
+    /// Lets feeds name loopback, private and link-local addresses (the poller's
+    /// client must allow them too: it checks what names resolve to).
+    pub fn with_private_feed_addresses(mut self, allow: bool) -> App {
+        self.feeds_allow_private = allow;
+        self
+    }
+
     fn feed_lease_until(&self) -> Timestamp {
         Timestamp(self.now().0.saturating_add(self.feed_lease_micros))
     }
@@ -208,6 +215,13 @@ impl App {
     /// poll another node has under way stops at its next page.
     pub async fn configure_feed(&self, scope: &Scope, config: FeedConfig) -> Result<ChangeFeed> {
         check(&config)?;
+        // As webhook endpoints are: a literal address the poller would refuse is
+        // refused now, not first found in the feed's last error.
+        entreposto_domain::webhook::outbound_url(
+            &config.settings.url,
+            self.feeds_allow_private,
+            "[notifications] allow_private_addresses",
+        )?;
         Ok(self
             .store
             .put_change_feed(scope, &config.settings, config.position, self.now())
