@@ -104,6 +104,12 @@ impl NfeAccessKey {
         self.0[25..34].parse().unwrap_or(0)
     }
 
+    /// The key's `AAMM`: the year and month the NF-e was issued in (20YY).
+    pub fn year_month(&self) -> (i32, u32) {
+        let n = |a: usize, b: usize| self.0[a..b].parse::<u32>().unwrap_or(0);
+        (2000 + n(2, 4) as i32, n(4, 6))
+    }
+
     /// Checks the key against the invoice it comes with: the series and number inside
     /// the key must be the invoice's, and the issuer the seller (when the seller's
     /// document is known).

@@ -8,6 +8,8 @@
 //! was decided on, so two updates racing on one order never lose one: the second is
 //! decided again on the first's result, or refused.
 
+use chrono::Datelike;
+
 use crate::{
     CatalogEvent, Cents, Document, FieldError, NfeAccessKey, OrderData, OrderEvent, OrderState,
     ProductKind, Timestamp, TrackingCode,
@@ -42,6 +44,22 @@ impl Invoice {
         self.access_key
             .check_matches(self.series, self.number, seller)
             .map_err(|e| e.under("accessKey"))?;
+        if self.number == 0 {
+            return Err(FieldError::new("number", "an NF-e's number starts at 1"));
+        }
+        // The key's AAMM is the month of issue, in the issuer's (Brasília) time: a
+        // date in another month is not this NF-e's.
+        let issued = self.issued_at.in_zone(crate::time::brasilia());
+        let (year, month) = self.access_key.year_month();
+        if (issued.year(), issued.month()) != (year, month) {
+            return Err(FieldError::new(
+                "date",
+                format!(
+                    "the NF-e was issued in {year}-{month:02} (its key's AAMM), not in {}",
+                    issued.format("%Y-%m")
+                ),
+            ));
+        }
         if self.value.0 <= 0 {
             return Err(FieldError::new("value", "must be greater than zero"));
         }
@@ -278,6 +296,49 @@ pub struct OrderChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn invoice(number: u64, issued_at: &str) -> Invoice {
+        // cUF 35, AAMM 2403, the issuer, model 55, series 001, nNF, tpEmis 1, cNF.
+        let body = format!("352403{}55001{number:09}100010800", "11222333000181");
+        let key = format!("{body}{}", crate::fiscal::mod11_check_digit(&body));
+        Invoice {
+            series: 1,
+            number,
+            access_key: NfeAccessKey::parse(&key).unwrap(),
+            issued_at: Timestamp::parse(issued_at).unwrap(),
+            value: Cents(100),
+            products: vec![InvoiceProduct {
+                kind: ProductKind::Simple,
+                sku: "A1".into(),
+                cfop: 5102,
+            }],
+        }
+    }
+
+    #[test]
+    fn an_invoice_is_dated_in_its_keys_month_and_numbered_from_one() {
+        // March 2024 in Brasília runs to 2024-04-01T03:00Z.
+        invoice(7, "2024-03-01T03:00:00Z").validate(None).unwrap();
+        invoice(7, "2024-04-01T02:59:59Z").validate(None).unwrap();
+        for at in [
+            "2024-04-01T03:00:00Z",
+            "2024-03-01T02:59:59Z",
+            "2999-03-05T10:00:00Z",
+        ] {
+            assert_eq!(
+                invoice(7, at).validate(None).unwrap_err().field,
+                "date",
+                "{at}"
+            );
+        }
+        assert_eq!(
+            invoice(0, "2024-03-05T10:00:00Z")
+                .validate(None)
+                .unwrap_err()
+                .field,
+            "number"
+        );
+    }
 
     #[test]
     fn warnings_name_unknown_skus_and_unpriced_items() {

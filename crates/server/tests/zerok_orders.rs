@@ -1075,7 +1075,7 @@ async fn invoice_keys_checked_part_by_part(app: TestApp) {
     let id = push(&app, &w, &w.a, "N-1", |_| {}).await;
     // Not yet paid: no invoice.
     invalid(
-        &invoice(&app, &w.key_a, id, &invoice_body(DOC_KEY)).await,
+        &invoice(&app, &w.key_a, id, &invoice_body(&key_a())).await,
         &["status"],
     );
     pay(&app, &w, id).await;
@@ -1139,6 +1139,9 @@ async fn invoice_keys_checked_part_by_part(app: TestApp) {
         (json!({"serie": "um"}), "serie"),
         (json!({"number": null}), "number"),
         (json!({"date": "ontem"}), "date"),
+        // Not the month its key's AAMM says (March 2024), in Brasília time.
+        (json!({"date": "2024-04-05T10:00:00.000Z"}), "date"),
+        (json!({"date": "2999-03-05T10:00:00.000Z"}), "date"),
         (json!({"value": 0}), "value"),
         (json!({"value": "514.99"}), "value"),
         (json!({"products": []}), "products"),
