@@ -331,8 +331,23 @@ async fn json_edge(
         Some((m, at)) => (m.renderer)(&uri.path()[at..]),
         None => envelope::render::<envelope::Plain>,
     };
-    if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
+    if uri.path().contains("%00") {
         return render(&ApiError::invalid("path", "contains a NUL character"));
+    }
+    if let Some(q) = uri.query().filter(|q| q.contains("%00")) {
+        // Named by its parameter, as every other query mistake is.
+        let name = q
+            .split('&')
+            .find(|pair| pair.contains("%00"))
+            .map(|pair| pair.split('=').next().unwrap_or_default())
+            .map(|n| {
+                percent_encoding::percent_decode_str(n)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .filter(|n| !n.is_empty() && !n.contains('\0'))
+            .unwrap_or_else(|| "query".into());
+        return render(&ApiError::invalid(name, "contains a NUL character"));
     }
     // Most requests carry no body, and most paths take the default limit: neither
     // looks anything up or inserts anything.

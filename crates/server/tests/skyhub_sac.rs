@@ -446,6 +446,15 @@ async fn wire_quirks(app: TestApp) {
             r.body
         );
     }
+    // A NUL in a query parameter is named by the parameter.
+    let r = app.get("/skyhub/sac?page=1&status=a%00b", &shop.sky).await;
+    assert!(
+        r.body["errors"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("status")),
+        "{:?}",
+        r.body
+    );
     let nul = app
         .post(
             &format!("/skyhub/sac/{}/chats/CUSTOMER_SELLER", enc(&code)),

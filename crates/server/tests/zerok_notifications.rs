@@ -517,16 +517,19 @@ async fn another_stores_ids_are_refused(app: TestApp) {
     let r = notify(
         &app,
         &w.key_a,
-        &json!([{"type": "stock", "id": their_id, "stock": [{"info": {"quantity": 99}}]}, taken(their_order)]),
+        &json!([{"type": "stock", "id": their_id, "stock": [{"info": {"quantity": 99}}]}, taken(their_order),
+            {"type": "product", "id": their_id, "product": {"info": {"name": "Tomado"}}}]),
     )
     .await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["failed"], 2, "{:?}", r.body);
-    assert_eq!(
-        r.body["items"][0]["id"],
-        Value::Null,
-        "B's id is not shown to A"
-    );
+    assert_eq!(r.body["failed"], 3, "{:?}", r.body);
+    for i in [0, 2] {
+        assert_eq!(
+            r.body["items"][i]["id"],
+            Value::Null,
+            "B's id is not shown to A"
+        );
+    }
     // A whole product naming B's id is refused as an import row would be.
     let mut grab = whole("A-1", 1, 1.0);
     grab["product"]["id"] = json!(their_id);
@@ -537,6 +540,19 @@ async fn another_stores_ids_are_refused(app: TestApp) {
     assert_eq!(erp_queue(&app, &w.key_b).await, [their_order]);
     let r = app.get("/00k/catalog/products/all", &w.key_a).await;
     assert_eq!(r.body["total"], 0);
+    // A's own product refused by a rule of the product as updated (a simple one
+    // listing parts) keeps the id it was named by.
+    applied(&app, &w.key_a, &whole("A-0", 1, 1.0)).await;
+    let own = product(&app, &w.key_a, "A-0").await["id"].as_i64().unwrap();
+    let r = notify(
+        &app,
+        &w.key_a,
+        &json!([{"type": "product", "id": own, "product": {"simple": [{"sku": "A-0", "quantity": 1}]}}]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["items"][0]["status"], "failed", "{:?}", r.body);
+    assert_eq!(r.body["items"][0]["id"], own, "{:?}", r.body);
     let _ = &w.op;
 }
 

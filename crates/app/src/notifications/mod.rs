@@ -240,8 +240,12 @@ impl App {
         };
         match change {
             Change::ProductUpdate { key, patch } => {
-                if let ProductKey::Sku(s) = &key {
-                    outcome.sku = Some(s.clone());
+                // Named as the notification named it; an id only once it is known to
+                // be the seller's (another store's id is not echoed, as in batches).
+                match &key {
+                    ProductKey::Sku(s) => outcome.sku = Some(s.clone()),
+                    ProductKey::Id(i) => outcome.id = Some(*i),
+                    ProductKey::ExternalId(_) => {}
                 }
                 match self.update_product(scope, &key, &patch).await {
                     Ok(p) => {
@@ -250,6 +254,9 @@ impl App {
                     }
                     Err(e) => {
                         outcome.missing = e == AppError::NotFound;
+                        if outcome.missing {
+                            outcome.id = None;
+                        }
                         outcome.error = Some(refusal(e, || {
                             format!("no product with {}", describe_key(&key))
                         })?)
