@@ -469,12 +469,16 @@ fn month(raw: &str, field: &str) -> std::result::Result<(i32, u32), ApiError> {
     if !(1..=12).contains(&m) {
         return Err(bad());
     }
-    // The years timestamps may name (`entreposto_domain::time::EARLIEST`..`LATEST`);
-    // PostgreSQL refuses year 0 as a date.
-    if !(1900..=9999).contains(&y) {
+    // The years timestamps may name; PostgreSQL refuses year 0 as a date.
+    let years = entreposto_domain::time::YEARS;
+    if !years.contains(&y) {
         return Err(ApiError::invalid(
             field,
-            format!("'{raw}' is outside the supported years (1900 to 9999)"),
+            format!(
+                "'{raw}' is outside the supported years ({} to {})",
+                years.start(),
+                years.end()
+            ),
         ));
     }
     Ok((y, m))

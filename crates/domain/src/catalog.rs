@@ -582,6 +582,14 @@ fn check_levels(levels: &[StockLevel]) -> Result<(), FieldError> {
     Ok(())
 }
 
+fn check_images(images: &[String]) -> Result<(), FieldError> {
+    count("images", images.len())?;
+    for (n, u) in images.iter().enumerate() {
+        check_url(&format!("images[{n}].source"), u)?;
+    }
+    Ok(())
+}
+
 fn check_dimensions(d: &Dimensions) -> Result<(), FieldError> {
     for (name, v) in [
         ("height", d.height),
@@ -668,10 +676,7 @@ impl ProductFields {
             text(&format!("descriptions[{n}].title"), &d.title, NAME_MAX)?;
             text(&format!("descriptions[{n}].text"), &d.text, TEXT_MAX)?;
         }
-        count("images", self.images.len())?;
-        for (n, u) in self.images.iter().enumerate() {
-            check_url(&format!("images[{n}].source"), u)?;
-        }
+        check_images(&self.images)?;
         count("documents", self.documents.len())?;
         for (n, d) in self.documents.iter().enumerate() {
             text(&format!("documents[{n}].title"), &d.title, NAME_MAX)?;
@@ -1066,10 +1071,7 @@ impl ProductPatch {
             check_freight(f)?;
         }
         if let Some(images) = &self.images {
-            count("images", images.len())?;
-            for (n, u) in images.iter().enumerate() {
-                check_url(&format!("images[{n}].source"), u)?;
-            }
+            check_images(images)?;
         }
         if let Some(cats) = &self.categories {
             count("categories", cats.len())?;

@@ -44,13 +44,17 @@ pub struct Document {
 }
 
 impl Document {
-    /// Parses a document; when `kind` is `None` it is inferred from the length.
-    pub fn parse(raw: &str, kind: Option<DocumentKind>) -> Result<Document, FieldError> {
-        let number: String = raw
-            .chars()
+    /// `raw` without its punctuation, upper-cased: the form documents are stored in.
+    pub fn bare(raw: &str) -> String {
+        raw.chars()
             .filter(|c| !matches!(c, '.' | '-' | '/' | ' '))
             .map(|c| c.to_ascii_uppercase())
-            .collect();
+            .collect()
+    }
+
+    /// Parses a document; when `kind` is `None` it is inferred from the length.
+    pub fn parse(raw: &str, kind: Option<DocumentKind>) -> Result<Document, FieldError> {
+        let number = Document::bare(raw);
         let kind = match kind {
             Some(k) => k,
             None if number.len() == 11 => DocumentKind::Cpf,

@@ -19,7 +19,7 @@
 
 use chrono::{Days, Months, NaiveDate, NaiveTime};
 
-use crate::{Cents, FieldError, Order, OrderProgress, OrderState, Timestamp};
+use crate::{Cents, Document, FieldError, Order, OrderProgress, OrderState, Timestamp};
 
 /// The kind of an extract line, as Koncili spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -413,6 +413,9 @@ pub struct SettlementOrder {
     pub payments: Vec<SettlementPayment>,
 }
 
+/// The longest order code, channel name or item code a settlement order takes.
+const CODE_MAX: usize = 100;
+
 impl SettlementOrder {
     /// Field rules (order code not blank, quantities positive, values not negative,
     /// an invoice date from INVOICED on, installments 1 to 24), naming the field.
@@ -431,9 +434,32 @@ impl SettlementOrder {
                 Err(FieldError::new(field, "must not be negative"))
             }
         };
+        // Codes are keys, at most CODE_MAX characters (the native API's order ids'
+        // cap).
+        let capped = |field: String, v: &str| {
+            if v.chars().count() > CODE_MAX {
+                Err(FieldError::new(
+                    field,
+                    format!("has more than {CODE_MAX} characters"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
         required("orderCode", &self.order_code)?;
+        capped("orderCode".into(), &self.order_code)?;
         required("orderId", &self.order_id)?;
         required("channelName", &self.channel)?;
+        capped("channelName".into(), &self.channel)?;
+        for (i, item) in self.items.iter().enumerate() {
+            capped(format!("items[{i}].code"), &item.sku)?;
+        }
+        if let Some(d) = &self.customer_document {
+            // Check digits verified, as everywhere in the hub. Koncili's own example
+            // (`578654448`) has none that hold, which a real document always has: it
+            // is refused like any other bad document.
+            Document::parse(d, None).map_err(|e| e.under("customer.documentNumber"))?;
+        }
         if self.invoiced_at.is_none() {
             return Err(FieldError::new(
                 "invoiceDate",
@@ -1150,7 +1176,7 @@ mod tests {
             delivered_at: Some(ts("2018-01-10T12:00:00.000+0000")),
             cancelled_at: None,
             customer_name: "João da Silva".into(),
-            customer_document: Some("578654448".into()),
+            customer_document: Some("52998224725".into()),
             total: Cents(total),
             freight: Cents(freight),
             items: vec![SettlementItem {

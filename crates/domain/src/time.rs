@@ -22,6 +22,8 @@ pub fn brasilia() -> FixedOffset {
 /// earlier input could reach once read as a date.
 pub const EARLIEST: i64 = -2_208_988_800_000_000;
 pub const LATEST: i64 = 253_402_300_799_999_999;
+/// The years of [`EARLIEST`] and [`LATEST`], for inputs that name a year or month.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
 
 /// Whether `s` has ISO 8601's fixed-width shape where chrono is lenient: four year
 /// digits with no sign (chrono takes `+002024`, `-0001` and `+10000`), two-digit month

@@ -96,6 +96,15 @@ pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Ap
 /// Parses `bytes` as `T`, turning serde's error into a field-named [`ApiError`].
 /// The body must be exactly one JSON value: text after it (`{...} xyz`, `{...}{...}`)
 /// is refused, as a client that sends it is not sending what it thinks.
+/// serde_json's message without its " at line L column C" (clients see the field).
+fn without_position(e: &serde_json::Error) -> String {
+    let mut m = e.to_string();
+    if let Some(i) = m.find(" at line ") {
+        m.truncate(i);
+    }
+    m
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::invalid("body", "a JSON body is required"));
@@ -115,27 +124,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.inner();
-        let mut message = inner.to_string();
-        if let Some(i) = message.find(" at line ") {
-            message.truncate(i);
-        }
+        let mut message = without_position(inner);
         let mut field = if path == "." { String::new() } else { path };
         if inner.is_eof() || (inner.is_syntax() && !is_value_error(&message)) {
             return ApiError::invalid("body", format!("malformed JSON: {message}"));
         }
         // A body that is no JSON at all (`{} x`) is told so before what its start
         // lacks: the whole is read again only on this error path.
-        let whole = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes);
-        if let Err(e) = inner
-            .is_data()
-            .then(whole)
-            .unwrap_or(Ok(serde::de::IgnoredAny))
-        {
-            let mut m = e.to_string();
-            if let Some(i) = m.find(" at line ") {
-                m.truncate(i);
+        if inner.is_data() {
+            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                let m = without_position(&e);
+                return ApiError::invalid("body", format!("malformed JSON: {m}"));
             }
-            return ApiError::invalid("body", format!("malformed JSON: {m}"));
         }
         let named = |field: &str, name: &str| {
             if field.is_empty() {

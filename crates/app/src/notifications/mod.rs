@@ -240,12 +240,8 @@ impl App {
         };
         match change {
             Change::ProductUpdate { key, patch } => {
-                // Named as the notification named it; an id only once it is known to
-                // be the seller's (another store's id is not echoed, as in batches).
-                match &key {
-                    ProductKey::Sku(s) => outcome.sku = Some(s.clone()),
-                    ProductKey::Id(i) => outcome.id = Some(*i),
-                    ProductKey::ExternalId(_) => {}
+                if let ProductKey::Sku(s) = &key {
+                    outcome.sku = Some(s.clone());
                 }
                 match self.update_product(scope, &key, &patch).await {
                     Ok(p) => {
@@ -254,8 +250,10 @@ impl App {
                     }
                     Err(e) => {
                         outcome.missing = e == AppError::NotFound;
-                        if outcome.missing {
-                            outcome.id = None;
+                        // Named by the id it gave, once that is known to be the seller's
+                        // (another store's id is not echoed, as in batches).
+                        if let (ProductKey::Id(i), false) = (&key, outcome.missing) {
+                            outcome.id = Some(*i);
                         }
                         outcome.error = Some(refusal(e, || {
                             format!("no product with {}", describe_key(&key))
